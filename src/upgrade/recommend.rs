@@ -1,0 +1,155 @@
+//! The `recommended` target policy.
+//!
+//! Candidates are the vendor's mainline catalog releases (no special track such as FIPS) that
+//! are at or above the device's version, released by the policy date, not past their end of
+//! technical support on that date (unknown dates do not exclude), and not affected by any known
+//! defect on the device's model. They are ranked long-term branches first, then newest first.
+//! The first candidate the device's hardware can run and reach by vendor-supported upgrades is
+//! the target. When the hardware can run none of them, the outcome is "replace hardware" with the
+//! top candidate as target. When it can run some but reach none, the best candidate that the
+//! rules reach but the hardware cannot walk to ("replace hardware") is reported, else the best
+//! candidate with the reason it is blocked.
+
+use jiff::civil::Date;
+
+use crate::catalog::{Catalog, Model, Release, Support};
+use crate::version::Version;
+
+use super::{Outcome, find_path};
+
+/// Inputs of the recommended-target policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// The date at which releases must be released and still supported.
+    pub as_of: Date,
+}
+
+/// The recommended target for a device and how to get there. The target is `None` only when
+/// no catalog release satisfies the policy.
+pub fn recommend(
+    catalog: &Catalog,
+    policy: Policy,
+    model: Option<&Model>,
+    current: &Version,
+) -> (Option<Version>, Outcome) {
+    let mut candidates: Vec<&Release> = catalog
+        .releases_of(current.vendor())
+        .filter(|r| r.track.is_empty() && r.version >= *current)
+        .filter(|r| released_by(r).is_none_or(|d| d <= policy.as_of))
+        .filter(|r| r.supported_on(policy.as_of) != Some(false))
+        .filter(|r| {
+            catalog
+                .defects_affecting(&r.version, model)
+                .next()
+                .is_none()
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        (b.long_term == Some(true))
+            .cmp(&(a.long_term == Some(true)))
+            .then_with(|| b.version.cmp(&a.version))
+    });
+    let Some(top) = candidates.first() else {
+        let newest = catalog.releases_of(current.vendor()).last();
+        let why = match newest {
+            Some(n) if n.version < *current => {
+                return (None, Outcome::AlreadyThere { newer: true });
+            }
+            Some(_) => format!(
+                "no {} release at or above {current} is released, supported on {} and free of known defects{}",
+                current.vendor(),
+                policy.as_of,
+                model.map(|m| format!(" on {}", m.id)).unwrap_or_default()
+            ),
+            None => format!("the catalog lists no {} releases", current.vendor()),
+        };
+        return (None, Outcome::Blocked(why));
+    };
+    let runnable: Vec<&&Release> = candidates
+        .iter()
+        .filter(|r| match model {
+            Some(m) => !matches!(catalog.hardware_support(m, &r.version), Support::No(_)),
+            None => true,
+        })
+        .collect();
+    if runnable.is_empty() {
+        let target = top.version.clone();
+        let outcome = find_path(catalog, model, current, &target);
+        return (Some(target), outcome);
+    }
+    let mut failures = Vec::new();
+    for r in &runnable {
+        let outcome = find_path(catalog, model, current, &r.version);
+        if matches!(outcome, Outcome::Upgrade(_) | Outcome::AlreadyThere { .. }) {
+            return (Some(r.version.clone()), outcome);
+        }
+        failures.push((r.version.clone(), outcome));
+    }
+    // A candidate the rules reach but the hardware cannot walk to explains more than one the
+    // rules do not reach at all.
+    let pick = failures
+        .iter()
+        .position(|(_, o)| matches!(o, Outcome::ReplaceHardware(_)))
+        .unwrap_or(0);
+    let (target, outcome) = failures.swap_remove(pick);
+    (Some(target), outcome)
+}
+
+/// The release date, or for a release without one its branch's first release date (a release
+/// cannot be older than its branch).
+fn released_by(r: &Release) -> Option<Date> {
+    r.release_date.or(r.branch_date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::Vendor;
+
+    fn rec(vendor: Vendor, model: &str, current: &str, date: &str) -> (Option<String>, Outcome) {
+        let c = Catalog::embedded().unwrap();
+        let m = c.model(vendor, model).cloned();
+        let (t, o) = recommend(
+            &c,
+            Policy {
+                as_of: date.parse().unwrap(),
+            },
+            m.as_ref(),
+            &Version::parse(vendor, current).unwrap(),
+        );
+        (t.map(|v| v.to_string()), o)
+    }
+
+    #[test]
+    fn f5_prefers_the_newest_reachable_supported_lts() {
+        // 21.1.0 is the newest LTS but no published rule leads from 17.x to 21.x.
+        let (t, o) = rec(Vendor::F5, "i5800", "15.1.10", "2026-11-25");
+        assert_eq!(t.as_deref(), Some("17.5.1"), "{o:?}");
+        assert_eq!(o.action(), "upgrade");
+        // Before 17.5 existed, 17.1 was the answer.
+        let (t, _) = rec(Vendor::F5, "i5800", "15.1.10", "2024-06-01");
+        assert!(t.as_deref().is_some_and(|t| t.starts_with("17.1")), "{t:?}");
+    }
+
+    #[test]
+    fn rseries_on_15_1_must_be_replaced() {
+        let (t, o) = rec(Vendor::F5, "r5600", "15.1.10", "2026-11-25");
+        // The rules reach 17.5.1 only through 16.x, which rSeries tenants cannot run.
+        assert_eq!(t.as_deref(), Some("17.5.1"));
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+    }
+
+    #[test]
+    fn already_on_the_recommended_release() {
+        let (t, o) = rec(Vendor::F5, "r5600", "17.5.1", "2026-11-25");
+        assert_eq!(t.as_deref(), Some("17.5.1"));
+        assert_eq!(o.action(), "none");
+    }
+
+    #[test]
+    fn netscaler_skips_fips_builds_and_defective_ones() {
+        let (t, o) = rec(Vendor::NetScaler, "MPX-17000", "13.1-49.13", "2026-11-25");
+        assert_eq!(t.as_deref(), Some("14.1-66.62"), "{o:?}");
+        assert_eq!(o.action(), "upgrade");
+    }
+}

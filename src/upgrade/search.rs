@@ -1,0 +1,343 @@
+//! Shortest-path search over a vendor's releases using the catalog's upgrade rules.
+
+use crate::catalog::{Catalog, Model, Rule, RuleKind, Support};
+use crate::version::{Branch, Version};
+
+use super::{Hop, Outcome};
+
+/// Finds the shortest vendor-supported path from `from` to `to` on `model` (any hardware when
+/// `None`). Among paths with the fewest hops, the one crossing the fewest releases with known
+/// defects on that model wins, then the one through the newest releases.
+pub fn find_path(
+    catalog: &Catalog,
+    model: Option<&Model>,
+    from: &Version,
+    to: &Version,
+) -> Outcome {
+    if to <= from {
+        return Outcome::AlreadyThere { newer: to < from };
+    }
+    if let Some(m) = model
+        && let Support::No(rule) = catalog.hardware_support(m, to)
+    {
+        return Outcome::ReplaceHardware(format!(
+            "{} cannot run {} (platform support: {} {} for {}; {})",
+            m.id,
+            to,
+            if rule.supported { "only" } else { "not" },
+            rule.versions,
+            rule.models.join(";"),
+            rule.source
+        ));
+    }
+    let graph = Graph::new(catalog, from, to);
+    if let Some(hops) = graph.shortest(catalog, model, true) {
+        return Outcome::Upgrade(hops);
+    }
+    if let Some(m) = model
+        && let Some(hops) = graph.shortest(catalog, Some(m), false)
+    {
+        let bad = hops
+            .iter()
+            .find(|h| matches!(catalog.hardware_support(m, &h.version), Support::No(_)))
+            .map(|h| h.version.to_string())
+            .unwrap_or_default();
+        let route: Vec<String> = hops.iter().map(|h| h.version.to_string()).collect();
+        return Outcome::ReplaceHardware(format!(
+            "every vendor-supported path from {from} to {to} passes through a release {} cannot run (shortest: {} > {}; {} cannot run {bad})",
+            m.id,
+            from,
+            route.join(" > "),
+            m.id
+        ));
+    }
+    Outcome::Blocked(graph.why_blocked())
+}
+
+struct Graph<'a> {
+    /// Index 0 is `from`; the last node is `to`.
+    nodes: Vec<Version>,
+    rules: Vec<&'a Rule>,
+    branches: Vec<Branch>,
+    /// The latest catalog release of each branch.
+    latest: Vec<(Branch, Version)>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(catalog: &'a Catalog, from: &Version, to: &Version) -> Graph<'a> {
+        let vendor = from.vendor();
+        let releases = catalog.releases_of(vendor);
+        let mut nodes = vec![from.clone()];
+        nodes.extend(
+            releases
+                .clone()
+                .filter(|r| r.track.is_empty() && r.version > *from && r.version < *to)
+                .map(|r| r.version.clone()),
+        );
+        nodes.push(to.clone());
+        let mut branches: Vec<Branch> = releases
+            .clone()
+            .filter(|r| r.track.is_empty())
+            .map(|r| r.version.branch())
+            .chain([from.branch(), to.branch()])
+            .collect();
+        branches.sort();
+        branches.dedup();
+        let mut latest: Vec<(Branch, Version)> = Vec::new();
+        for r in releases.filter(|r| r.track.is_empty()) {
+            match latest.last_mut() {
+                Some((b, v)) if *b == r.version.branch() => *v = r.version.clone(),
+                _ => latest.push((r.version.branch(), r.version.clone())),
+            }
+        }
+        Graph {
+            nodes,
+            rules: catalog.rules_of(vendor).collect(),
+            branches,
+            latest,
+        }
+    }
+
+    fn next_branch(&self, b: Branch) -> Option<Branch> {
+        self.branches.iter().copied().find(|x| *x > b)
+    }
+
+    fn is_latest_of_branch(&self, v: &Version) -> bool {
+        self.latest.iter().any(|(b, l)| *b == v.branch() && l == v)
+    }
+
+    /// The rule allowing a direct upgrade from `u` to `v`, unless a rule forbids it.
+    fn edge(&self, u: &Version, v: &Version) -> Option<&'a Rule> {
+        if v <= u {
+            return None;
+        }
+        let target = self.nodes.last().expect("target");
+        let mut allowed = None;
+        for &r in &self.rules {
+            if !r.from.contains(u) {
+                continue;
+            }
+            let to_ok = r.to.is_empty() || r.to.contains(v);
+            let applies = match r.kind {
+                RuleKind::Direct | RuleKind::Blocked | RuleKind::NotRecommended => r.to.contains(v),
+                RuleKind::SameBranch => to_ok && u.branch() == v.branch(),
+                RuleKind::NextBranch => to_ok && self.next_branch(u.branch()) == Some(v.branch()),
+            };
+            if !applies {
+                continue;
+            }
+            if r.kind.forbids() {
+                return None;
+            }
+            // `via latest`: a hop that is not the target must land on its branch's latest.
+            if !r.via_latest || v == target || self.is_latest_of_branch(v) {
+                allowed.get_or_insert(r);
+            }
+        }
+        allowed
+    }
+
+    /// Dijkstra on (hops, defective releases crossed); node order breaks ties toward newer.
+    fn shortest(
+        &self,
+        catalog: &Catalog,
+        model: Option<&Model>,
+        check_hw: bool,
+    ) -> Option<Vec<Hop>> {
+        let n = self.nodes.len();
+        let usable: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|v| match (check_hw, model) {
+                (true, Some(m)) => !matches!(catalog.hardware_support(m, v), Support::No(_)),
+                _ => true,
+            })
+            .collect();
+        let defective: Vec<u32> = self
+            .nodes
+            .iter()
+            .map(|v| u32::from(catalog.defects_affecting(v, model).next().is_some()))
+            .collect();
+        let mut cost: Vec<Option<(u32, u32)>> = vec![None; n];
+        let mut prev: Vec<Option<(usize, &Rule)>> = vec![None; n];
+        let mut done = vec![false; n];
+        cost[0] = Some((0, 0));
+        loop {
+            // Pick the cheapest open node; ties go to the newest (highest index).
+            let Some(u) = (0..n)
+                .rev()
+                .filter(|&i| !done[i] && cost[i].is_some())
+                .min_by_key(|&i| cost[i])
+            else {
+                break;
+            };
+            done[u] = true;
+            if u == n - 1 {
+                break;
+            }
+            let (hops, bad) = cost[u].expect("open node has a cost");
+            for v in (u + 1..n).rev() {
+                if done[v] || !usable[v] {
+                    continue;
+                }
+                let Some(rule) = self.edge(&self.nodes[u], &self.nodes[v]) else {
+                    continue;
+                };
+                let c = (hops + 1, bad + defective[v]);
+                if cost[v].is_none_or(|old| c < old) {
+                    cost[v] = Some(c);
+                    prev[v] = Some((u, rule));
+                }
+            }
+        }
+        cost[n - 1]?;
+        let mut hops = Vec::new();
+        let mut at = n - 1;
+        while let Some((p, rule)) = prev[at] {
+            hops.push(Hop {
+                version: self.nodes[at].clone(),
+                rule: rule.clone(),
+            });
+            at = p;
+        }
+        hops.reverse();
+        Some(hops)
+    }
+
+    /// Explains a missing path: how far the rules reach from the start.
+    fn why_blocked(&self) -> String {
+        let (from, to) = (&self.nodes[0], self.nodes.last().expect("target"));
+        let n = self.nodes.len();
+        let mut reached = vec![false; n];
+        reached[0] = true;
+        for u in 0..n {
+            if !reached[u] {
+                continue;
+            }
+            for v in u + 1..n {
+                if !reached[v] && self.edge(&self.nodes[u], &self.nodes[v]).is_some() {
+                    reached[v] = true;
+                }
+            }
+        }
+        let vendor = from.vendor();
+        if self.rules.is_empty() {
+            return format!(
+                "no upgrade rules are known for {vendor}: add the vendor's published paths to upgrade-rules.csv"
+            );
+        }
+        let furthest = (0..n).rev().find(|&i| reached[i]).unwrap_or(0);
+        let forbidding: Vec<String> = self
+            .rules
+            .iter()
+            .filter(|r| {
+                r.kind.forbids() && (1..n).any(|i| reached[i] || i == 0) && r.to.contains(to)
+            })
+            .filter(|r| (0..n).any(|i| reached[i] && r.from.contains(&self.nodes[i])))
+            .map(|r| format!("{} (line {})", r.describe(), r.line))
+            .collect();
+        let mut msg = if furthest == 0 {
+            format!(
+                "no vendor-supported upgrade from {from} to {to}: no {vendor} rule leads anywhere from {from}"
+            )
+        } else {
+            format!(
+                "no vendor-supported upgrade from {from} to {to}: from {from} the {vendor} rules reach at most {}",
+                self.nodes[furthest]
+            )
+        };
+        if !forbidding.is_empty() {
+            msg.push_str(&format!("; forbidden by {}", forbidding.join(", ")));
+        }
+        msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::Vendor;
+
+    fn path(vendor: Vendor, model: Option<&str>, from: &str, to: &str) -> Outcome {
+        let c = Catalog::embedded().unwrap();
+        let m = model.map(|m| c.model(vendor, m).unwrap().clone());
+        find_path(
+            &c,
+            m.as_ref(),
+            &Version::parse(vendor, from).unwrap(),
+            &Version::parse(vendor, to).unwrap(),
+        )
+    }
+
+    fn hops(o: &Outcome) -> Vec<String> {
+        o.hops().iter().map(|h| h.version.to_string()).collect()
+    }
+
+    #[test]
+    fn f5_major_jumps_follow_the_matrix() {
+        let o = path(Vendor::F5, Some("i5800"), "15.1.10", "17.5.1");
+        assert_eq!(hops(&o), ["16.1.4", "17.1.1.3", "17.5.1"], "{o:?}");
+        let o = path(Vendor::F5, None, "12.1.3", "15.1.10");
+        assert_eq!(hops(&o).len(), 2, "12.x -> 15.x is not direct: {o:?}");
+        let o = path(Vendor::F5, None, "15.1.5", "15.1.7");
+        assert_eq!(hops(&o), ["15.1.7"]);
+    }
+
+    #[test]
+    fn rseries_cannot_cross_16x() {
+        let o = path(Vendor::F5, Some("r5600"), "15.1.10", "17.5.1");
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        assert!(o.reason().unwrap().contains("16.1.4"), "{o:?}");
+        let o = path(Vendor::F5, Some("r5600"), "17.1.1.3", "16.1.6");
+        assert_eq!(o.action(), "none");
+        let o = path(Vendor::F5, Some("r5600"), "15.1.5", "16.1.6");
+        assert_eq!(o.action(), "replace-hardware");
+        assert!(
+            o.reason().unwrap().contains("r5600 cannot run 16.1.6"),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn no_rule_from_17_to_21_blocks() {
+        let o = path(Vendor::F5, None, "17.1.3", "21.1.0");
+        assert_eq!(o.action(), "blocked");
+        assert!(o.reason().unwrap().contains("at most"), "{o:?}");
+    }
+
+    #[test]
+    fn netscaler_one_release_at_a_time() {
+        let o = path(Vendor::NetScaler, None, "13.0-92.19", "14.1-66.62");
+        assert_eq!(hops(&o), ["13.1-62.23", "14.1-66.62"], "{o:?}");
+        let o = path(Vendor::NetScaler, None, "14.1-8.50", "14.1-8.122");
+        assert_eq!(hops(&o), ["14.1-8.122"]);
+    }
+
+    #[test]
+    fn fortiadc_goes_branch_by_branch_through_the_latest() {
+        // The vendor's example 5.3.5 -> 5.4.x -> 6.0.x -> 6.1.5: the catalog knows no 6.0
+        // release, so the route stops at the latest 5.4 and says so.
+        let o = path(Vendor::FortiAdc, None, "5.3.5", "6.1.5");
+        assert_eq!(o.action(), "blocked", "{o:?}");
+        assert!(o.reason().unwrap().contains("at most 5.4.0"), "{o:?}");
+        let o = path(Vendor::FortiAdc, None, "6.1.4", "7.4.3");
+        assert_eq!(o.action(), "blocked", "no 7.0 release known: {o:?}");
+        let o = path(Vendor::FortiAdc, None, "7.1.0", "7.4.3");
+        assert_eq!(hops(&o), ["7.2.6", "7.4.3"], "{o:?}");
+        let o = path(Vendor::FortiAdc, None, "6.1.4", "6.2.6");
+        assert_eq!(hops(&o), ["6.2.6"], "{o:?}");
+    }
+
+    #[test]
+    fn kemp_gate_at_7_2_60() {
+        let o = path(Vendor::Kemp, None, "7.2.48.2", "7.2.62.0");
+        assert_eq!(hops(&o), ["7.2.60", "7.2.62.0"], "{o:?}");
+    }
+
+    #[test]
+    fn a10_has_no_rules() {
+        let o = path(Vendor::A10, None, "5.2.1-P3", "6.0.6");
+        assert_eq!(o.action(), "blocked");
+        assert!(o.reason().unwrap().contains("no upgrade rules"), "{o:?}");
+    }
+}
