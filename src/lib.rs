@@ -5,8 +5,33 @@
 //! exit status; `main.rs` only maps errors to exit codes.
 
 pub mod catalog;
+pub mod cli;
 pub mod csvio;
 pub mod error;
+pub mod exit;
 pub mod fsutil;
+pub mod inventory;
+pub mod report;
 pub mod upgrade;
 pub mod version;
+
+use std::ffi::OsString;
+
+pub use exit::ExitStatus;
+
+/// Runs lbfleet with these command-line arguments (the first is the program name).
+pub fn run<I, T>(args: I) -> anyhow::Result<ExitStatus>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    cli::run(args)
+}
+
+/// Whether an error is a closed stdout pipe.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,1 +1,14 @@
+//! lbfleet's integration tests: one binary, one module per feature.
 
+mod support;
+
+// `lbfleet catalog`: listings and their sources.
+mod catalog;
+// `lbfleet inventory check`: every bad input reported with file, line and field.
+mod inventory_check;
+// `lbfleet inventory report`: rows, formats, summary, the committed sample report.
+mod inventory_report;
+// `lbfleet path`: hops, rules and reasons.
+mod path;
+// `lbfleet versions sort`: vendor ordering and bad values.
+mod versions;

@@ -6,7 +6,7 @@
 mod recommend;
 mod search;
 
-pub use recommend::{Policy, recommend};
+pub use recommend::{Policy, Recommendation, recommend};
 pub use search::find_path;
 
 use crate::catalog::Rule;

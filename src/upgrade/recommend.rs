@@ -24,14 +24,38 @@ pub struct Policy {
     pub as_of: Date,
 }
 
-/// The recommended target for a device and how to get there. The target is `None` only when
-/// no catalog release satisfies the policy.
+/// The recommended target for a device and how to get there.
+#[derive(Clone, Debug)]
+pub struct Recommendation {
+    /// The target; `None` only when no catalog release satisfies the policy.
+    pub target: Option<Version>,
+    /// How to reach it.
+    pub outcome: Outcome,
+    /// Why a better-ranked candidate was passed over, when the device stays where it is.
+    pub note: Option<String>,
+}
+
+/// Applies the policy to one device.
 pub fn recommend(
     catalog: &Catalog,
     policy: Policy,
     model: Option<&Model>,
     current: &Version,
-) -> (Option<Version>, Outcome) {
+) -> Recommendation {
+    let (target, outcome, note) = choose(catalog, policy, model, current);
+    Recommendation {
+        target,
+        outcome,
+        note,
+    }
+}
+
+fn choose(
+    catalog: &Catalog,
+    policy: Policy,
+    model: Option<&Model>,
+    current: &Version,
+) -> (Option<Version>, Outcome, Option<String>) {
     let mut candidates: Vec<&Release> = catalog
         .releases_of(current.vendor())
         .filter(|r| r.track.is_empty() && r.version >= *current)
@@ -53,7 +77,7 @@ pub fn recommend(
         let newest = catalog.releases_of(current.vendor()).last();
         let why = match newest {
             Some(n) if n.version < *current => {
-                return (None, Outcome::AlreadyThere { newer: true });
+                return (None, Outcome::AlreadyThere { newer: true }, None);
             }
             Some(_) => format!(
                 "no {} release at or above {current} is released, supported on {} and free of known defects{}",
@@ -63,7 +87,7 @@ pub fn recommend(
             ),
             None => format!("the catalog lists no {} releases", current.vendor()),
         };
-        return (None, Outcome::Blocked(why));
+        return (None, Outcome::Blocked(why), None);
     };
     let runnable: Vec<&&Release> = candidates
         .iter()
@@ -75,13 +99,21 @@ pub fn recommend(
     if runnable.is_empty() {
         let target = top.version.clone();
         let outcome = find_path(catalog, model, current, &target);
-        return (Some(target), outcome);
+        return (Some(target), outcome, None);
     }
     let mut failures = Vec::new();
     for r in &runnable {
         let outcome = find_path(catalog, model, current, &r.version);
         if matches!(outcome, Outcome::Upgrade(_) | Outcome::AlreadyThere { .. }) {
-            return (Some(r.version.clone()), outcome);
+            // Staying put while a better-ranked release is out of reach: say why.
+            let note = failures.first().map(|(v, o): &(Version, Outcome)| {
+                format!(
+                    "{v} ranks higher but is out of reach ({}): {}",
+                    o.action(),
+                    o.reason().unwrap_or_default()
+                )
+            });
+            return (Some(r.version.clone()), outcome, note);
         }
         failures.push((r.version.clone(), outcome));
     }
@@ -92,7 +124,7 @@ pub fn recommend(
         .position(|(_, o)| matches!(o, Outcome::ReplaceHardware(_)))
         .unwrap_or(0);
     let (target, outcome) = failures.swap_remove(pick);
-    (Some(target), outcome)
+    (Some(target), outcome, None)
 }
 
 /// The release date, or for a release without one its branch's first release date (a release
@@ -109,7 +141,11 @@ mod tests {
     fn rec(vendor: Vendor, model: &str, current: &str, date: &str) -> (Option<String>, Outcome) {
         let c = Catalog::embedded().unwrap();
         let m = c.model(vendor, model).cloned();
-        let (t, o) = recommend(
+        let Recommendation {
+            target: t,
+            outcome: o,
+            ..
+        } = recommend(
             &c,
             Policy {
                 as_of: date.parse().unwrap(),
@@ -118,6 +154,22 @@ mod tests {
             &Version::parse(vendor, current).unwrap(),
         );
         (t.map(|v| v.to_string()), o)
+    }
+
+    #[test]
+    fn staying_put_says_which_better_release_is_out_of_reach() {
+        let c = Catalog::embedded().unwrap();
+        let r = recommend(
+            &c,
+            Policy {
+                as_of: "2026-11-25".parse().unwrap(),
+            },
+            c.model(Vendor::FortiAdc, "FAD-400D"),
+            &Version::parse(Vendor::FortiAdc, "6.2.6").unwrap(),
+        );
+        assert_eq!(r.outcome.action(), "none");
+        let note = r.note.unwrap();
+        assert!(note.starts_with("7.4.3 ranks higher"), "{note}");
     }
 
     #[test]

@@ -61,6 +61,8 @@ struct Graph<'a> {
     branches: Vec<Branch>,
     /// The latest catalog release of each branch.
     latest: Vec<(Branch, Version)>,
+    /// Every catalog release of the vendor.
+    known: Vec<Version>,
 }
 
 impl<'a> Graph<'a> {
@@ -95,6 +97,10 @@ impl<'a> Graph<'a> {
             rules: catalog.rules_of(vendor).collect(),
             branches,
             latest,
+            known: catalog
+                .releases_of(vendor)
+                .map(|r| r.version.clone())
+                .collect(),
         }
     }
 
@@ -162,15 +168,14 @@ impl<'a> Graph<'a> {
         let mut prev: Vec<Option<(usize, &Rule)>> = vec![None; n];
         let mut done = vec![false; n];
         cost[0] = Some((0, 0));
-        loop {
-            // Pick the cheapest open node; ties go to the newest (highest index).
-            let Some(u) = (0..n)
+        // Pick the cheapest open node; ties go to the newest (highest index).
+        let cheapest_open = |done: &[bool], cost: &[Option<(u32, u32)>]| {
+            (0..n)
                 .rev()
                 .filter(|&i| !done[i] && cost[i].is_some())
                 .min_by_key(|&i| cost[i])
-            else {
-                break;
-            };
+        };
+        while let Some(u) = cheapest_open(&done, &cost) {
             done[u] = true;
             if u == n - 1 {
                 break;
@@ -214,9 +219,10 @@ impl<'a> Graph<'a> {
             if !reached[u] {
                 continue;
             }
-            for v in u + 1..n {
-                if !reached[v] && self.edge(&self.nodes[u], &self.nodes[v]).is_some() {
-                    reached[v] = true;
+            let tail = &mut reached[u + 1..];
+            for (k, r) in tail.iter_mut().enumerate() {
+                if !*r && self.edge(&self.nodes[u], &self.nodes[u + 1 + k]).is_some() {
+                    *r = true;
                 }
             }
         }
@@ -248,6 +254,25 @@ impl<'a> Graph<'a> {
         };
         if !forbidding.is_empty() {
             msg.push_str(&format!("; forbidden by {}", forbidding.join(", ")));
+        }
+        // A rule that would go on from there, but to versions the catalog does not list.
+        let stuck = &self.nodes[furthest];
+        let dangling: Vec<String> = self
+            .rules
+            .iter()
+            .filter(|r| r.kind == RuleKind::Direct && r.from.contains(stuck))
+            .filter(|r| !r.to.contains(to) && !self.known.iter().any(|v| r.to.contains(v)))
+            .map(|r| {
+                format!(
+                    "{} (line {}) needs a {} release the catalog does not list",
+                    r.describe(),
+                    r.line,
+                    r.to
+                )
+            })
+            .collect();
+        if !dangling.is_empty() {
+            msg.push_str(&format!("; {}", dangling.join(", ")));
         }
         msg
     }

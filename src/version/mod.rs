@@ -406,3 +406,107 @@ mod tests {
         assert_eq!(v(Vendor::Kemp, "7.2.62.0").branch().to_string(), "7.2.62");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn f5() -> impl Strategy<Value = (String, [u64; 5])> {
+        (
+            0u64..30,
+            0u64..10,
+            0u64..20,
+            proptest::option::of(0u64..20),
+            proptest::option::of(0u64..30),
+            any::<bool>(),
+        )
+            .prop_map(|(a, b, c, p, hf, lower)| {
+                let mut s = format!("{a}.{b}.{c}");
+                if let Some(p) = p {
+                    s.push_str(&format!(".{p}"));
+                }
+                if let Some(h) = hf {
+                    s.push_str(if lower { " hf" } else { " HF" });
+                    s.push_str(&h.to_string());
+                }
+                (s, [a, b, c, p.unwrap_or(0), hf.unwrap_or(0)])
+            })
+    }
+
+    fn netscaler() -> impl Strategy<Value = (String, [u64; 4])> {
+        (9u64..15, 0u64..6, 1u64..100, 0u64..400)
+            .prop_map(|(a, b, c, d)| (format!("{a}.{b}-{c}.{d}"), [a, b, c, d]))
+    }
+
+    fn a10() -> impl Strategy<Value = (String, [u64; 6])> {
+        (
+            2u64..7,
+            0u64..3,
+            0u64..9,
+            proptest::option::of(1u64..3),
+            proptest::option::of(1u64..20),
+            proptest::option::of(1u64..3),
+            any::<bool>(),
+        )
+            .prop_map(|(x, y, z, gr, p, sp, lower)| {
+                let mut s = format!("{x}.{y}.{z}");
+                for (label, n) in [("GR", gr), ("P", p), ("SP", sp)] {
+                    if let Some(n) = n {
+                        let label = if lower {
+                            label.to_ascii_lowercase()
+                        } else {
+                            label.to_string()
+                        };
+                        s.push_str(&format!("-{label}{n}"));
+                    }
+                }
+                (
+                    s,
+                    [x, y, z, gr.unwrap_or(0), p.unwrap_or(0), sp.unwrap_or(0)],
+                )
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn f5_order_is_the_tuple_order_and_display_round_trips(a in f5(), b in f5()) {
+            let (va, vb) = (Version::parse(Vendor::F5, &a.0).unwrap(), Version::parse(Vendor::F5, &b.0).unwrap());
+            prop_assert_eq!(va.cmp(&vb), a.1.cmp(&b.1), "{} vs {}", a.0, b.0);
+            prop_assert_eq!(va.to_string(), a.0.replace(" hf", " HF"));
+            prop_assert_eq!(Version::parse(Vendor::F5, va.as_str()).unwrap(), va);
+        }
+
+        #[test]
+        fn netscaler_order_and_round_trip(a in netscaler(), b in netscaler()) {
+            let (va, vb) = (Version::parse(Vendor::NetScaler, &a.0).unwrap(), Version::parse(Vendor::NetScaler, &b.0).unwrap());
+            prop_assert_eq!(va.cmp(&vb), a.1.cmp(&b.1));
+            prop_assert_eq!(va.to_string(), a.0);
+        }
+
+        #[test]
+        fn a10_order_and_round_trip(a in a10(), b in a10()) {
+            let (va, vb) = (Version::parse(Vendor::A10, &a.0).unwrap(), Version::parse(Vendor::A10, &b.0).unwrap());
+            prop_assert_eq!(va.cmp(&vb), a.1.cmp(&b.1));
+            prop_assert_eq!(va.to_string(), a.0.to_ascii_uppercase());
+            prop_assert_eq!(Version::parse(Vendor::A10, va.as_str()).unwrap(), va);
+        }
+
+        #[test]
+        fn sorting_a_list_matches_sorting_the_tuples(mut list in proptest::collection::vec(f5(), 0..40)) {
+            let mut versions: Vec<Version> = list.iter().map(|(s, _)| Version::parse(Vendor::F5, s).unwrap()).collect();
+            versions.sort();
+            list.sort_by_key(|(_, k)| *k);
+            let got: Vec<[u64; 6]> = versions.iter().map(Version::components).collect();
+            let want: Vec<[u64; 6]> = list.iter().map(|(_, k)| [k[0], k[1], k[2], k[3], k[4], 0]).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,30}") {
+            for v in Vendor::ALL {
+                let _ = Version::parse(v, &s);
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The command line: one file per subcommand, each with `Args` and a `run`, dispatched by one
+//! `match`. Arguments become validated domain types here, before any work starts.
+
+mod catalog;
+mod inventory_check;
+mod inventory_report;
+mod path;
+mod versions;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use jiff::civil::Date;
+
+use crate::ExitStatus;
+
+/// Plan, run and check firmware upgrades for fleets of hardware load balancers.
+#[derive(Debug, Parser)]
+#[command(name = "lbfleet", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Use the catalog files in DIR instead of the built-in catalog.
+    #[arg(long, global = true, value_name = "DIR", env = "LBFLEET_CATALOG")]
+    catalog: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with vendor version strings.
+    #[command(subcommand)]
+    Versions(versions::Command),
+    /// Show what lbfleet knows: models, releases, upgrade rules, defects.
+    Catalog(catalog::Args),
+    /// Show the vendor-supported upgrade path between two versions.
+    Path(path::Args),
+    /// Check the fleet inventory or report on it.
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum InventoryCommand {
+    /// Validate inventory files; exit 0 clean (warnings allowed), 1 findings, 2 unreadable.
+    Check(inventory_check::Args),
+    /// One row per device: advisories, target, upgrade path and action.
+    Report(inventory_report::Args),
+}
+
+/// What every subcommand may need.
+pub(crate) struct Ctx {
+    catalog_dir: Option<PathBuf>,
+}
+
+impl Ctx {
+    /// The catalog: from `--catalog DIR`, else the built-in one.
+    pub fn catalog(&self) -> anyhow::Result<crate::catalog::Catalog> {
+        Ok(match &self.catalog_dir {
+            Some(dir) => crate::catalog::Catalog::from_dir(dir)?,
+            None => {
+                crate::catalog::Catalog::embedded().context("the built-in catalog is broken")?
+            }
+        })
+    }
+}
+
+/// Today's date on this machine's clock, the default for `--as-of`.
+pub(crate) fn today() -> Date {
+    jiff::ZonedDateTime::now().date()
+}
+
+/// Writes a line to stdout, reporting a closed pipe as an error the caller maps to success.
+pub(crate) fn out(line: impl std::fmt::Display) -> anyhow::Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}")?;
+    Ok(())
+}
+
+/// Parses the arguments and runs the subcommand.
+pub fn run<I, T>(args: I) -> anyhow::Result<ExitStatus>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return Ok(if e.use_stderr() {
+                ExitStatus::Input
+            } else {
+                ExitStatus::Success
+            });
+        }
+    };
+    let ctx = Ctx {
+        catalog_dir: cli.catalog,
+    };
+    match cli.command {
+        Command::Versions(cmd) => versions::run(&cmd),
+        Command::Catalog(args) => catalog::run(&ctx, &args),
+        Command::Path(args) => path::run(&ctx, &args),
+        Command::Inventory(InventoryCommand::Check(args)) => inventory_check::run(&ctx, &args),
+        Command::Inventory(InventoryCommand::Report(args)) => inventory_report::run(&ctx, &args),
+    }
+}

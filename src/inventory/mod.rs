@@ -1,0 +1,668 @@
+//! The fleet inventory: device CSV files and `sites.csv`, read into validated domain types.
+//!
+//! Loading never stops at the first bad row: every problem becomes a [`Finding`] with file,
+//! line and field, and only rows without errors become [`Device`]s. Files that cannot be read or
+//! parsed as CSV at all are an [`InputError`].
+
+mod host;
+pub mod report;
+mod site;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use host::MgmtHost;
+pub use site::{Site, Window, parse_windows};
+
+use crate::catalog::{Catalog, Model};
+use crate::csvio::{CsvFile, CsvRow};
+use crate::error::{InputError, Location};
+use crate::version::{Vendor, Version};
+
+/// The role of a device in its HA group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HaRole {
+    /// Carries traffic.
+    Active,
+    /// Takes over on failover.
+    Standby,
+    /// Not in an HA group.
+    Standalone,
+}
+
+impl HaRole {
+    /// The word used in files.
+    pub fn id(self) -> &'static str {
+        match self {
+            HaRole::Active => "active",
+            HaRole::Standby => "standby",
+            HaRole::Standalone => "standalone",
+        }
+    }
+}
+
+/// One load balancer.
+#[derive(Clone, Debug)]
+pub struct Device {
+    /// Unique name.
+    pub name: String,
+    /// Site name (defined in `sites.csv`).
+    pub site: String,
+    /// Vendor.
+    pub vendor: Vendor,
+    /// Catalog model id.
+    pub model: String,
+    /// Running version.
+    pub version: Version,
+    /// Management address.
+    pub mgmt: MgmtHost,
+    /// HA group name; `None` for a standalone device.
+    pub ha_group: Option<String>,
+    /// HA role.
+    pub ha_role: HaRole,
+    /// Columns lbfleet does not use, kept as they were.
+    pub extra: Vec<(String, String)>,
+    /// Where the device is defined.
+    pub at: Location,
+}
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The inventory cannot be used until this is fixed.
+    Error,
+    /// Worth a look; does not block.
+    Warning,
+}
+
+/// One problem found in the inventory.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Stable identifier, e.g. `duplicate-name`.
+    pub code: &'static str,
+    /// Where.
+    pub location: Location,
+    /// What, in the user's terms.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}: {sev}[{}]: {}",
+            self.location, self.code, self.message
+        )
+    }
+}
+
+/// A loaded inventory.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Devices without errors, in file order.
+    pub devices: Vec<Device>,
+    /// Sites by name.
+    pub sites: Vec<Site>,
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+    /// SHA-256 over the files read (names and bytes).
+    pub digest: String,
+    /// Everything found wrong, in file order.
+    pub findings: Vec<Finding>,
+    site_index: HashMap<String, usize>,
+}
+
+impl Inventory {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// A site by name.
+    pub fn site(&self, name: &str) -> Option<&Site> {
+        self.site_index.get(name).map(|&i| &self.sites[i])
+    }
+}
+
+/// The CSV files under `paths`: files as given, folders searched recursively for `*.csv`
+/// (skipping a `catalog` folder and hidden entries), sorted within each folder.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| {
+            InputError::new(
+                Location::file(p.display().to_string()),
+                format!("cannot read: {e}"),
+            )
+        })?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    if out.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(InputError::new(
+            Location::file(names.join(", ")),
+            "no CSV files found",
+        ));
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let err = |e: std::io::Error| {
+        InputError::new(
+            Location::file(dir.display().to_string()),
+            format!("cannot read: {e}"),
+        )
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(err)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            if name != "catalog" {
+                walk(&path, out)?;
+            }
+        } else if name.to_ascii_lowercase().ends_with(".csv") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks the inventory under `paths` against `catalog`.
+pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputError> {
+    let files = discover(paths)?;
+    let mut hasher = Sha256::new();
+    let mut site_files = Vec::new();
+    let mut device_files = Vec::new();
+    for path in &files {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| InputError::new(Location::file(&name), format!("cannot read: {e}")))?;
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(&bytes);
+        let csv = CsvFile::parse(name, &bytes)?;
+        if csv.column("timezone").is_some() {
+            site_files.push(csv);
+        } else if csv.column("name").is_some() && csv.column("vendor").is_some() {
+            device_files.push(csv);
+        } else {
+            return Err(InputError::new(
+                Location::line(&csv.name, 1),
+                format!(
+                    "neither a sites file (site,timezone,windows) nor a device file (name,site,vendor,model,version,mgmt_host,ha_group,ha_role); header: {}",
+                    csv.headers.join(",")
+                ),
+            ));
+        }
+    }
+    let mut inv = Inventory {
+        files,
+        digest: format!("sha256:{}", crate::fsutil::hex(&hasher.finalize())),
+        ..Inventory::default()
+    };
+    for csv in &site_files {
+        load_sites(csv, &mut inv)?;
+    }
+    let mut checker = DeviceChecker::default();
+    for csv in &device_files {
+        checker.load(csv, catalog, &mut inv)?;
+    }
+    check_ha_groups(&mut inv, catalog);
+    inv.findings.sort_by(|a, b| {
+        a.location
+            .cmp(&b.location)
+            .then(a.severity.cmp(&b.severity))
+    });
+    Ok(inv)
+}
+
+/// Names of devices, sites and HA groups: they end up in file names, journals and reports.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.as_bytes()[0].is_ascii_alphanumeric()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+const NAME_RULE: &str =
+    "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64";
+
+fn load_sites(csv: &CsvFile, inv: &mut Inventory) -> Result<(), InputError> {
+    let [site, tz, windows] = csv.require(["site", "timezone", "windows"])?;
+    let order = csv.column("order");
+    let mut findings = Vec::new();
+    for row in &csv.rows {
+        let at = csv.at(row);
+        let mut err = |field: &str, code: &'static str, message: String| {
+            findings.push(Finding {
+                severity: Severity::Error,
+                code,
+                location: at.field(field),
+                message,
+            });
+        };
+        let name = row.get(Some(site));
+        if !valid_name(name) {
+            err(
+                "site",
+                "invalid-site",
+                format!("site name \"{name}\" is not valid ({NAME_RULE})"),
+            );
+            continue;
+        }
+        let tz_name = row.get(Some(tz));
+        let timezone = match jiff::tz::TimeZone::get(tz_name) {
+            Ok(z) if !tz_name.is_empty() => z,
+            _ => {
+                err(
+                    "timezone",
+                    "unknown-timezone",
+                    format!("\"{tz_name}\" is not an IANA time zone (e.g. Asia/Shanghai)"),
+                );
+                continue;
+            }
+        };
+        let windows = match parse_windows(row.get(Some(windows))) {
+            Ok(w) => w,
+            Err(e) => {
+                err("windows", "invalid-window", e);
+                continue;
+            }
+        };
+        let order = match row.get(order) {
+            "" => None,
+            o => match o.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    err(
+                        "order",
+                        "invalid-order",
+                        format!("\"{o}\" is not a whole number"),
+                    );
+                    continue;
+                }
+            },
+        };
+        if let Some(first) = inv.site(name) {
+            let first = first.at.clone();
+            err(
+                "site",
+                "duplicate-site",
+                format!("site \"{name}\" is also defined at {first}"),
+            );
+            continue;
+        }
+        if windows.is_empty() {
+            findings.push(Finding {
+                severity: Severity::Warning,
+                code: "no-windows",
+                location: at.field("windows"),
+                message: format!(
+                    "site \"{name}\" has no maintenance window: nothing there can be scheduled"
+                ),
+            });
+        }
+        inv.site_index.insert(name.to_string(), inv.sites.len());
+        inv.sites.push(Site {
+            name: name.to_string(),
+            timezone_name: tz_name.to_string(),
+            timezone,
+            windows,
+            order,
+            at,
+        });
+    }
+    inv.findings.extend(findings);
+    Ok(())
+}
+
+#[derive(Default)]
+struct DeviceChecker {
+    names: HashMap<String, Location>,
+    hosts: HashMap<(String, u16), Location>,
+}
+
+const DEVICE_COLUMNS: [&str; 8] = [
+    "name",
+    "site",
+    "vendor",
+    "model",
+    "version",
+    "mgmt_host",
+    "ha_group",
+    "ha_role",
+];
+
+impl DeviceChecker {
+    fn load(
+        &mut self,
+        csv: &CsvFile,
+        catalog: &Catalog,
+        inv: &mut Inventory,
+    ) -> Result<(), InputError> {
+        let cols = csv.require(DEVICE_COLUMNS)?;
+        let extra: Vec<usize> = (0..csv.headers.len())
+            .filter(|i| !cols.contains(i))
+            .collect();
+        inv.devices.reserve(csv.rows.len());
+        for row in &csv.rows {
+            if let Some(d) = self.device(csv, row, cols, &extra, catalog, inv) {
+                inv.devices.push(d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one row; returns the device when the row has no error.
+    fn device(
+        &mut self,
+        csv: &CsvFile,
+        row: &CsvRow,
+        cols: [usize; 8],
+        extra: &[usize],
+        catalog: &Catalog,
+        inv: &mut Inventory,
+    ) -> Option<Device> {
+        let [name, site, vendor, model, version, mgmt, group, role] =
+            cols.map(|c| row.get(Some(c)));
+        let at = csv.at(row);
+        let mut found = Vec::new();
+        let mut find = |severity, field: &str, code, message: String| {
+            found.push(Finding {
+                severity,
+                code,
+                location: at.field(field),
+                message,
+            });
+        };
+        use Severity::{Error, Warning};
+
+        if !valid_name(name) {
+            find(
+                Error,
+                "name",
+                "invalid-name",
+                format!("device name \"{name}\" is not valid ({NAME_RULE})"),
+            );
+        } else if let Some(first) = self.names.get(&name.to_ascii_lowercase()) {
+            find(
+                Error,
+                "name",
+                "duplicate-name",
+                format!("device \"{name}\" is also defined at {first}"),
+            );
+        } else {
+            self.names.insert(name.to_ascii_lowercase(), at.clone());
+        }
+
+        if site.is_empty() {
+            find(Error, "site", "unknown-site", "site is empty".into());
+        } else if inv.site(site).is_none() {
+            let known: Vec<&str> = inv.sites.iter().map(|s| s.name.as_str()).collect();
+            find(
+                Error,
+                "site",
+                "unknown-site",
+                format!(
+                    "site \"{site}\" is not in sites.csv (known: {})",
+                    known.join(", ")
+                ),
+            );
+        }
+
+        let vendor = match vendor.parse::<Vendor>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                find(Error, "vendor", "unknown-vendor", e.to_string());
+                None
+            }
+        };
+
+        let model_entry: Option<&Model> = vendor.and_then(|v| {
+            let m = catalog.model(v, model);
+            if m.is_none() {
+                find(Error, "model", "unknown-model", format!("\"{model}\" is not a known {v} model (see `lbfleet catalog models --vendor {v}`)"));
+            }
+            m
+        });
+
+        let version = vendor.and_then(|v| match Version::parse(v, version) {
+            Ok(ver) => {
+                if catalog.release(&ver).is_none() {
+                    find(Warning, "version", "unknown-version", format!("{v} {ver} is not in the catalog's releases: paths start from it, but its defects are judged by range only"));
+                }
+                Some(ver)
+            }
+            Err(e) => {
+                find(Error, "version", "invalid-version", e.to_string());
+                None
+            }
+        });
+
+        let mgmt = match mgmt.parse::<MgmtHost>() {
+            Ok(h) => {
+                if let Some(first) = self.hosts.get(&h.key()) {
+                    find(
+                        Error,
+                        "mgmt_host",
+                        "duplicate-mgmt-host",
+                        format!("management address {h} is also used at {first}"),
+                    );
+                } else {
+                    self.hosts.insert(h.key(), at.clone());
+                }
+                Some(h)
+            }
+            Err(e) => {
+                find(Error, "mgmt_host", "invalid-mgmt-host", e);
+                None
+            }
+        };
+
+        let ha_role = match role.to_ascii_lowercase().as_str() {
+            "active" => Some(HaRole::Active),
+            "standby" => Some(HaRole::Standby),
+            "standalone" => Some(HaRole::Standalone),
+            _ => {
+                find(
+                    Error,
+                    "ha_role",
+                    "invalid-ha-role",
+                    format!("\"{role}\" is not active, standby or standalone"),
+                );
+                None
+            }
+        };
+        let ha_group = match (ha_role, group) {
+            (Some(HaRole::Standalone), "") => None,
+            (Some(HaRole::Standalone), g) => {
+                find(
+                    Error,
+                    "ha_group",
+                    "standalone-in-group",
+                    format!(
+                        "a standalone device cannot be in HA group \"{g}\" (make it active or standby, or clear ha_group)"
+                    ),
+                );
+                None
+            }
+            (Some(_), "") => {
+                find(
+                    Error,
+                    "ha_group",
+                    "missing-ha-group",
+                    format!("an {} device needs an HA group", role.to_ascii_lowercase()),
+                );
+                None
+            }
+            (_, g) if !g.is_empty() && !valid_name(g) => {
+                find(
+                    Error,
+                    "ha_group",
+                    "invalid-ha-group",
+                    format!("HA group \"{g}\" is not valid ({NAME_RULE})"),
+                );
+                None
+            }
+            (_, g) => Some(g.to_string()).filter(|g| !g.is_empty()),
+        };
+
+        let has_error = found.iter().any(|f| f.severity == Error);
+        inv.findings.extend(found);
+        if has_error {
+            return None;
+        }
+        Some(Device {
+            name: name.to_string(),
+            site: site.to_string(),
+            vendor: vendor?,
+            model: model_entry?.id.clone(),
+            version: version?,
+            mgmt: mgmt?,
+            ha_group,
+            ha_role: ha_role?,
+            extra: extra
+                .iter()
+                .map(|&i| (csv.headers[i].clone(), row.get(Some(i)).to_string()))
+                .collect(),
+            at,
+        })
+    }
+}
+
+/// Every HA group must be exactly one active and one standby of one model; version skew and
+/// split sites are warnings.
+fn check_ha_groups(inv: &mut Inventory, _catalog: &Catalog) {
+    let mut groups: HashMap<&str, Vec<&Device>> = HashMap::new();
+    for d in &inv.devices {
+        if let Some(g) = &d.ha_group {
+            groups.entry(g).or_default().push(d);
+        }
+    }
+    let mut found = Vec::new();
+    let mut bad_devices = HashSet::new();
+    for (group, members) in groups {
+        let list = || {
+            members
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} ({}, line {})",
+                        d.name,
+                        d.ha_role.id(),
+                        d.at.line.unwrap_or(0)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let at = members[0].at.field("ha_group");
+        let actives = members
+            .iter()
+            .filter(|d| d.ha_role == HaRole::Active)
+            .count();
+        let standbys = members
+            .iter()
+            .filter(|d| d.ha_role == HaRole::Standby)
+            .count();
+        let mut error = |code, message| {
+            found.push(Finding {
+                severity: Severity::Error,
+                code,
+                location: at.clone(),
+                message,
+            });
+        };
+        let mut broken = false;
+        if actives != 1 || standbys != 1 {
+            error(
+                "ha-group-roles",
+                format!(
+                    "HA group \"{group}\" must have exactly one active and one standby, has {actives} active and {standbys} standby: {}",
+                    list()
+                ),
+            );
+            broken = true;
+        }
+        if members
+            .iter()
+            .any(|d| d.vendor != members[0].vendor || d.model != members[0].model)
+        {
+            error(
+                "ha-group-models",
+                format!(
+                    "HA group \"{group}\" mixes models: {}",
+                    members
+                        .iter()
+                        .map(|d| format!("{} is {} {}", d.name, d.vendor, d.model))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            broken = true;
+        }
+        if broken {
+            bad_devices.extend(members.iter().map(|d| d.name.clone()));
+            continue;
+        }
+        if members.iter().any(|d| d.version != members[0].version) {
+            found.push(Finding {
+                severity: Severity::Warning,
+                code: "ha-version-skew",
+                location: at.clone(),
+                message: format!(
+                    "HA group \"{group}\" runs different versions: {}",
+                    members
+                        .iter()
+                        .map(|d| format!("{} {}", d.name, d.version))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        if members.iter().any(|d| d.site != members[0].site) {
+            found.push(Finding {
+                severity: Severity::Warning,
+                code: "ha-group-sites",
+                location: at,
+                message: format!(
+                    "HA group \"{group}\" spans sites: {}",
+                    members
+                        .iter()
+                        .map(|d| format!("{} at {}", d.name, d.site))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    inv.findings.extend(found);
+    if !bad_devices.is_empty() {
+        inv.devices.retain(|d| !bad_devices.contains(&d.name));
+    }
+}

@@ -1,0 +1,252 @@
+//! The inventory report: for every device what runs, which known defects affect it, what
+//! should run (a given target or the recommended one), and how to get there.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use crate::catalog::{Catalog, Defect};
+use crate::report::{Cell, Section, Table};
+use crate::upgrade::{Outcome, Policy, Recommendation, find_path, recommend};
+use crate::version::{Vendor, Version};
+
+use super::{Device, Inventory};
+
+/// What the report aims each device at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// The recommended-target policy, per device.
+    Recommended,
+    /// A version for every device (valid only when the devices are of one vendor).
+    Version(String),
+    /// Versions per vendor (`f5=17.1.3`); other vendors get the recommended target.
+    PerVendor(Vec<(Vendor, String)>),
+}
+
+impl FromStr for TargetSpec {
+    type Err = String;
+
+    /// `recommended`, `VERSION`, or `VENDOR=VERSION[,VENDOR=VERSION...]`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("recommended") {
+            return Ok(TargetSpec::Recommended);
+        }
+        if !s.contains('=') {
+            return Ok(TargetSpec::Version(s.to_string()));
+        }
+        let mut out = Vec::new();
+        for part in s.split(',') {
+            let (v, ver) = part
+                .split_once('=')
+                .ok_or_else(|| format!("\"{part}\": expected VENDOR=VERSION"))?;
+            let vendor: Vendor = v
+                .parse()
+                .map_err(|e: crate::version::UnknownVendor| e.to_string())?;
+            Version::parse(vendor, ver).map_err(|e| e.to_string())?;
+            out.push((vendor, ver.trim().to_string()));
+        }
+        Ok(TargetSpec::PerVendor(out))
+    }
+}
+
+/// The assessment of one device.
+#[derive(Debug)]
+pub struct Assessment<'a> {
+    /// The device.
+    pub device: &'a Device,
+    /// Known defects affecting its current version on its model.
+    pub advisories: Vec<&'a Defect>,
+    /// The target, when one applies.
+    pub target: Option<Version>,
+    /// How to reach it.
+    pub outcome: Outcome,
+    /// A remark from the target policy (why a better release was passed over).
+    pub note: Option<String>,
+}
+
+/// Resolves `spec` to a version per vendor present, or an error naming the problem.
+fn resolve(spec: &TargetSpec, devices: &[Device]) -> Result<HashMap<Vendor, Version>, String> {
+    let mut out = HashMap::new();
+    match spec {
+        TargetSpec::Recommended => {}
+        TargetSpec::Version(v) => {
+            let mut vendors: Vec<Vendor> = devices.iter().map(|d| d.vendor).collect();
+            vendors.sort();
+            vendors.dedup();
+            match vendors.as_slice() {
+                [] => {}
+                [one] => {
+                    out.insert(*one, Version::parse(*one, v).map_err(|e| e.to_string())?);
+                }
+                many => {
+                    let names: Vec<&str> = many.iter().map(|v| v.id()).collect();
+                    return Err(format!(
+                        "the devices are of several vendors ({}): give the target per vendor, e.g. --target {}={v}",
+                        names.join(", "),
+                        names[0]
+                    ));
+                }
+            }
+        }
+        TargetSpec::PerVendor(list) => {
+            for (vendor, v) in list {
+                out.insert(
+                    *vendor,
+                    Version::parse(*vendor, v).map_err(|e| e.to_string())?,
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Assesses every device. Paths are computed once per (vendor, model, version, target).
+pub fn assess<'a>(
+    inv: &'a Inventory,
+    catalog: &'a Catalog,
+    spec: &TargetSpec,
+    policy: Policy,
+) -> Result<Vec<Assessment<'a>>, String> {
+    let fixed = resolve(spec, &inv.devices)?;
+    let mut cache: HashMap<(Vendor, &str, &Version), Recommendation> = HashMap::new();
+    let mut out = Vec::with_capacity(inv.devices.len());
+    for d in &inv.devices {
+        let model = catalog.model(d.vendor, &d.model);
+        let r = cache
+            .entry((d.vendor, d.model.as_str(), &d.version))
+            .or_insert_with(|| match fixed.get(&d.vendor) {
+                Some(t) => Recommendation {
+                    target: Some(t.clone()),
+                    outcome: find_path(catalog, model, &d.version, t),
+                    note: None,
+                },
+                None => recommend(catalog, policy, model, &d.version),
+            })
+            .clone();
+        out.push(Assessment {
+            device: d,
+            advisories: catalog.defects_affecting(&d.version, model).collect(),
+            target: r.target,
+            outcome: r.outcome,
+            note: r.note,
+        });
+    }
+    Ok(out)
+}
+
+/// The report's columns.
+pub const COLUMNS: [&str; 13] = [
+    "name",
+    "site",
+    "vendor",
+    "model",
+    "version",
+    "ha_group",
+    "ha_role",
+    "advisories",
+    "target",
+    "path",
+    "hops",
+    "action",
+    "reason",
+];
+
+/// One row per device.
+pub fn device_table(rows: &[Assessment<'_>]) -> Table {
+    let mut t = Table::new(&COLUMNS);
+    for a in rows {
+        let d = a.device;
+        let hops = a.outcome.hops();
+        let reason = match &a.outcome {
+            Outcome::AlreadyThere { newer: true } => "already newer than the target".to_string(),
+            o => o
+                .reason()
+                .map(String::from)
+                .or_else(|| a.note.clone())
+                .unwrap_or_default(),
+        };
+        t.push(vec![
+            Cell::text(&d.name),
+            Cell::text(&d.site),
+            Cell::text(d.vendor.id()),
+            Cell::text(&d.model),
+            Cell::text(d.version.as_str()),
+            Cell::text(d.ha_group.clone().unwrap_or_default()),
+            Cell::text(d.ha_role.id()),
+            Cell::List(a.advisories.iter().map(|x| x.id.clone()).collect()),
+            Cell::text(
+                a.target
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            Cell::text(
+                hops.iter()
+                    .map(|h| h.version.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" > "),
+            ),
+            Cell::Int(hops.len() as i64),
+            Cell::text(a.outcome.action()),
+            Cell::text(reason),
+        ]);
+    }
+    t
+}
+
+/// Counts by site × model × version, and the devices affected by each defect.
+pub fn summary(rows: &[Assessment<'_>]) -> Vec<Section> {
+    // (site, vendor, model, version) -> (devices, devices per action)
+    type Key<'a> = (&'a str, &'a str, &'a str, &'a Version);
+    let mut fleet: BTreeMap<Key<'_>, (usize, BTreeMap<&str, usize>)> = BTreeMap::new();
+    let mut defects: BTreeMap<&str, (&Defect, Vec<&str>)> = BTreeMap::new();
+    for a in rows {
+        let d = a.device;
+        let e = fleet
+            .entry((d.site.as_str(), d.vendor.id(), d.model.as_str(), &d.version))
+            .or_default();
+        e.0 += 1;
+        *e.1.entry(a.outcome.action()).or_default() += 1;
+        for x in &a.advisories {
+            defects
+                .entry(&x.id)
+                .or_insert((x, Vec::new()))
+                .1
+                .push(&d.name);
+        }
+    }
+    let mut t = Table::new(&["site", "vendor", "model", "version", "devices", "actions"]);
+    for ((site, vendor, model, version), (n, actions)) in fleet {
+        t.push(vec![
+            Cell::text(site),
+            Cell::text(vendor),
+            Cell::text(model),
+            Cell::text(version.as_str()),
+            Cell::Int(n as i64),
+            Cell::List(actions.iter().map(|(a, n)| format!("{a}={n}")).collect()),
+        ]);
+    }
+    let mut dt = Table::new(&["defect", "vendor", "kind", "title", "devices", "names"]);
+    for (id, (d, names)) in defects {
+        dt.push(vec![
+            Cell::text(id),
+            Cell::text(d.vendor.id()),
+            Cell::text(&d.kind),
+            Cell::text(&d.title),
+            Cell::Int(names.len() as i64),
+            Cell::List(names.iter().map(|s| s.to_string()).collect()),
+        ]);
+    }
+    vec![
+        Section {
+            key: "fleet",
+            title: "Devices by site, model and version".into(),
+            table: t,
+        },
+        Section {
+            key: "defects",
+            title: "Devices affected by known defects".into(),
+            table: dt,
+        },
+    ]
+}

@@ -1,0 +1,127 @@
+//! Test builder: each test gets its own temp dir, runs the real binary there, and on failure
+//! prints the command, cwd, status, stdout and stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One invocation of lbfleet in a fresh folder.
+pub struct Test {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+/// What a run produced.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub dir: PathBuf,
+    shown: String,
+    _keep: tempfile::TempDir,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+        }
+    }
+
+    /// The test's folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (parents created) relative to the test folder.
+    pub fn file(self, rel: &str, contents: impl AsRef<[u8]>) -> Test {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+        self
+    }
+
+    /// Copies the bundled sample fleet to `inventories/` in the test folder.
+    pub fn sample(self) -> Test {
+        let sites = std::fs::read(repo().join("inventories/sites.csv")).unwrap();
+        let devices = std::fs::read(repo().join("inventories/devices.csv")).unwrap();
+        self.file("inventories/sites.csv", sites)
+            .file("inventories/devices.csv", devices)
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Test {
+        self.args.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    #[track_caller]
+    pub fn run(self) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_lbfleet"))
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .env_remove("LBFLEET_CATALOG")
+            .output()
+            .expect("run lbfleet");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let code = out.status.code().unwrap_or(-1);
+        let shown = format!(
+            "command: lbfleet {}\ncwd: {}\nstatus: {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            self.args.join(" "),
+            self.dir.path().display()
+        );
+        Output {
+            code,
+            stdout,
+            stderr,
+            dir: self.dir.path().to_path_buf(),
+            shown,
+            _keep: self.dir,
+        }
+    }
+}
+
+impl Output {
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Output {
+        assert_eq!(self.code, want, "unexpected exit status\n{}", self.shown);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, s: &str) -> &Output {
+        assert!(
+            self.stdout.contains(s),
+            "stdout lacks {s:?}\n{}",
+            self.shown
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, s: &str) -> &Output {
+        assert!(
+            self.stderr.contains(s),
+            "stderr lacks {s:?}\n{}",
+            self.shown
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, s: &str) -> &Output {
+        assert!(!self.stdout.contains(s), "stdout has {s:?}\n{}", self.shown);
+        self
+    }
+
+    /// Reads a file the run left in its folder.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.dir.join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}\n{}", self.shown))
+    }
+}
