@@ -207,3 +207,11 @@ fn findings_as_json() {
     assert_eq!(v[0]["location"]["line"], 5);
     assert_eq!(v[0]["location"]["field"], "mgmt_host");
 }
+
+#[test]
+fn a_broken_member_row_does_not_also_report_its_group() {
+    // Regression: one bad row used to leave its peer "alone" and add an ha-group-roles error.
+    let out = fleet("x1,CN01,f5,i4800,12.1.2,x1.example.net,g2,active\nx2,CN01,f5,i4800,12.1.x,x2.example.net,g2,standby\n").run();
+    out.code(1).stdout_has("error[invalid-version]");
+    assert!(!out.stdout.contains("ha-group-roles"), "{}", out.stdout);
+}

@@ -231,7 +231,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
     for csv in &device_files {
         checker.load(csv, catalog, &mut inv)?;
     }
-    check_ha_groups(&mut inv, catalog);
+    check_ha_groups(&mut inv, &checker.tainted_groups);
     inv.findings.sort_by(|a, b| {
         a.location
             .cmp(&b.location)
@@ -345,6 +345,8 @@ fn load_sites(csv: &CsvFile, inv: &mut Inventory) -> Result<(), InputError> {
 struct DeviceChecker {
     names: HashMap<String, Location>,
     hosts: HashMap<(String, u16), Location>,
+    /// HA groups with a member row that has errors: their role checks would only repeat them.
+    tainted_groups: HashSet<String>,
 }
 
 const DEVICE_COLUMNS: [&str; 8] = [
@@ -535,6 +537,9 @@ impl DeviceChecker {
         let has_error = found.iter().any(|f| f.severity == Error);
         inv.findings.extend(found);
         if has_error {
+            if !group.is_empty() {
+                self.tainted_groups.insert(group.to_string());
+            }
             return None;
         }
         Some(Device {
@@ -556,16 +561,21 @@ impl DeviceChecker {
 }
 
 /// Every HA group must be exactly one active and one standby of one model; version skew and
-/// split sites are warnings.
-fn check_ha_groups(inv: &mut Inventory, _catalog: &Catalog) {
+/// split sites are warnings. Groups with a member row in error are not judged again (their
+/// remaining members are dropped: a half-known group cannot be planned).
+fn check_ha_groups(inv: &mut Inventory, tainted: &HashSet<String>) {
     let mut groups: HashMap<&str, Vec<&Device>> = HashMap::new();
+    let mut bad_devices = HashSet::new();
     for d in &inv.devices {
         if let Some(g) = &d.ha_group {
-            groups.entry(g).or_default().push(d);
+            if tainted.contains(g) {
+                bad_devices.insert(d.name.clone());
+            } else {
+                groups.entry(g).or_default().push(d);
+            }
         }
     }
     let mut found = Vec::new();
-    let mut bad_devices = HashSet::new();
     for (group, members) in groups {
         let list = || {
             members

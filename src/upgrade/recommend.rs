@@ -106,13 +106,17 @@ fn choose(
         let outcome = find_path(catalog, model, current, &r.version);
         if matches!(outcome, Outcome::Upgrade(_) | Outcome::AlreadyThere { .. }) {
             // Staying put while a better-ranked release is out of reach: say why.
-            let note = failures.first().map(|(v, o): &(Version, Outcome)| {
-                format!(
-                    "{v} ranks higher but is out of reach ({}): {}",
-                    o.action(),
-                    o.reason().unwrap_or_default()
-                )
-            });
+            let stays = matches!(outcome, Outcome::AlreadyThere { .. });
+            let note = failures
+                .first()
+                .filter(|_| stays)
+                .map(|(v, o): &(Version, Outcome)| {
+                    format!(
+                        "{v} ranks higher but is out of reach ({}): {}",
+                        o.action(),
+                        o.reason().unwrap_or_default()
+                    )
+                });
             return (Some(r.version.clone()), outcome, note);
         }
         failures.push((r.version.clone(), outcome));
