@@ -6,11 +6,13 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod csvio;
 pub mod error;
 pub mod exit;
 pub mod fsutil;
 pub mod inventory;
+pub mod planner;
 pub mod report;
 pub mod upgrade;
 pub mod version;

@@ -68,9 +68,13 @@ impl Ctx {
     }
 }
 
-/// Today's date on this machine's clock, the default for `--as-of`.
+/// Today's date on this machine's clock (in its local zone), the default for `--as-of`.
 pub(crate) fn today() -> Date {
-    jiff::ZonedDateTime::now().date()
+    use crate::clock::{Clock, SystemClock};
+    SystemClock
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .date()
 }
 
 /// Writes a line to stdout, reporting a closed pipe as an error the caller maps to success.
