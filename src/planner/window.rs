@@ -88,7 +88,7 @@ pub fn occurrences(site: &Site, after: Timestamp, days: i64) -> Vec<Occurrence> 
             }
         }
     }
-    out.sort_by(|a, b| a.start.timestamp().cmp(&b.start.timestamp()));
+    out.sort_by_key(|o| o.start.timestamp());
     out
 }
 
