@@ -14,6 +14,8 @@ pub struct CsvFile {
     pub headers: Vec<String>,
     /// Data rows in file order.
     pub rows: Vec<CsvRow>,
+    /// Rows that could not be split into the header's columns (left out of `rows`).
+    pub bad_rows: Vec<InputError>,
 }
 
 /// One data row.
@@ -67,6 +69,7 @@ impl CsvFile {
             ));
         }
         let mut rows = Vec::new();
+        let mut bad_rows = Vec::new();
         // csv counts records, not physical lines; count newlines up to each record's offset.
         let (mut line, mut counted) = (1u64, 0usize);
         for result in reader.records() {
@@ -85,7 +88,7 @@ impl CsvFile {
                 continue;
             }
             if record.len() != headers.len() {
-                return Err(InputError::new(
+                bad_rows.push(InputError::new(
                     Location::line(&name, line),
                     format!(
                         "{} fields, but the header has {} (a missing or extra comma?)",
@@ -93,6 +96,7 @@ impl CsvFile {
                         headers.len()
                     ),
                 ));
+                continue;
             }
             rows.push(CsvRow { line, record });
         }
@@ -100,6 +104,7 @@ impl CsvFile {
             name,
             headers,
             rows,
+            bad_rows,
         })
     }
 
@@ -126,6 +131,14 @@ impl CsvFile {
             ));
         }
         Ok(names.map(|n| self.column(n).expect("checked")))
+    }
+
+    /// The file, or an error for its first malformed row (for files where any bad row is fatal).
+    pub fn strict(self) -> Result<CsvFile, InputError> {
+        match self.bad_rows.first() {
+            Some(e) => Err(e.clone()),
+            None => Ok(self),
+        }
     }
 
     /// The location of a row.
@@ -167,7 +180,9 @@ mod tests {
 
     #[test]
     fn short_rows_name_their_line() {
-        let e = CsvFile::parse("t.csv".into(), b"a,b\n1,2\n3\n").unwrap_err();
-        assert_eq!(e.location, Location::line("t.csv", 3));
+        let f = CsvFile::parse("t.csv".into(), b"a,b\n1,2\n3\n4,5\n").unwrap();
+        assert_eq!(f.rows.len(), 2);
+        assert_eq!(f.bad_rows[0].location, Location::line("t.csv", 3));
+        assert_eq!(f.strict().unwrap_err().location, Location::line("t.csv", 3));
     }
 }

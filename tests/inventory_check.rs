@@ -180,14 +180,11 @@ fn unreadable_input_exits_2() {
         .stderr_has("inv/devices.csv:1: missing column(s) ha_group, ha_role");
     Test::new()
         .file("inv/sites.csv", SITES)
-        .file(
-            "inv/devices.csv",
-            format!("{HEADER}x1,CN01,f5,i4800,12.1.2\n"),
-        )
+        .file("inv/devices.csv", b"name,site\n\xff\xfe,x\n")
         .args(&["inventory", "check", "inv"])
         .run()
         .code(2)
-        .stderr_has("inv/devices.csv:2: 5 fields, but the header has 8");
+        .stderr_has("inv/devices.csv: not UTF-8 text");
     Test::new()
         .file("inv/other.csv", "a,b\n1,2\n")
         .args(&["inventory", "check", "inv"])
@@ -214,4 +211,14 @@ fn a_broken_member_row_does_not_also_report_its_group() {
     let out = fleet("x1,CN01,f5,i4800,12.1.2,x1.example.net,g2,active\nx2,CN01,f5,i4800,12.1.x,x2.example.net,g2,standby\n").run();
     out.code(1).stdout_has("error[invalid-version]");
     assert!(!out.stdout.contains("ha-group-roles"), "{}", out.stdout);
+}
+
+#[test]
+fn a_row_with_missing_or_extra_commas_is_a_finding_and_the_rest_is_checked() {
+    fleet("x1,CN01,f5,i4800,12.1.2\nx2,CN01,f5,i4800,12.1.2,x2.example.net,,standalone,extra\nx3,CN01,f5,i4800,12.1.x,x3.example.net,,standalone\n")
+        .run()
+        .code(1)
+        .stdout_has("inv/devices.csv:5: error[csv-row]: 5 fields, but the header has 8")
+        .stdout_has("inv/devices.csv:6: error[csv-row]: 9 fields, but the header has 8")
+        .stdout_has("inv/devices.csv:7: field \"version\": error[invalid-version]");
 }

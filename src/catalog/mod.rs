@@ -108,7 +108,7 @@ impl Catalog {
         }
         let digest = format!("sha256:{}", crate::fsutil::hex(&hasher.finalize()));
         let [models, releases, rules, support, defects] =
-            files.map(|(name, bytes)| CsvFile::parse(name, &bytes));
+            files.map(|(name, bytes)| CsvFile::parse(name, &bytes).and_then(CsvFile::strict));
         let models = model::load(&models?)?;
         let mut model_index = HashMap::new();
         for (i, m) in models.iter().enumerate() {

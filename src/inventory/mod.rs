@@ -197,6 +197,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
     let mut hasher = Sha256::new();
     let mut site_files = Vec::new();
     let mut device_files = Vec::new();
+    let mut inv_findings = Vec::new();
     for path in &files {
         let name = path.display().to_string();
         let bytes = std::fs::read(path)
@@ -205,6 +206,13 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
         hasher.update([0]);
         hasher.update(&bytes);
         let csv = CsvFile::parse(name, &bytes)?;
+        // A row that does not split into the header's columns is a finding; the rest is checked.
+        inv_findings.extend(csv.bad_rows.iter().map(|e| Finding {
+            severity: Severity::Error,
+            code: "csv-row",
+            location: e.location.clone(),
+            message: e.message.clone(),
+        }));
         if csv.column("timezone").is_some() {
             site_files.push(csv);
         } else if csv.column("name").is_some() && csv.column("vendor").is_some() {
@@ -222,6 +230,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
     let mut inv = Inventory {
         files,
         digest: format!("sha256:{}", crate::fsutil::hex(&hasher.finalize())),
+        findings: inv_findings,
         ..Inventory::default()
     };
     for csv in &site_files {
