@@ -76,3 +76,22 @@ fn unknown_model_is_an_input_error() {
         .code(2)
         .stderr_has("\"i9999\" is not a known f5 model");
 }
+
+#[test]
+fn kemp_below_the_gate_moves_freely_but_not_past_it() {
+    Test::new()
+        .args(&["path", "--vendor", "kemp", "7.2.48.2", "7.2.54.0"])
+        .run()
+        .code(0)
+        .stdout_has("7.2.48.2 -> 7.2.54.0");
+    let out = Test::new()
+        .args(&["path", "--vendor", "kemp", "7.2.54.0", "7.2.62.0"])
+        .run();
+    out.code(0);
+    assert_eq!(
+        out.stdout.lines().count(),
+        2,
+        "through 7.2.60: {}",
+        out.stdout
+    );
+}
