@@ -2,9 +2,9 @@
 //! rules and hardware support.
 //!
 //! Grammar: alternatives separated by `;`, each a conjunction of terms separated by `,`.
-//! A term is `*` (any version), a branch prefix such as `15.1.x` or `13.x`, a comparison
-//! `>=11.1.0`, `<=11.5.3 HF1`, `<7.2.60`, `>17.1` is not allowed (comparisons take whole
-//! versions), or an exact version. Examples: `>=11.1.0, <=11.5.3 HF1; 11.5.10`, `15.1.x, >=15.1.5`.
+//! A term is `*` (any version), a branch prefix such as `15.1.x` or `13.x`, a comparison with a
+//! whole version (`>=11.1.0`, `<=11.5.3 HF1`, `<7.2.60`), or an exact version. Examples:
+//! `>=11.1.0, <=11.5.3 HF1; 11.5.10`, `15.1.x, >=15.1.5`.
 
 use std::fmt;
 
