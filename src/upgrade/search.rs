@@ -236,9 +236,7 @@ impl<'a> Graph<'a> {
         let forbidding: Vec<String> = self
             .rules
             .iter()
-            .filter(|r| {
-                r.kind.forbids() && (1..n).any(|i| reached[i] || i == 0) && r.to.contains(to)
-            })
+            .filter(|r| r.kind.forbids() && r.to.contains(to))
             .filter(|r| (0..n).any(|i| reached[i] && r.from.contains(&self.nodes[i])))
             .map(|r| format!("{} (line {})", r.describe(), r.line))
             .collect();
