@@ -14,10 +14,10 @@ root = pathlib.Path(__file__).resolve().parent.parent / "inventories"
 
 sites = [
     # site, timezone, windows, order
-    ("SYD1", "Australia/Sydney", "Sun 01:00-05:00", 1),
-    ("FRA1", "Europe/Berlin", "Sun 01:00-05:00;Wed 02:00-04:00", 2),
-    ("NYC2", "America/New_York", "Sat 23:00-03:00", 3),
-    ("CN01", "Asia/Shanghai", "Sat 02:00-06:00;Sun 02:00-06:00", 4),
+    ("SYD1", "Australia/Sydney", "Sun 00:00-06:00", 1),
+    ("FRA1", "Europe/Berlin", "Sun 00:00-06:00;Wed 01:00-05:00", 2),
+    ("NYC2", "America/New_York", "Sat 22:00-06:00", 3),
+    ("CN01", "Asia/Shanghai", "Sat 00:00-08:00;Sun 00:00-08:00", 4),
 ]
 
 # (site, vendor, model, version, pairs, standalones, rack prefix)

@@ -5,6 +5,7 @@ mod catalog;
 mod inventory_check;
 mod inventory_report;
 mod path;
+mod plan;
 mod versions;
 
 use std::ffi::OsString;
@@ -38,6 +39,8 @@ enum Command {
     Catalog(catalog::Args),
     /// Show the vendor-supported upgrade path between two versions.
     Path(path::Args),
+    /// Plan a staged rollout: canary, waves, HA order, maintenance windows.
+    Plan(Box<plan::Args>),
     /// Check the fleet inventory or report on it.
     #[command(subcommand)]
     Inventory(InventoryCommand),
@@ -65,6 +68,15 @@ impl Ctx {
                 crate::catalog::Catalog::embedded().context("the built-in catalog is broken")?
             }
         })
+    }
+}
+
+impl Ctx {
+    /// `embedded` or the catalog folder, for the record.
+    pub fn catalog_source(&self) -> String {
+        self.catalog_dir
+            .as_ref()
+            .map_or_else(|| "embedded".into(), |d| d.display().to_string())
     }
 }
 
@@ -108,6 +120,7 @@ where
         Command::Versions(cmd) => versions::run(&cmd),
         Command::Catalog(args) => catalog::run(&ctx, &args),
         Command::Path(args) => path::run(&ctx, &args),
+        Command::Plan(args) => plan::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Check(args)) => inventory_check::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Report(args)) => inventory_report::run(&ctx, &args),
     }

@@ -49,6 +49,22 @@ impl FromStr for TargetSpec {
     }
 }
 
+impl std::fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TargetSpec::Recommended => f.write_str("recommended"),
+            TargetSpec::Version(v) => f.write_str(v),
+            TargetSpec::PerVendor(list) => {
+                let parts: Vec<String> = list
+                    .iter()
+                    .map(|(vendor, v)| format!("{}={v}", vendor.id()))
+                    .collect();
+                f.write_str(&parts.join(","))
+            }
+        }
+    }
+}
+
 /// The assessment of one device.
 #[derive(Debug)]
 pub struct Assessment<'a> {
@@ -65,7 +81,7 @@ pub struct Assessment<'a> {
 }
 
 /// Resolves `spec` to a version per vendor present, or an error naming the problem.
-fn resolve(spec: &TargetSpec, devices: &[Device]) -> Result<HashMap<Vendor, Version>, String> {
+fn resolve(spec: &TargetSpec, devices: &[&Device]) -> Result<HashMap<Vendor, Version>, String> {
     let mut out = HashMap::new();
     match spec {
         TargetSpec::Recommended => {}
@@ -100,17 +116,27 @@ fn resolve(spec: &TargetSpec, devices: &[Device]) -> Result<HashMap<Vendor, Vers
     Ok(out)
 }
 
-/// Assesses every device. Paths are computed once per (vendor, model, version, target).
+/// Assesses every device of the inventory.
 pub fn assess<'a>(
     inv: &'a Inventory,
     catalog: &'a Catalog,
     spec: &TargetSpec,
     policy: Policy,
 ) -> Result<Vec<Assessment<'a>>, String> {
-    let fixed = resolve(spec, &inv.devices)?;
+    assess_devices(inv.devices.iter().collect(), catalog, spec, policy)
+}
+
+/// Assesses the given devices. Paths are computed once per (vendor, model, version, target).
+pub fn assess_devices<'a>(
+    devices: Vec<&'a Device>,
+    catalog: &'a Catalog,
+    spec: &TargetSpec,
+    policy: Policy,
+) -> Result<Vec<Assessment<'a>>, String> {
+    let fixed = resolve(spec, &devices)?;
     let mut cache: HashMap<(Vendor, &str, &Version), Recommendation> = HashMap::new();
-    let mut out = Vec::with_capacity(inv.devices.len());
-    for d in &inv.devices {
+    let mut out = Vec::with_capacity(devices.len());
+    for d in devices {
         let model = catalog.model(d.vendor, &d.model);
         let r = cache
             .entry((d.vendor, d.model.as_str(), &d.version))

@@ -1,5 +1,103 @@
-//! The rollout planner. So far: placing work inside each site's maintenance windows, in the
-//! site's own time zone and correct across daylight-saving changes. Waves, canaries, HA order and
-//! the plan file build on this.
+//! The rollout planner: from an inventory and a target to a reviewable plan of waves.
+//!
+//! * the first wave is a **canary** of standby or standalone units covering each distinct
+//!   (vendor, model, current version) once where the caps allow;
+//! * every HA group goes standby first, then a verified failover, then the former active, in one
+//!   window (or, with `ha_two_phase`, the active in a later wave);
+//! * groups are taken site by site in `sites.csv` order, at most `max_per_wave` groups per wave
+//!   and `max_per_site` per site per wave;
+//! * each group is placed in its site's maintenance windows ([`window`]) where its estimated
+//!   work ([`durations`]) finishes before the window closes; a wave starts after the previous
+//!   one ended plus its soak time.
+//!
+//! The result is a [`Plan`] ([`file`]), checked again later by [`check`].
 
+mod build;
+pub mod check;
+pub mod durations;
+mod export;
+pub mod file;
+mod lint;
+pub mod select;
 pub mod window;
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+
+pub use build::build;
+pub use durations::Durations;
+pub use export::{markdown, summary_lines, table};
+pub use file::Plan;
+pub use select::{Selection, Selector};
+
+use crate::inventory::report::TargetSpec;
+
+/// Everything that shapes a plan besides the inventory and the catalog.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// What to upgrade to.
+    pub target: TargetSpec,
+    /// The date for the `recommended` policy and the end-of-support lint.
+    pub as_of: Date,
+    /// Nothing is placed before this instant.
+    pub start: Timestamp,
+    /// Groups per wave.
+    pub max_per_wave: Option<usize>,
+    /// Groups per site per wave.
+    pub max_per_site: Option<usize>,
+    /// HA members in separate windows (the active one wave later).
+    pub ha_two_phase: bool,
+    /// Whether the first wave is a canary.
+    pub canary: bool,
+    /// Waiting time after the canary.
+    pub canary_soak: SignedDuration,
+    /// Waiting time after every later wave.
+    pub soak: SignedDuration,
+    /// `--only` / `--exclude`.
+    pub selection: Selection,
+    /// Step durations.
+    pub durations: Durations,
+    /// How far ahead to look for a window, in days.
+    pub horizon_days: i64,
+}
+
+impl Options {
+    /// Defaults: recommended target, canary with 24 h soak, no caps, one-phase HA.
+    pub fn new(start: Timestamp, as_of: Date) -> Options {
+        Options {
+            target: TargetSpec::Recommended,
+            as_of,
+            start,
+            max_per_wave: None,
+            max_per_site: None,
+            ha_two_phase: false,
+            canary: true,
+            canary_soak: SignedDuration::from_hours(24),
+            soak: SignedDuration::ZERO,
+            selection: Selection::default(),
+            durations: Durations::default(),
+            horizon_days: 366,
+        }
+    }
+}
+
+/// Where the inputs came from, recorded in the plan.
+#[derive(Clone, Debug)]
+pub struct Provenance {
+    /// The inventory paths as given.
+    pub paths: Vec<String>,
+    /// `embedded` or the catalog folder.
+    pub catalog_source: String,
+    /// When the plan is made.
+    pub created: Timestamp,
+}
+
+/// `2026-11-29T01:00:00+11:00`.
+pub(crate) fn rfc3339(z: &jiff::ZonedDateTime) -> String {
+    z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// `2026-11-28T14:00:00Z`.
+pub(crate) fn utc(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

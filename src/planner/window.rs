@@ -96,16 +96,27 @@ pub fn occurrences(site: &Site, after: Timestamp, days: i64) -> Vec<Occurrence> 
 /// entirely inside one window occurrence within `days` days; `None` when no occurrence is long
 /// enough.
 pub fn place(site: &Site, after: Timestamp, minutes: i64, days: i64) -> Option<Slot> {
+    fit(
+        &occurrences(site, after, days),
+        after,
+        &site.timezone,
+        minutes,
+    )
+}
+
+/// The earliest slot of `minutes` real minutes in `occs` (sorted, from [`occurrences`]) that
+/// starts no earlier than `after`.
+pub fn fit(occs: &[Occurrence], after: Timestamp, tz: &TimeZone, minutes: i64) -> Option<Slot> {
     let need = SignedDuration::from_mins(minutes);
-    occurrences(site, after, days).into_iter().find_map(|o| {
+    occs.iter().find_map(|o| {
         let start = if o.start.timestamp() >= after {
             o.start.clone()
         } else {
-            after.to_zoned_datetime(site.timezone.clone())
+            after.to_zoned_datetime(tz.clone())
         };
         let end = start.checked_add(need).ok()?;
         (end.timestamp() <= o.end.timestamp()).then(|| Slot {
-            window: o,
+            window: o.clone(),
             start,
             end,
         })

@@ -16,7 +16,9 @@ use std::str::FromStr;
 pub use set::{VersionSet, VersionSetError};
 
 /// A load-balancer vendor, as written in inventories and the catalog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Vendor {
     /// F5 BIG-IP (TMOS): `15.1.10.2`, `11.5.1 HF10`.

@@ -1,0 +1,301 @@
+//! `lbfleet plan [PATH...]`: a staged rollout plan from the inventory; `lbfleet plan check
+//! PLAN [PATH...]`: is the plan still true of the fleet?
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+
+use super::Ctx;
+use super::inventory_check::paths_or_default;
+use crate::ExitStatus;
+use crate::clock::{Clock, SystemClock};
+use crate::inventory::report::TargetSpec;
+use crate::inventory::{self, Inventory, Severity};
+use crate::planner::{self, Durations, Options, Provenance, Selection, Selector};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Inventory folders or files (default: inventories/).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// `recommended`, a version (one-vendor fleets), or VENDOR=VERSION[,VENDOR=VERSION...].
+    #[arg(long, default_value = "recommended")]
+    target: TargetSpec,
+    /// Place nothing before this time: RFC 3339 (`2026-12-01T00:00:00Z`) or a UTC date or
+    /// date-time (`2026-12-01`, `2026-12-01T18:00`) [default: now].
+    #[arg(long, value_name = "DATETIME")]
+    start: Option<StartTime>,
+    /// Date for the recommended policy and the end-of-support lint [default: the start date].
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<Date>,
+    /// Write the plan (JSON) to FILE, atomically.
+    #[arg(short, long, value_name = "FILE", default_value = "plan.json")]
+    output: PathBuf,
+    /// What to print: a table of steps, the plan JSON, or Markdown for a change ticket.
+    #[arg(long, value_enum, default_value = "table")]
+    format: PrintFormat,
+    /// At most N groups (HA groups or standalone devices) per wave.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_per_wave: Option<u32>,
+    /// At most N groups per site per wave.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_per_site: Option<u32>,
+    /// Upgrade the two members of an HA group in separate windows (the active one wave later).
+    #[arg(long)]
+    ha_two_phase: bool,
+    /// Start with a regular wave instead of a canary.
+    #[arg(long)]
+    no_canary: bool,
+    /// Wait this long after the canary (`24h`, `2d`, `90m`, `0`).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    canary_soak: Soak,
+    /// Wait this long after every later wave.
+    #[arg(long, value_name = "DURATION", default_value = "0")]
+    soak: Soak,
+    /// Plan only matching devices: site=, model=, vendor=, device= (globs with `*`; repeatable,
+    /// different keys must all match).
+    #[arg(long, value_name = "KEY=VALUE")]
+    only: Vec<Selector>,
+    /// Leave out matching devices (repeatable; any match excludes).
+    #[arg(long, value_name = "KEY=VALUE")]
+    exclude: Vec<Selector>,
+    /// Step durations CSV (vendor,model,upload,install,reboot,checks,failover in minutes)
+    /// replacing the built-in assumptions.
+    #[arg(long, value_name = "FILE")]
+    durations: Option<PathBuf>,
+    /// Look this many days ahead for maintenance windows.
+    #[arg(long, value_name = "DAYS", default_value_t = 366, value_parser = clap::value_parser!(i64).range(1..=3660))]
+    horizon: i64,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Re-validate a plan against the current inventory and catalog; exit 1 on differences.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The plan file.
+    plan: PathBuf,
+    /// Inventory folders or files [default: the paths recorded in the plan].
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PrintFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// `--start`: an instant.
+#[derive(Clone, Copy, Debug)]
+struct StartTime(Timestamp);
+
+impl FromStr for StartTime {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Ok(t) = s.parse::<Timestamp>() {
+            return Ok(StartTime(t));
+        }
+        let civil = s
+            .parse::<jiff::civil::DateTime>()
+            .or_else(|_| {
+                s.parse::<Date>()
+                    .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+            })
+            .map_err(|_| {
+                format!(
+                    "\"{s}\": expected RFC 3339 (2026-12-01T18:00:00Z) or a UTC date (2026-12-01)"
+                )
+            })?;
+        civil
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| StartTime(z.timestamp()))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A duration such as `24h`, `1d12h`, `90m`, `2w` or `0`.
+#[derive(Clone, Copy, Debug)]
+struct Soak(SignedDuration);
+
+impl FromStr for Soak {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || format!("\"{s}\": expected a duration such as 24h, 1d12h, 90m or 0");
+        let t = s.trim().to_ascii_lowercase();
+        if t == "0" {
+            return Ok(Soak(SignedDuration::ZERO));
+        }
+        let mut minutes: i64 = 0;
+        let mut num = String::new();
+        for c in t.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+                continue;
+            }
+            let n: i64 = num.parse().map_err(|_| err())?;
+            num.clear();
+            let unit = match c {
+                'm' => 1,
+                'h' => 60,
+                'd' => 24 * 60,
+                'w' => 7 * 24 * 60,
+                _ => return Err(err()),
+            };
+            minutes = n
+                .checked_mul(unit)
+                .and_then(|v| minutes.checked_add(v))
+                .filter(|&m| m <= 366 * 24 * 60)
+                .ok_or_else(|| format!("\"{s}\": longer than a year"))?;
+        }
+        if !num.is_empty() {
+            return Err(err());
+        }
+        Ok(Soak(SignedDuration::from_mins(minutes)))
+    }
+}
+
+fn load_inventory(
+    ctx: &Ctx,
+    paths: &[PathBuf],
+) -> anyhow::Result<Option<(Inventory, crate::catalog::Catalog)>> {
+    let catalog = ctx.catalog()?;
+    let inv = inventory::load(paths, &catalog)?;
+    if inv.has_errors() {
+        for f in inv
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+        {
+            eprintln!("{f}");
+        }
+        eprintln!("the inventory has errors (see `lbfleet inventory check`)");
+        return Ok(None);
+    }
+    Ok(Some((inv, catalog)))
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
+    if let Some(Command::Check(c)) = &args.command {
+        return check(ctx, c);
+    }
+    let durations = match &args.durations {
+        Some(p) => Durations::with_file(p)?,
+        None => Durations::default(),
+    };
+    let paths = paths_or_default(&args.paths);
+    let Some((inv, catalog)) = load_inventory(ctx, &paths)? else {
+        eprintln!("no plan written");
+        return Ok(ExitStatus::Findings);
+    };
+    let now = SystemClock.now();
+    let start = args.start.map_or(now, |s| s.0);
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| start.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
+    let opts = Options {
+        target: args.target.clone(),
+        as_of,
+        start,
+        max_per_wave: args.max_per_wave.map(|n| n as usize),
+        max_per_site: args.max_per_site.map(|n| n as usize),
+        ha_two_phase: args.ha_two_phase,
+        canary: !args.no_canary,
+        canary_soak: args.canary_soak.0,
+        soak: args.soak.0,
+        selection: Selection {
+            only: args.only.clone(),
+            exclude: args.exclude.clone(),
+        },
+        durations,
+        horizon_days: args.horizon,
+    };
+    let prov = Provenance {
+        paths: paths.iter().map(|p| p.display().to_string()).collect(),
+        catalog_source: ctx.catalog_source(),
+        created: now,
+    };
+    let plan = planner::build(&inv, &catalog, &opts, &prov)
+        .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
+    let mut json = serde_json::to_vec_pretty(&plan)?;
+    json.push(b'\n');
+    crate::fsutil::write_atomic(&args.output, &json)?;
+    match args.format {
+        PrintFormat::Json => crate::report::emit(&json, None)?,
+        PrintFormat::Markdown => {
+            let bytes = crate::report::Format::Markdown
+                .exporter()
+                .export_sections(&planner::markdown(&plan))?;
+            crate::report::emit(&bytes, None)?;
+        }
+        PrintFormat::Table => {
+            let bytes = crate::report::Format::Table
+                .exporter()
+                .export(&planner::table(&plan))?;
+            crate::report::emit(&bytes, None)?;
+            super::out("")?;
+            for line in planner::summary_lines(&plan) {
+                super::out(line)?;
+            }
+        }
+    }
+    eprintln!("wrote {}", args.output.display());
+    Ok(ExitStatus::Success)
+}
+
+fn check(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    let plan = planner::check::load(&args.plan)?;
+    let paths = if args.paths.is_empty() {
+        paths_or_default(
+            &plan
+                .inventory
+                .paths
+                .iter()
+                .map(PathBuf::from)
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        args.paths.clone()
+    };
+    let Some((inv, catalog)) = load_inventory(ctx, &paths)? else {
+        return Ok(ExitStatus::Findings);
+    };
+    let diffs = planner::check::check(&plan, &inv, &catalog);
+    let name = args.plan.display();
+    for d in &diffs {
+        super::out(format!("{name}: {d}"))?;
+    }
+    if !diffs.is_empty() {
+        eprintln!(
+            "{name}: {} difference{} with the fleet: plan again or fix the inventory",
+            diffs.len(),
+            if diffs.len() == 1 { "" } else { "s" }
+        );
+        return Ok(ExitStatus::Findings);
+    }
+    let n = plan.devices().count();
+    if plan.inventory.digest != inv.digest {
+        eprintln!(
+            "{name}: the inventory files changed since planning, but nothing the plan depends on"
+        );
+    }
+    super::out(format!(
+        "{name}: current ({n} device{} in {} wave{})",
+        if n == 1 { "" } else { "s" },
+        plan.waves.len(),
+        if plan.waves.len() == 1 { "" } else { "s" }
+    ))?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,616 @@
+//! Building a plan: select, assess, group, pick the canary, fill waves, place in windows.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use jiff::Timestamp;
+
+use super::file::{
+    CatalogRef, Group, InventoryRef, Phase, Plan, PlanOptions, PlannedDevice, SCHEMA, Step,
+    Summary, Unschedulable, Wave, WaveKind,
+};
+use super::window::{self, Occurrence, Slot};
+use super::{Options, Provenance, lint, rfc3339, utc};
+use crate::catalog::Catalog;
+use crate::inventory::report::assess_devices;
+use crate::inventory::{Device, HaRole, Inventory, Site};
+use crate::upgrade::{Outcome, Policy};
+use crate::version::{Vendor, Version};
+
+/// Days of windows looked at first for each site and wave; longer searches only when nothing
+/// in that span is long enough (a DST night, say).
+const LOOKAHEAD_DAYS: i64 = 21;
+
+/// A device with its path.
+pub(super) struct Member<'a> {
+    pub device: &'a Device,
+    pub hops: Vec<&'a Version>,
+    pub minutes: i64,
+}
+
+/// An HA group (or a standalone device) with the members that need an upgrade.
+pub(super) struct Work<'a> {
+    pub site: &'a Site,
+    pub rank: usize,
+    pub ha_group: Option<&'a str>,
+    pub name: &'a str,
+    /// Upgrading members, standbys first, then the active.
+    pub members: Vec<Member<'a>>,
+    /// The unit that takes over when the active goes down.
+    pub standby: Option<&'a str>,
+    pub failover_minutes: i64,
+}
+
+impl Work<'_> {
+    fn members_of(&self, phase: Phase) -> impl Iterator<Item = &Member<'_>> {
+        self.members.iter().filter(move |m| match phase {
+            Phase::Full => true,
+            Phase::Standby => m.device.ha_role != HaRole::Active,
+            Phase::Active => m.device.ha_role == HaRole::Active,
+        })
+    }
+
+    fn has_active(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.device.ha_role == HaRole::Active)
+    }
+
+    /// Whether the group can be split into a standby and an active phase.
+    fn splittable(&self) -> bool {
+        self.has_active() && self.members_of(Phase::Standby).next().is_some()
+    }
+
+    fn steps(&self, phase: Phase) -> Vec<Step> {
+        let mut out = Vec::new();
+        let mut failed_over = false;
+        for m in self.members_of(phase) {
+            if m.device.ha_role == HaRole::Active && !failed_over {
+                if let Some(to) = self.standby {
+                    out.push(Step::Failover { to: to.to_string() });
+                }
+                failed_over = true;
+            }
+            out.push(Step::Upgrade {
+                device: m.device.name.clone(),
+            });
+        }
+        out
+    }
+
+    fn minutes(&self, phase: Phase) -> i64 {
+        let work: i64 = self.members_of(phase).map(|m| m.minutes).sum();
+        let failover = self.standby.is_some()
+            && self
+                .members_of(phase)
+                .any(|m| m.device.ha_role == HaRole::Active);
+        work + if failover { self.failover_minutes } else { 0 }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Unit {
+    work: usize,
+    phase: Phase,
+}
+
+type Key<'a> = (Vendor, &'a str, &'a Version);
+
+fn key<'a>(d: &'a Device) -> Key<'a> {
+    (d.vendor, d.model.as_str(), &d.version)
+}
+
+/// Builds the plan.
+pub fn build(
+    inv: &Inventory,
+    catalog: &Catalog,
+    opts: &Options,
+    prov: &Provenance,
+) -> Result<Plan, String> {
+    let mut lints = lint::Lints::default();
+    let mut unschedulable: Vec<Unschedulable> = Vec::new();
+
+    // Sites in rollout order: the `order` column (missing last), then file order.
+    let mut site_order: Vec<usize> = (0..inv.sites.len()).collect();
+    site_order.sort_by_key(|&i| (inv.sites[i].order.unwrap_or(i64::MAX), i));
+    let rank: HashMap<&str, usize> = site_order
+        .iter()
+        .enumerate()
+        .map(|(r, &i)| (inv.sites[i].name.as_str(), r))
+        .collect();
+
+    // Groups in inventory order; selection applies to whole groups.
+    let mut groups: Vec<(Option<&str>, Vec<&Device>)> = Vec::new();
+    let mut by_ha: HashMap<&str, usize> = HashMap::new();
+    for d in &inv.devices {
+        match &d.ha_group {
+            Some(g) => match by_ha.get(g.as_str()) {
+                Some(&i) => groups[i].1.push(d),
+                None => {
+                    by_ha.insert(g, groups.len());
+                    groups.push((Some(g), vec![d]));
+                }
+            },
+            None => groups.push((None, vec![d])),
+        }
+    }
+    let sel = &opts.selection;
+    groups.retain(|(name, members)| {
+        let picked = members.iter().filter(|d| sel.selects(d)).count();
+        let excluded = members.iter().filter(|d| sel.excludes(d)).count();
+        let keep = picked > 0 && excluded == 0;
+        let split = (picked > 0 && picked < members.len())
+            || (excluded > 0 && excluded < members.len());
+        if let (Some(name), true) = (name, split) {
+            lints.push(
+                "selector-splits-group",
+                format!(
+                    "the selectors match only some members of HA group {name}: the group is {} as a whole",
+                    if keep { "planned" } else { "left out" }
+                ),
+            );
+        }
+        keep
+    });
+    let selected: Vec<&Device> = groups.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    let assessed = assess_devices(
+        selected.clone(),
+        catalog,
+        &opts.target,
+        Policy { as_of: opts.as_of },
+    )?;
+    let outcome: HashMap<&str, &Outcome> = assessed
+        .iter()
+        .map(|a| (a.device.name.as_str(), &a.outcome))
+        .collect();
+    let mut up_to_date: Vec<String> = Vec::new();
+
+    let mut works: Vec<Work> = Vec::new();
+    for (ha, members) in &groups {
+        let mut blocked: Vec<(&Device, &str, String)> = Vec::new();
+        let mut upgrading = Vec::new();
+        for &d in members {
+            match outcome[d.name.as_str()] {
+                Outcome::AlreadyThere { .. } => up_to_date.push(d.name.clone()),
+                Outcome::Upgrade(hops) => upgrading.push((d, hops)),
+                o @ (Outcome::ReplaceHardware(r) | Outcome::Blocked(r)) => {
+                    blocked.push((d, o.action(), r.clone()))
+                }
+            }
+        }
+        let site = inv.site(&members[0].site);
+        if site.is_none() {
+            for &(d, _) in &upgrading {
+                blocked.push((
+                    d,
+                    "unknown-site",
+                    format!("site {} is not in sites.csv", d.site),
+                ));
+            }
+            upgrading.clear();
+        }
+        if let Some(&(peer, _, _)) = blocked.first() {
+            for (d, _) in upgrading.drain(..) {
+                unschedulable.push(Unschedulable {
+                    name: d.name.clone(),
+                    site: d.site.clone(),
+                    code: "peer".into(),
+                    reason: format!(
+                        "its HA peer {} cannot be upgraded, and a pair is upgraded together",
+                        peer.name
+                    ),
+                });
+            }
+        }
+        for (d, code, reason) in blocked {
+            lints.push(
+                "no-path",
+                format!(
+                    "{} ({} {} {}) is left out: {reason}",
+                    d.name,
+                    d.vendor.id(),
+                    d.model,
+                    d.version
+                ),
+            );
+            unschedulable.push(Unschedulable {
+                name: d.name.clone(),
+                site: d.site.clone(),
+                code: code.into(),
+                reason,
+            });
+        }
+        let (Some(site), false) = (site, upgrading.is_empty()) else {
+            continue;
+        };
+        if upgrading.len() > 1 {
+            let paths: Vec<Vec<&str>> = upgrading
+                .iter()
+                .map(|(_, hops)| hops.iter().map(|h| h.version.as_str()).collect())
+                .collect();
+            if paths.iter().any(|p| *p != paths[0]) {
+                let shown: Vec<String> = upgrading
+                    .iter()
+                    .zip(&paths)
+                    .map(|((d, _), p)| format!("{}: {}", d.name, p.join(" → ")))
+                    .collect();
+                lints.push(
+                    "ha-path-mismatch",
+                    format!(
+                        "HA group {} needs different paths on its members ({}): the pair runs mixed versions in between",
+                        ha.unwrap_or_default(),
+                        shown.join("; ")
+                    ),
+                );
+            }
+        }
+        upgrading.sort_by_key(|(d, _)| {
+            (
+                match d.ha_role {
+                    HaRole::Standby => 0,
+                    HaRole::Standalone => 1,
+                    HaRole::Active => 2,
+                },
+                d.name.as_str(),
+            )
+        });
+        let standby = members
+            .iter()
+            .filter(|d| d.ha_role == HaRole::Standby)
+            .map(|d| d.name.as_str())
+            .min();
+        let first = members[0];
+        works.push(Work {
+            site,
+            rank: rank[site.name.as_str()],
+            ha_group: *ha,
+            name: ha.unwrap_or(first.name.as_str()),
+            members: upgrading
+                .into_iter()
+                .map(|(d, hops)| {
+                    let per_hop = opts.durations.of(d.vendor, &d.model).hop();
+                    Member {
+                        device: d,
+                        hops: hops.iter().map(|h| &h.version).collect(),
+                        minutes: i64::from(per_hop) * hops.len() as i64,
+                    }
+                })
+                .collect(),
+            standby,
+            failover_minutes: i64::from(opts.durations.of(first.vendor, &first.model).failover),
+        });
+    }
+    works.sort_by(|a, b| (a.rank, a.name).cmp(&(b.rank, b.name)));
+
+    // The canary: one unit per (vendor, model, version), standbys first, then standalones.
+    let mut waves_units: Vec<(WaveKind, Vec<Unit>)> = Vec::new();
+    let mut in_canary = vec![false; works.len()];
+    let mut carry: Vec<Unit> = Vec::new();
+    if opts.canary {
+        let mut covered: HashSet<Key> = HashSet::new();
+        let mut per_site: HashMap<usize, usize> = HashMap::new();
+        let mut units = Vec::new();
+        for pass_ha in [true, false] {
+            for (i, w) in works.iter().enumerate() {
+                if w.ha_group.is_some() != pass_ha || in_canary[i] {
+                    continue;
+                }
+                let Some(m) = w.members_of(Phase::Standby).next() else {
+                    continue;
+                };
+                let k = key(m.device);
+                let site_count = per_site.get(&w.rank).copied().unwrap_or(0);
+                if covered.contains(&k)
+                    || opts.max_per_wave.is_some_and(|c| units.len() >= c)
+                    || opts.max_per_site.is_some_and(|c| site_count >= c)
+                {
+                    continue;
+                }
+                covered.insert(k);
+                *per_site.entry(w.rank).or_default() += 1;
+                in_canary[i] = true;
+                if w.splittable() {
+                    units.push(Unit {
+                        work: i,
+                        phase: Phase::Standby,
+                    });
+                    carry.push(Unit {
+                        work: i,
+                        phase: Phase::Active,
+                    });
+                } else {
+                    units.push(Unit {
+                        work: i,
+                        phase: Phase::Full,
+                    });
+                }
+            }
+        }
+        let mut missing: Vec<String> = Vec::new();
+        let mut seen: HashSet<Key> = HashSet::new();
+        for w in &works {
+            for m in &w.members {
+                let k = key(m.device);
+                if !covered.contains(&k) && seen.insert(k) {
+                    missing.push(format!("{} {} {}", k.0.id(), k.1, k.2));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            lints.push(
+                "canary-coverage",
+                format!(
+                    "the canary does not cover {} (no standby or standalone unit of that kind{}): {}",
+                    if missing.len() == 1 { "one kind of device".to_string() } else { format!("{} kinds of device", missing.len()) },
+                    if opts.max_per_wave.is_some() || opts.max_per_site.is_some() { " within the caps" } else { "" },
+                    missing.join(", ")
+                ),
+            );
+        }
+        if !units.is_empty() {
+            waves_units.push((WaveKind::Canary, units));
+        }
+    }
+
+    // Queues per site, in rollout order.
+    let mut queues: Vec<VecDeque<Unit>> = (0..inv.sites.len()).map(|_| VecDeque::new()).collect();
+    for (i, w) in works.iter().enumerate() {
+        if in_canary[i] {
+            continue;
+        }
+        let phase = if opts.ha_two_phase && w.splittable() {
+            Phase::Standby
+        } else {
+            Phase::Full
+        };
+        queues[w.rank].push_back(Unit { work: i, phase });
+    }
+
+    let mut placer = Placer {
+        opts,
+        t: opts.start,
+        cache: HashMap::new(),
+        cached_t: opts.start,
+        windows_used: HashSet::new(),
+    };
+    let mut waves: Vec<Wave> = Vec::new();
+    let mut next_kind = waves_units.pop();
+    loop {
+        let (kind, units) = match next_kind.take() {
+            Some(w) => w,
+            None => {
+                let mut units = std::mem::take(&mut carry);
+                let mut per_site: HashMap<usize, usize> = HashMap::new();
+                for u in &units {
+                    *per_site.entry(works[u.work].rank).or_default() += 1;
+                }
+                for (r, q) in queues.iter_mut().enumerate() {
+                    while !q.is_empty()
+                        && opts.max_per_wave.is_none_or(|c| units.len() < c)
+                        && opts
+                            .max_per_site
+                            .is_none_or(|c| per_site.get(&r).copied().unwrap_or(0) < c)
+                    {
+                        units.push(q.pop_front().expect("not empty"));
+                        *per_site.entry(r).or_default() += 1;
+                    }
+                    if opts.max_per_wave.is_some_and(|c| units.len() >= c) {
+                        break;
+                    }
+                }
+                if units.is_empty() {
+                    break;
+                }
+                (WaveKind::Wave, units)
+            }
+        };
+        let not_before = placer.t;
+        let mut groups: Vec<(Timestamp, usize, &str, Group)> = Vec::new();
+        let mut end = None::<Timestamp>;
+        for u in units {
+            let w = &works[u.work];
+            match placer.place(w, u.phase) {
+                Ok(slot) => {
+                    end = end.max(Some(slot.end.timestamp()));
+                    if opts.ha_two_phase && u.phase == Phase::Standby && kind == WaveKind::Wave {
+                        carry.push(Unit {
+                            work: u.work,
+                            phase: Phase::Active,
+                        });
+                    }
+                    groups.push((
+                        slot.start.timestamp(),
+                        w.rank,
+                        w.name,
+                        group(w, u.phase, &slot),
+                    ));
+                }
+                Err(reason) => {
+                    // A failed first phase takes the second with it.
+                    carry.retain(|c| c.work != u.work);
+                    for m in w.members_of(u.phase) {
+                        unschedulable.push(Unschedulable {
+                            name: m.device.name.clone(),
+                            site: m.device.site.clone(),
+                            code: "no-window".into(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    if u.phase == Phase::Active {
+                        lints.push(
+                            "half-upgraded-group",
+                            format!("HA group {}: the standby is planned but the active cannot be placed ({reason})", w.name),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(end) = end {
+            groups.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+            waves.push(Wave {
+                index: waves.len(),
+                kind,
+                not_before: utc(not_before),
+                groups: groups.into_iter().map(|g| g.3).collect(),
+            });
+            let soak = if kind == WaveKind::Canary {
+                opts.canary_soak
+            } else {
+                opts.soak
+            };
+            placer.t = end.checked_add(soak).unwrap_or(end);
+        }
+    }
+
+    lint::paths(&mut lints, catalog, &works, opts.as_of);
+    let mut windows_needed: BTreeMap<String, usize> = BTreeMap::new();
+    for (site, _) in &placer.windows_used {
+        *windows_needed.entry(site.to_string()).or_default() += 1;
+    }
+    unschedulable.sort_by(|a, b| a.name.cmp(&b.name));
+    up_to_date.sort();
+    let scheduled = waves
+        .iter()
+        .flat_map(|w| &w.groups)
+        .map(|g| g.devices.len())
+        .sum();
+    let finish = waves
+        .iter()
+        .flat_map(|w| &w.groups)
+        .filter_map(|g| g.end.parse::<Timestamp>().ok())
+        .max()
+        .map(utc);
+    Ok(Plan {
+        schema: SCHEMA.into(),
+        created: utc(prov.created),
+        inventory: InventoryRef {
+            paths: prov.paths.clone(),
+            files: inv.files.iter().map(|f| f.display().to_string()).collect(),
+            digest: inv.digest.clone(),
+        },
+        catalog: CatalogRef {
+            source: prov.catalog_source.clone(),
+            digest: catalog.digest.clone(),
+        },
+        target: opts.target.to_string(),
+        options: PlanOptions {
+            start: utc(opts.start),
+            as_of: opts.as_of.to_string(),
+            max_per_wave: opts.max_per_wave,
+            max_per_site: opts.max_per_site,
+            ha_two_phase: opts.ha_two_phase,
+            canary: opts.canary,
+            canary_soak_minutes: opts.canary_soak.as_secs() / 60,
+            soak_minutes: opts.soak.as_secs() / 60,
+            only: opts.selection.only.iter().map(|s| s.to_string()).collect(),
+            exclude: opts
+                .selection
+                .exclude
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            horizon_days: opts.horizon_days,
+            durations: opts.durations.rows.clone(),
+        },
+        summary: Summary {
+            devices: inv.devices.len(),
+            selected: selected.len(),
+            scheduled,
+            up_to_date: up_to_date.len(),
+            unschedulable: unschedulable.len(),
+            waves: waves.len(),
+            windows_needed,
+            finish,
+        },
+        waves,
+        unschedulable,
+        up_to_date,
+        lints: lints.finish(),
+    })
+}
+
+fn group(w: &Work, phase: Phase, slot: &Slot) -> Group {
+    Group {
+        site: w.site.name.clone(),
+        ha_group: w.ha_group.map(String::from),
+        phase,
+        window_start: rfc3339(&slot.window.start),
+        window_end: rfc3339(&slot.window.end),
+        start: rfc3339(&slot.start),
+        end: rfc3339(&slot.end),
+        estimated_minutes: w.minutes(phase),
+        devices: w
+            .members_of(phase)
+            .map(|m| PlannedDevice {
+                name: m.device.name.clone(),
+                role: m.device.ha_role.id().into(),
+                vendor: m.device.vendor.id().into(),
+                model: m.device.model.clone(),
+                from: m.device.version.as_str().into(),
+                path: m.hops.iter().map(|h| h.as_str().to_string()).collect(),
+                mgmt_host: m.device.mgmt.to_string(),
+                estimated_minutes: m.minutes,
+            })
+            .collect(),
+        steps: w.steps(phase),
+    }
+}
+
+/// Places units of one wave in their sites' windows, caching each site's occurrences per wave.
+struct Placer<'a> {
+    opts: &'a Options,
+    /// The wave's earliest start.
+    t: Timestamp,
+    /// Occurrences per site for the next [`LOOKAHEAD_DAYS`] after `cached_t`.
+    cache: HashMap<&'a str, Vec<Occurrence>>,
+    cached_t: Timestamp,
+    /// (site, window start) pairs used.
+    windows_used: HashSet<(&'a str, Timestamp)>,
+}
+
+impl<'a> Placer<'a> {
+    /// The earliest slot for the unit, or why there is none. Work longer than the site's
+    /// longest written window is refused even when a DST night would be long enough: a plan
+    /// should not wait months for the clocks to fall back.
+    fn place(&mut self, w: &Work<'a>, phase: Phase) -> Result<Slot, String> {
+        let minutes = w.minutes(phase);
+        let site = w.site;
+        let longest = site.windows.iter().map(|w| i64::from(w.minutes)).max();
+        match longest {
+            None => {
+                return Err(format!(
+                    "site {} has no maintenance window (sites.csv, column windows)",
+                    site.name
+                ));
+            }
+            Some(longest) if minutes > longest => {
+                return Err(format!(
+                    "needs {minutes} min in one window and the longest window of site {} is {longest} min: \
+                     lengthen the window, give measured step times (--durations), upgrade to an intermediate \
+                     --target first, or split HA members (--ha-two-phase)",
+                    site.name
+                ));
+            }
+            Some(_) => {}
+        }
+        if self.cached_t != self.t {
+            self.cache.clear();
+            self.cached_t = self.t;
+        }
+        let t = self.t;
+        let occs = self
+            .cache
+            .entry(site.name.as_str())
+            .or_insert_with(|| window::occurrences(site, t, LOOKAHEAD_DAYS));
+        let slot = window::fit(occs, t, &site.timezone, minutes)
+            .or_else(|| window::place(site, t, minutes, self.opts.horizon_days))
+            .ok_or_else(|| {
+                format!(
+                    "needs {minutes} min in one window, and no window of site {} within {} days is that long",
+                    site.name, self.opts.horizon_days
+                )
+            })?;
+        self.windows_used
+            .insert((site.name.as_str(), slot.window.start.timestamp()));
+        Ok(slot)
+    }
+}

@@ -1,0 +1,180 @@
+//! `plan check`: is a plan still true of the fleet? Every planned device must still exist with
+//! the version, HA group and role, site, model and management address the plan expects, and
+//! the catalog must be the one the paths came from. New devices that the plan's selectors would
+//! have picked are reported too.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::file::{Plan, SCHEMA};
+use super::select::{Selection, Selector};
+use crate::catalog::Catalog;
+use crate::error::{InputError, Location};
+use crate::inventory::Inventory;
+
+/// One way the fleet no longer matches the plan.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Difference {
+    /// The device concerned, if one.
+    pub device: Option<String>,
+    /// Stable identifier: `catalog-changed`, `device-removed`, `version-drift`, …
+    pub code: &'static str,
+    /// What changed.
+    pub message: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.device {
+            Some(d) => write!(f, "{d}: {}[{}]", self.message, self.code),
+            None => write!(f, "{}[{}]", self.message, self.code),
+        }
+    }
+}
+
+/// Reads a plan file, refusing other schemas.
+pub fn load(path: &Path) -> Result<Plan, InputError> {
+    let at = Location::file(path.display().to_string());
+    let bytes = std::fs::read(path)
+        .map_err(|e| InputError::new(at.clone(), format!("cannot read: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        InputError::new(
+            Location::line(path.display().to_string(), e.line() as u64),
+            format!("not a JSON plan: {e}"),
+        )
+    })?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(SCHEMA) => {}
+        Some(other) => {
+            return Err(InputError::new(
+                at.field("schema"),
+                format!(
+                    "plan schema \"{other}\" is not supported (this lbfleet reads \"{SCHEMA}\")"
+                ),
+            ));
+        }
+        None => {
+            return Err(InputError::new(
+                at.field("schema"),
+                "not an lbfleet plan: no schema",
+            ));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| InputError::new(at, format!("malformed plan: {e}")))
+}
+
+/// The differences between `plan` and the current inventory and catalog.
+pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference> {
+    let mut out = Vec::new();
+    if plan.catalog.digest != catalog.digest {
+        out.push(Difference {
+            device: None,
+            code: "catalog-changed",
+            message: format!(
+                "the catalog changed since planning ({} → {}): paths and targets may differ, plan again",
+                plan.catalog.digest, catalog.digest
+            ),
+        });
+    }
+    let by_name: HashMap<&str, &crate::inventory::Device> =
+        inv.devices.iter().map(|d| (d.name.as_str(), d)).collect();
+    for (_, g, p) in plan.devices() {
+        let mut diff = |code, message: String| {
+            out.push(Difference {
+                device: Some(p.name.clone()),
+                code,
+                message,
+            })
+        };
+        let Some(d) = by_name.get(p.name.as_str()) else {
+            diff("device-removed", "no longer in the inventory".into());
+            continue;
+        };
+        if d.version.as_str() != p.from {
+            let hop = p.path.iter().position(|h| h == d.version.as_str());
+            diff(
+                "version-drift",
+                match hop {
+                    Some(i) => format!(
+                        "runs {} (hop {} of the planned path), the plan expects {}",
+                        d.version,
+                        i + 1,
+                        p.from
+                    ),
+                    None => format!("runs {}, the plan expects {}", d.version, p.from),
+                },
+            );
+        }
+        if d.ha_role.id() != p.role {
+            diff(
+                "role-changed",
+                format!("HA role is {}, the plan expects {}", d.ha_role.id(), p.role),
+            );
+        }
+        if d.ha_group.as_deref() != g.ha_group.as_deref() {
+            diff(
+                "group-changed",
+                format!(
+                    "HA group is {}, the plan expects {}",
+                    d.ha_group.as_deref().unwrap_or("none"),
+                    g.ha_group.as_deref().unwrap_or("none")
+                ),
+            );
+        }
+        if d.site != g.site {
+            diff(
+                "site-changed",
+                format!("site is {}, the plan expects {}", d.site, g.site),
+            );
+        }
+        if !d.model.eq_ignore_ascii_case(&p.model) || d.vendor.id() != p.vendor {
+            diff(
+                "model-changed",
+                format!(
+                    "is a {} {}, the plan expects {} {}",
+                    d.vendor.id(),
+                    d.model,
+                    p.vendor,
+                    p.model
+                ),
+            );
+        }
+        if d.mgmt.to_string() != p.mgmt_host {
+            diff(
+                "mgmt-changed",
+                format!(
+                    "management address is {}, the plan expects {}",
+                    d.mgmt, p.mgmt_host
+                ),
+            );
+        }
+    }
+    // Devices the plan's selection would pick that the plan does not know.
+    let known: HashSet<&str> = plan
+        .devices()
+        .map(|(_, _, d)| d.name.as_str())
+        .chain(plan.unschedulable.iter().map(|u| u.name.as_str()))
+        .chain(plan.up_to_date.iter().map(String::as_str))
+        .collect();
+    let parse =
+        |v: &[String]| -> Vec<Selector> { v.iter().filter_map(|s| s.parse().ok()).collect() };
+    let sel = Selection {
+        only: parse(&plan.options.only),
+        exclude: parse(&plan.options.exclude),
+    };
+    for d in &inv.devices {
+        if !known.contains(d.name.as_str()) && sel.selects(d) && !sel.excludes(d) {
+            out.push(Difference {
+                device: Some(d.name.clone()),
+                code: "device-added",
+                message: format!(
+                    "in the inventory ({} {} {}) but not in the plan",
+                    d.vendor.id(),
+                    d.model,
+                    d.version
+                ),
+            });
+        }
+    }
+    out
+}
