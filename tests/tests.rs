@@ -10,5 +10,7 @@ mod inventory_check;
 mod inventory_report;
 // `lbfleet path`: hops, rules and reasons.
 mod path;
+// `lbfleet plan` and `plan check`: the sample plan, formats, drift, bad input.
+mod plan;
 // `lbfleet versions sort`: vendor ordering and bad values.
 mod versions;

@@ -49,6 +49,12 @@ impl Work<'_> {
         })
     }
 
+    /// Whether the phase's work is no longer than the site's longest written window.
+    fn fits_some_window(&self, phase: Phase) -> bool {
+        let longest = self.site.windows.iter().map(|w| i64::from(w.minutes)).max();
+        longest.is_some_and(|l| self.minutes(phase) <= l)
+    }
+
     fn has_active(&self) -> bool {
         self.members
             .iter()
@@ -91,6 +97,8 @@ impl Work<'_> {
 struct Unit {
     work: usize,
     phase: Phase,
+    /// Not before this instant (two-phase: after the window of the standby phase).
+    after: Option<Timestamp>,
 }
 
 type Key<'a> = (Vendor, &'a str, &'a Version);
@@ -297,6 +305,14 @@ pub fn build(
                 let Some(m) = w.members_of(Phase::Standby).next() else {
                     continue;
                 };
+                let phase = if w.splittable() {
+                    Phase::Standby
+                } else {
+                    Phase::Full
+                };
+                if !w.fits_some_window(phase) {
+                    continue;
+                }
                 let k = key(m.device);
                 let site_count = per_site.get(&w.rank).copied().unwrap_or(0);
                 if covered.contains(&k)
@@ -312,15 +328,18 @@ pub fn build(
                     units.push(Unit {
                         work: i,
                         phase: Phase::Standby,
+                        after: None,
                     });
                     carry.push(Unit {
                         work: i,
                         phase: Phase::Active,
+                        after: None,
                     });
                 } else {
                     units.push(Unit {
                         work: i,
                         phase: Phase::Full,
+                        after: None,
                     });
                 }
             }
@@ -362,7 +381,11 @@ pub fn build(
         } else {
             Phase::Full
         };
-        queues[w.rank].push_back(Unit { work: i, phase });
+        queues[w.rank].push_back(Unit {
+            work: i,
+            phase,
+            after: None,
+        });
     }
 
     let mut placer = Placer {
@@ -408,13 +431,14 @@ pub fn build(
         let mut end = None::<Timestamp>;
         for u in units {
             let w = &works[u.work];
-            match placer.place(w, u.phase) {
+            match placer.place(w, u.phase, u.after) {
                 Ok(slot) => {
                     end = end.max(Some(slot.end.timestamp()));
                     if opts.ha_two_phase && u.phase == Phase::Standby && kind == WaveKind::Wave {
                         carry.push(Unit {
                             work: u.work,
                             phase: Phase::Active,
+                            after: Some(slot.window.end.timestamp()),
                         });
                     }
                     groups.push((
@@ -434,6 +458,18 @@ pub fn build(
                             code: "no-window".into(),
                             reason: reason.clone(),
                         });
+                    }
+                    if u.phase == Phase::Standby {
+                        for m in w.members_of(Phase::Active) {
+                            unschedulable.push(Unschedulable {
+                                name: m.device.name.clone(),
+                                site: m.device.site.clone(),
+                                code: "peer".into(),
+                                reason: format!(
+                                    "its HA peer cannot be placed, and the active goes only after its standby ({reason})"
+                                ),
+                            });
+                        }
                     }
                     if u.phase == Phase::Active {
                         lints.push(
@@ -571,7 +607,12 @@ impl<'a> Placer<'a> {
     /// The earliest slot for the unit, or why there is none. Work longer than the site's
     /// longest written window is refused even when a DST night would be long enough: a plan
     /// should not wait months for the clocks to fall back.
-    fn place(&mut self, w: &Work<'a>, phase: Phase) -> Result<Slot, String> {
+    fn place(
+        &mut self,
+        w: &Work<'a>,
+        phase: Phase,
+        after: Option<Timestamp>,
+    ) -> Result<Slot, String> {
         let minutes = w.minutes(phase);
         let site = w.site;
         let longest = site.windows.iter().map(|w| i64::from(w.minutes)).max();
@@ -596,11 +637,12 @@ impl<'a> Placer<'a> {
             self.cache.clear();
             self.cached_t = self.t;
         }
-        let t = self.t;
+        let wave_t = self.t;
         let occs = self
             .cache
             .entry(site.name.as_str())
-            .or_insert_with(|| window::occurrences(site, t, LOOKAHEAD_DAYS));
+            .or_insert_with(|| window::occurrences(site, wave_t, LOOKAHEAD_DAYS));
+        let t = after.map_or(wave_t, |a| a.max(wave_t));
         let slot = window::fit(occs, t, &site.timezone, minutes)
             .or_else(|| window::place(site, t, minutes, self.opts.horizon_days))
             .ok_or_else(|| {

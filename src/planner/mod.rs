@@ -21,6 +21,9 @@ mod lint;
 pub mod select;
 pub mod window;
 
+#[cfg(test)]
+mod tests;
+
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 

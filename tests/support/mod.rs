@@ -119,6 +119,19 @@ impl Output {
         self
     }
 
+    /// A new command in the same folder, with the files this run left.
+    pub fn then(self) -> Test {
+        Test {
+            dir: self._keep,
+            args: Vec::new(),
+        }
+    }
+
+    /// Whether the run left a file at `rel`.
+    pub fn path_exists(&self, rel: &str) -> bool {
+        self.dir.join(rel).exists()
+    }
+
     /// Reads a file the run left in its folder.
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.dir.join(rel))

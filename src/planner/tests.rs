@@ -1,0 +1,486 @@
+//! Planner invariants over random fleets, and hand-made examples.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use jiff::{SignedDuration, Timestamp};
+use proptest::prelude::*;
+
+use super::file::{Phase, Plan, Step, WaveKind};
+use super::{Options, Provenance, build, window};
+use crate::catalog::Catalog;
+use crate::inventory::{self, Inventory};
+
+fn catalog() -> &'static Catalog {
+    static C: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    C.get_or_init(|| Catalog::embedded().unwrap())
+}
+
+fn load(sites: &str, devices: &str) -> Inventory {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sites.csv"), sites).unwrap();
+    std::fs::write(dir.path().join("devices.csv"), devices).unwrap();
+    let inv = inventory::load(&[dir.path().to_path_buf()], catalog()).unwrap();
+    assert!(!inv.has_errors(), "{:#?}", inv.findings);
+    inv
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn plan(inv: &Inventory, opts: &Options) -> Plan {
+    let prov = Provenance {
+        paths: vec!["inv".into()],
+        catalog_source: "embedded".into(),
+        created: ts("2026-11-25T00:00:00Z"),
+    };
+    build(inv, catalog(), opts, &prov).unwrap()
+}
+
+const HEADER: &str = "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n";
+
+/// Device kinds with real catalog paths to the recommended target.
+const KINDS: [(&str, &str, &str); 7] = [
+    ("f5", "i7800", "15.1.10"),
+    ("f5", "r5600", "17.1.3"),
+    ("f5", "i4800", "16.1.3.2"),
+    ("netscaler", "MPX-17000", "13.1-49.13"),
+    ("kemp", "LM-1500", "7.2.48.2"),
+    ("fortiadc", "FAD-2200F", "7.1.0"),
+    ("f5", "r5600", "17.5.1"),
+];
+const ZONES: [&str; 5] = [
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Sydney",
+    "Asia/Shanghai",
+    "UTC",
+];
+const WINDOWS: [&str; 4] = [
+    "Sun 00:00-06:00",
+    "Sat 22:00-06:00",
+    "Wed 01:00-03:00;Sun 01:00-05:00",
+    "Mon-Fri 02:00-05:00",
+];
+
+/// Every rule of the planner, checked on one plan.
+fn verify(plan: &Plan, inv: &Inventory, opts: &Options) {
+    // Each selected device exactly once: in a wave, unschedulable, or up to date.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (_, _, d) in plan.devices() {
+        *seen.entry(&d.name).or_default() += 1;
+    }
+    for u in &plan.unschedulable {
+        assert!(!u.reason.is_empty(), "{} has no reason", u.name);
+        *seen.entry(&u.name).or_default() += 1;
+    }
+    for n in &plan.up_to_date {
+        *seen.entry(n).or_default() += 1;
+    }
+    for d in &inv.devices {
+        let selected = opts.selection.selects(d) && !opts.selection.excludes(d);
+        let n = seen.get(d.name.as_str()).copied().unwrap_or(0);
+        // (Selection is per device here: random groups never span sites.)
+        assert_eq!(n, usize::from(selected), "{} appears {n} times", d.name);
+    }
+    assert_eq!(plan.summary.scheduled, plan.devices().count());
+
+    let by_name: HashMap<&str, &crate::inventory::Device> =
+        inv.devices.iter().map(|d| (d.name.as_str(), d)).collect();
+    let mut group_intervals: HashMap<&str, Vec<(Timestamp, Timestamp, usize)>> = HashMap::new();
+    let mut standby_done: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut prev_end: Option<Timestamp> = None;
+    for (wi, w) in plan.waves.iter().enumerate() {
+        assert_eq!(w.index, wi);
+        if w.kind == WaveKind::Canary {
+            assert!(wi == 0 && opts.canary);
+        }
+        let not_before: Timestamp = w.not_before.parse().unwrap();
+        if let Some(p) = prev_end {
+            let soak = if wi == 1 && opts.canary {
+                opts.canary_soak
+            } else {
+                opts.soak
+            };
+            assert!(
+                not_before >= p.checked_add(soak).unwrap(),
+                "wave {wi} starts early"
+            );
+        }
+        assert!(not_before >= opts.start);
+        if let Some(cap) = opts.max_per_wave {
+            assert!(
+                w.groups.len() <= cap,
+                "wave {wi}: {} groups",
+                w.groups.len()
+            );
+        }
+        let mut per_site: HashMap<&str, usize> = HashMap::new();
+        let mut end = None;
+        for g in &w.groups {
+            *per_site.entry(&g.site).or_default() += 1;
+            let (ws, we, s, e): (Timestamp, Timestamp, Timestamp, Timestamp) = (
+                g.window_start.parse().unwrap(),
+                g.window_end.parse().unwrap(),
+                g.start.parse().unwrap(),
+                g.end.parse().unwrap(),
+            );
+            // Inside a real window occurrence of its own site, and long enough.
+            let site = inv.site(&g.site).unwrap();
+            let occ = window::occurrences(
+                site,
+                ws.checked_sub(SignedDuration::from_secs(1)).unwrap(),
+                2,
+            );
+            assert!(
+                occ.iter()
+                    .any(|o| o.start.timestamp() == ws && o.end.timestamp() == we),
+                "{} {:?}: not a window of its site",
+                g.site,
+                g.ha_group
+            );
+            assert!(ws <= s && e <= we && s >= not_before);
+            assert_eq!(e.duration_since(s).as_secs(), g.estimated_minutes * 60);
+            end = end.max(Some(e));
+            for d in &g.devices {
+                let dev = by_name[d.name.as_str()];
+                assert_eq!(dev.site, g.site);
+                assert_eq!(dev.ha_group, g.ha_group);
+                assert_eq!(d.from, dev.version.as_str());
+            }
+            // Inside a group: standbys, then a failover, then the active.
+            let mut active_seen = false;
+            let mut failover_seen = false;
+            for step in &g.steps {
+                match step {
+                    Step::Failover { to } => {
+                        assert_eq!(by_name[to.as_str()].ha_role.id(), "standby");
+                        failover_seen = true;
+                    }
+                    Step::Upgrade { device } => match by_name[device.as_str()].ha_role.id() {
+                        "active" => {
+                            assert!(failover_seen, "active {device} upgraded without a failover");
+                            active_seen = true;
+                        }
+                        _ => assert!(!active_seen, "standby {device} after the active"),
+                    },
+                }
+            }
+            if let Some(h) = &g.ha_group {
+                group_intervals.entry(h).or_default().push((s, e, wi));
+                match g.phase {
+                    Phase::Standby => {
+                        standby_done.insert(h, (wi, 0));
+                    }
+                    Phase::Active => {
+                        let (sw, _) = standby_done
+                            .get(h.as_str())
+                            .copied()
+                            .unwrap_or_else(|| panic!("{h}: active phase without a standby phase"));
+                        assert!(sw < wi, "{h}: active phase not after the standby phase");
+                        if !opts.ha_two_phase {
+                            assert_eq!(sw, 0, "{h}: split outside the canary");
+                        }
+                    }
+                    Phase::Full => {}
+                }
+            } else {
+                assert_eq!(g.phase, Phase::Full);
+            }
+        }
+        if let Some(cap) = opts.max_per_site {
+            assert!(per_site.values().all(|&n| n <= cap), "wave {wi}: site cap");
+        }
+        prev_end = end.max(prev_end);
+    }
+    // Entries of one HA group never overlap in time: never both members out at once.
+    for (h, mut iv) in group_intervals {
+        iv.sort();
+        for pair in iv.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "{h}: overlapping entries");
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FleetSpec {
+    sites: Vec<(usize, usize)>,
+    groups: Vec<(usize, usize, usize, bool)>,
+}
+
+fn fleet_spec() -> impl Strategy<Value = FleetSpec> {
+    (
+        prop::collection::vec((0..ZONES.len(), 0..WINDOWS.len()), 1..5),
+        prop::collection::vec(
+            (0..8usize, 0..KINDS.len(), 0..KINDS.len(), any::<bool>()),
+            1..30,
+        ),
+    )
+        .prop_map(|(sites, groups)| FleetSpec { sites, groups })
+}
+
+fn render(spec: &FleetSpec) -> (String, String) {
+    let mut sites = String::from("site,timezone,windows,order\n");
+    for (i, (z, w)) in spec.sites.iter().enumerate() {
+        // Orders run backwards so that file order and rollout order differ.
+        writeln!(sites, "S{i},{},{},{}", ZONES[*z], WINDOWS[*w], 10 - i).unwrap();
+    }
+    let mut devices = String::from(HEADER);
+    for (g, (site, k1, k2, ha)) in spec.groups.iter().enumerate() {
+        let site = site % spec.sites.len();
+        let (vendor, model, v1) = KINDS[*k1];
+        if *ha {
+            // Peers share a model; the standby may run another version of the same model.
+            let v2 = if KINDS[*k2].1 == model {
+                KINDS[*k2].2
+            } else {
+                v1
+            };
+            writeln!(
+                devices,
+                "d{g}a,S{site},{vendor},{model},{v1},10.0.{g}.1,g{g},active"
+            )
+            .unwrap();
+            writeln!(
+                devices,
+                "d{g}b,S{site},{vendor},{model},{v2},10.0.{g}.2,g{g},standby"
+            )
+            .unwrap();
+        } else {
+            writeln!(
+                devices,
+                "d{g},S{site},{vendor},{model},{v1},10.0.{g}.1,,standalone"
+            )
+            .unwrap();
+        }
+    }
+    (sites, devices)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_fleets_obey_every_rule(
+        spec in fleet_spec(),
+        per_wave in prop::option::of(1..5usize),
+        per_site in prop::option::of(1..3usize),
+        two_phase: bool,
+        canary: bool,
+        soak_h in 0..48i64,
+        start_h in 0..24 * 365i64,
+        exclude_site in prop::option::of(0..4usize),
+    ) {
+        let (sites, devices) = render(&spec);
+        let inv = load(&sites, &devices);
+        let mut opts = Options::new(
+            ts("2026-01-01T00:00:00Z").checked_add(SignedDuration::from_hours(start_h)).unwrap(),
+            "2026-11-25".parse().unwrap(),
+        );
+        opts.max_per_wave = per_wave;
+        opts.max_per_site = per_site;
+        opts.ha_two_phase = two_phase;
+        opts.canary = canary;
+        opts.soak = SignedDuration::from_hours(soak_h);
+        if let Some(s) = exclude_site {
+            opts.selection.exclude.push(format!("site=S{s}").parse().unwrap());
+        }
+        let p = plan(&inv, &opts);
+        verify(&p, &inv, &opts);
+        // Deterministic: the same inputs give the same bytes.
+        let again = plan(&inv, &opts);
+        prop_assert_eq!(serde_json::to_string(&p).unwrap(), serde_json::to_string(&again).unwrap());
+    }
+}
+
+const SITES: &str = "site,timezone,windows,order\nFRA1,Europe/Berlin,Sun 00:00-08:00,2\nNYC2,America/New_York,Sat 22:00-06:00,1\n";
+
+#[test]
+fn canary_covers_each_kind_once_with_standbys_first() {
+    let devices = format!(
+        "{HEADER}\
+         a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\n\
+         a2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n\
+         b1,FRA1,f5,i7800,15.1.10,10.0.0.3,g2,active\n\
+         b2,FRA1,f5,i7800,15.1.10,10.0.0.4,g2,standby\n\
+         c1,NYC2,f5,i7800,15.1.10,10.0.0.5,,standalone\n\
+         k1,NYC2,kemp,LM-1500,7.2.48.2,10.0.0.6,,standalone\n\
+         k2,FRA1,kemp,LM-1500,7.2.48.2,10.0.0.7,,standalone\n\
+         n1,NYC2,netscaler,MPX-17000,13.1-49.13,10.0.0.8,g3,active\n\
+         n2,NYC2,netscaler,MPX-17000,12.1-65.39,10.0.0.9,g3,standby\n"
+    );
+    let inv = load(SITES, &devices);
+    let opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let canary = &p.waves[0];
+    assert_eq!(canary.kind, WaveKind::Canary);
+    let mut names: Vec<&str> = canary
+        .groups
+        .iter()
+        .flat_map(|g| g.devices.iter().map(|d| d.name.as_str()))
+        .collect();
+    names.sort();
+    // i7800 15.1.10 by a standby of the first group (not the standalone c1), Kemp by the first
+    // site in rollout order (NYC2), NetScaler 12.1 by the standby n2. NetScaler 13.1 runs only
+    // on an active unit: not covered, and said so.
+    assert_eq!(names, ["a2", "k1", "n2"]);
+    assert!(
+        canary
+            .groups
+            .iter()
+            .all(|g| g.steps.iter().all(|s| matches!(s, Step::Upgrade { .. })))
+    );
+    let lint = p
+        .lints
+        .iter()
+        .find(|l| l.code == "canary-coverage")
+        .unwrap();
+    assert!(
+        lint.message.contains("netscaler MPX-17000 13.1-49.13"),
+        "{}",
+        lint.message
+    );
+    // The canary's HA groups finish in wave 1 with a failover, after the 24 h soak.
+    let w1 = &p.waves[1];
+    let g1 = w1
+        .groups
+        .iter()
+        .find(|g| g.ha_group.as_deref() == Some("g1"))
+        .unwrap();
+    assert_eq!(g1.phase, Phase::Active);
+    assert_eq!(
+        g1.steps,
+        [
+            Step::Failover { to: "a2".into() },
+            Step::Upgrade {
+                device: "a1".into()
+            }
+        ]
+    );
+    let g2 = w1
+        .groups
+        .iter()
+        .find(|g| g.ha_group.as_deref() == Some("g2"))
+        .unwrap();
+    assert_eq!(g2.phase, Phase::Full);
+    assert_eq!(
+        g2.steps,
+        [
+            Step::Upgrade {
+                device: "b2".into()
+            },
+            Step::Failover { to: "b2".into() },
+            Step::Upgrade {
+                device: "b1".into()
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_window_across_the_spring_forward_night_is_shorter() {
+    // Berlin skips 02:00-03:00 on Sunday 2026-03-29: the 01:00-05:00 window lasts 3 real hours,
+    // so a 200-minute pair goes one week later, at +02:00.
+    let sites = "site,timezone,windows\nFRA1,Europe/Berlin,Sun 01:00-05:00\n";
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n"
+    );
+    let inv = load(sites, &devices);
+    let mut opts = Options::new(ts("2026-03-27T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.canary = false;
+    opts.durations.rows.push(super::durations::DurationRow {
+        vendor: crate::version::Vendor::F5,
+        model: String::new(),
+        minutes: super::durations::StepMinutes {
+            upload: 0,
+            install: 15,
+            reboot: 10,
+            checks: 7,
+            failover: 8,
+        },
+    });
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let g = &p.waves[0].groups[0];
+    // 15.1.10 → 17.5.1 via 16.1.4 and 17.1.1.3: 3 hops × 32 min × 2 units + 8 min failover.
+    assert_eq!(g.estimated_minutes, 200);
+    assert_eq!(g.window_start, "2026-04-05T01:00:00+02:00");
+    assert_eq!(g.end, "2026-04-05T04:20:00+02:00");
+    // 180 minutes fit on the short night itself, starting after the gap is irrelevant: the
+    // window opens at 01:00 +01:00 and closes at 05:00 +02:00.
+    opts.durations.rows.last_mut().unwrap().minutes.failover = 0;
+    opts.durations.rows.last_mut().unwrap().minutes.checks = 5;
+    let p = plan(&inv, &opts);
+    let g = &p.waves[0].groups[0];
+    assert_eq!(g.estimated_minutes, 180);
+    assert_eq!(g.window_start, "2026-03-29T01:00:00+01:00");
+    assert_eq!(g.end, "2026-03-29T05:00:00+02:00");
+}
+
+#[test]
+fn two_phase_puts_the_active_in_a_later_window() {
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n"
+    );
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.canary = false;
+    opts.ha_two_phase = true;
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    assert_eq!(p.waves.len(), 2);
+    let (first, second) = (&p.waves[0].groups[0], &p.waves[1].groups[0]);
+    assert_eq!((first.phase, second.phase), (Phase::Standby, Phase::Active));
+    assert_eq!(first.devices[0].name, "a2");
+    assert_eq!(second.devices[0].name, "a1");
+    assert_eq!(first.window_start, "2026-11-29T00:00:00+01:00");
+    assert_eq!(second.window_start, "2026-12-06T00:00:00+01:00");
+    // Without two-phase, both in the same window.
+    opts.ha_two_phase = false;
+    let p = plan(&inv, &opts);
+    assert_eq!(p.waves.len(), 1);
+    assert_eq!(p.waves[0].groups[0].devices.len(), 2);
+}
+
+#[test]
+fn caps_and_site_order_shape_the_waves() {
+    let mut devices = String::from(HEADER);
+    for i in 0..3 {
+        writeln!(
+            devices,
+            "f{i},FRA1,kemp,LM-1500,7.2.48.2,10.0.0.{i},,standalone"
+        )
+        .unwrap();
+        writeln!(
+            devices,
+            "n{i},NYC2,kemp,LM-1500,7.2.48.2,10.0.1.{i},,standalone"
+        )
+        .unwrap();
+    }
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.canary = false;
+    opts.max_per_wave = Some(3);
+    opts.max_per_site = Some(2);
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let waves: Vec<Vec<&str>> = p
+        .waves
+        .iter()
+        .map(|w| {
+            let mut names: Vec<&str> = w
+                .groups
+                .iter()
+                .map(|g| g.devices[0].name.as_str())
+                .collect();
+            names.sort();
+            names
+        })
+        .collect();
+    // NYC2 has order 1: it goes first, two per wave, FRA1 fills the rest.
+    assert_eq!(waves, [vec!["f0", "n0", "n1"], vec!["f1", "f2", "n2"]]);
+    let hosts: HashSet<&str> = p.devices().map(|(_, _, d)| d.mgmt_host.as_str()).collect();
+    assert_eq!(hosts.len(), 6);
+}

@@ -1,0 +1,262 @@
+use crate::support::Test;
+
+const START: [&str; 2] = ["--start", "2026-11-25T15:00:00Z"];
+
+fn without_created(plan: &str) -> String {
+    plan.lines()
+        .filter(|l| !l.trim_start().starts_with("\"created\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn sample_plan_is_written_printed_and_current() {
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1]])
+        .run();
+    out.code(0)
+        .stdout_has("canary")
+        .stdout_has("failover")
+        .stdout_has("windows needed: CN01")
+        .stdout_has("unschedulable: cn01-lb10 (CN01): replace-hardware")
+        .stdout_has("warning[no-path]")
+        .stderr_has("wrote plan.json");
+    let plan: serde_json::Value = serde_json::from_str(&out.read("plan.json")).unwrap();
+    assert_eq!(plan["schema"], "lbfleet.plan/1");
+    assert_eq!(plan["waves"][0]["kind"], "canary");
+    assert!(
+        plan["inventory"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert!(
+        plan["catalog"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let g = &plan["waves"][1]["groups"][0];
+    for field in [
+        "site",
+        "ha_group",
+        "window_start",
+        "window_end",
+        "estimated_minutes",
+        "devices",
+    ] {
+        assert!(
+            !g[field].is_null() || field == "ha_group",
+            "{field} missing: {g}"
+        );
+    }
+    let d = &g["devices"][0];
+    for field in ["name", "role", "from", "path", "mgmt_host"] {
+        assert!(!d[field].is_null(), "{field} missing: {d}");
+    }
+    out.then()
+        .args(&["plan", "check", "plan.json"])
+        .run()
+        .code(0)
+        .stdout_has("plan.json: current");
+}
+
+#[test]
+fn same_inputs_give_the_same_plan_bytes() {
+    let args = [
+        "plan",
+        START[0],
+        START[1],
+        "--max-per-site",
+        "1",
+        "-o",
+        "a.json",
+    ];
+    let first = Test::new().sample().args(&args).run();
+    first.code(0);
+    let a = first.read("a.json");
+    let second = first
+        .then()
+        .args(&[
+            "plan",
+            START[0],
+            START[1],
+            "--max-per-site",
+            "1",
+            "-o",
+            "b.json",
+        ])
+        .run();
+    second.code(0);
+    assert_eq!(without_created(&a), without_created(&second.read("b.json")));
+}
+
+#[test]
+fn markdown_has_one_table_per_wave_in_site_time() {
+    Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1], "--format", "markdown"])
+        .run()
+        .code(0)
+        .stdout_has("## Upgrade plan")
+        .stdout_has("## Wave 0 (canary), not before 2026-11-25T15:00:00Z")
+        .stdout_has("## Wave 1, not before")
+        .stdout_has("| site | ha_group | step | device | role | site time | path | minutes |")
+        .stdout_has("+08:00 |")
+        .stdout_has("## Not scheduled");
+}
+
+#[test]
+fn plan_check_reports_drift() {
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1]])
+        .run();
+    out.code(0);
+    let devices = out.read("inventories/devices.csv");
+    // fra1-lb01/02 swap roles, nyc2-lb07 runs another version, syd1-lb04 is gone, a new device.
+    let mut changed = String::new();
+    for line in devices.lines() {
+        let line = if line.starts_with("fra1-lb01,") {
+            line.replace(",active,", ",standby,")
+        } else if line.starts_with("fra1-lb02,") {
+            line.replace(",standby,", ",active,")
+        } else if line.starts_with("nyc2-lb07,") {
+            line.replace(",7.1.0,", ",7.2.6,")
+        } else if line.starts_with("syd1-lb04,") {
+            continue;
+        } else {
+            line.to_string()
+        };
+        changed.push_str(&line);
+        changed.push('\n');
+    }
+    changed.push_str("syd1-lb99,SYD1,kemp,LM-1500,7.2.48.2,10.9.9.9,,standalone,R1\n");
+    let out = out
+        .then()
+        .file("inventories/devices.csv", changed)
+        .args(&["plan", "check", "plan.json"])
+        .run();
+    out.code(1)
+        .stdout_has("fra1-lb01: HA role is standby, the plan expects active[role-changed]")
+        .stdout_has("fra1-lb02: HA role is active, the plan expects standby[role-changed]")
+        .stdout_has("nyc2-lb07: runs 7.2.6 (hop 1 of the planned path), the plan expects 7.1.0[version-drift]")
+        .stdout_has("syd1-lb04: no longer in the inventory[device-removed]")
+        .stdout_has("syd1-lb99: in the inventory (kemp LM-1500 7.2.48.2) but not in the plan[device-added]")
+        .stderr_has("5 differences");
+}
+
+#[test]
+fn plan_check_notices_another_catalog() {
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1]])
+        .run();
+    out.code(0);
+    let repo = crate::support::repo();
+    let mut t = out.then();
+    for f in [
+        "models.csv",
+        "releases.csv",
+        "upgrade-rules.csv",
+        "platform-support.csv",
+    ] {
+        t = t.file(
+            &format!("cat/{f}"),
+            std::fs::read(repo.join("inventories/catalog").join(f)).unwrap(),
+        );
+    }
+    let defects = std::fs::read_to_string(repo.join("inventories/catalog/defects.csv")).unwrap();
+    let fewer: Vec<&str> = defects.lines().take(3).collect();
+    t.file("cat/defects.csv", fewer.join("\n") + "\n")
+        .args(&["plan", "check", "plan.json", "--catalog", "cat"])
+        .run()
+        .code(1)
+        .stdout_has("[catalog-changed]");
+}
+
+#[test]
+fn selectors_two_phase_and_caps() {
+    let out = Test::new()
+        .sample()
+        .args(&[
+            "plan",
+            START[0],
+            START[1],
+            "--only",
+            "site=FRA1,NYC2",
+            "--exclude",
+            "model=LM-*",
+            "--ha-two-phase",
+            "--max-per-wave",
+            "2",
+            "--format",
+            "json",
+        ])
+        .run();
+    out.code(0);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut sites = std::collections::BTreeSet::new();
+    for w in plan["waves"].as_array().unwrap() {
+        let groups = w["groups"].as_array().unwrap();
+        assert!(groups.len() <= 2);
+        for g in groups {
+            sites.insert(g["site"].as_str().unwrap().to_string());
+            for d in g["devices"].as_array().unwrap() {
+                assert!(!d["model"].as_str().unwrap().starts_with("LM-"));
+            }
+            if g["ha_group"].is_string() {
+                assert_ne!(g["phase"], "full", "two-phase keeps HA members apart: {g}");
+            }
+        }
+    }
+    assert_eq!(sites.into_iter().collect::<Vec<_>>(), ["FRA1", "NYC2"]);
+    assert_eq!(plan["options"]["only"][0], "site=fra1,nyc2");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_reason() {
+    Test::new()
+        .sample()
+        .args(&["plan", "--start", "next tuesday"])
+        .run()
+        .code(2)
+        .stderr_has("expected RFC 3339");
+    Test::new()
+        .sample()
+        .args(&["plan", "--only", "rack=R1"])
+        .run()
+        .code(2)
+        .stderr_has("unknown selector key");
+    Test::new()
+        .sample()
+        .args(&["plan", "--soak", "3 fortnights"])
+        .run()
+        .code(2)
+        .stderr_has("expected a duration");
+    let out = Test::new()
+        .file("inv/sites.csv", "site,timezone,windows\nS1,Mars/Olympus,Sun 01:00-05:00\n")
+        .file(
+            "inv/devices.csv",
+            "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\nd1,S1,f5,i4800,15.1.10,10.0.0.1,,standalone\n",
+        )
+        .args(&["plan", "inv"])
+        .run();
+    out.code(1)
+        .stderr_has("inv/sites.csv:2")
+        .stderr_has("no plan written");
+    assert!(!out.path_exists("plan.json"));
+    Test::new()
+        .file("plan.json", "{\"schema\": \"lbfleet.plan/9\"}")
+        .args(&["plan", "check", "plan.json"])
+        .run()
+        .code(2)
+        .stderr_has("plan.json: field \"schema\"");
+    Test::new()
+        .file("plan.json", "{\n  \"schema\": oops\n}")
+        .args(&["plan", "check", "plan.json"])
+        .run()
+        .code(2)
+        .stderr_has("plan.json:2");
+}
