@@ -37,3 +37,9 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// Hash maps for lbfleet's own data: a fast, fixed-seed hasher (inputs are local files, so
+/// hash flooding is not a concern, and a fixed seed keeps runs reproducible).
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+/// Hash sets, as [`HashMap`].
+pub(crate) type HashSet<T> = std::collections::HashSet<T, foldhash::fast::FixedState>;

@@ -1,6 +1,6 @@
 //! Known defects (memory leaks first among them) with affected and fixed versions.
 
-use std::collections::HashSet;
+use crate::HashSet;
 
 use super::{Fields, Model, glob_match, list};
 use crate::csvio::CsvFile;
@@ -66,7 +66,7 @@ impl Defect {
 pub(super) fn load(file: &CsvFile) -> Result<Vec<Defect>, InputError> {
     let [id, vendor, title, kind, affected, source] =
         file.require(["id", "vendor", "title", "kind", "affected", "source"])?;
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut out = Vec::with_capacity(file.rows.len());
     for row in &file.rows {
         let f = Fields { file, row };

@@ -8,7 +8,7 @@ mod release;
 mod rule;
 mod support;
 
-use std::collections::HashMap;
+use crate::HashMap;
 use std::path::Path;
 
 use jiff::civil::Date;
@@ -110,7 +110,7 @@ impl Catalog {
         let [models, releases, rules, support, defects] =
             files.map(|(name, bytes)| CsvFile::parse(name, &bytes).and_then(CsvFile::strict));
         let models = model::load(&models?)?;
-        let mut model_index = HashMap::new();
+        let mut model_index = HashMap::default();
         for (i, m) in models.iter().enumerate() {
             model_index.insert((m.vendor, m.id.to_ascii_lowercase()), i);
             model_index

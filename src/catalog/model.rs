@@ -1,6 +1,6 @@
 //! Hardware models with their published figures. A figure nobody published stays `None`.
 
-use std::collections::HashSet;
+use crate::HashSet;
 
 use jiff::civil::Date;
 
@@ -48,7 +48,7 @@ pub struct Model {
 
 pub(super) fn load(file: &CsvFile) -> Result<Vec<Model>, InputError> {
     let [vendor, id, name, source] = file.require(["vendor", "model", "name", "source"])?;
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut out = Vec::with_capacity(file.rows.len());
     for row in &file.rows {
         let f = Fields { file, row };

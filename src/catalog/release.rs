@@ -1,6 +1,6 @@
 //! Vendor releases with their lifecycle dates and long-term flag.
 
-use std::collections::HashSet;
+use crate::HashSet;
 
 use jiff::civil::Date;
 
@@ -39,7 +39,7 @@ impl Release {
 
 pub(super) fn load(file: &CsvFile) -> Result<Vec<Release>, InputError> {
     let [vendor, version, source] = file.require(["vendor", "version", "source"])?;
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut out = Vec::with_capacity(file.rows.len());
     for row in &file.rows {
         let f = Fields { file, row };

@@ -39,6 +39,9 @@ pub struct Args {
     /// What to print: a table of steps, the plan JSON, or Markdown for a change ticket.
     #[arg(long, value_enum, default_value = "table")]
     format: PrintFormat,
+    /// Print only the summary and warnings, not every step (large fleets).
+    #[arg(short, long)]
+    quiet: bool,
     /// At most N groups (HA groups or standalone devices) per wave.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_per_wave: Option<u32>,
@@ -229,11 +232,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     };
     let plan = planner::build(&inv, &catalog, &opts, &prov)
         .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
-    let mut json = serde_json::to_vec_pretty(&plan)?;
-    json.push(b'\n');
-    crate::fsutil::write_atomic(&args.output, &json)?;
+    let write_json = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, &plan)?;
+        w.write_all(b"\n")
+    };
+    crate::fsutil::write_atomic_with(&args.output, write_json)?;
     match args.format {
-        PrintFormat::Json => crate::report::emit(&json, None)?,
+        _ if args.quiet => {
+            for line in planner::summary_lines(&plan) {
+                super::out(line)?;
+            }
+        }
+        PrintFormat::Json => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            write_json(&mut w)?;
+            std::io::Write::flush(&mut w)?;
+        }
         PrintFormat::Markdown => {
             let bytes = crate::report::Format::Markdown
                 .exporter()

@@ -8,7 +8,7 @@ mod host;
 pub mod report;
 mod site;
 
-use std::collections::{HashMap, HashSet};
+use crate::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -420,15 +420,18 @@ impl DeviceChecker {
                 "invalid-name",
                 format!("device name \"{name}\" is not valid ({NAME_RULE})"),
             );
-        } else if let Some(first) = self.names.get(&name.to_ascii_lowercase()) {
-            find(
-                Error,
-                "name",
-                "duplicate-name",
-                format!("device \"{name}\" is also defined at {first}"),
-            );
         } else {
-            self.names.insert(name.to_ascii_lowercase(), at.clone());
+            match self.names.entry(name.to_ascii_lowercase()) {
+                std::collections::hash_map::Entry::Occupied(first) => find(
+                    Error,
+                    "name",
+                    "duplicate-name",
+                    format!("device \"{name}\" is also defined at {}", first.get()),
+                ),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(at.clone());
+                }
+            }
         }
 
         if site.is_empty() {
@@ -477,15 +480,16 @@ impl DeviceChecker {
 
         let mgmt = match mgmt.parse::<MgmtHost>() {
             Ok(h) => {
-                if let Some(first) = self.hosts.get(&h.key()) {
-                    find(
+                match self.hosts.entry(h.key()) {
+                    std::collections::hash_map::Entry::Occupied(first) => find(
                         Error,
                         "mgmt_host",
                         "duplicate-mgmt-host",
-                        format!("management address {h} is also used at {first}"),
-                    );
-                } else {
-                    self.hosts.insert(h.key(), at.clone());
+                        format!("management address {h} is also used at {}", first.get()),
+                    ),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(at.clone());
+                    }
                 }
                 Some(h)
             }
@@ -573,8 +577,8 @@ impl DeviceChecker {
 /// split sites are warnings. Groups with a member row in error are not judged again (their
 /// remaining members are dropped: a half-known group cannot be planned).
 fn check_ha_groups(inv: &mut Inventory, tainted: &HashSet<String>) {
-    let mut groups: HashMap<&str, Vec<&Device>> = HashMap::new();
-    let mut bad_devices = HashSet::new();
+    let mut groups: HashMap<&str, Vec<&Device>> = HashMap::default();
+    let mut bad_devices = HashSet::default();
     for d in &inv.devices {
         if let Some(g) = &d.ha_group {
             if tainted.contains(g) {

@@ -1,7 +1,9 @@
 //! The inventory report: for every device what runs, which known defects affect it, what
 //! should run (a given target or the recommended one), and how to get there.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::HashMap;
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::str::FromStr;
 
 use crate::catalog::{Catalog, Defect};
@@ -72,17 +74,13 @@ pub struct Assessment<'a> {
     pub device: &'a Device,
     /// Known defects affecting its current version on its model.
     pub advisories: Vec<&'a Defect>,
-    /// The target, when one applies.
-    pub target: Option<Version>,
-    /// How to reach it.
-    pub outcome: Outcome,
-    /// A remark from the target policy (why a better release was passed over).
-    pub note: Option<String>,
+    /// Target, path and remark; shared by every device of the same vendor, model and version.
+    pub rec: Rc<Recommendation>,
 }
 
 /// Resolves `spec` to a version per vendor present, or an error naming the problem.
 fn resolve(spec: &TargetSpec, devices: &[&Device]) -> Result<HashMap<Vendor, Version>, String> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     match spec {
         TargetSpec::Recommended => {}
         TargetSpec::Version(v) => {
@@ -134,27 +132,32 @@ pub fn assess_devices<'a>(
     policy: Policy,
 ) -> Result<Vec<Assessment<'a>>, String> {
     let fixed = resolve(spec, &devices)?;
-    let mut cache: HashMap<(Vendor, &str, &Version), Recommendation> = HashMap::new();
+    // Target, path and advisories depend only on (vendor, model, version): computed once each.
+    type Shared<'c> = (Rc<Recommendation>, Vec<&'c Defect>);
+    let mut cache: HashMap<(Vendor, &str, &Version), Shared<'a>> = HashMap::default();
     let mut out = Vec::with_capacity(devices.len());
     for d in devices {
-        let model = catalog.model(d.vendor, &d.model);
-        let r = cache
+        let (rec, advisories) = cache
             .entry((d.vendor, d.model.as_str(), &d.version))
-            .or_insert_with(|| match fixed.get(&d.vendor) {
-                Some(t) => Recommendation {
-                    target: Some(t.clone()),
-                    outcome: find_path(catalog, model, &d.version, t),
-                    note: None,
-                },
-                None => recommend(catalog, policy, model, &d.version),
-            })
-            .clone();
+            .or_insert_with(|| {
+                let model = catalog.model(d.vendor, &d.model);
+                let rec = match fixed.get(&d.vendor) {
+                    Some(t) => Recommendation {
+                        target: Some(t.clone()),
+                        outcome: find_path(catalog, model, &d.version, t),
+                        note: None,
+                    },
+                    None => recommend(catalog, policy, model, &d.version),
+                };
+                (
+                    Rc::new(rec),
+                    catalog.defects_affecting(&d.version, model).collect(),
+                )
+            });
         out.push(Assessment {
             device: d,
-            advisories: catalog.defects_affecting(&d.version, model).collect(),
-            target: r.target,
-            outcome: r.outcome,
-            note: r.note,
+            advisories: advisories.clone(),
+            rec: rec.clone(),
         });
     }
     Ok(out)
@@ -182,13 +185,13 @@ pub fn device_table(rows: &[Assessment<'_>]) -> Table {
     let mut t = Table::new(&COLUMNS);
     for a in rows {
         let d = a.device;
-        let hops = a.outcome.hops();
-        let reason = match &a.outcome {
+        let hops = a.rec.outcome.hops();
+        let reason = match &a.rec.outcome {
             Outcome::AlreadyThere { newer: true } => "already newer than the target".to_string(),
             o => o
                 .reason()
                 .map(String::from)
-                .or_else(|| a.note.clone())
+                .or_else(|| a.rec.note.clone())
                 .unwrap_or_default(),
         };
         t.push(vec![
@@ -201,7 +204,8 @@ pub fn device_table(rows: &[Assessment<'_>]) -> Table {
             Cell::text(d.ha_role.id()),
             Cell::List(a.advisories.iter().map(|x| x.id.clone()).collect()),
             Cell::text(
-                a.target
+                a.rec
+                    .target
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_default(),
@@ -213,7 +217,7 @@ pub fn device_table(rows: &[Assessment<'_>]) -> Table {
                     .join(" > "),
             ),
             Cell::Int(hops.len() as i64),
-            Cell::text(a.outcome.action()),
+            Cell::text(a.rec.outcome.action()),
             Cell::text(reason),
         ]);
     }
@@ -232,7 +236,7 @@ pub fn summary(rows: &[Assessment<'_>]) -> Vec<Section> {
             .entry((d.site.as_str(), d.vendor.id(), d.model.as_str(), &d.version))
             .or_default();
         e.0 += 1;
-        *e.1.entry(a.outcome.action()).or_default() += 1;
+        *e.1.entry(a.rec.outcome.action()).or_default() += 1;
         for x in &a.advisories {
             defects
                 .entry(&x.id)

@@ -1,6 +1,7 @@
 //! Building a plan: select, assess, group, pick the canary, fill waves, place in windows.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use crate::{HashMap, HashSet};
+use std::collections::{BTreeMap, VecDeque};
 
 use jiff::Timestamp;
 
@@ -128,7 +129,7 @@ pub fn build(
 
     // Groups in inventory order; selection applies to whole groups.
     let mut groups: Vec<(Option<&str>, Vec<&Device>)> = Vec::new();
-    let mut by_ha: HashMap<&str, usize> = HashMap::new();
+    let mut by_ha: HashMap<&str, usize> = HashMap::default();
     for d in &inv.devices {
         match &d.ha_group {
             Some(g) => match by_ha.get(g.as_str()) {
@@ -166,10 +167,8 @@ pub fn build(
         &opts.target,
         Policy { as_of: opts.as_of },
     )?;
-    let outcome: HashMap<&str, &Outcome> = assessed
-        .iter()
-        .map(|a| (a.device.name.as_str(), &a.outcome))
-        .collect();
+    // Assessments come in the order of `selected`: groups in order, members in order.
+    let mut assessed = assessed.iter();
     let mut up_to_date: Vec<String> = Vec::new();
 
     let mut works: Vec<Work> = Vec::new();
@@ -177,7 +176,9 @@ pub fn build(
         let mut blocked: Vec<(&Device, &str, String)> = Vec::new();
         let mut upgrading = Vec::new();
         for &d in members {
-            match outcome[d.name.as_str()] {
+            let a = assessed.next().expect("one assessment per selected device");
+            debug_assert!(std::ptr::eq(a.device, d));
+            match &a.rec.outcome {
                 Outcome::AlreadyThere { .. } => up_to_date.push(d.name.clone()),
                 Outcome::Upgrade(hops) => upgrading.push((d, hops)),
                 o @ (Outcome::ReplaceHardware(r) | Outcome::Blocked(r)) => {
@@ -294,8 +295,8 @@ pub fn build(
     let mut in_canary = vec![false; works.len()];
     let mut carry: Vec<Unit> = Vec::new();
     if opts.canary {
-        let mut covered: HashSet<Key> = HashSet::new();
-        let mut per_site: HashMap<usize, usize> = HashMap::new();
+        let mut covered: HashSet<Key> = HashSet::default();
+        let mut per_site: HashMap<usize, usize> = HashMap::default();
         let mut units = Vec::new();
         for pass_ha in [true, false] {
             for (i, w) in works.iter().enumerate() {
@@ -345,7 +346,7 @@ pub fn build(
             }
         }
         let mut missing: Vec<String> = Vec::new();
-        let mut seen: HashSet<Key> = HashSet::new();
+        let mut seen: HashSet<Key> = HashSet::default();
         for w in &works {
             for m in &w.members {
                 let k = key(m.device);
@@ -391,9 +392,9 @@ pub fn build(
     let mut placer = Placer {
         opts,
         t: opts.start,
-        cache: HashMap::new(),
+        cache: HashMap::default(),
         cached_t: opts.start,
-        windows_used: HashSet::new(),
+        windows_used: HashSet::default(),
     };
     let mut waves: Vec<Wave> = Vec::new();
     let mut next_kind = waves_units.pop();
@@ -402,7 +403,7 @@ pub fn build(
             Some(w) => w,
             None => {
                 let mut units = std::mem::take(&mut carry);
-                let mut per_site: HashMap<usize, usize> = HashMap::new();
+                let mut per_site: HashMap<usize, usize> = HashMap::default();
                 for u in &units {
                     *per_site.entry(works[u.work].rank).or_default() += 1;
                 }

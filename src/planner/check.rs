@@ -3,7 +3,7 @@
 //! the catalog must be the one the paths came from. New devices that the plan's selectors would
 //! have picked are reported too.
 
-use std::collections::{HashMap, HashSet};
+use crate::{HashMap, HashSet};
 use std::path::Path;
 
 use super::file::{Plan, SCHEMA};

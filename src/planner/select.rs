@@ -124,6 +124,9 @@ pub struct Selection {
 impl Selection {
     /// Whether `--only` selects the device.
     pub fn selects(&self, d: &Device) -> bool {
+        if self.only.is_empty() {
+            return true;
+        }
         let mut keys: Vec<Key> = self.only.iter().map(|s| s.key).collect();
         keys.sort();
         keys.dedup();
