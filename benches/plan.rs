@@ -12,7 +12,7 @@ mod fleet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fleet::{DEVICES, SITES, generate};
+use fleet::{SITES, generate};
 
 const RUNS: usize = 7;
 
