@@ -484,3 +484,33 @@ fn caps_and_site_order_shape_the_waves() {
     let hosts: HashSet<&str> = p.devices().map(|(_, _, d)| d.mgmt_host.as_str()).collect();
     assert_eq!(hosts.len(), 6);
 }
+
+#[test]
+fn lints_name_path_mismatch_and_unsupported_targets() {
+    let devices = format!(
+        "{HEADER}\
+         a1,FRA1,f5,i4800,14.1.5,10.0.0.1,g1,active\n\
+         a2,FRA1,f5,i4800,12.1.3.4,10.0.0.2,g1,standby\n"
+    );
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.target = "f5=15.1.10".parse().unwrap();
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let codes: Vec<&str> = p.lints.iter().map(|l| l.code.as_str()).collect();
+    assert!(codes.contains(&"ha-path-mismatch"), "{codes:?}");
+    let eos = p
+        .lints
+        .iter()
+        .find(|l| l.code == "target-end-of-support")
+        .unwrap();
+    assert!(
+        eos.message.contains("15.1.10") && eos.message.contains("2024-12-31"),
+        "{}",
+        eos.message
+    );
+    // Supported on an earlier date: no such warning.
+    opts.as_of = "2024-06-01".parse().unwrap();
+    let p = plan(&inv, &opts);
+    assert!(p.lints.iter().all(|l| l.code != "target-end-of-support"));
+}
