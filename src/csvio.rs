@@ -23,14 +23,14 @@ pub struct CsvFile {
 pub struct CsvRow {
     /// 1-based line where the record starts.
     pub line: u64,
-    /// The fields, trimmed.
+    /// The fields as read (use [`CsvRow::get`], which trims).
     pub record: csv::StringRecord,
 }
 
 impl CsvRow {
-    /// The field at `idx`, or "" when the column is absent.
+    /// The field at `idx` without surrounding spaces, or "" when the column is absent.
     pub fn get(&self, idx: Option<usize>) -> &str {
-        idx.and_then(|i| self.record.get(i)).unwrap_or("")
+        idx.and_then(|i| self.record.get(i)).unwrap_or("").trim()
     }
 }
 
@@ -52,15 +52,12 @@ impl CsvFile {
                 "not UTF-8 text (save the export as UTF-8 CSV)",
             ));
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(bytes);
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(&name, &e))?
             .iter()
-            .map(|h| h.to_ascii_lowercase())
+            .map(|h| h.trim().to_ascii_lowercase())
             .collect();
         if headers.iter().all(|h| h.is_empty()) {
             return Err(InputError::new(
@@ -84,7 +81,7 @@ impl CsvFile {
             }
             line += memchr_count(&bytes[counted..start]);
             counted = start;
-            if record.iter().all(str::is_empty) {
+            if record.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
             if record.len() != headers.len() {
@@ -173,8 +170,8 @@ mod tests {
         let f = CsvFile::parse("t.csv".into(), data).unwrap();
         assert_eq!(f.headers, ["name", "site"]);
         assert_eq!(f.rows.len(), 2);
-        assert_eq!(&f.rows[0].record[0], "a,b");
-        assert_eq!(&f.rows[0].record[1], "x");
+        assert_eq!(f.rows[0].get(Some(0)), "a,b");
+        assert_eq!(f.rows[0].get(Some(1)), "x");
         assert_eq!(f.rows[1].line, 4);
     }
 

@@ -11,12 +11,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
 
+/// The buffered temp file [`write_atomic_with`] hands to its writer.
+pub type AtomicWriter<'a> = std::io::BufWriter<&'a mut std::fs::File>;
+
 /// Streams output into `path` atomically: `fill` writes to a buffered temp file in the same
 /// folder, which is fsynced and renamed into place only when `fill` succeeds. The file gets the
 /// usual permissions (0666 less the umask), not the temp file's 0600.
 pub fn write_atomic_with(
     path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    fill: impl FnOnce(&mut AtomicWriter<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

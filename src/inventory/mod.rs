@@ -356,6 +356,24 @@ struct DeviceChecker {
     hosts: HashMap<(String, u16), Location>,
     /// HA groups with a member row that has errors: their role checks would only repeat them.
     tainted_groups: HashSet<String>,
+    /// Versions already parsed: a fleet runs few distinct versions.
+    versions: HashMap<Vendor, HashMap<String, Result<Version, crate::version::VersionError>>>,
+}
+
+impl DeviceChecker {
+    fn parse_version(
+        &mut self,
+        vendor: Vendor,
+        text: &str,
+    ) -> Result<Version, crate::version::VersionError> {
+        let known = self.versions.entry(vendor).or_default();
+        if let Some(r) = known.get(text) {
+            return r.clone();
+        }
+        let r = Version::parse(vendor, text);
+        known.insert(text.to_string(), r.clone());
+        r
+    }
 }
 
 const DEVICE_COLUMNS: [&str; 8] = [
@@ -465,7 +483,7 @@ impl DeviceChecker {
             m
         });
 
-        let version = vendor.and_then(|v| match Version::parse(v, version) {
+        let version = vendor.and_then(|v| match self.parse_version(v, version) {
             Ok(ver) => {
                 if catalog.release(&ver).is_none() {
                     find(Warning, "version", "unknown-version", format!("{v} {ver} is not in the catalog's releases: paths start from it, but its defects are judged by range only"));

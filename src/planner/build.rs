@@ -171,6 +171,9 @@ pub fn build(
     let mut assessed = assessed.iter();
     let mut up_to_date: Vec<String> = Vec::new();
 
+    // (vendor, model, version, code, reason) → devices left out for it.
+    type NoPathKey<'k> = (Vendor, &'k str, &'k Version, &'static str, String);
+    let mut no_path: std::collections::BTreeMap<NoPathKey, usize> = Default::default();
     let mut works: Vec<Work> = Vec::new();
     for (ha, members) in &groups {
         let mut blocked: Vec<(&Device, &str, String)> = Vec::new();
@@ -211,16 +214,9 @@ pub fn build(
             }
         }
         for (d, code, reason) in blocked {
-            lints.push(
-                "no-path",
-                format!(
-                    "{} ({} {} {}) is left out: {reason}",
-                    d.name,
-                    d.vendor.id(),
-                    d.model,
-                    d.version
-                ),
-            );
+            *no_path
+                .entry((d.vendor, d.model.as_str(), &d.version, code, reason.clone()))
+                .or_default() += 1;
             unschedulable.push(Unschedulable {
                 name: d.name.clone(),
                 site: d.site.clone(),
@@ -289,6 +285,17 @@ pub fn build(
         });
     }
     works.sort_by(|a, b| (a.rank, a.name).cmp(&(b.rank, b.name)));
+
+    for ((vendor, model, version, _, reason), n) in no_path {
+        lints.push(
+            "no-path",
+            format!(
+                "{n} {} {model} {version} device{} left out: {reason}",
+                vendor.id(),
+                if n == 1 { " is" } else { "s are" }
+            ),
+        );
+    }
 
     // The canary: one unit per (vendor, model, version), standbys first, then standalones.
     let mut waves_units: Vec<(WaveKind, Vec<Unit>)> = Vec::new();
@@ -482,12 +489,22 @@ pub fn build(
             }
         }
         if let Some(end) = end {
-            groups.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+            // Sort small keys, not the groups themselves (moving them dominated planning time).
+            let mut order: Vec<(Timestamp, usize, &str, usize)> = groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.0, g.1, g.2, i))
+                .collect();
+            order.sort_unstable();
+            let mut slots: Vec<Option<Group>> = groups.into_iter().map(|g| Some(g.3)).collect();
             waves.push(Wave {
                 index: waves.len(),
                 kind,
                 not_before: utc(not_before),
-                groups: groups.into_iter().map(|g| g.3).collect(),
+                groups: order
+                    .into_iter()
+                    .map(|(.., i)| slots[i].take().expect("each group once"))
+                    .collect(),
             });
             let soak = if kind == WaveKind::Canary {
                 opts.canary_soak
