@@ -350,23 +350,19 @@ fn load_sites(csv: &CsvFile, inv: &mut Inventory) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Versions already parsed: a fleet runs few distinct versions.
 #[derive(Default)]
-struct DeviceChecker {
-    names: HashMap<String, Location>,
-    hosts: HashMap<(String, u16), Location>,
-    /// HA groups with a member row that has errors: their role checks would only repeat them.
-    tainted_groups: HashSet<String>,
-    /// Versions already parsed: a fleet runs few distinct versions.
-    versions: HashMap<Vendor, HashMap<String, Result<Version, crate::version::VersionError>>>,
-}
+struct VersionCache(
+    HashMap<Vendor, HashMap<String, Result<Version, crate::version::VersionError>>>,
+);
 
-impl DeviceChecker {
-    fn parse_version(
+impl VersionCache {
+    fn parse(
         &mut self,
         vendor: Vendor,
         text: &str,
     ) -> Result<Version, crate::version::VersionError> {
-        let known = self.versions.entry(vendor).or_default();
+        let known = self.0.entry(vendor).or_default();
         if let Some(r) = known.get(text) {
             return r.clone();
         }
@@ -374,6 +370,27 @@ impl DeviceChecker {
         known.insert(text.to_string(), r.clone());
         r
     }
+}
+
+/// What one row says on its own, before the checks across rows (duplicates).
+struct RowCheck {
+    device: Option<Device>,
+    findings: Vec<Finding>,
+    at: Location,
+    /// The name as written, and lower-cased when valid.
+    name: String,
+    name_key: Option<String>,
+    /// The management address, when valid.
+    host: Option<MgmtHost>,
+    group: String,
+}
+
+#[derive(Default)]
+struct DeviceChecker {
+    names: HashMap<String, Location>,
+    hosts: HashMap<(String, u16), Location>,
+    /// HA groups with a member row that has errors: their role checks would only repeat them.
+    tainted_groups: HashSet<String>,
 }
 
 const DEVICE_COLUMNS: [&str; 8] = [
@@ -387,7 +404,13 @@ const DEVICE_COLUMNS: [&str; 8] = [
     "ha_role",
 ];
 
+/// Rows per thread below which checking stays on one thread (tiny in unit tests, so that
+/// every test inventory crosses thread boundaries).
+const PARALLEL_ROWS: usize = if cfg!(test) { 2 } else { 20_000 };
+
 impl DeviceChecker {
+    /// Checks every row: each on its own (in parallel for large files), then names and
+    /// addresses across rows, in file order.
     fn load(
         &mut self,
         csv: &CsvFile,
@@ -398,84 +421,146 @@ impl DeviceChecker {
         let extra: Vec<usize> = (0..csv.headers.len())
             .filter(|i| !cols.contains(i))
             .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(csv.rows.len() / PARALLEL_ROWS)
+            .max(1);
+        let chunk = csv.rows.len().div_ceil(threads).max(1);
+        let shared: &Inventory = inv;
+        let checked: Vec<Vec<RowCheck>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = csv
+                .rows
+                .chunks(chunk)
+                .map(|rows| {
+                    let extra = &extra;
+                    scope.spawn(move || {
+                        let mut versions = VersionCache::default();
+                        rows.iter()
+                            .map(|row| {
+                                check_row(csv, row, cols, extra, catalog, shared, &mut versions)
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("row checks do not panic"))
+                .collect()
+        });
         inv.devices.reserve(csv.rows.len());
-        for row in &csv.rows {
-            if let Some(d) = self.device(csv, row, cols, &extra, catalog, inv) {
+        for mut c in checked.into_iter().flatten() {
+            if let Some(key) = c.name_key.take() {
+                match self.names.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        c.findings.push(Finding {
+                            severity: Severity::Error,
+                            code: "duplicate-name",
+                            location: c.at.field("name"),
+                            message: format!(
+                                "device \"{}\" is also defined at {}",
+                                c.name,
+                                first.get()
+                            ),
+                        });
+                        c.device = None;
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(c.at.clone());
+                    }
+                }
+            }
+            if let Some(h) = &c.host {
+                match self.hosts.entry(h.key()) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        c.findings.push(Finding {
+                            severity: Severity::Error,
+                            code: "duplicate-mgmt-host",
+                            location: c.at.field("mgmt_host"),
+                            message: format!(
+                                "management address {h} is also used at {}",
+                                first.get()
+                            ),
+                        });
+                        c.device = None;
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(c.at.clone());
+                    }
+                }
+            }
+            let has_error = c.findings.iter().any(|f| f.severity == Severity::Error);
+            inv.findings.extend(c.findings);
+            if has_error {
+                if !c.group.is_empty() {
+                    self.tainted_groups.insert(c.group);
+                }
+                continue;
+            }
+            if let Some(d) = c.device {
                 inv.devices.push(d);
             }
         }
         Ok(())
     }
+}
 
-    /// Checks one row; returns the device when the row has no error.
-    fn device(
-        &mut self,
-        csv: &CsvFile,
-        row: &CsvRow,
-        cols: [usize; 8],
-        extra: &[usize],
-        catalog: &Catalog,
-        inv: &mut Inventory,
-    ) -> Option<Device> {
-        let [name, site, vendor, model, version, mgmt, group, role] =
-            cols.map(|c| row.get(Some(c)));
-        let at = csv.at(row);
-        let mut found = Vec::new();
-        let mut find = |severity, field: &str, code, message: String| {
-            found.push(Finding {
-                severity,
-                code,
-                location: at.field(field),
-                message,
-            });
-        };
-        use Severity::{Error, Warning};
+/// Checks one row on its own; the device is built when the row has no error.
+fn check_row(
+    csv: &CsvFile,
+    row: &CsvRow,
+    cols: [usize; 8],
+    extra: &[usize],
+    catalog: &Catalog,
+    inv: &Inventory,
+    versions: &mut VersionCache,
+) -> RowCheck {
+    let [name, site, vendor, model, version, mgmt, group, role] = cols.map(|c| row.get(Some(c)));
+    let at = csv.at(row);
+    let mut found = Vec::new();
+    let mut find = |severity, field: &str, code, message: String| {
+        found.push(Finding {
+            severity,
+            code,
+            location: at.field(field),
+            message,
+        });
+    };
+    use Severity::{Error, Warning};
 
-        if !valid_name(name) {
-            find(
-                Error,
-                "name",
-                "invalid-name",
-                format!("device name \"{name}\" is not valid ({NAME_RULE})"),
-            );
-        } else {
-            match self.names.entry(name.to_ascii_lowercase()) {
-                std::collections::hash_map::Entry::Occupied(first) => find(
-                    Error,
-                    "name",
-                    "duplicate-name",
-                    format!("device \"{name}\" is also defined at {}", first.get()),
-                ),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(at.clone());
-                }
-            }
+    if !valid_name(name) {
+        find(
+            Error,
+            "name",
+            "invalid-name",
+            format!("device name \"{name}\" is not valid ({NAME_RULE})"),
+        );
+    }
+
+    if site.is_empty() {
+        find(Error, "site", "unknown-site", "site is empty".into());
+    } else if inv.site(site).is_none() {
+        let known: Vec<&str> = inv.sites.iter().map(|s| s.name.as_str()).collect();
+        find(
+            Error,
+            "site",
+            "unknown-site",
+            format!(
+                "site \"{site}\" is not in sites.csv (known: {})",
+                known.join(", ")
+            ),
+        );
+    }
+
+    let vendor = match vendor.parse::<Vendor>() {
+        Ok(v) => Some(v),
+        Err(e) => {
+            find(Error, "vendor", "unknown-vendor", e.to_string());
+            None
         }
+    };
 
-        if site.is_empty() {
-            find(Error, "site", "unknown-site", "site is empty".into());
-        } else if inv.site(site).is_none() {
-            let known: Vec<&str> = inv.sites.iter().map(|s| s.name.as_str()).collect();
-            find(
-                Error,
-                "site",
-                "unknown-site",
-                format!(
-                    "site \"{site}\" is not in sites.csv (known: {})",
-                    known.join(", ")
-                ),
-            );
-        }
-
-        let vendor = match vendor.parse::<Vendor>() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                find(Error, "vendor", "unknown-vendor", e.to_string());
-                None
-            }
-        };
-
-        let model_entry: Option<&Model> = vendor.and_then(|v| {
+    let model_entry: Option<&Model> = vendor.and_then(|v| {
             let m = catalog.model(v, model);
             if m.is_none() {
                 find(Error, "model", "unknown-model", format!("\"{model}\" is not a known {v} model (see `lbfleet catalog models --vendor {v}`)"));
@@ -483,7 +568,7 @@ impl DeviceChecker {
             m
         });
 
-        let version = vendor.and_then(|v| match self.parse_version(v, version) {
+    let version = vendor.and_then(|v| match versions.parse(v, version) {
             Ok(ver) => {
                 if catalog.release(&ver).is_none() {
                     find(Warning, "version", "unknown-version", format!("{v} {ver} is not in the catalog's releases: paths start from it, but its defects are judged by range only"));
@@ -496,98 +581,90 @@ impl DeviceChecker {
             }
         });
 
-        let mgmt = match mgmt.parse::<MgmtHost>() {
-            Ok(h) => {
-                match self.hosts.entry(h.key()) {
-                    std::collections::hash_map::Entry::Occupied(first) => find(
-                        Error,
-                        "mgmt_host",
-                        "duplicate-mgmt-host",
-                        format!("management address {h} is also used at {}", first.get()),
-                    ),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(at.clone());
-                    }
-                }
-                Some(h)
-            }
-            Err(e) => {
-                find(Error, "mgmt_host", "invalid-mgmt-host", e);
-                None
-            }
-        };
-
-        let ha_role = match role.to_ascii_lowercase().as_str() {
-            "active" => Some(HaRole::Active),
-            "standby" => Some(HaRole::Standby),
-            "standalone" => Some(HaRole::Standalone),
-            _ => {
-                find(
-                    Error,
-                    "ha_role",
-                    "invalid-ha-role",
-                    format!("\"{role}\" is not active, standby or standalone"),
-                );
-                None
-            }
-        };
-        let ha_group = match (ha_role, group) {
-            (Some(HaRole::Standalone), "") => None,
-            (Some(HaRole::Standalone), g) => {
-                find(
-                    Error,
-                    "ha_group",
-                    "standalone-in-group",
-                    format!(
-                        "a standalone device cannot be in HA group \"{g}\" (make it active or standby, or clear ha_group)"
-                    ),
-                );
-                None
-            }
-            (Some(_), "") => {
-                find(
-                    Error,
-                    "ha_group",
-                    "missing-ha-group",
-                    format!("an {} device needs an HA group", role.to_ascii_lowercase()),
-                );
-                None
-            }
-            (_, g) if !g.is_empty() && !valid_name(g) => {
-                find(
-                    Error,
-                    "ha_group",
-                    "invalid-ha-group",
-                    format!("HA group \"{g}\" is not valid ({NAME_RULE})"),
-                );
-                None
-            }
-            (_, g) => Some(g.to_string()).filter(|g| !g.is_empty()),
-        };
-
-        let has_error = found.iter().any(|f| f.severity == Error);
-        inv.findings.extend(found);
-        if has_error {
-            if !group.is_empty() {
-                self.tainted_groups.insert(group.to_string());
-            }
-            return None;
+    let mgmt = match mgmt.parse::<MgmtHost>() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            find(Error, "mgmt_host", "invalid-mgmt-host", e);
+            None
         }
+    };
+
+    let ha_role = match role.to_ascii_lowercase().as_str() {
+        "active" => Some(HaRole::Active),
+        "standby" => Some(HaRole::Standby),
+        "standalone" => Some(HaRole::Standalone),
+        _ => {
+            find(
+                Error,
+                "ha_role",
+                "invalid-ha-role",
+                format!("\"{role}\" is not active, standby or standalone"),
+            );
+            None
+        }
+    };
+    let ha_group = match (ha_role, group) {
+        (Some(HaRole::Standalone), "") => None,
+        (Some(HaRole::Standalone), g) => {
+            find(
+                Error,
+                "ha_group",
+                "standalone-in-group",
+                format!(
+                    "a standalone device cannot be in HA group \"{g}\" (make it active or standby, or clear ha_group)"
+                ),
+            );
+            None
+        }
+        (Some(_), "") => {
+            find(
+                Error,
+                "ha_group",
+                "missing-ha-group",
+                format!("an {} device needs an HA group", role.to_ascii_lowercase()),
+            );
+            None
+        }
+        (_, g) if !g.is_empty() && !valid_name(g) => {
+            find(
+                Error,
+                "ha_group",
+                "invalid-ha-group",
+                format!("HA group \"{g}\" is not valid ({NAME_RULE})"),
+            );
+            None
+        }
+        (_, g) => Some(g.to_string()).filter(|g| !g.is_empty()),
+    };
+
+    let has_error = found.iter().any(|f| f.severity == Error);
+    let device = if has_error {
+        None
+    } else {
         Some(Device {
             name: name.to_string(),
             site: site.to_string(),
-            vendor: vendor?,
-            model: model_entry?.id.clone(),
-            version: version?,
-            mgmt: mgmt?,
+            vendor: vendor.expect("no error"),
+            model: model_entry.expect("no error").id.clone(),
+            version: version.expect("no error"),
+            mgmt: mgmt.clone().expect("no error"),
             ha_group,
-            ha_role: ha_role?,
+            ha_role: ha_role.expect("no error"),
             extra: extra
                 .iter()
                 .map(|&i| (csv.headers[i].clone(), row.get(Some(i)).to_string()))
                 .collect(),
-            at,
+            at: at.clone(),
         })
+    };
+    RowCheck {
+        name_key: valid_name(name).then(|| name.to_ascii_lowercase()),
+        name: name.to_string(),
+        host: mgmt,
+        device,
+        findings: found,
+        at,
+        group: group.to_string(),
     }
 }
 
@@ -705,5 +782,62 @@ fn check_ha_groups(inv: &mut Inventory, tainted: &HashSet<String>) {
     inv.findings.extend(found);
     if !bad_devices.is_empty() {
         inv.devices.retain(|d| !bad_devices.contains(&d.name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_found_across_threads_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("sites.csv"),
+            "site,timezone,windows\nS1,UTC,Sun 00:00-04:00\n",
+        )
+        .unwrap();
+        let mut devices =
+            String::from("name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n");
+        for i in 0..9 {
+            devices.push_str(&format!(
+                "d{i},S1,kemp,LM-1500,7.2.48.2,10.0.0.{i},,standalone\n"
+            ));
+        }
+        // Line 11 repeats d1's name, line 12 d7's address; line 13 is broken on its own.
+        devices.push_str("D1,S1,kemp,LM-1500,7.2.48.2,10.0.1.1,,standalone\n");
+        devices.push_str("x7,S1,kemp,LM-1500,7.2.48.2,10.0.0.7,,standalone\n");
+        devices.push_str("y,S1,kemp,LM-1500,9,10.0.2.1,,standalone\n");
+        std::fs::write(dir.path().join("devices.csv"), devices).unwrap();
+        let catalog = Catalog::embedded().unwrap();
+        let inv = load(&[dir.path().to_path_buf()], &catalog).unwrap();
+        let names: Vec<&str> = inv.devices.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"]
+        );
+        let found: Vec<String> = inv
+            .findings
+            .iter()
+            .map(|f| format!("{}:{}", f.location.line.unwrap_or(0), f.code))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "11:duplicate-name",
+                "12:duplicate-mgmt-host",
+                "13:invalid-version"
+            ]
+        );
+        assert!(
+            inv.findings[0]
+                .message
+                .contains("device \"D1\" is also defined at")
+        );
+        assert!(
+            inv.findings[0].message.ends_with(":3"),
+            "{}",
+            inv.findings[0].message
+        );
     }
 }
