@@ -400,7 +400,6 @@ pub fn build(
         opts,
         t: opts.start,
         cache: HashMap::default(),
-        cached_t: opts.start,
         windows_used: HashSet::default(),
     };
     let mut waves: Vec<Wave> = Vec::new();
@@ -614,9 +613,9 @@ struct Placer<'a> {
     opts: &'a Options,
     /// The wave's earliest start.
     t: Timestamp,
-    /// Occurrences per site for the next [`LOOKAHEAD_DAYS`] after `cached_t`.
-    cache: HashMap<&'a str, Vec<Occurrence>>,
-    cached_t: Timestamp,
+    /// Per site: window occurrences for [`LOOKAHEAD_DAYS`] from the instant they were listed
+    /// at, with the past ones dropped as waves move on.
+    cache: HashMap<&'a str, (Timestamp, Vec<Occurrence>)>,
     /// (site, window start) pairs used.
     windows_used: HashSet<(&'a str, Timestamp)>,
 }
@@ -651,17 +650,22 @@ impl<'a> Placer<'a> {
             }
             Some(_) => {}
         }
-        if self.cached_t != self.t {
-            self.cache.clear();
-            self.cached_t = self.t;
-        }
-        let wave_t = self.t;
-        let occs = self
+        let t = after.map_or(self.t, |a| a.max(self.t));
+        let (listed_at, occs) = self
             .cache
             .entry(site.name.as_str())
-            .or_insert_with(|| window::occurrences(site, wave_t, LOOKAHEAD_DAYS));
-        let t = after.map_or(wave_t, |a| a.max(wave_t));
-        let slot = window::fit(occs, t, &site.timezone, minutes)
+            .or_insert_with(|| (t, window::occurrences(site, t, LOOKAHEAD_DAYS)));
+        // Occurrences that closed before `t` can never be used again: waves only move forward.
+        let closed = occs.iter().take_while(|o| o.end.timestamp() <= t).count();
+        occs.drain(..closed);
+        let mut slot = window::fit(occs, t, &site.timezone, minutes);
+        if slot.is_none() && *listed_at != t {
+            // The list may have run out since it was made: list again from `t`.
+            *listed_at = t;
+            *occs = window::occurrences(site, t, LOOKAHEAD_DAYS);
+            slot = window::fit(occs, t, &site.timezone, minutes);
+        }
+        let slot = slot
             .or_else(|| window::place(site, t, minutes, self.opts.horizon_days))
             .ok_or_else(|| {
                 format!(
