@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod csvio;
 pub mod error;
+pub mod evaluator;
 pub mod exit;
 pub mod fsutil;
 pub mod inventory;

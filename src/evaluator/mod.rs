@@ -1,0 +1,4 @@
+//! The hardware evaluator: memory leaks and reboot intervals, throughput and capacity, ranked
+//! candidate hardware.
+
+pub mod stats;
