@@ -2,3 +2,4 @@
 //! candidate hardware.
 
 pub mod stats;
+pub mod telemetry;

@@ -1,0 +1,716 @@
+//! Reading telemetry CSV: streaming, on every core, in bounded memory.
+//!
+//! A file has a header with `timestamp` (RFC 3339, or Unix seconds) and `device`, and any of
+//! `mem_used_bytes`, `mem_total_bytes`, `throughput_bps`, `connections`, `cpu_pct`, `ssl_tps`
+//! (other columns are ignored). An empty cell is a missing sample. Rows may be unsorted,
+//! duplicated and gappy: each device's samples are sorted later and duplicates (same device and
+//! second) merged, later rows winning.
+//!
+//! The file is read in blocks split at line ends; worker threads parse blocks into per-device
+//! samples of 12 bytes (time in Unix seconds, memory and throughput as `f32`), which are
+//! appended to fixed-size chunks so that memory stays near 12 bytes a sample. Connections and
+//! SSL transactions are kept only as daily peaks, `mem_total_bytes` as its largest value.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::mpsc;
+
+use crate::HashMap;
+use crate::error::{InputError, Location};
+
+/// One sample: Unix seconds, memory in use and throughput (`NaN` when missing).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// Unix seconds.
+    pub t: u32,
+    /// Memory in use, bytes.
+    pub mem: f32,
+    /// Throughput, bits per second.
+    pub thr: f32,
+}
+
+const CHUNK: usize = 8192;
+
+/// Samples in fixed-size chunks: appending never copies what is already stored.
+#[derive(Default, Debug)]
+pub struct Chunked {
+    chunks: Vec<Vec<Sample>>,
+    len: usize,
+}
+
+impl Chunked {
+    fn extend(&mut self, mut items: &[Sample]) {
+        self.len += items.len();
+        while !items.is_empty() {
+            if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+                self.chunks.push(Vec::with_capacity(CHUNK));
+            }
+            let last = self.chunks.last_mut().expect("just pushed");
+            let take = (CHUNK - last.len()).min(items.len());
+            last.extend_from_slice(&items[..take]);
+            items = &items[take..];
+        }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// All samples in one vector (the chunks are released as they are copied).
+    pub fn into_vec(self) -> Vec<Sample> {
+        let mut out = Vec::with_capacity(self.len);
+        for c in self.chunks {
+            out.extend_from_slice(&c);
+        }
+        out
+    }
+}
+
+/// Everything read for one device.
+#[derive(Debug, Default)]
+pub struct DeviceData {
+    /// Device name as written.
+    pub name: String,
+    /// Memory and throughput samples, unsorted.
+    pub samples: Chunked,
+    /// Largest `mem_total_bytes` seen.
+    pub mem_total: Option<f64>,
+    /// Peak connections per UTC day (day number since the epoch).
+    pub connections_daily: BTreeMap<u32, f64>,
+    /// Peak SSL transactions per second per UTC day.
+    pub ssl_daily: BTreeMap<u32, f64>,
+    /// Peak CPU percent per UTC day.
+    pub cpu_daily: BTreeMap<u32, f64>,
+}
+
+/// A row that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadRow {
+    /// 1-based line number.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Everything read from the telemetry files.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    /// Devices in order of first appearance.
+    pub devices: Vec<DeviceData>,
+    /// Data rows read (bad rows excluded).
+    pub rows: u64,
+    /// Bad rows skipped, by file (only with `skip_bad_rows`).
+    pub bad_rows: Vec<(String, u64, Vec<BadRow>)>,
+    /// Which metric columns were present in any file.
+    pub columns: Vec<String>,
+}
+
+/// Metric columns lbfleet reads.
+pub const METRICS: [&str; 6] = [
+    "mem_used_bytes",
+    "mem_total_bytes",
+    "throughput_bps",
+    "connections",
+    "cpu_pct",
+    "ssl_tps",
+];
+
+#[derive(Clone, Copy, Debug)]
+struct Columns {
+    n: usize,
+    timestamp: usize,
+    device: usize,
+    metric: [Option<usize>; 6],
+}
+
+/// Per-device results of one block.
+#[derive(Default)]
+struct BlockDevice {
+    samples: Vec<Sample>,
+    mem_total: Option<f64>,
+    connections: Vec<(u32, f64)>,
+    ssl: Vec<(u32, f64)>,
+    cpu: Vec<(u32, f64)>,
+}
+
+#[derive(Default)]
+struct BlockResult {
+    seq: usize,
+    devices: Vec<(Box<str>, BlockDevice)>,
+    rows: u64,
+    bad: Vec<BadRow>,
+}
+
+/// How many bad rows are kept by line number; the rest are only counted.
+pub const BAD_ROWS_KEPT: usize = 10;
+
+const BLOCK: usize = 4 << 20;
+
+/// Reads every file. A bad row is an error naming its file and line, unless `skip_bad_rows`,
+/// when it is counted and skipped.
+pub fn read(paths: &[std::path::PathBuf], skip_bad_rows: bool) -> Result<Telemetry, InputError> {
+    let mut out = Telemetry::default();
+    let mut index: HashMap<Box<str>, usize> = HashMap::default();
+    for path in paths {
+        read_file(path, skip_bad_rows, &mut out, &mut index)?;
+    }
+    Ok(out)
+}
+
+fn read_file(
+    path: &Path,
+    skip_bad_rows: bool,
+    out: &mut Telemetry,
+    index: &mut HashMap<Box<str>, usize>,
+) -> Result<(), InputError> {
+    let name = path.display().to_string();
+    let at = Location::file(&name);
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| InputError::new(at.clone(), format!("cannot read: {e}")))?;
+    let io =
+        |e: std::io::Error| InputError::new(Location::file(&name), format!("cannot read: {e}"));
+
+    // The header: everything up to the first line end.
+    let mut buf = vec![0u8; BLOCK];
+    let mut filled = 0;
+    let header_end = loop {
+        let n = file.read(&mut buf[filled..]).map_err(io)?;
+        filled += n;
+        if let Some(p) = memchr::memchr(b'\n', &buf[..filled]) {
+            break p + 1;
+        }
+        if n == 0 || filled == buf.len() {
+            break filled;
+        }
+    };
+    let header = std::str::from_utf8(&buf[..header_end])
+        .map_err(|_| InputError::new(Location::line(&name, 1), "not UTF-8 text"))?;
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    let cols = columns(header).map_err(|m| InputError::new(Location::line(&name, 1), m))?;
+    for (m, c) in METRICS.iter().zip(cols.metric) {
+        if c.is_some() && !out.columns.iter().any(|x| x == m) {
+            out.columns.push(m.to_string());
+        }
+    }
+    let rest = buf[header_end..filled].to_vec();
+
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(1);
+    let (block_tx, block_rx) = mpsc::sync_channel::<(usize, u64, Vec<u8>)>(workers * 2);
+    let block_rx = std::sync::Mutex::new(block_rx);
+    let (result_tx, result_rx) = mpsc::sync_channel::<BlockResult>(workers * 2);
+
+    let mut bad: Vec<BadRow> = Vec::new();
+    let mut bad_count: u64 = 0;
+    let read_result: Result<(), InputError> = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let rx = &block_rx;
+            let tx = result_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let next = rx.lock().expect("no panics while holding").recv();
+                    let Ok((seq, first_line, bytes)) = next else {
+                        break;
+                    };
+                    if tx.send(parse_block(seq, first_line, &bytes, cols)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(result_tx);
+        // The merger: results in any order; samples of a device may arrive out of order
+        // anyway, they are sorted later.
+        let merger = scope.spawn(|| {
+            let mut results = Vec::new();
+            for r in result_rx {
+                out.rows += r.rows;
+                for (dev, d) in r.devices {
+                    let i = *index.entry(dev.clone()).or_insert_with(|| {
+                        out.devices.push(DeviceData {
+                            name: dev.to_string(),
+                            ..DeviceData::default()
+                        });
+                        out.devices.len() - 1
+                    });
+                    let target = &mut out.devices[i];
+                    target.samples.extend(&d.samples);
+                    target.mem_total = match (target.mem_total, d.mem_total) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                    for (map, peaks) in [
+                        (&mut target.connections_daily, d.connections),
+                        (&mut target.ssl_daily, d.ssl),
+                        (&mut target.cpu_daily, d.cpu),
+                    ] {
+                        for (day, v) in peaks {
+                            let e = map.entry(day).or_insert(v);
+                            *e = e.max(v);
+                        }
+                    }
+                }
+                results.push((r.seq, r.bad));
+            }
+            results
+        });
+        // The reader: blocks cut at the last line end, with their first line number.
+        let mut carry = rest;
+        let mut line: u64 = 2;
+        let mut seq = 0;
+        let mut eof = false;
+        let mut send_err = None;
+        while !eof {
+            let mut block = std::mem::take(&mut carry);
+            let start = block.len();
+            block.resize(start + BLOCK, 0);
+            let mut filled = start;
+            while filled < block.len() {
+                match file.read(&mut block[filled..]) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) => {
+                        send_err = Some(io(e));
+                        eof = true;
+                        break;
+                    }
+                }
+            }
+            block.truncate(filled);
+            if let (false, Some(p)) = (eof, memchr::memrchr(b'\n', &block)) {
+                carry = block[p + 1..].to_vec();
+                block.truncate(p + 1);
+            }
+            if block.is_empty() {
+                continue;
+            }
+            let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
+            if block_tx.send((seq, line, block)).is_err() {
+                break;
+            }
+            seq += 1;
+            line += lines;
+        }
+        drop(block_tx);
+        let mut results = merger.join().expect("merger does not panic");
+        results.sort_by_key(|r| r.0);
+        for (_, b) in results {
+            for r in b {
+                bad_count += 1;
+                if bad.len() < BAD_ROWS_KEPT || !skip_bad_rows {
+                    bad.push(r);
+                }
+            }
+        }
+        send_err.map_or(Ok(()), Err)
+    });
+    read_result?;
+    if let (false, Some(first)) = (skip_bad_rows, bad.iter().min_by_key(|b| b.line)) {
+        return Err(InputError::new(
+            Location::line(&name, first.line),
+            format!(
+                "{} (use --skip-bad-rows to skip bad rows; {bad_count} in this file)",
+                first.message
+            ),
+        ));
+    }
+    if bad_count > 0 {
+        bad.sort_by_key(|b| b.line);
+        bad.truncate(BAD_ROWS_KEPT);
+        out.bad_rows.push((name, bad_count, bad));
+    }
+    Ok(())
+}
+
+fn columns(header: &str) -> Result<Columns, String> {
+    let names: Vec<String> = header
+        .trim_end_matches(['\r', '\n'])
+        .split(',')
+        .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
+    let find = |n: &str| names.iter().position(|h| h == n);
+    let timestamp = find("timestamp").ok_or("no `timestamp` column in the header")?;
+    let device = find("device").ok_or("no `device` column in the header")?;
+    let metric = METRICS.map(find);
+    if metric.iter().all(Option::is_none) {
+        return Err(format!(
+            "no metric column in the header (expected any of {})",
+            METRICS.join(", ")
+        ));
+    }
+    Ok(Columns {
+        n: names.len(),
+        timestamp,
+        device,
+        metric,
+    })
+}
+
+fn parse_block(seq: usize, first_line: u64, bytes: &[u8], cols: Columns) -> BlockResult {
+    let mut result = BlockResult {
+        seq,
+        ..BlockResult::default()
+    };
+    let mut by_name: HashMap<&[u8], usize> = HashMap::default();
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(cols.n + 1);
+    for (this, raw) in (first_line..).zip(bytes.split(|&b| b == b'\n')) {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        fields.clear();
+        if memchr::memchr(b'"', line).is_some() {
+            // Quoted fields: the general CSV reader for this line.
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line);
+            let mut rec = csv::StringRecord::new();
+            match r.read_record(&mut rec) {
+                Ok(true) => {}
+                _ => {
+                    result.bad.push(BadRow {
+                        line: this,
+                        message: "malformed CSV quoting".into(),
+                    });
+                    continue;
+                }
+            }
+            let quoted: Vec<&[u8]> = rec.iter().map(str::as_bytes).collect();
+            if let Err(message) = row(&quoted, cols, &mut result, None) {
+                result.bad.push(BadRow {
+                    line: this,
+                    message,
+                });
+            }
+            continue;
+        }
+        fields.extend(line.split(|&b| b == b','));
+        if let Err(message) = row(&fields, cols, &mut result, Some(&mut by_name)) {
+            result.bad.push(BadRow {
+                line: this,
+                message,
+            });
+        }
+    }
+    result
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+fn row<'b>(
+    fields: &[&'b [u8]],
+    cols: Columns,
+    result: &mut BlockResult,
+    by_name: Option<&mut HashMap<&'b [u8], usize>>,
+) -> Result<(), String> {
+    if fields.len() != cols.n {
+        return Err(format!(
+            "{} fields, but the header has {}",
+            fields.len(),
+            cols.n
+        ));
+    }
+    let device = trim(fields[cols.device]);
+    if device.is_empty() {
+        return Err("empty device".into());
+    }
+    let t = timestamp(trim(fields[cols.timestamp]))?;
+    let mut vals = [f64::NAN; 6];
+    for (k, c) in cols.metric.iter().enumerate() {
+        if let Some(c) = c {
+            let f = trim(fields[*c]);
+            if !f.is_empty() {
+                let v = number(f).ok_or_else(|| {
+                    format!(
+                        "{}: \"{}\" is not a number",
+                        METRICS[k],
+                        String::from_utf8_lossy(f)
+                    )
+                })?;
+                if v < 0.0 {
+                    return Err(format!("{}: negative value {v}", METRICS[k]));
+                }
+                vals[k] = v;
+            }
+        }
+    }
+    let name = std::str::from_utf8(device).map_err(|_| "device name is not UTF-8".to_string())?;
+    let find = |devices: &mut Vec<(Box<str>, BlockDevice)>| match devices
+        .iter()
+        .position(|(n, _)| n.as_ref() == name)
+    {
+        Some(i) => i,
+        None => {
+            devices.push((name.into(), BlockDevice::default()));
+            devices.len() - 1
+        }
+    };
+    // Quoted lines' fields do not live in the block: they are looked up by name.
+    let i = match by_name {
+        Some(map) => *map
+            .entry(device)
+            .or_insert_with(|| find(&mut result.devices)),
+        None => find(&mut result.devices),
+    };
+    let d = &mut result.devices[i].1;
+    let [mem, total, thr, conn, cpu, ssl] = vals;
+    if !mem.is_nan() || !thr.is_nan() {
+        d.samples.push(Sample {
+            t,
+            mem: mem as f32,
+            thr: thr as f32,
+        });
+    }
+    if !total.is_nan() {
+        d.mem_total = Some(d.mem_total.map_or(total, |m: f64| m.max(total)));
+    }
+    let day = t / 86_400;
+    for (v, peaks) in [
+        (conn, &mut d.connections),
+        (ssl, &mut d.ssl),
+        (cpu, &mut d.cpu),
+    ] {
+        if !v.is_nan() {
+            match peaks.last_mut() {
+                Some((dd, p)) if *dd == day => *p = p.max(v),
+                _ => peaks.push((day, v)),
+            }
+        }
+    }
+    result.rows += 1;
+    Ok(())
+}
+
+/// A number: digits fast, anything else through the standard parser; finite only.
+fn number(b: &[u8]) -> Option<f64> {
+    if b.len() <= 15 && b.iter().all(u8::is_ascii_digit) {
+        let mut n: u64 = 0;
+        for &c in b {
+            n = n * 10 + u64::from(c - b'0');
+        }
+        return Some(n as f64);
+    }
+    let v: f64 = std::str::from_utf8(b).ok()?.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// Days from 1970-01-01 to a civil date (proleptic Gregorian; Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2026-10-01T00:00:00Z` fast; any other RFC 3339 form through jiff; or Unix seconds.
+fn timestamp(b: &[u8]) -> Result<u32, String> {
+    let bad = || {
+        format!(
+            "timestamp \"{}\" is neither RFC 3339 nor Unix seconds",
+            String::from_utf8_lossy(b)
+        )
+    };
+    let secs: i64 = if b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b'T' || b[10] == b' ')
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+    {
+        let n = |r: std::ops::Range<usize>| -> Option<i64> {
+            b[r].iter().try_fold(0i64, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
+            (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19))
+        else {
+            return Err(bad());
+        };
+        let dim = [
+            31,
+            28 + i64::from(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)),
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > dim[(mo - 1) as usize]
+            || h > 23
+            || mi > 59
+            || s > 60
+        {
+            return Err(bad());
+        }
+        days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s.min(59)
+    } else if !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        let text = std::str::from_utf8(b).map_err(|_| bad())?;
+        text.parse::<f64>().map_err(|_| bad())?.floor() as i64
+    } else {
+        let text = std::str::from_utf8(b).map_err(|_| bad())?;
+        text.parse::<jiff::Timestamp>()
+            .map_err(|_| bad())?
+            .as_second()
+    };
+    u32::try_from(secs).map_err(|_| format!("{}: outside 1970-2106", bad()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn timestamps_in_every_form_agree() {
+        let want = "2026-10-01T12:34:56Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second() as u32;
+        for s in [
+            "2026-10-01T12:34:56Z",
+            "2026-10-01 12:34:56Z",
+            "2026-10-01T14:34:56+02:00",
+            "2026-10-01T12:34:56.789Z",
+            "1790858096",
+            "1790858096.5",
+        ] {
+            assert_eq!(timestamp(s.as_bytes()), Ok(want), "{s}");
+        }
+        assert_eq!(timestamp(b"2028-02-29T00:00:00Z").unwrap() % 86_400, 0);
+        for s in [
+            "2026-02-30T00:00:00Z",
+            "yesterday",
+            "",
+            "2026-13-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert!(timestamp(s.as_bytes()).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn rows_unsorted_quoted_gappy_and_in_any_column_order() {
+        let (_d, p) = write(
+            "device,throughput_bps,timestamp,mem_used_bytes,connections\r\n\
+             lb1,100,2026-10-01T00:01:00Z,10,5\r\n\
+             \"lb,2\",200,2026-10-01T00:00:00Z,,7\r\n\
+             \r\n\
+             lb1,,2026-10-01T00:00:00Z,9,9\r\n\
+             lb1,,2026-10-02T00:00:00Z,,3\r\n",
+        );
+        let t = read(&[p], false).unwrap();
+        assert_eq!(t.rows, 4);
+        assert_eq!(t.devices.len(), 2);
+        let lb1 = t.devices.iter().find(|d| d.name == "lb1").unwrap();
+        assert_eq!(lb1.samples.len(), 2);
+        assert_eq!(
+            lb1.connections_daily.values().copied().collect::<Vec<_>>(),
+            [9.0, 3.0]
+        );
+        let lb2 = t.devices.iter().find(|d| d.name == "lb,2").unwrap();
+        let s = lb2.samples.chunks[0][0];
+        assert_eq!((s.thr, s.mem.is_nan()), (200.0, true));
+    }
+
+    #[test]
+    fn a_bad_row_names_its_line_or_is_counted() {
+        let mut text = String::from("timestamp,device,mem_used_bytes\n");
+        for i in 0..30 {
+            text.push_str(&format!("{},lb1,{}\n", 1_790_000_000 + i * 60, 100 + i));
+        }
+        text.push_str("1790009999,lb1,lots\n");
+        text.push_str("1790009999,lb1\n");
+        text.push_str("1790009999,lb1,-5\n");
+        let (_d, p) = write(&text);
+        let e = read(std::slice::from_ref(&p), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv:32") && e.contains("mem_used_bytes: \"lots\""),
+            "{e}"
+        );
+        assert!(e.contains("3 in this file"), "{e}");
+        let t = read(&[p], true).unwrap();
+        assert_eq!(t.rows, 30);
+        let (_, n, first) = &t.bad_rows[0];
+        assert_eq!(*n, 3);
+        let lines: Vec<u64> = first.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [32, 33, 34]);
+    }
+
+    #[test]
+    fn line_numbers_survive_block_boundaries() {
+        // More than one 4 MiB block, a bad row near the end.
+        let mut text = String::from("timestamp,device,throughput_bps\n");
+        let rows = 200_000;
+        for i in 0..rows {
+            text.push_str(&format!(
+                "2026-10-01T00:00:00Z,device-with-a-long-name-{},{}\n",
+                i % 7,
+                i
+            ));
+        }
+        text.push_str("2026-10-01T00:00:00Z,x,oops\n");
+        let (_d, p) = write(&text);
+        assert!(text.len() > BLOCK);
+        let e = read(&[p], false).unwrap_err().to_string();
+        assert!(e.contains(&format!("t.csv:{}", rows + 2)), "{e}");
+    }
+
+    #[test]
+    fn headers_without_the_needed_columns_are_refused() {
+        let (_d, p) = write("time,device,mem_used_bytes\n");
+        assert!(
+            read(&[p], false)
+                .unwrap_err()
+                .to_string()
+                .contains("t.csv:1: no `timestamp`")
+        );
+        let (_d, p) = write("timestamp,device,temperature\n");
+        assert!(
+            read(&[p], false)
+                .unwrap_err()
+                .to_string()
+                .contains("no metric column")
+        );
+    }
+}
