@@ -123,28 +123,54 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
     if slopes.is_empty() {
         return None;
     }
-    slopes.sort_unstable_by(f64::total_cmp);
-    let slope = median_sorted(&slopes);
+    // Order statistics by selection (O(N) each) rather than sorting the N ≈ n²/2 slopes.
+    let slope = median_unsorted(&mut slopes);
     let mut xs = x.to_vec();
-    xs.sort_unstable_by(f64::total_cmp);
     let mut ys = y.to_vec();
-    ys.sort_unstable_by(f64::total_cmp);
-    let intercept = median_sorted(&ys) - median_sorted(&xs) * slope;
+    let intercept = median_unsorted(&mut ys) - median_unsorted(&mut xs) * slope;
     let big_n = slopes.len() as f64;
     let c = z * var_s.sqrt();
-    let rank = |r: f64| -> f64 {
+    let mut rank = |r: f64| -> f64 {
         // 1-based rank r, clamped, linearly interpolated.
         let r = r.clamp(1.0, big_n) - 1.0;
         let lo = r.floor() as usize;
-        let hi = r.ceil() as usize;
-        slopes[lo] + (slopes[hi] - slopes[lo]) * (r - lo as f64)
+        let (lo_v, hi_v) = pair(&mut slopes, lo);
+        lo_v + (hi_v - lo_v) * (r - lo as f64)
     };
+    let ci_low = rank((big_n - c) / 2.0);
+    let ci_high = rank((big_n + c) / 2.0 + 1.0);
     Some(SenLine {
         slope,
         intercept,
-        ci_low: rank((big_n - c) / 2.0),
-        ci_high: rank((big_n + c) / 2.0 + 1.0),
+        ci_low,
+        ci_high,
     })
+}
+
+/// The k-th smallest (0-based) and the next one (the same when k is the last).
+fn pair(v: &mut [f64], k: usize) -> (f64, f64) {
+    let (_, kth, right) = v.select_nth_unstable_by(k, f64::total_cmp);
+    let kth = *kth;
+    let next = right.iter().copied().min_by(f64::total_cmp).unwrap_or(kth);
+    (kth, next)
+}
+
+/// The median of values in any order (reorders them).
+pub fn median_unsorted(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    let (a, b) = pair(v, (n - 1) / 2);
+    if n % 2 == 1 { a } else { (a + b) / 2.0 }
+}
+
+/// Type-7 quantile of values in any order (reorders them).
+pub fn quantile_unsorted(v: &mut [f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let h = (v.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let (a, b) = pair(v, lo);
+    Some(a + (h - lo as f64) * (b - a))
 }
 
 /// The median of sorted values (mean of the middle two for an even count).
@@ -238,5 +264,9 @@ mod tests {
         assert!((quantile_sorted(&v, 0.99).unwrap() - 9.76).abs() < 1e-12);
         assert_eq!(quantile_sorted(&[7.0], 0.99), Some(7.0));
         assert_eq!(quantile_sorted(&[], 0.5), None);
+        let mut shuffled = [10.0, 3.0, 1.0, 4.0, 2.0];
+        for p in [0.0, 0.5, 0.95, 0.99, 1.0] {
+            assert_eq!(quantile_unsorted(&mut shuffled, p), quantile_sorted(&v, p));
+        }
     }
 }

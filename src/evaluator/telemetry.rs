@@ -40,6 +40,16 @@ pub struct Chunked {
 }
 
 impl Chunked {
+    #[cfg(test)]
+    pub(crate) fn extend_for_tests(&mut self, items: &[Sample]) {
+        self.extend(items);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn chunks_for_tests(&self) -> &[Vec<Sample>] {
+        &self.chunks
+    }
+
     fn extend(&mut self, mut items: &[Sample]) {
         self.len += items.len();
         while !items.is_empty() {
