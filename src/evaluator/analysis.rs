@@ -261,7 +261,7 @@ fn cycle(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Cycle {
     let mut hourly: Vec<(f64, f64)> = Vec::new();
     let mut bucket = u32::MAX;
     let (mut sum, mut n) = (0.0, 0u32);
-    let mut flush = |bucket: u32, sum: f64, n: u32, out: &mut Vec<(f64, f64)>| {
+    let flush = |bucket: u32, sum: f64, n: u32, out: &mut Vec<(f64, f64)>| {
         if n > 0 {
             let mid = f64::from(bucket) * 3600.0 + 1800.0;
             out.push(((mid - f64::from(start)) / 86_400.0, sum / f64::from(n)));
