@@ -2,6 +2,7 @@
 //! `match`. Arguments become validated domain types here, before any work starts.
 
 mod catalog;
+mod evaluate;
 mod inventory_check;
 mod inventory_report;
 mod path;
@@ -39,6 +40,8 @@ enum Command {
     Catalog(catalog::Args),
     /// Show the vendor-supported upgrade path between two versions.
     Path(path::Args),
+    /// Find memory leaks, reboot intervals, projected peaks and the hardware that carries them.
+    Evaluate(Box<evaluate::Args>),
     /// Plan a staged rollout: canary, waves, HA order, maintenance windows.
     Plan(Box<plan::Args>),
     /// Check the fleet inventory or report on it.
@@ -121,6 +124,7 @@ where
         Command::Catalog(args) => catalog::run(&ctx, &args),
         Command::Path(args) => path::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
+        Command::Evaluate(args) => evaluate::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Check(args)) => inventory_check::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Report(args)) => inventory_report::run(&ctx, &args),
     }

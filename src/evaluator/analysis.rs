@@ -4,9 +4,10 @@
 //! Memory, step by step (thresholds are [`Settings`] fields, all documented in the README):
 //!
 //! 1. Samples are sorted by time; samples of the same second are merged (later rows win).
-//! 2. A **reboot** is a drop between consecutive samples of at least `reboot_drop` (20 %) of
-//!    the device's total memory (of the previous value when the total is unknown). Reboots cut
-//!    the series into **cycles**.
+//! 2. A **reboot** is a drop between consecutive samples of at least `reboot_drop` (5 %) of
+//!    the device's total memory (of the previous value when the total is unknown) and at least
+//!    `reboot_noise` (8) times the median change between consecutive samples, so that noisy
+//!    series do not split. Reboots cut the series into **cycles**.
 //! 3. Each cycle is aggregated to **hourly means** (telemetry every minute is strongly
 //!    autocorrelated; testing raw samples flags meaningless slopes). A cycle with fewer than
 //!    `min_hours` hourly points is too short to judge.
@@ -30,8 +31,10 @@ pub struct Settings {
     pub threshold: f64,
     /// Divides the time to the threshold for the reboot interval (`--safety-factor`, 1.5).
     pub safety_factor: f64,
-    /// A drop of this fraction of total memory between two samples is a reboot (0.2).
+    /// A drop of this fraction of total memory between two samples is a reboot (0.05)...
     pub reboot_drop: f64,
+    /// ... when it is also this many times the median change between samples (8).
+    pub reboot_noise: f64,
     /// Significance level of the Mann–Kendall test (0.05).
     pub alpha: f64,
     /// Smallest leak worth the name, as a fraction of total memory per day (0.001).
@@ -49,7 +52,8 @@ impl Default for Settings {
         Settings {
             threshold: 0.9,
             safety_factor: 1.5,
-            reboot_drop: 0.2,
+            reboot_drop: 0.05,
+            reboot_noise: 8.0,
             alpha: 0.05,
             min_leak_fraction: 0.001,
             min_hours: 24,
@@ -210,12 +214,18 @@ fn memory(v: &[Sample], total: Option<f64>, s: &Settings) -> Option<Memory> {
     if points.is_empty() {
         return None;
     }
-    // Reboots: large drops between consecutive samples.
+    // Reboots: drops that are large against the memory and against the usual jitter.
+    let mut diffs: Vec<f64> = points.windows(2).map(|w| (w[1].1 - w[0].1).abs()).collect();
+    let jitter = if diffs.is_empty() {
+        0.0
+    } else {
+        stats::median_unsorted(&mut diffs)
+    };
     let mut cuts = vec![0];
     for i in 1..points.len() {
         let (prev, cur) = (points[i - 1].1, points[i].1);
         let scale = total.unwrap_or(prev);
-        if prev - cur >= s.reboot_drop * scale && scale > 0.0 {
+        if scale > 0.0 && prev - cur >= (s.reboot_drop * scale).max(s.reboot_noise * jitter) {
             cuts.push(i);
         }
     }
@@ -439,6 +449,21 @@ mod tests {
         assert!(l.ci_low <= GIB && GIB <= l.ci_high);
         // (14.4 − 3) GiB / ~1 GiB/day / 1.5 → 7 days: weekly is just enough.
         assert_eq!(m.reboot_interval_days, Some(7));
+    }
+
+    #[test]
+    fn small_weekly_drops_are_reboots_too() {
+        // 0.2 GiB/day on 16 GiB: a weekly reboot frees 1.4 GiB (under 9 % of the total).
+        let rate = 0.2 * GIB;
+        let d = device(
+            21,
+            |m| 5.0 * GIB + rate * f64::from(m % (7 * 1440)) / 1440.0 + 30e6 * noise(m),
+            |_| 1e9,
+        );
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert_eq!(m.reboots.len(), 2);
+        let l = m.cycle().unwrap().line.unwrap();
+        assert!(l.ci_low <= rate && rate <= l.ci_high, "{l:?}");
     }
 
     #[test]

@@ -1,6 +1,255 @@
-//! The hardware evaluator: memory leaks and reboot intervals, throughput and capacity, ranked
-//! candidate hardware.
+//! The hardware evaluator: from memory and throughput telemetry to leaks, reboot intervals,
+//! projected peaks and ranked candidate hardware.
+//!
+//! [`telemetry`] streams the CSV files, [`analysis`] judges each device (in parallel),
+//! [`candidates`] weighs models against each HA group's needs, [`output`] writes the CSV
+//! files, the Markdown report and the SVG charts.
 
 pub mod analysis;
+pub mod candidates;
+mod chart;
+pub mod output;
 pub mod stats;
 pub mod telemetry;
+
+use std::path::PathBuf;
+
+use analysis::{DeviceResult, Settings};
+use candidates::{Candidate, Needs, Verdict};
+
+use crate::catalog::Catalog;
+use crate::error::InputError;
+use crate::inventory::{HaRole, Inventory};
+
+/// What to evaluate and how.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Telemetry CSV files.
+    pub telemetry: Vec<PathBuf>,
+    /// Count and skip malformed rows instead of stopping.
+    pub skip_bad_rows: bool,
+    /// Analysis thresholds.
+    pub settings: Settings,
+    /// Capacity kept free (0.3 = 30 %).
+    pub headroom: f64,
+    /// The models to weigh.
+    pub candidates: Vec<Candidate>,
+    /// Which needs the candidates speak to.
+    pub dims: candidates::Dims,
+}
+
+/// Where a device stands in the inventory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placement {
+    /// Site.
+    pub site: String,
+    /// Vendor id.
+    pub vendor: String,
+    /// Model id.
+    pub model: String,
+    /// HA group.
+    pub ha_group: Option<String>,
+    /// HA role.
+    pub role: HaRole,
+}
+
+/// An HA group or standalone device with its needs and the candidates' verdicts.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    /// HA group name, or the device name.
+    pub name: String,
+    /// Site, when known.
+    pub site: Option<String>,
+    /// Indices into [`Evaluation::devices`].
+    pub members: Vec<usize>,
+    /// What it needs.
+    pub needs: Needs,
+    /// The current hardware as a candidate, with its verdict.
+    pub current: Option<(Candidate, Verdict)>,
+    /// One verdict per candidate, in candidate order.
+    pub verdicts: Vec<Verdict>,
+    /// Feasible candidates, best first.
+    pub ranked: Vec<usize>,
+}
+
+/// The whole evaluation.
+#[derive(Debug)]
+pub struct Evaluation {
+    /// One result per device, in order of first appearance in the telemetry.
+    pub devices: Vec<DeviceResult>,
+    /// Each device's place in the inventory (`None`: not in it).
+    pub placement: Vec<Option<Placement>>,
+    /// Data rows read.
+    pub rows: u64,
+    /// Skipped bad rows per file: (file, count, first rows).
+    pub bad_rows: Vec<(String, u64, Vec<telemetry::BadRow>)>,
+    /// Metric columns present.
+    pub columns: Vec<String>,
+    /// Units, in inventory order, then devices not in the inventory.
+    pub units: Vec<Unit>,
+    /// The candidates weighed.
+    pub candidates: Vec<Candidate>,
+    /// The options used.
+    pub settings: Settings,
+    /// Headroom used.
+    pub headroom: f64,
+}
+
+/// Runs the evaluation.
+pub fn evaluate(
+    opts: &Options,
+    inventory: Option<&Inventory>,
+    catalog: &Catalog,
+) -> Result<Evaluation, InputError> {
+    let t = telemetry::read(&opts.telemetry, opts.skip_bad_rows)?;
+    let settings = opts.settings;
+    let datas = t.devices;
+    let n = datas.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(n.max(1));
+    // Interleave devices over threads, analyse, and put results back in order.
+    let mut buckets: Vec<Vec<(usize, telemetry::DeviceData)>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (i, d) in datas.into_iter().enumerate() {
+        buckets[i % threads].push((i, d));
+    }
+    let mut results: Vec<Option<DeviceResult>> = (0..n).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = buckets
+            .into_iter()
+            .map(|b| {
+                scope.spawn(move || {
+                    b.into_iter()
+                        .map(|(i, d)| (i, analysis::analyse(d, &settings)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("analysis does not panic") {
+                results[i] = Some(r);
+            }
+        }
+    });
+    let devices: Vec<DeviceResult> = results
+        .into_iter()
+        .map(|r| r.expect("every device analysed"))
+        .collect();
+
+    let by_name: crate::HashMap<&str, &crate::inventory::Device> = inventory
+        .map(|inv| inv.devices.iter().map(|d| (d.name.as_str(), d)).collect())
+        .unwrap_or_default();
+    let placement: Vec<Option<Placement>> = devices
+        .iter()
+        .map(|r| {
+            let d = by_name.get(r.name.as_str())?;
+            Some(Placement {
+                site: d.site.clone(),
+                vendor: d.vendor.id().into(),
+                model: d.model.clone(),
+                ha_group: d.ha_group.clone(),
+                role: d.ha_role,
+            })
+        })
+        .collect();
+
+    // Units: HA groups and standalone devices, in order of first member.
+    let mut units: Vec<Unit> = Vec::new();
+    for (i, p) in placement.iter().enumerate() {
+        let name = match p.as_ref().and_then(|p| p.ha_group.clone()) {
+            Some(g) => g,
+            None => devices[i].name.clone(),
+        };
+        match units.iter_mut().find(|u| u.name == name && p.is_some()) {
+            Some(u) => u.members.push(i),
+            None => units.push(Unit {
+                name,
+                site: p.as_ref().map(|p| p.site.clone()),
+                members: vec![i],
+                needs: Needs::default(),
+                current: None,
+                verdicts: Vec::new(),
+                ranked: Vec::new(),
+            }),
+        }
+    }
+    let s = &settings;
+    for u in &mut units {
+        let sum = |f: &dyn Fn(&DeviceResult) -> Option<f64>| -> Option<f64> {
+            u.members
+                .iter()
+                .filter_map(|&i| f(&devices[i]))
+                .reduce(|a, b| a + b)
+        };
+        let max = |f: &dyn Fn(&DeviceResult) -> Option<f64>| -> Option<f64> {
+            u.members
+                .iter()
+                .filter_map(|&i| f(&devices[i]))
+                .reduce(f64::max)
+        };
+        let leaking = |d: &DeviceResult| {
+            d.memory
+                .as_ref()
+                .filter(|m| m.leak)
+                .and_then(|m| m.cycle())
+                .and_then(|c| c.line)
+        };
+        u.needs = Needs {
+            throughput_bps: sum(&|d| d.throughput.as_ref().map(|t| t.projected_peak)),
+            ssl_tps: sum(&|d| d.peak_ssl_tps),
+            connections: sum(&|d| d.peak_connections),
+            leak_bytes_per_day: max(&|d| leaking(d).map(|l| l.ci_high)),
+            baseline_bytes: max(&|d| leaking(d).map(|l| l.intercept)),
+        };
+        let judged = opts.dims.filter(&u.needs);
+        u.verdicts = opts
+            .candidates
+            .iter()
+            .map(|c| {
+                candidates::judge(
+                    c,
+                    &judged,
+                    opts.headroom,
+                    s.threshold,
+                    s.current_interval_days,
+                )
+            })
+            .collect();
+        u.ranked = candidates::rank(&opts.candidates, &u.verdicts);
+        let current = u.members.iter().find_map(|&i| placement[i].as_ref());
+        u.current = current.and_then(|p| {
+            let vendor: crate::version::Vendor = p.vendor.parse().ok()?;
+            let m = catalog.model(vendor, &p.model)?;
+            let c = Candidate {
+                vendor: p.vendor.clone(),
+                model: m.id.clone(),
+                throughput_gbps: m.l4_throughput_gbps,
+                memory_gb: m.memory_gb,
+                ssl_tps: m.ssl_tps_rsa2k,
+                connections: m.max_concurrent_conns,
+                price: None,
+                power_w: m.power_w,
+            };
+            let v = candidates::judge(
+                &c,
+                &judged,
+                opts.headroom,
+                s.threshold,
+                s.current_interval_days,
+            );
+            Some((c, v))
+        });
+    }
+    Ok(Evaluation {
+        devices,
+        placement,
+        rows: t.rows,
+        bad_rows: t.bad_rows,
+        columns: t.columns,
+        units,
+        candidates: opts.candidates.clone(),
+        settings,
+        headroom: opts.headroom,
+    })
+}

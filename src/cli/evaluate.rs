@@ -1,0 +1,183 @@
+//! `lbfleet evaluate --telemetry FILE...`: leaks, reboot intervals, projected peaks and ranked
+//! hardware, written to a folder of CSV, Markdown and SVG.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::Ctx;
+use crate::ExitStatus;
+use crate::evaluator::analysis::Settings;
+use crate::evaluator::{self, Options, candidates, output};
+use crate::inventory::{self, Severity};
+use crate::report::Format;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Telemetry CSV files (timestamp, device, and any of mem_used_bytes, mem_total_bytes,
+    /// throughput_bps, connections, cpu_pct, ssl_tps).
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    telemetry: Vec<PathBuf>,
+    /// Inventory folders or files, for sites, HA groups and current models
+    /// [default: inventories/ when it exists].
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    inventory: Vec<PathBuf>,
+    /// Candidate models CSV (the catalog's model columns, optional price) [default: the
+    /// catalog's models].
+    #[arg(long, value_name = "FILE")]
+    candidates: Option<PathBuf>,
+    /// How far ahead to project throughput (`3y`, `18m`, `90d`).
+    #[arg(long, value_name = "DURATION", default_value = "3y")]
+    horizon: Days,
+    /// Capacity to keep free (`30%` or `0.3`).
+    #[arg(long, value_name = "PERCENT", default_value = "30%")]
+    headroom: Fraction,
+    /// Memory in use that must not be reached (`90%`).
+    #[arg(long, value_name = "PERCENT", default_value = "90%")]
+    memory_threshold: Fraction,
+    /// The time to the threshold is divided by this for the reboot interval.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.5)]
+    safety_factor: f64,
+    /// The reboot interval used today, compared with the recommendation (`7d`).
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    reboot_interval: Days,
+    /// Count and skip malformed rows (the report lists the first line numbers) instead of
+    /// stopping at the first.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Folder for devices.csv, candidates.csv, report.md and the charts.
+    #[arg(short, long, value_name = "DIR", default_value = "reports/evaluation")]
+    output: PathBuf,
+    /// How to print the device table.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// A duration in days: `3y`, `18m` (months of 30.44 days), `6w`, `90d`.
+#[derive(Clone, Copy, Debug)]
+struct Days(f64);
+
+impl FromStr for Days {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase();
+        let err = || format!("\"{s}\": expected a duration such as 3y, 18m, 6w or 90d");
+        let unit = t.chars().last().ok_or_else(err)?;
+        let days = match unit {
+            'y' => 365.25,
+            'm' => 30.4375,
+            'w' => 7.0,
+            'd' => 1.0,
+            _ => return Err(err()),
+        };
+        let n: f64 = t[..t.len() - 1].trim().parse().map_err(|_| err())?;
+        if !(n.is_finite() && n > 0.0 && n * days <= 36_525.0) {
+            return Err(err());
+        }
+        Ok(Days(n * days))
+    }
+}
+
+/// A fraction: `30%` or `0.3`, strictly between 0 and 1.
+#[derive(Clone, Copy, Debug)]
+struct Fraction(f64);
+
+impl FromStr for Fraction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let v = match t.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+            None => t.parse::<f64>(),
+        }
+        .map_err(|_| format!("\"{s}\": expected a percentage such as 30% or 0.3"))?;
+        if !(v > 0.0 && v < 1.0) {
+            return Err(format!("\"{s}\": must be between 0 and 100 %"));
+        }
+        Ok(Fraction(v))
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
+    if !(args.safety_factor.is_finite() && args.safety_factor >= 1.0) {
+        anyhow::bail!("--safety-factor must be 1 or more");
+    }
+    let catalog = ctx.catalog()?;
+    let inv_paths = if args.inventory.is_empty() {
+        let default = PathBuf::from("inventories");
+        if default.is_dir() {
+            vec![default]
+        } else {
+            Vec::new()
+        }
+    } else {
+        args.inventory.clone()
+    };
+    let inv = if inv_paths.is_empty() {
+        None
+    } else {
+        let inv = inventory::load(&inv_paths, &catalog)?;
+        if inv.has_errors() {
+            for f in inv
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+            {
+                eprintln!("{f}");
+            }
+            eprintln!(
+                "the inventory has errors (see `lbfleet inventory check`): nothing evaluated"
+            );
+            return Ok(ExitStatus::Findings);
+        }
+        Some(inv)
+    };
+    let (candidates, dims) = match &args.candidates {
+        Some(p) => candidates::from_file(p)?,
+        None => (candidates::from_catalog(&catalog), candidates::Dims::ALL),
+    };
+    let settings = Settings {
+        threshold: args.memory_threshold.0,
+        safety_factor: args.safety_factor,
+        horizon_days: args.horizon.0,
+        current_interval_days: args.reboot_interval.0,
+        ..Settings::default()
+    };
+    let opts = Options {
+        telemetry: args.telemetry.clone(),
+        skip_bad_rows: args.skip_bad_rows,
+        settings,
+        headroom: args.headroom.0,
+        candidates,
+        dims,
+    };
+    let e = evaluator::evaluate(&opts, inv.as_ref(), &catalog)?;
+    let files = output::write_all(&e, &args.output)?;
+    let bytes = args.format.exporter().export(&output::devices(&e))?;
+    crate::report::emit(&bytes, None)?;
+    eprintln!(
+        "wrote {} files to {} (report: {})",
+        files.len(),
+        args.output.display(),
+        args.output.join("report.md").display()
+    );
+    let too_slow: Vec<&str> = e
+        .devices
+        .iter()
+        .filter(|d| {
+            d.memory
+                .as_ref()
+                .and_then(|m| m.reboot_interval_days)
+                .is_some_and(|n| f64::from(n) < settings.current_interval_days)
+        })
+        .map(|d| d.name.as_str())
+        .collect();
+    if !too_slow.is_empty() {
+        eprintln!(
+            "leaking faster than a {}-day reboot interval allows: {}",
+            settings.current_interval_days,
+            too_slow.join(", ")
+        );
+        return Ok(ExitStatus::Findings);
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,396 @@
+//! Candidate hardware against each unit's projected needs.
+//!
+//! A **unit** is an HA group (or a standalone device). Its needs, from the telemetry of its
+//! members: throughput = the sum of the members' projected peaks (N+1: one box must carry the
+//! pair when the other is down; summing peaks is the conservative reading), SSL TPS and
+//! concurrent connections likewise from their observed daily peaks; memory = the fastest
+//! member's conservative leak rate and the highest post-reboot baseline.
+//!
+//! A candidate is **feasible** when every known figure covers the need divided by
+//! (1 − headroom), and, for a leaking unit, its memory lasts the required reboot interval:
+//! (threshold × memory − baseline) / leak rate ≥ interval. A figure the candidate file does
+//! not give makes the verdict **unknown** for that need, never a guess. Feasible candidates are
+//! ranked by cost per Gbit/s when every one has a price, else by the smallest sufficient
+//! throughput; infeasible ones list their shortfalls.
+
+use std::path::Path;
+
+use crate::catalog::Catalog;
+use crate::csvio::CsvFile;
+use crate::error::InputError;
+use crate::version::Vendor;
+
+/// One candidate model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// Vendor.
+    pub vendor: String,
+    /// Model id.
+    pub model: String,
+    /// L4 throughput, Gbit/s.
+    pub throughput_gbps: Option<f64>,
+    /// Memory, GB (GiB as vendors publish them).
+    pub memory_gb: Option<f64>,
+    /// SSL TPS (RSA 2048).
+    pub ssl_tps: Option<f64>,
+    /// Concurrent connections.
+    pub connections: Option<f64>,
+    /// Price in any currency (the same for all candidates).
+    pub price: Option<f64>,
+    /// Power draw, W.
+    pub power_w: Option<f64>,
+}
+
+/// Which needs a candidate list speaks to: a candidate file without a column leaves that need
+/// unjudged (rather than every candidate "unknown").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    /// `l4_throughput_gbps` present.
+    pub throughput: bool,
+    /// `memory_gb` present.
+    pub memory: bool,
+    /// `ssl_tps_rsa2k` present.
+    pub ssl: bool,
+    /// `max_concurrent_conns` present.
+    pub connections: bool,
+}
+
+impl Dims {
+    /// Every need judged.
+    pub const ALL: Dims = Dims {
+        throughput: true,
+        memory: true,
+        ssl: true,
+        connections: true,
+    };
+
+    /// The needs with the unjudged ones removed.
+    pub fn filter(&self, n: &Needs) -> Needs {
+        Needs {
+            throughput_bps: n.throughput_bps.filter(|_| self.throughput),
+            ssl_tps: n.ssl_tps.filter(|_| self.ssl),
+            connections: n.connections.filter(|_| self.connections),
+            leak_bytes_per_day: n.leak_bytes_per_day.filter(|_| self.memory),
+            baseline_bytes: n.baseline_bytes,
+        }
+    }
+}
+
+/// The catalog's models as candidates (no prices).
+pub fn from_catalog(catalog: &Catalog) -> Vec<Candidate> {
+    catalog
+        .models
+        .iter()
+        .map(|m| Candidate {
+            vendor: m.vendor.id().into(),
+            model: m.id.clone(),
+            throughput_gbps: m.l4_throughput_gbps,
+            memory_gb: m.memory_gb,
+            ssl_tps: m.ssl_tps_rsa2k,
+            connections: m.max_concurrent_conns,
+            price: None,
+            power_w: m.power_w,
+        })
+        .collect()
+}
+
+/// Candidates from a CSV with the catalog's model columns (`vendor`, `model`,
+/// `l4_throughput_gbps`, `memory_gb`, `ssl_tps_rsa2k`, `max_concurrent_conns`, `power_w`) and an
+/// optional `price`. Empty cells are unknown; an absent column is a need not judged.
+pub fn from_file(path: &Path) -> Result<(Vec<Candidate>, Dims), InputError> {
+    let file = CsvFile::read(path)?.strict()?;
+    let [vendor, model] = file.require(["vendor", "model"])?;
+    let col = |n: &str| file.column(n);
+    let (thr, mem, ssl, conns, power, price) = (
+        col("l4_throughput_gbps"),
+        col("memory_gb"),
+        col("ssl_tps_rsa2k"),
+        col("max_concurrent_conns"),
+        col("power_w"),
+        col("price"),
+    );
+    let dims = Dims {
+        throughput: thr.is_some(),
+        memory: mem.is_some(),
+        ssl: ssl.is_some(),
+        connections: conns.is_some(),
+    };
+    let mut out = Vec::new();
+    for row in &file.rows {
+        let num = |idx: Option<usize>, name: &str| -> Result<Option<f64>, InputError> {
+            let t = row.get(idx);
+            if t.is_empty() {
+                return Ok(None);
+            }
+            match t.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+                _ => Err(InputError::new(
+                    file.at(row).field(name),
+                    format!("\"{t}\" is not a non-negative number"),
+                )),
+            }
+        };
+        let v = row.get(Some(vendor));
+        v.parse::<Vendor>()
+            .map_err(|e: crate::version::UnknownVendor| {
+                InputError::new(file.at(row).field("vendor"), e.to_string())
+            })?;
+        let m = row.get(Some(model));
+        if m.is_empty() {
+            return Err(InputError::new(
+                file.at(row).field("model"),
+                "model is empty",
+            ));
+        }
+        out.push(Candidate {
+            vendor: v.to_ascii_lowercase(),
+            model: m.to_string(),
+            throughput_gbps: num(thr, "l4_throughput_gbps")?,
+            memory_gb: num(mem, "memory_gb")?,
+            ssl_tps: num(ssl, "ssl_tps_rsa2k")?,
+            connections: num(conns, "max_concurrent_conns")?,
+            price: num(price, "price")?,
+            power_w: num(power, "power_w")?,
+        });
+    }
+    if out.is_empty() {
+        return Err(InputError::new(
+            crate::error::Location::file(path.display().to_string()),
+            "no candidates in the file",
+        ));
+    }
+    Ok((out, dims))
+}
+
+/// What a unit needs, before headroom.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Needs {
+    /// Projected peak throughput, bit/s.
+    pub throughput_bps: Option<f64>,
+    /// Peak SSL TPS.
+    pub ssl_tps: Option<f64>,
+    /// Peak concurrent connections.
+    pub connections: Option<f64>,
+    /// Conservative leak rate, bytes/day (none when no member leaks).
+    pub leak_bytes_per_day: Option<f64>,
+    /// Post-reboot memory baseline, bytes.
+    pub baseline_bytes: Option<f64>,
+}
+
+/// The verdict on one candidate for one unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// `Some(true)` feasible, `Some(false)` not, `None` unknown (a needed figure is missing).
+    pub feasible: Option<bool>,
+    /// What falls short, in words.
+    pub shortfalls: Vec<String>,
+    /// Needs whose figure the candidate does not give.
+    pub unknown: Vec<&'static str>,
+    /// Days until the memory threshold after a reboot, at the unit's leak rate.
+    pub memory_days: Option<f64>,
+    /// Price per Gbit/s, when both are known.
+    pub cost_per_gbps: Option<f64>,
+}
+
+/// Judges a candidate.
+pub fn judge(
+    c: &Candidate,
+    needs: &Needs,
+    headroom: f64,
+    threshold: f64,
+    interval_days: f64,
+) -> Verdict {
+    let mut v = Verdict {
+        feasible: Some(true),
+        shortfalls: Vec::new(),
+        unknown: Vec::new(),
+        memory_days: None,
+        cost_per_gbps: c
+            .price
+            .zip(c.throughput_gbps)
+            .filter(|(_, t)| *t > 0.0)
+            .map(|(p, t)| p / t),
+    };
+    let scale = 1.0 / (1.0 - headroom);
+    let mut check =
+        |need: Option<f64>, have: Option<f64>, what: &'static str, unit: &str, to_unit: f64| {
+            let Some(need) = need.filter(|n| *n > 0.0) else {
+                return;
+            };
+            match have {
+                None => v.unknown.push(what),
+                Some(have) if have * to_unit < need * scale => v.shortfalls.push(format!(
+                    "{what}: needs {} {unit} with headroom, has {}",
+                    fmt(need * scale / to_unit),
+                    fmt(have)
+                )),
+                Some(_) => {}
+            }
+        };
+    check(
+        needs.throughput_bps,
+        c.throughput_gbps,
+        "throughput",
+        "Gbit/s",
+        1e9,
+    );
+    check(needs.ssl_tps, c.ssl_tps, "SSL TPS", "TPS", 1.0);
+    check(
+        needs.connections,
+        c.connections,
+        "connections",
+        "connections",
+        1.0,
+    );
+    if let Some(rate) = needs.leak_bytes_per_day.filter(|r| *r > 0.0) {
+        match c.memory_gb {
+            None => v.unknown.push("memory"),
+            Some(gb) => {
+                let bytes = gb * 1024.0 * 1024.0 * 1024.0;
+                let days = (threshold * bytes - needs.baseline_bytes.unwrap_or(0.0)) / rate;
+                v.memory_days = Some(days.max(0.0));
+                if days < interval_days {
+                    v.shortfalls.push(format!(
+                        "memory: reaches {:.0} % {} days after a reboot at the observed leak, less than the {} day interval",
+                        threshold * 100.0,
+                        fmt(days.max(0.0)),
+                        fmt(interval_days)
+                    ));
+                }
+            }
+        }
+    }
+    v.feasible = if !v.shortfalls.is_empty() {
+        Some(false)
+    } else if !v.unknown.is_empty() {
+        None
+    } else {
+        Some(true)
+    };
+    v
+}
+
+/// Ranks feasible candidates: by cost per Gbit/s when all have it, else smallest throughput
+/// (then memory). Returns indices into `verdicts` of the feasible ones, best first.
+pub fn rank(cands: &[Candidate], verdicts: &[Verdict]) -> Vec<usize> {
+    let mut ok: Vec<usize> = (0..cands.len())
+        .filter(|&i| verdicts[i].feasible == Some(true))
+        .collect();
+    let priced = ok.iter().all(|&i| verdicts[i].cost_per_gbps.is_some());
+    let key = |i: usize| -> (f64, f64, f64) {
+        let c = &cands[i];
+        let t = c.throughput_gbps.unwrap_or(f64::INFINITY);
+        let m = c.memory_gb.unwrap_or(f64::INFINITY);
+        if priced {
+            (verdicts[i].cost_per_gbps.unwrap_or(f64::INFINITY), t, m)
+        } else {
+            (t, m, 0.0)
+        }
+    };
+    ok.sort_by(|&a, &b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| cands[a].model.cmp(&cands[b].model))
+    });
+    ok
+}
+
+/// A number in a short readable form.
+pub fn fmt(x: f64) -> String {
+    if x.abs() >= 100.0 || x == x.trunc() {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(model: &str, gbps: Option<f64>, gb: Option<f64>, price: Option<f64>) -> Candidate {
+        Candidate {
+            vendor: "f5".into(),
+            model: model.into(),
+            throughput_gbps: gbps,
+            memory_gb: gb,
+            ssl_tps: None,
+            connections: None,
+            price,
+            power_w: None,
+        }
+    }
+
+    #[test]
+    fn feasibility_with_headroom_memory_and_unknowns() {
+        let needs = Needs {
+            throughput_bps: Some(7e9),
+            leak_bytes_per_day: Some(1024.0 * 1024.0 * 1024.0),
+            baseline_bytes: Some(4.0 * 1024.0 * 1024.0 * 1024.0),
+            ..Needs::default()
+        };
+        // 7 Gbit/s / 0.7 = 10 Gbit/s needed.
+        let v = judge(
+            &cand("a", Some(10.0), Some(64.0), None),
+            &needs,
+            0.3,
+            0.9,
+            7.0,
+        );
+        assert_eq!(v.feasible, Some(true), "{v:?}");
+        // (0.9 × 64 − 4) GiB at 1 GiB/day = 53.6 days.
+        assert!((v.memory_days.unwrap() - 53.6).abs() < 1e-9);
+        let v = judge(
+            &cand("b", Some(9.9), Some(8.0), None),
+            &needs,
+            0.3,
+            0.9,
+            7.0,
+        );
+        assert_eq!(v.feasible, Some(false));
+        assert_eq!(v.shortfalls.len(), 2, "{v:?}");
+        assert!(
+            v.shortfalls[0].contains("needs 10 Gbit/s"),
+            "{:?}",
+            v.shortfalls
+        );
+        let v = judge(&cand("c", None, Some(64.0), None), &needs, 0.3, 0.9, 7.0);
+        assert_eq!(
+            (v.feasible, v.unknown.as_slice()),
+            (None, &["throughput"][..])
+        );
+    }
+
+    #[test]
+    fn ranking_by_price_per_gbps_else_smallest() {
+        let needs = Needs {
+            throughput_bps: Some(1e9),
+            ..Needs::default()
+        };
+        let c = vec![
+            cand("big", Some(40.0), Some(64.0), Some(40_000.0)),
+            cand("small", Some(10.0), Some(16.0), Some(20_000.0)),
+            cand("mid", Some(20.0), Some(32.0), Some(30_000.0)),
+        ];
+        let v: Vec<Verdict> = c.iter().map(|x| judge(x, &needs, 0.3, 0.9, 7.0)).collect();
+        let names = |r: Vec<usize>| {
+            r.into_iter()
+                .map(|i| c[i].model.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(rank(&c, &v)), ["big", "mid", "small"]);
+        let unpriced: Vec<Candidate> = c
+            .iter()
+            .map(|x| Candidate {
+                price: None,
+                ..x.clone()
+            })
+            .collect();
+        let v: Vec<Verdict> = unpriced
+            .iter()
+            .map(|x| judge(x, &needs, 0.3, 0.9, 7.0))
+            .collect();
+        assert_eq!(names(rank(&unpriced, &v)), ["small", "mid", "big"]);
+    }
+}

@@ -1,0 +1,356 @@
+//! What the evaluation writes: `devices.csv`, `candidates.csv`, `report.md` and SVG charts in
+//! one folder, each file atomically.
+
+use std::path::Path;
+
+use super::candidates::fmt;
+use super::{Evaluation, chart};
+use crate::report::{Cell, Exporter, Table};
+
+/// The columns of `devices.csv`; the first twelve are the contract.
+pub const DEVICE_COLUMNS: [&str; 27] = [
+    "device",
+    "samples",
+    "leak",
+    "leak_bytes_per_day",
+    "leak_ci_low",
+    "leak_ci_high",
+    "days_to_exhaustion",
+    "reboot_interval_days",
+    "throughput_p95_bps",
+    "throughput_p99_bps",
+    "throughput_max_bps",
+    "projected_peak_bps",
+    "in_inventory",
+    "site",
+    "ha_group",
+    "model",
+    "duplicates",
+    "reboots",
+    "mk_p",
+    "mem_total_bytes",
+    "mem_level_bytes",
+    "days_to_threshold",
+    "weekly_reboot_enough",
+    "throughput_p50_bps",
+    "daily_peak_trend_bps_per_day",
+    "peak_connections",
+    "peak_ssl_tps",
+];
+
+fn round(x: f64) -> Cell {
+    Cell::Float((x * 1000.0).round() / 1000.0)
+}
+
+/// One row per device.
+pub fn devices(e: &Evaluation) -> Table {
+    let mut t = Table::new(&DEVICE_COLUMNS);
+    for (d, p) in e.devices.iter().zip(&e.placement) {
+        let m = d.memory.as_ref();
+        let line = m.and_then(|m| m.cycle()).and_then(|c| c.line);
+        let leak = m.map(|m| m.leak);
+        let leak_line = line.filter(|_| leak == Some(true));
+        let th = d.throughput.as_ref();
+        let opt = |v: Option<f64>| v.map_or(Cell::Empty, round);
+        t.push(vec![
+            Cell::text(d.name.clone()),
+            Cell::Int(d.samples as i64),
+            leak.map_or(Cell::Empty, Cell::Bool),
+            opt(leak_line.map(|l| l.slope)),
+            opt(leak_line.map(|l| l.ci_low)),
+            opt(leak_line.map(|l| l.ci_high)),
+            opt(m.and_then(|m| m.days_to_exhaustion)),
+            m.and_then(|m| m.reboot_interval_days)
+                .map_or(Cell::Empty, |n| Cell::Int(i64::from(n))),
+            opt(th.map(|t| t.p95)),
+            opt(th.map(|t| t.p99)),
+            opt(th.map(|t| t.max)),
+            opt(th.map(|t| t.projected_peak)),
+            Cell::Bool(p.is_some()),
+            Cell::text(p.as_ref().map(|p| p.site.clone()).unwrap_or_default()),
+            Cell::text(
+                p.as_ref()
+                    .and_then(|p| p.ha_group.clone())
+                    .unwrap_or_default(),
+            ),
+            Cell::text(p.as_ref().map(|p| p.model.clone()).unwrap_or_default()),
+            Cell::Int(d.duplicates as i64),
+            m.map_or(Cell::Empty, |m| Cell::Int(m.reboots.len() as i64)),
+            opt(m.and_then(|m| m.cycle()).and_then(|c| c.mk).map(|mk| mk.p)),
+            opt(m.and_then(|m| m.total)),
+            opt(m.and_then(|m| m.level)),
+            opt(m.and_then(|m| m.days_to_threshold)),
+            m.and_then(|m| m.reboot_interval_days)
+                .map_or(Cell::Empty, |n| {
+                    Cell::Bool(f64::from(n) >= e.settings.current_interval_days)
+                }),
+            opt(th.map(|t| t.p50)),
+            opt(th.and_then(|t| t.trend).map(|l| l.slope)),
+            opt(d.peak_connections),
+            opt(d.peak_ssl_tps),
+        ]);
+    }
+    t
+}
+
+/// The columns of `candidates.csv`.
+pub const CANDIDATE_COLUMNS: [&str; 17] = [
+    "unit",
+    "site",
+    "kind",
+    "rank",
+    "vendor",
+    "model",
+    "feasible",
+    "throughput_gbps",
+    "needed_gbps",
+    "memory_gb",
+    "memory_days_after_reboot",
+    "ssl_tps",
+    "connections",
+    "price",
+    "cost_per_gbps",
+    "power_w",
+    "why",
+];
+
+/// Per unit: the current hardware, then every candidate (feasible ranked first, then
+/// unknown, then infeasible).
+pub fn candidates(e: &Evaluation) -> Table {
+    let mut t = Table::new(&CANDIDATE_COLUMNS);
+    let needed = |u: &super::Unit| u.needs.throughput_bps.map(|n| n / 1e9 / (1.0 - e.headroom));
+    for u in &e.units {
+        let row = |kind: &str, rank: Option<usize>, c: &super::Candidate, v: &super::Verdict| {
+            let mut why: Vec<String> = v.shortfalls.clone();
+            if !v.unknown.is_empty() {
+                why.push(format!("unknown: {}", v.unknown.join(", ")));
+            }
+            let opt = |x: Option<f64>| x.map_or(Cell::Empty, round);
+            vec![
+                Cell::text(u.name.clone()),
+                Cell::text(u.site.clone().unwrap_or_default()),
+                Cell::text(kind),
+                rank.map_or(Cell::Empty, |r| Cell::Int(r as i64 + 1)),
+                Cell::text(c.vendor.clone()),
+                Cell::text(c.model.clone()),
+                v.feasible.map_or(Cell::Empty, Cell::Bool),
+                opt(c.throughput_gbps),
+                opt(needed(u)),
+                opt(c.memory_gb),
+                opt(v.memory_days),
+                opt(c.ssl_tps),
+                opt(c.connections),
+                opt(c.price),
+                opt(v.cost_per_gbps),
+                opt(c.power_w),
+                Cell::text(why.join("; ")),
+            ]
+        };
+        if let Some((c, v)) = &u.current {
+            t.push(row("current", None, c, v));
+        }
+        for (r, &i) in u.ranked.iter().enumerate() {
+            t.push(row("candidate", Some(r), &e.candidates[i], &u.verdicts[i]));
+        }
+        for want in [None, Some(false)] {
+            for (i, c) in e.candidates.iter().enumerate() {
+                if u.verdicts[i].feasible == want {
+                    t.push(row("candidate", None, c, &u.verdicts[i]));
+                }
+            }
+        }
+    }
+    t
+}
+
+fn gib(x: f64) -> String {
+    format!("{} GiB", fmt(x / 1024.0 / 1024.0 / 1024.0))
+}
+
+/// The Markdown report.
+pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
+    let s = &e.settings;
+    let mut md = String::from("# Hardware evaluation\n\n");
+    let leaking: Vec<usize> = (0..e.devices.len())
+        .filter(|&i| e.devices[i].memory.as_ref().is_some_and(|m| m.leak))
+        .collect();
+    md.push_str(&format!(
+        "{} devices, {} telemetry rows ({}); {} leaking. Threshold {:.0} % of memory, safety factor {}, headroom {:.0} %, horizon {} days; today's reboot interval {} days.\n\n",
+        e.devices.len(),
+        e.rows,
+        e.columns.join(", "),
+        leaking.len(),
+        s.threshold * 100.0,
+        fmt(s.safety_factor),
+        e.headroom * 100.0,
+        fmt(s.horizon_days),
+        fmt(s.current_interval_days),
+    ));
+    let missing: Vec<&str> = e
+        .devices
+        .iter()
+        .zip(&e.placement)
+        .filter(|(_, p)| p.is_none())
+        .map(|(d, _)| d.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        md.push_str(&format!(
+            "Not in the inventory (analysed anyway, no site or current model): {}.\n\n",
+            missing.join(", ")
+        ));
+    }
+    for (file, n, first) in &e.bad_rows {
+        let lines: Vec<String> = first.iter().map(|b| b.line.to_string()).collect();
+        md.push_str(&format!(
+            "Skipped {n} bad rows in {file} (first at lines {}).\n\n",
+            lines.join(", ")
+        ));
+    }
+    md.push_str("## Memory leaks\n\n");
+    if leaking.is_empty() {
+        md.push_str("No device leaks memory by the criteria below.\n\n");
+    } else {
+        md.push_str("| device | model | leak/day (95 % interval) | level | days to threshold | days to exhaustion | reboot every | weekly enough? |\n|---|---|---|---|---|---|---|---|\n");
+        for &i in &leaking {
+            let d = &e.devices[i];
+            let m = d.memory.as_ref().expect("leaking devices have memory");
+            let l = m.cycle().and_then(|c| c.line).expect("judged");
+            let every = m.reboot_interval_days;
+            md.push_str(&format!(
+                "| {} | {} | {} ({} – {}) | {} | {} | {} | {} | {} |\n",
+                d.name,
+                e.placement[i].as_ref().map_or("", |p| p.model.as_str()),
+                gib(l.slope),
+                gib(l.ci_low),
+                gib(l.ci_high),
+                m.level.map(gib).unwrap_or_default(),
+                m.days_to_threshold.map(fmt).unwrap_or_default(),
+                m.days_to_exhaustion.map(fmt).unwrap_or_default(),
+                every
+                    .map(|n| format!("{n} days"))
+                    .unwrap_or_else(|| "unknown (no total)".into()),
+                match every {
+                    Some(n) if f64::from(n) >= s.current_interval_days => "yes",
+                    Some(_) => "**no**",
+                    None => "",
+                }
+            ));
+        }
+        md.push('\n');
+    }
+    md.push_str(&format!(
+        "A cycle leaks when its hourly means trend upward with Mann–Kendall p < {}, Sen's 95 % interval excludes zero, and the Theil–Sen slope is at least {} % of total memory per day. Reboots (drops of at least {:.0} % of total memory and 8 times the usual change between samples) start new cycles; the latest cycle with {}+ hourly points is judged. Days and the reboot interval use the interval's upper bound.\n\n",
+        s.alpha,
+        fmt(s.min_leak_fraction * 100.0),
+        s.reboot_drop * 100.0,
+        s.min_hours
+    ));
+    md.push_str("## Throughput\n\n| device | p50 | p95 | p99 | max | daily-peak trend / day | projected peak |\n|---|---|---|---|---|---|---|\n");
+    let gb = |x: f64| format!("{} Gbit/s", fmt(x / 1e9));
+    for d in &e.devices {
+        if let Some(t) = &d.throughput {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                d.name,
+                gb(t.p50),
+                gb(t.p95),
+                gb(t.p99),
+                gb(t.max),
+                t.trend
+                    .map(|l| format!("{} Mbit/s", fmt(l.slope / 1e6)))
+                    .unwrap_or_default(),
+                gb(t.projected_peak)
+            ));
+        }
+    }
+    md.push_str("\nQuantiles interpolate linearly between closest ranks (type 7, as numpy and Prometheus). The projected peak is the larger of the highest daily peak and the Theil–Sen trend of daily peaks at the horizon (7+ days of data).\n\n## Hardware\n\nPer HA group (N+1: one unit carries the pair's summed projected peak) or standalone device.\n\n| unit | site | needs | current | best feasible candidates |\n|---|---|---|---|---|\n");
+    for u in &e.units {
+        let cur = u.current.as_ref().map_or(String::new(), |(c, v)| {
+            format!(
+                "{} ({})",
+                c.model,
+                match v.feasible {
+                    Some(true) => "enough".to_string(),
+                    Some(false) => format!("short: {}", v.shortfalls.join("; ")),
+                    None => format!("unknown: {}", v.unknown.join(", ")),
+                }
+            )
+        });
+        let best: Vec<String> = u
+            .ranked
+            .iter()
+            .take(3)
+            .map(|&i| {
+                let c = &e.candidates[i];
+                format!("{} {}", c.vendor, c.model)
+            })
+            .collect();
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            u.name,
+            u.site.clone().unwrap_or_default(),
+            u.needs
+                .throughput_bps
+                .map(|n| format!("{} with headroom", gb(n / (1.0 - e.headroom))))
+                .unwrap_or_default(),
+            cur,
+            best.join(", ")
+        ));
+    }
+    md.push_str("\nFigures the catalog or candidate file does not give are unknown, never guessed; every candidate and its shortfalls are in `candidates.csv`.\n");
+    if !charts.is_empty() {
+        md.push_str("\n## Charts\n\n");
+        for (file, title) in charts {
+            md.push_str(&format!("![{title}]({file})\n\n"));
+        }
+    }
+    md
+}
+
+/// Writes everything into `dir`, each file atomically; returns the files written.
+pub fn write_all(e: &Evaluation, dir: &Path) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let csv = crate::report::CsvExporter;
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        crate::fsutil::write_atomic(&dir.join(name), bytes)?;
+        written.push(name.to_string());
+        Ok(())
+    };
+    put("devices.csv", &csv.export(&devices(e))?)?;
+    put("candidates.csv", &csv.export(&candidates(e))?)?;
+    let mut charts = Vec::new();
+    let leaking = e
+        .devices
+        .iter()
+        .filter(|d| d.memory.as_ref().is_some_and(|m| m.leak));
+    for d in leaking {
+        if let Some(svg) = chart::memory(d, e.settings.threshold) {
+            let file = format!("memory-{}.svg", safe(&d.name));
+            put(&file, svg.as_bytes())?;
+            charts.push((file, format!("{}: memory", d.name)));
+        }
+    }
+    for u in &e.units {
+        if let Some(svg) = chart::capacity(e, u) {
+            let file = format!("capacity-{}.svg", safe(&u.name));
+            put(&file, svg.as_bytes())?;
+            charts.push((file, format!("{}: capacity", u.name)));
+        }
+    }
+    put("report.md", report(e, &charts).as_bytes())?;
+    Ok(written)
+}
+
+/// A file-name-safe version of a device or group name.
+fn safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
