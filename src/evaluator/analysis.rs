@@ -74,7 +74,8 @@ pub struct Cycle {
     pub hourly: Vec<(f64, f64)>,
     /// Trend test on the hourly means (when there are at least two).
     pub mk: Option<MannKendall>,
-    /// Slope in bytes/day with its interval; intercept = level at `start`.
+    /// Slope in bytes/day with its interval; intercept = level at `start`. Computed for judged
+    /// cycles with a significant upward trend only.
     pub line: Option<SenLine>,
     /// Whether the cycle is long enough to judge.
     pub judged: bool,
@@ -292,8 +293,12 @@ fn cycle(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Cycle {
     let ys: Vec<f64> = hourly.iter().map(|h| h.1).collect();
     let xs: Vec<f64> = hourly.iter().map(|h| h.0).collect();
     let mk = (ys.len() >= 2).then(|| stats::mann_kendall(&ys));
-    let line = mk.and_then(|mk| stats::theil_sen(&xs, &ys, mk.var_s, Z95));
     let judged = hourly.len() >= s.min_hours && f64::from(end - start) >= 86_400.0;
+    // The slope and its interval matter only for a significant upward trend: skip the
+    // O(n²) slopes otherwise.
+    let line = mk
+        .filter(|mk| judged && mk.s > 0.0 && mk.p < s.alpha)
+        .and_then(|mk| stats::theil_sen(&xs, &ys, mk.var_s, Z95));
     let material = match total {
         Some(t) => s.min_leak_fraction * t,
         None => 1024.0 * 1024.0,
@@ -469,7 +474,7 @@ mod tests {
     #[test]
     fn duplicates_merge_and_quantiles_are_exact() {
         let mut d = device(10, |_| f64::NAN, |m| f64::from(m % 1440));
-        let dup: Vec<Sample> = d.samples.chunks_for_tests()[0][..5].to_vec();
+        let dup: Vec<Sample> = d.samples.first_for_tests(5);
         d.samples.extend_for_tests(&dup);
         let r = analyse(d, &Settings::default());
         assert_eq!(r.duplicates, 5);

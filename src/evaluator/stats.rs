@@ -123,18 +123,33 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
     if slopes.is_empty() {
         return None;
     }
-    // Order statistics by selection (O(N) each) rather than sorting the N ≈ n²/2 slopes.
-    let slope = median_unsorted(&mut slopes);
+    // Order statistics by selection rather than sorting the N ≈ n²/2 slopes: the median
+    // first, then each bound inside the half that holds it.
+    let n_slopes = slopes.len();
+    let mid = (n_slopes - 1) / 2;
+    let (mid_lo, mid_hi) = pair(&mut slopes, mid);
+    let slope = if n_slopes % 2 == 1 {
+        mid_lo
+    } else {
+        (mid_lo + mid_hi) / 2.0
+    };
     let mut xs = x.to_vec();
     let mut ys = y.to_vec();
     let intercept = median_unsorted(&mut ys) - median_unsorted(&mut xs) * slope;
-    let big_n = slopes.len() as f64;
+    let big_n = n_slopes as f64;
     let c = z * var_s.sqrt();
     let mut rank = |r: f64| -> f64 {
-        // 1-based rank r, clamped, linearly interpolated.
+        // 1-based rank r, clamped, linearly interpolated between neighbours.
         let r = r.clamp(1.0, big_n) - 1.0;
         let lo = r.floor() as usize;
-        let (lo_v, hi_v) = pair(&mut slopes, lo);
+        let (lo_v, hi_v) = if lo < mid {
+            let (a, b) = pair(&mut slopes[..mid], lo);
+            (a, if lo + 1 == mid { mid_lo } else { b })
+        } else if lo == mid {
+            (mid_lo, mid_hi)
+        } else {
+            pair(&mut slopes[mid + 1..], lo - mid - 1)
+        };
         lo_v + (hi_v - lo_v) * (r - lo as f64)
     };
     let ci_low = rank((big_n - c) / 2.0);
@@ -237,6 +252,39 @@ mod tests {
         assert_eq!(line.slope, -0.006369426751592357);
         assert_eq!(line.intercept, 96.15286624203821);
         assert!(line.ci_low < line.slope && line.slope < line.ci_high);
+    }
+
+    #[test]
+    fn selection_bounds_equal_sorted_bounds() {
+        // The interval by selection inside the median's halves equals the one read off the
+        // fully sorted slopes, on the reference series and on a short one.
+        for (x, y) in [
+            reference(),
+            (
+                (0..9).map(f64::from).collect(),
+                vec![3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0],
+            ),
+        ] {
+            let mk = mann_kendall(&y);
+            let l = theil_sen(&x, &y, mk.var_s, Z95).unwrap();
+            let mut slopes = Vec::new();
+            for i in 0..x.len() {
+                for j in i + 1..x.len() {
+                    slopes.push((y[j] - y[i]) / (x[j] - x[i]));
+                }
+            }
+            slopes.sort_by(f64::total_cmp);
+            let n = slopes.len() as f64;
+            let c = Z95 * mk.var_s.sqrt();
+            let at = |r: f64| {
+                let r = r.clamp(1.0, n) - 1.0;
+                let (lo, hi) = (r.floor() as usize, r.ceil() as usize);
+                slopes[lo] + (slopes[hi] - slopes[lo]) * (r - lo as f64)
+            };
+            assert_eq!(l.ci_low, at((n - c) / 2.0));
+            assert_eq!(l.ci_high, at((n + c) / 2.0 + 1.0));
+            assert_eq!(l.slope, median_sorted(&slopes));
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! second) merged, later rows winning.
 //!
 //! The file is read in blocks split at line ends; worker threads parse blocks into per-device
-//! samples of 12 bytes (time in Unix seconds, memory and throughput as `f32`), which are
-//! appended to fixed-size chunks so that memory stays near 12 bytes a sample. Connections and
+//! samples (time in Unix seconds, memory and throughput as `f32`), which are appended to
+//! fixed-size chunks that keep each at 10 bytes (see [`Chunked`]). Connections and
 //! SSL transactions are kept only as daily peaks, `mem_total_bytes` as its largest value.
 
 use std::collections::BTreeMap;
@@ -30,12 +30,40 @@ pub struct Sample {
     pub thr: f32,
 }
 
-const CHUNK: usize = 8192;
+const CHUNK: usize = 1024;
 
-/// Samples in fixed-size chunks: appending never copies what is already stored.
+/// One chunk: times as seconds after `base` (16 bits), memory and throughput as `f32`, side by
+/// side: 10 bytes a sample.
+#[derive(Debug)]
+struct Chunk {
+    base: u32,
+    dt: Vec<u16>,
+    mem: Vec<f32>,
+    thr: Vec<f32>,
+}
+
+impl Chunk {
+    fn new(base: u32) -> Chunk {
+        Chunk {
+            base,
+            dt: Vec::with_capacity(CHUNK),
+            mem: Vec::with_capacity(CHUNK),
+            thr: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    /// Whether `t` fits: after the base, less than 2^16 s later, and room left.
+    fn takes(&self, t: u32) -> bool {
+        self.dt.len() < CHUNK && t >= self.base && t - self.base <= u32::from(u16::MAX)
+    }
+}
+
+/// Samples in fixed-size chunks: appending never copies what is already stored, and a sample
+/// takes 10 bytes. A sample that does not fit the last chunk's 18-hour time range starts a new
+/// chunk (rows far out of order cost chunk overhead, never correctness).
 #[derive(Default, Debug)]
 pub struct Chunked {
-    chunks: Vec<Vec<Sample>>,
+    chunks: Vec<Chunk>,
     len: usize,
 }
 
@@ -46,20 +74,27 @@ impl Chunked {
     }
 
     #[cfg(test)]
-    pub(crate) fn chunks_for_tests(&self) -> &[Vec<Sample>] {
-        &self.chunks
+    pub(crate) fn first_for_tests(&self, n: usize) -> Vec<Sample> {
+        let c = &self.chunks[0];
+        (0..n.min(c.dt.len()))
+            .map(|i| Sample {
+                t: c.base + u32::from(c.dt[i]),
+                mem: c.mem[i],
+                thr: c.thr[i],
+            })
+            .collect()
     }
 
-    fn extend(&mut self, mut items: &[Sample]) {
+    fn extend(&mut self, items: &[Sample]) {
         self.len += items.len();
-        while !items.is_empty() {
-            if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-                self.chunks.push(Vec::with_capacity(CHUNK));
+        for s in items {
+            if !self.chunks.last().is_some_and(|c| c.takes(s.t)) {
+                self.chunks.push(Chunk::new(s.t));
             }
-            let last = self.chunks.last_mut().expect("just pushed");
-            let take = (CHUNK - last.len()).min(items.len());
-            last.extend_from_slice(&items[..take]);
-            items = &items[take..];
+            let c = self.chunks.last_mut().expect("just pushed");
+            c.dt.push((s.t - c.base) as u16);
+            c.mem.push(s.mem);
+            c.thr.push(s.thr);
         }
     }
 
@@ -77,7 +112,16 @@ impl Chunked {
     pub fn into_vec(self) -> Vec<Sample> {
         let mut out = Vec::with_capacity(self.len);
         for c in self.chunks {
-            out.extend_from_slice(&c);
+            out.extend(
+                c.dt.iter()
+                    .zip(&c.mem)
+                    .zip(&c.thr)
+                    .map(|((&dt, &mem), &thr)| Sample {
+                        t: c.base + u32::from(dt),
+                        mem,
+                        thr,
+                    }),
+            );
         }
         out
     }
@@ -153,6 +197,10 @@ struct BlockDevice {
 #[derive(Default)]
 struct BlockResult {
     seq: usize,
+    /// Emptied sample vectors to fill, taken from the shared pool (the rest go back).
+    spares: Vec<Vec<Sample>>,
+    /// Lines in the block (bad rows' line numbers are relative to its start).
+    lines: u64,
     devices: Vec<(Box<str>, BlockDevice)>,
     rows: u64,
     bad: Vec<BadRow>,
@@ -161,7 +209,7 @@ struct BlockResult {
 /// How many bad rows are kept by line number; the rest are only counted.
 pub const BAD_ROWS_KEPT: usize = 10;
 
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 1 << 20;
 
 /// Reads every file. A bad row is an error naming its file and line, unless `skip_bad_rows`,
 /// when it is counted and skipped.
@@ -214,23 +262,37 @@ fn read_file(
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
-    let (block_tx, block_rx) = mpsc::sync_channel::<(usize, u64, Vec<u8>)>(workers * 2);
+    let (block_tx, block_rx) = mpsc::sync_channel::<(usize, Vec<u8>, usize)>(workers);
     let block_rx = std::sync::Mutex::new(block_rx);
-    let (result_tx, result_rx) = mpsc::sync_channel::<BlockResult>(workers * 2);
+    let (result_tx, result_rx) = mpsc::sync_channel::<BlockResult>(workers);
+    // Parsed blocks come back for reuse: no zeroing or page faults for every 4 MiB.
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
 
     let mut bad: Vec<BadRow> = Vec::new();
     let mut bad_count: u64 = 0;
+    // Sample vectors the merger has emptied, for the workers to fill again: without this the
+    // allocator keeps handing out fresh pages and the peak memory grows by a third.
+    let pool: std::sync::Mutex<Vec<Vec<Sample>>> = std::sync::Mutex::new(Vec::new());
     let read_result: Result<(), InputError> = std::thread::scope(|scope| {
         for _ in 0..workers {
+            let pool = &pool;
             let rx = &block_rx;
             let tx = result_tx.clone();
+            let free = free_tx.clone();
             scope.spawn(move || {
                 loop {
                     let next = rx.lock().expect("no panics while holding").recv();
-                    let Ok((seq, first_line, bytes)) = next else {
+                    let Ok((seq, bytes, len)) = next else {
                         break;
                     };
-                    if tx.send(parse_block(seq, first_line, &bytes, cols)).is_err() {
+                    let spares = {
+                        let mut p = pool.lock().expect("no panics while holding");
+                        let keep = p.len().saturating_sub(512);
+                        p.split_off(keep)
+                    };
+                    let result = parse_block(seq, &bytes[..len], cols, spares);
+                    let _ = free.send(bytes);
+                    if tx.send(result).is_err() {
                         break;
                     }
                 }
@@ -241,7 +303,8 @@ fn read_file(
         // anyway, they are sorted later.
         let merger = scope.spawn(|| {
             let mut results = Vec::new();
-            for r in result_rx {
+            for mut r in result_rx {
+                let mut emptied = std::mem::take(&mut r.spares);
                 out.rows += r.rows;
                 for (dev, d) in r.devices {
                     let i = *index.entry(dev.clone()).or_insert_with(|| {
@@ -253,6 +316,9 @@ fn read_file(
                     });
                     let target = &mut out.devices[i];
                     target.samples.extend(&d.samples);
+                    let mut v = d.samples;
+                    v.clear();
+                    emptied.push(v);
                     target.mem_total = match (target.mem_total, d.mem_total) {
                         (Some(a), Some(b)) => Some(a.max(b)),
                         (a, b) => a.or(b),
@@ -268,60 +334,66 @@ fn read_file(
                         }
                     }
                 }
-                results.push((r.seq, r.bad));
+                pool.lock()
+                    .expect("no panics while holding")
+                    .extend(emptied);
+                results.push((r.seq, r.lines, r.bad));
             }
             results
         });
-        // The reader: blocks cut at the last line end, with their first line number.
+        // The reader: blocks cut at the last line end; a line longer than a block grows it.
         let mut carry = rest;
-        let mut line: u64 = 2;
         let mut seq = 0;
         let mut eof = false;
         let mut send_err = None;
         while !eof {
-            let mut block = std::mem::take(&mut carry);
-            let start = block.len();
-            block.resize(start + BLOCK, 0);
-            let mut filled = start;
-            while filled < block.len() {
+            let mut block = free_rx.try_recv().unwrap_or_else(|_| vec![0; BLOCK]);
+            block[..carry.len()].copy_from_slice(&carry);
+            let mut filled = carry.len();
+            carry.clear();
+            let cut = loop {
                 match file.read(&mut block[filled..]) {
                     Ok(0) => {
                         eof = true;
-                        break;
+                        break filled;
                     }
                     Ok(n) => filled += n,
                     Err(e) => {
                         send_err = Some(io(e));
                         eof = true;
-                        break;
+                        break filled;
                     }
                 }
-            }
-            block.truncate(filled);
-            if let (false, Some(p)) = (eof, memchr::memrchr(b'\n', &block)) {
-                carry = block[p + 1..].to_vec();
-                block.truncate(p + 1);
-            }
-            if block.is_empty() {
+                if filled == block.len() {
+                    match memchr::memrchr(b'\n', &block[..filled]) {
+                        Some(p) => break p + 1,
+                        None => block.resize(block.len() * 2, 0),
+                    }
+                }
+            };
+            carry.extend_from_slice(&block[cut..filled]);
+            if cut == 0 {
                 continue;
             }
-            let lines = memchr::memchr_iter(b'\n', &block).count() as u64;
-            if block_tx.send((seq, line, block)).is_err() {
+            if block_tx.send((seq, block, cut)).is_err() {
                 break;
             }
             seq += 1;
-            line += lines;
         }
         drop(block_tx);
         let mut results = merger.join().expect("merger does not panic");
+        // Line numbers: blocks in order, each bad row relative to its block.
         results.sort_by_key(|r| r.0);
-        for (_, b) in results {
-            for r in b {
+        let mut line: u64 = 2;
+        for (_, lines, b) in results {
+            for mut r in b {
+                r.line += line;
                 bad_count += 1;
                 if bad.len() < BAD_ROWS_KEPT || !skip_bad_rows {
                     bad.push(r);
                 }
             }
+            line += lines;
         }
         send_err.map_or(Ok(()), Err)
     });
@@ -367,18 +439,24 @@ fn columns(header: &str) -> Result<Columns, String> {
     })
 }
 
-fn parse_block(seq: usize, first_line: u64, bytes: &[u8], cols: Columns) -> BlockResult {
+fn parse_block(seq: usize, bytes: &[u8], cols: Columns, spares: Vec<Vec<Sample>>) -> BlockResult {
     let mut result = BlockResult {
         seq,
+        spares,
         ..BlockResult::default()
     };
     let mut by_name: HashMap<&[u8], usize> = HashMap::default();
+    let mut dates = DateCache::default();
     let mut fields: Vec<&[u8]> = Vec::with_capacity(cols.n + 1);
-    for (this, raw) in (first_line..).zip(bytes.split(|&b| b == b'\n')) {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let mut this = 0;
+    for raw in body.split(|&b| b == b'\n') {
+        this += 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
+        let relative = this - 1;
         fields.clear();
         if memchr::memchr(b'"', line).is_some() {
             // Quoted fields: the general CSV reader for this line.
@@ -390,30 +468,38 @@ fn parse_block(seq: usize, first_line: u64, bytes: &[u8], cols: Columns) -> Bloc
                 Ok(true) => {}
                 _ => {
                     result.bad.push(BadRow {
-                        line: this,
+                        line: relative,
                         message: "malformed CSV quoting".into(),
                     });
                     continue;
                 }
             }
             let quoted: Vec<&[u8]> = rec.iter().map(str::as_bytes).collect();
-            if let Err(message) = row(&quoted, cols, &mut result, None) {
+            if let Err(message) = row(&quoted, cols, &mut result, None, &mut dates) {
                 result.bad.push(BadRow {
-                    line: this,
+                    line: relative,
                     message,
                 });
             }
             continue;
         }
         fields.extend(line.split(|&b| b == b','));
-        if let Err(message) = row(&fields, cols, &mut result, Some(&mut by_name)) {
+        if let Err(message) = row(&fields, cols, &mut result, Some(&mut by_name), &mut dates) {
             result.bad.push(BadRow {
-                line: this,
+                line: relative,
                 message,
             });
         }
     }
+    result.lines = this;
     result
+}
+
+/// The last date seen and its day number: rows of one block share a handful of dates.
+#[derive(Default)]
+struct DateCache {
+    text: [u8; 10],
+    days: i64,
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -433,6 +519,7 @@ fn row<'b>(
     cols: Columns,
     result: &mut BlockResult,
     by_name: Option<&mut HashMap<&'b [u8], usize>>,
+    dates: &mut DateCache,
 ) -> Result<(), String> {
     if fields.len() != cols.n {
         return Err(format!(
@@ -445,7 +532,7 @@ fn row<'b>(
     if device.is_empty() {
         return Err("empty device".into());
     }
-    let t = timestamp(trim(fields[cols.timestamp]))?;
+    let t = timestamp(trim(fields[cols.timestamp]), dates)?;
     let mut vals = [f64::NAN; 6];
     for (k, c) in cols.metric.iter().enumerate() {
         if let Some(c) = c {
@@ -465,23 +552,36 @@ fn row<'b>(
             }
         }
     }
-    let name = std::str::from_utf8(device).map_err(|_| "device name is not UTF-8".to_string())?;
-    let find = |devices: &mut Vec<(Box<str>, BlockDevice)>| match devices
-        .iter()
-        .position(|(n, _)| n.as_ref() == name)
-    {
-        Some(i) => i,
-        None => {
-            devices.push((name.into(), BlockDevice::default()));
-            devices.len() - 1
-        }
+    let find = |result: &mut BlockResult| -> Result<usize, String> {
+        let name =
+            std::str::from_utf8(device).map_err(|_| "device name is not UTF-8".to_string())?;
+        let devices = &mut result.devices;
+        Ok(match devices.iter().position(|(n, _)| n.as_ref() == name) {
+            Some(i) => i,
+            None => {
+                let samples = result.spares.pop().unwrap_or_default();
+                devices.push((
+                    name.into(),
+                    BlockDevice {
+                        samples,
+                        ..BlockDevice::default()
+                    },
+                ));
+                devices.len() - 1
+            }
+        })
     };
     // Quoted lines' fields do not live in the block: they are looked up by name.
     let i = match by_name {
-        Some(map) => *map
-            .entry(device)
-            .or_insert_with(|| find(&mut result.devices)),
-        None => find(&mut result.devices),
+        Some(map) => match map.get(device) {
+            Some(&i) => i,
+            None => {
+                let i = find(result)?;
+                map.insert(device, i);
+                i
+            }
+        },
+        None => find(result)?,
     };
     let d = &mut result.devices[i].1;
     let [mem, total, thr, conn, cpu, ssl] = vals;
@@ -512,14 +612,41 @@ fn row<'b>(
     Ok(())
 }
 
-/// A number: digits fast, anything else through the standard parser; finite only.
+/// Exact powers of ten up to 10^16.
+const POW10: [f64; 17] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+];
+
+/// A number: digits (and `digits.digits` with up to 15 digits in all, exactly) fast,
+/// anything else through the standard parser; finite only.
 fn number(b: &[u8]) -> Option<f64> {
-    if b.len() <= 15 && b.iter().all(u8::is_ascii_digit) {
+    if b.len() <= 16 && !b.is_empty() {
         let mut n: u64 = 0;
+        let mut scale: Option<u32> = None;
+        let mut ok = true;
         for &c in b {
-            n = n * 10 + u64::from(c - b'0');
+            match c {
+                b'0'..=b'9' => {
+                    n = n * 10 + u64::from(c - b'0');
+                    if let Some(k) = scale.as_mut() {
+                        *k += 1;
+                    }
+                }
+                b'.' if scale.is_none() => scale = Some(0),
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
         }
-        return Some(n as f64);
+        // Below 2^53 both the integer and the power of ten are exact, so one division rounds
+        // correctly, as the standard parser would.
+        if ok && n < (1 << 53) && b.len() > usize::from(scale.is_some()) {
+            return Some(match scale {
+                None | Some(0) => n as f64,
+                Some(k) => n as f64 / POW10[k as usize],
+            });
+        }
     }
     let v: f64 = std::str::from_utf8(b).ok()?.parse().ok()?;
     v.is_finite().then_some(v)
@@ -537,7 +664,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// `2026-10-01T00:00:00Z` fast; any other RFC 3339 form through jiff; or Unix seconds.
-fn timestamp(b: &[u8]) -> Result<u32, String> {
+fn timestamp(b: &[u8], dates: &mut DateCache) -> Result<u32, String> {
     let bad = || {
         format!(
             "timestamp \"{}\" is neither RFC 3339 nor Unix seconds",
@@ -557,35 +684,42 @@ fn timestamp(b: &[u8]) -> Result<u32, String> {
                 c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
             })
         };
-        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
-            (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19))
-        else {
+        let days = if dates.text[..] == b[..10] && dates.days != 0 {
+            dates.days
+        } else {
+            let (Some(y), Some(mo), Some(d)) = (n(0..4), n(5..7), n(8..10)) else {
+                return Err(bad());
+            };
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            let dim = [
+                31,
+                28 + i64::from(leap),
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
+            if !(1..=12).contains(&mo) || d < 1 || d > dim[(mo - 1) as usize] {
+                return Err(bad());
+            }
+            let days = days_from_civil(y, mo, d);
+            dates.text.copy_from_slice(&b[..10]);
+            dates.days = days;
+            days
+        };
+        let (Some(h), Some(mi), Some(s)) = (n(11..13), n(14..16), n(17..19)) else {
             return Err(bad());
         };
-        let dim = [
-            31,
-            28 + i64::from(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)),
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        if !(1..=12).contains(&mo)
-            || d < 1
-            || d > dim[(mo - 1) as usize]
-            || h > 23
-            || mi > 59
-            || s > 60
-        {
+        if h > 23 || mi > 59 || s > 60 {
             return Err(bad());
         }
-        days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s.min(59)
+        days * 86_400 + h * 3600 + mi * 60 + s.min(59)
     } else if !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
         let text = std::str::from_utf8(b).map_err(|_| bad())?;
         text.parse::<f64>().map_err(|_| bad())?.floor() as i64
@@ -623,9 +757,22 @@ mod tests {
             "1790858096",
             "1790858096.5",
         ] {
-            assert_eq!(timestamp(s.as_bytes()), Ok(want), "{s}");
+            assert_eq!(
+                timestamp(s.as_bytes(), &mut DateCache::default()),
+                Ok(want),
+                "{s}"
+            );
         }
-        assert_eq!(timestamp(b"2028-02-29T00:00:00Z").unwrap() % 86_400, 0);
+        let mut cache = DateCache::default();
+        assert_eq!(
+            timestamp(b"2028-02-29T00:00:00Z", &mut cache).unwrap() % 86_400,
+            0
+        );
+        // The cached date is reused only for the same date text.
+        assert_eq!(
+            timestamp(b"2028-02-29T00:00:01Z", &mut cache).unwrap() + 86_399,
+            timestamp(b"2028-03-01T00:00:00Z", &mut cache).unwrap()
+        );
         for s in [
             "2026-02-30T00:00:00Z",
             "yesterday",
@@ -633,7 +780,32 @@ mod tests {
             "2026-13-01T00:00:00Z",
             "1969-12-31T23:59:59Z",
         ] {
-            assert!(timestamp(s.as_bytes()).is_err(), "{s}");
+            assert!(
+                timestamp(s.as_bytes(), &mut DateCache::default()).is_err(),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_parse_exactly_like_the_standard_parser() {
+        for t in [
+            "0",
+            "12",
+            "12.5",
+            "0.1",
+            "99.95",
+            "123456789012345",
+            "1.000000000000001",
+            "7.",
+            ".5",
+            "1e3",
+            "1234567890123456789",
+        ] {
+            assert_eq!(number(t.as_bytes()), t.parse::<f64>().ok(), "{t}");
+        }
+        for t in ["", ".", "1.2.3", "-1x", "nan", "inf"] {
+            assert_eq!(number(t.as_bytes()), None, "{t}");
         }
     }
 
@@ -657,7 +829,7 @@ mod tests {
             [9.0, 3.0]
         );
         let lb2 = t.devices.iter().find(|d| d.name == "lb,2").unwrap();
-        let s = lb2.samples.chunks[0][0];
+        let s = lb2.samples.first_for_tests(1)[0];
         assert_eq!((s.thr, s.mem.is_nan()), (200.0, true));
     }
 
