@@ -294,3 +294,31 @@ fn bad_rows_stop_with_their_line_or_are_counted() {
         .code(2)
         .stderr_has("between 0 and 100 %");
 }
+
+#[test]
+fn the_committed_sample_evaluation_is_not_stale() {
+    let repo = crate::support::repo();
+    let out = Test::new()
+        .sample()
+        .file(
+            "telemetry/sample.csv",
+            std::fs::read(repo.join("telemetry/sample.csv")).unwrap(),
+        )
+        .args(&["evaluate", "--telemetry", "telemetry/sample.csv"])
+        .run();
+    // cn01-lb09 leaks faster than weekly reboots allow: the sample's point.
+    out.code(1)
+        .stderr_has("leaking faster than a 7-day reboot interval allows: cn01-lb09");
+    for f in [
+        "devices.csv",
+        "candidates.csv",
+        "report.md",
+        "memory-cn01-lb09.svg",
+    ] {
+        let committed = std::fs::read_to_string(repo.join("reports/evaluation").join(f)).unwrap();
+        assert!(
+            out.read(&format!("reports/evaluation/{f}")) == committed,
+            "reports/evaluation/{f} is stale: regenerate with `cargo run --release -- evaluate --telemetry telemetry/sample.csv`"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use super::{Evaluation, chart};
 use crate::report::{Cell, Exporter, Table};
 
 /// The columns of `devices.csv`; the first twelve are the contract.
-pub const DEVICE_COLUMNS: [&str; 27] = [
+pub const DEVICE_COLUMNS: [&str; 28] = [
     "device",
     "samples",
     "leak",
@@ -36,6 +36,7 @@ pub const DEVICE_COLUMNS: [&str; 27] = [
     "daily_peak_trend_bps_per_day",
     "peak_connections",
     "peak_ssl_tps",
+    "peak_cpu_pct",
 ];
 
 fn round(x: f64) -> Cell {
@@ -88,6 +89,7 @@ pub fn devices(e: &Evaluation) -> Table {
             opt(th.and_then(|t| t.trend).map(|l| l.slope)),
             opt(d.peak_connections),
             opt(d.peak_ssl_tps),
+            opt(d.peak_cpu_pct),
         ]);
     }
     t

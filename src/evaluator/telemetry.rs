@@ -303,7 +303,20 @@ fn read_file(
         // anyway, they are sorted later.
         let merger = scope.spawn(|| {
             let mut results = Vec::new();
-            for mut r in result_rx {
+            // Blocks are merged in file order (early arrivals wait here), so device order and
+            // the order of samples of one second are those of the file, whatever the threads do.
+            let mut waiting: BTreeMap<usize, BlockResult> = BTreeMap::new();
+            let mut next = 0;
+            let in_order = result_rx.into_iter().flat_map(|r| {
+                waiting.insert(r.seq, r);
+                let mut ready = Vec::new();
+                while let Some(r) = waiting.remove(&next) {
+                    ready.push(r);
+                    next += 1;
+                }
+                ready
+            });
+            for mut r in in_order {
                 let mut emptied = std::mem::take(&mut r.spares);
                 out.rows += r.rows;
                 for (dev, d) in r.devices {
@@ -450,15 +463,35 @@ fn parse_block(seq: usize, bytes: &[u8], cols: Columns, spares: Vec<Vec<Sample>>
     let mut fields: Vec<&[u8]> = Vec::with_capacity(cols.n + 1);
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let mut this = 0;
-    for raw in body.split(|&b| b == b'\n') {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    for end in ends {
+        let raw = &body[start..end];
+        start = end + 1;
         this += 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
+        if line.first().is_none_or(u8::is_ascii_whitespace)
+            && line.iter().all(u8::is_ascii_whitespace)
+        {
             continue;
         }
         let relative = this - 1;
         fields.clear();
-        if memchr::memchr(b'"', line).is_some() {
+        // Split at commas with memchr; a quote anywhere sends the line to the CSV reader.
+        let mut quoted = false;
+        let mut field_start = 0;
+        for at in memchr::memchr2_iter(b',', b'"', line) {
+            if line[at] == b'"' {
+                quoted = true;
+                break;
+            }
+            fields.push(&line[field_start..at]);
+            field_start = at + 1;
+        }
+        if !quoted {
+            fields.push(&line[field_start..]);
+        }
+        if quoted {
             // Quoted fields: the general CSV reader for this line.
             let mut r = csv::ReaderBuilder::new()
                 .has_headers(false)
@@ -483,7 +516,6 @@ fn parse_block(seq: usize, bytes: &[u8], cols: Columns, spares: Vec<Vec<Sample>>
             }
             continue;
         }
-        fields.extend(line.split(|&b| b == b','));
         if let Err(message) = row(&fields, cols, &mut result, Some(&mut by_name), &mut dates) {
             result.bad.push(BadRow {
                 line: relative,
