@@ -4,6 +4,8 @@ mod support;
 
 // `lbfleet catalog`: listings and their sources.
 mod catalog;
+// `lbfleet drivers` and `lbfleet images`: rendering with the injection guard, the manifest.
+mod drivers;
 // `lbfleet evaluate`: planted leaks, saw-tooth reboots, candidates, bad telemetry.
 mod evaluate;
 // `lbfleet inventory check`: every bad input reported with file, line and field.

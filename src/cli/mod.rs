@@ -2,7 +2,9 @@
 //! `match`. Arguments become validated domain types here, before any work starts.
 
 mod catalog;
+mod drivers;
 mod evaluate;
+mod images;
 mod inventory_check;
 mod inventory_report;
 mod path;
@@ -40,6 +42,10 @@ enum Command {
     Catalog(catalog::Args),
     /// Show the vendor-supported upgrade path between two versions.
     Path(path::Args),
+    /// Show vendor drivers and the commands they would run.
+    Drivers(drivers::Args),
+    /// Maintain the firmware image folder and its manifest.
+    Images(images::Args),
     /// Find memory leaks, reboot intervals, projected peaks and the hardware that carries them.
     Evaluate(Box<evaluate::Args>),
     /// Plan a staged rollout: canary, waves, HA order, maintenance windows.
@@ -125,6 +131,8 @@ where
         Command::Path(args) => path::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
         Command::Evaluate(args) => evaluate::run(&ctx, &args),
+        Command::Drivers(args) => drivers::run(&args),
+        Command::Images(args) => images::run(&args),
         Command::Inventory(InventoryCommand::Check(args)) => inventory_check::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Report(args)) => inventory_report::run(&ctx, &args),
     }
