@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod csvio;
+pub mod device;
 pub mod driver;
 pub mod error;
 pub mod evaluator;
@@ -17,6 +18,7 @@ pub mod images;
 pub mod inventory;
 pub mod planner;
 pub mod report;
+pub mod ssh;
 pub mod upgrade;
 pub mod version;
 

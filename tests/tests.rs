@@ -12,6 +12,8 @@ mod evaluate;
 mod inventory_check;
 // `lbfleet inventory report`: rows, formats, summary, the committed sample report.
 mod inventory_report;
+// `lbfleet device check` against the device lab (real sshd on loopback).
+mod lab;
 // `lbfleet path`: hops, rules and reasons.
 mod path;
 // `lbfleet plan` and `plan check`: the sample plan, formats, drift, bad input.

@@ -2,6 +2,7 @@
 //! `match`. Arguments become validated domain types here, before any work starts.
 
 mod catalog;
+mod device;
 mod drivers;
 mod evaluate;
 mod images;
@@ -42,6 +43,8 @@ enum Command {
     Catalog(catalog::Args),
     /// Show the vendor-supported upgrade path between two versions.
     Path(path::Args),
+    /// Work with one device over SSH.
+    Device(Box<device::Args>),
     /// Show vendor drivers and the commands they would run.
     Drivers(drivers::Args),
     /// Maintain the firmware image folder and its manifest.
@@ -132,6 +135,7 @@ where
         Command::Plan(args) => plan::run(&ctx, &args),
         Command::Evaluate(args) => evaluate::run(&ctx, &args),
         Command::Drivers(args) => drivers::run(&args),
+        Command::Device(args) => device::run(&ctx, &args),
         Command::Images(args) => images::run(&args),
         Command::Inventory(InventoryCommand::Check(args)) => inventory_check::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Report(args)) => inventory_report::run(&ctx, &args),

@@ -138,3 +138,78 @@ impl Output {
             .unwrap_or_else(|e| panic!("{rel}: {e}\n{}", self.shown))
     }
 }
+
+/// A running device lab (scripts/lab), stopped when dropped.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// Starts `devices` simulated devices on 127.0.`net`.N:2222 with `faults`
+    /// (`lab-lb01=out-of-sync;lab-lb02=disk-full`).
+    #[track_caller]
+    pub fn up(devices: u32, net: u32, faults: &str) -> Lab {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(repo().join("scripts/lab"))
+            .args([
+                "up",
+                "--devices",
+                &devices.to_string(),
+                "--net",
+                &net.to_string(),
+                "--faults",
+                faults,
+                "--dir",
+            ])
+            .arg(dir.path())
+            .output()
+            .expect("run scripts/lab");
+        assert!(
+            out.status.success(),
+            "scripts/lab up failed (is openssh-server installed? scripts/setup installs it):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Lab { dir }
+    }
+
+    /// A path inside the lab folder, as a string.
+    pub fn path(&self, rel: &str) -> String {
+        self.dir.path().join(rel).display().to_string()
+    }
+
+    /// Gives a device a new host key and restarts its sshd.
+    pub fn rekey(&self, device: &str) {
+        let out = Command::new(repo().join("scripts/lab"))
+            .args(["rekey", "--device", device, "--dir"])
+            .arg(self.dir.path())
+            .output()
+            .expect("run scripts/lab");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The commands a device received, from the lab's own log.
+    pub fn commands(&self, device: &str) -> String {
+        std::fs::read_to_string(
+            self.dir
+                .path()
+                .join("devices")
+                .join(device)
+                .join("commands.log"),
+        )
+        .unwrap_or_default()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/lab"))
+            .args(["down", "--dir"])
+            .arg(self.dir.path())
+            .output();
+    }
+}
