@@ -223,3 +223,321 @@ pub fn unreachable(e: &SshError) -> Check {
         detail: e.to_string(),
     }
 }
+
+/// Why a hop stopped. Every variant leaves the device in a state the message names.
+#[derive(Debug, thiserror::Error)]
+pub enum HopError {
+    /// A pre-check failed; nothing was changed.
+    #[error("pre-checks failed, nothing changed: {}", summary(.0))]
+    Precheck(Vec<Check>),
+    /// The connection failed.
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    /// A value was refused by the driver's guard.
+    #[error(transparent)]
+    Refused(#[from] crate::driver::RenderError),
+    /// Not enough room for the image.
+    #[error("not enough space: {0}")]
+    NoSpace(String),
+    /// The image on the device does not have the manifest's SHA-256 (the copy stays, unused).
+    #[error(
+        "checksum mismatch for {file} on the device: {got}, the manifest says {expected}; not installed"
+    )]
+    ChecksumMismatch {
+        /// Image file.
+        file: String,
+        /// Manifest SHA-256.
+        expected: String,
+        /// What the device computed.
+        got: String,
+    },
+    /// A command reported failure.
+    #[error("{step} failed: {detail}")]
+    Command {
+        /// Step.
+        step: &'static str,
+        /// Output.
+        detail: String,
+    },
+    /// The device did not answer SSH again in time after the reboot.
+    #[error(
+        "the device did not come back within {0} s after the reboot (it may still be booting: check it before anything else)"
+    )]
+    NotBack(u64),
+    /// It came back on another version than the hop's.
+    #[error(
+        "the device came back on {got}, not {expected} (the install did not take; it runs the old volume)"
+    )]
+    WrongVersion {
+        /// Hop target.
+        expected: String,
+        /// What it runs.
+        got: String,
+    },
+    /// It came back but a post-check failed.
+    #[error("post-checks failed on {version}: {}", summary(.checks))]
+    Postcheck {
+        /// The version it runs (the hop's target).
+        version: String,
+        /// The checks.
+        checks: Vec<Check>,
+    },
+}
+
+fn summary(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What staging did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Staged {
+    /// Bytes sent (0 when the device already had the image).
+    pub sent: u64,
+    /// Bytes that were already there and kept (a resumed copy).
+    pub resumed_from: u64,
+    /// The SHA-256 verified on the device.
+    pub sha256: String,
+}
+
+/// The steps of a hop, for progress and journals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// Read-only pre-checks.
+    Precheck,
+    /// Upload and on-device checksum.
+    Stage,
+    /// Install to the alternate volume.
+    Install,
+    /// Reboot into it.
+    Reboot,
+    /// Wait for SSH to answer again.
+    WaitBack,
+    /// Version and health after the reboot.
+    Postcheck,
+}
+
+fn run_cmd(
+    t: &mut dyn Transport,
+    d: &Driver,
+    step: &'static str,
+    cmd: &str,
+    values: &[(&str, &str)],
+) -> Result<String, HopError> {
+    let line = d.render_with(cmd, values)?;
+    let o = t.exec(&line)?;
+    if o.status != 0 {
+        return Err(HopError::Command {
+            step,
+            detail: format!("`{line}` exited {}: {}", o.status, o.stderr.trim()),
+        });
+    }
+    Ok(o.stdout)
+}
+
+fn remote_sha(t: &mut dyn Transport, d: &Driver, file: &str) -> Result<Option<String>, HopError> {
+    let line = d.render_with("image_checksum", &[("image", file)])?;
+    let o = t.exec(&line)?;
+    Ok((o.status == 0)
+        .then(|| {
+            d.parse_output("image_checksum", &o.stdout)
+                .get("sha256")
+                .cloned()
+        })
+        .flatten())
+}
+
+/// Uploads an image unless the device already holds it with the right SHA-256, continuing a
+/// partial copy, and verifies the SHA-256 on the device. A resumed copy that does not verify is
+/// sent again from the start once.
+pub fn stage(
+    t: &mut dyn Transport,
+    d: &Driver,
+    image: &crate::images::Image,
+    local: &std::path::Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Staged, HopError> {
+    if remote_sha(t, d, &image.file)?.as_deref() == Some(image.sha256.as_str()) {
+        return Ok(Staged {
+            sent: 0,
+            resumed_from: image.size,
+            sha256: image.sha256.clone(),
+        });
+    }
+    let space = run_cmd(t, d, "free-space", "free_space", &[])?;
+    let free = d
+        .parse_output("free_space", &space)
+        .get("available_kib")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|k| k * 1024);
+    let need = image.size + (image.size / 20).max(64 << 20);
+    match free {
+        Some(f) if f < need => {
+            return Err(HopError::NoSpace(format!(
+                "{} MiB free in {}, {} MiB needed for {}",
+                f >> 20,
+                d.image_dir,
+                need.div_ceil(1 << 20),
+                image.file
+            )));
+        }
+        None => {
+            return Err(HopError::NoSpace("free space not reported".into()));
+        }
+        _ => {}
+    }
+    let remote = format!("{}/{}", d.image_dir.trim_end_matches('/'), image.file);
+    let mut resume = true;
+    loop {
+        let kept = t.upload(local, &remote, resume, progress)?;
+        let got = remote_sha(t, d, &image.file)?.unwrap_or_else(|| "none".into());
+        if got == image.sha256 {
+            return Ok(Staged {
+                sent: image.size - kept,
+                resumed_from: kept,
+                sha256: got,
+            });
+        }
+        if kept == 0 || !resume {
+            return Err(HopError::ChecksumMismatch {
+                file: image.file.clone(),
+                expected: image.sha256.clone(),
+                got,
+            });
+        }
+        resume = false;
+    }
+}
+
+/// How long to wait after a reboot.
+#[derive(Clone, Copy, Debug)]
+pub struct Wait {
+    /// Until SSH answers again.
+    pub reboot: std::time::Duration,
+    /// First pause before polling, then doubled up to `max_interval`.
+    pub first_interval: std::time::Duration,
+    /// Longest pause between attempts.
+    pub max_interval: std::time::Duration,
+}
+
+/// One upgrade hop on one device.
+pub struct Hop<'a> {
+    /// What the device must run and be before.
+    pub expect: Expectation,
+    /// The hop's target.
+    pub to: Version,
+    /// The image for `to`.
+    pub image: &'a crate::images::Image,
+    /// Where the image is locally.
+    pub local: &'a std::path::Path,
+}
+
+/// Takes one device through one hop: pre-checks, stage, install to the alternate volume,
+/// reboot, wait until SSH answers again (bounded, with backoff), post-checks. `connect` opens a
+/// new session (used again after the reboot); `on_step` hears every step start.
+pub fn upgrade_hop(
+    connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
+    d: &Driver,
+    hop: &Hop<'_>,
+    wait: Wait,
+    on_step: &mut dyn FnMut(Step, &str),
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<Check>, HopError> {
+    let mut t = connect()?;
+    on_step(Step::Precheck, "");
+    let mut expect = hop.expect.clone();
+    expect.space_needed = None;
+    let checks = precheck(t.as_mut(), d, &expect);
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Err(HopError::Precheck(checks));
+    }
+    on_step(Step::Stage, &hop.image.file);
+    stage(t.as_mut(), d, hop.image, hop.local, progress)?;
+    // The alternate volume: the first inactive one the driver lists, else none needed.
+    let mut values: Vec<(&str, String)> = vec![
+        ("image", hop.image.file.clone()),
+        ("release", hop.to.as_str().to_string()),
+    ];
+    if d.commands
+        .get("software_status")
+        .is_some_and(|c| c.rows.is_some())
+    {
+        let out = run_cmd(t.as_mut(), d, "install", "software_status", &[])?;
+        let rows = d.parse_rows("software_status", &out);
+        let volume = rows
+            .iter()
+            .find(|r| r.get("active").map(String::as_str) == Some("no"))
+            .and_then(|r| r.get("volume").cloned())
+            .or_else(|| {
+                let n = rows.len() + 1;
+                rows.first()
+                    .and_then(|r| r.get("volume"))
+                    .and_then(|v| v.rsplit_once('.'))
+                    .map(|(prefix, _)| format!("{prefix}.{n}"))
+            })
+            .ok_or_else(|| HopError::Command {
+                step: "install",
+                detail: "no volume to install to".into(),
+            })?;
+        values.push(("volume", volume));
+    }
+    let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    on_step(Step::Install, &hop.to.to_string());
+    run_cmd(t.as_mut(), d, "install", "install", &pairs)?;
+    on_step(Step::Reboot, "");
+    let line = d.render_with("reboot", &pairs)?;
+    // The session may be cut by the reboot itself: that is success.
+    let _ = t.exec(&line);
+    drop(t);
+    on_step(Step::WaitBack, "");
+    let start = std::time::Instant::now();
+    std::thread::sleep(wait.first_interval);
+    let mut pause = wait.first_interval;
+    let mut t = loop {
+        match connect() {
+            Ok(t) => break t,
+            Err(SshError::Connect { .. } | SshError::Session { .. })
+                if start.elapsed() < wait.reboot =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(wait.max_interval);
+            }
+            Err(SshError::Connect { .. } | SshError::Session { .. }) => {
+                return Err(HopError::NotBack(wait.reboot.as_secs()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    on_step(Step::Postcheck, "");
+    let mut after = hop.expect.clone();
+    after.version = hop.to.clone();
+    after.space_needed = None;
+    let checks = precheck(t.as_mut(), d, &after);
+    if let Some(v) = checks
+        .iter()
+        .find(|c| c.name == "version" && c.status == Status::Fail)
+    {
+        let got = v
+            .detail
+            .strip_prefix("drift: runs ")
+            .and_then(|s| s.split(',').next())
+            .unwrap_or(&v.detail)
+            .to_string();
+        return Err(HopError::WrongVersion {
+            expected: hop.to.to_string(),
+            got,
+        });
+    }
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Err(HopError::Postcheck {
+            version: hop.to.to_string(),
+            checks,
+        });
+    }
+    Ok(checks)
+}

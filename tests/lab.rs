@@ -151,3 +151,234 @@ fn a_device_that_is_down_or_refuses_the_key_is_a_clear_error() {
         .code(2)
         .stderr_has("127.0.15.1:2222: cannot connect");
 }
+
+/// A lab with a 2 MiB BIG-IP 17.5.1 image in its manifest.
+fn lab_with_image(devices: u32, net: u32, faults: &str) -> Lab {
+    let lab = Lab::up(devices, net, faults);
+    let iso = lab.dir.path().join("BIGIP-17.5.1-0.0.7.iso");
+    let bytes: Vec<u8> = (0..2u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    std::fs::write(&iso, bytes).unwrap();
+    Test::new()
+        .args(&[
+            "images",
+            "--images",
+            &lab.path("images"),
+            "add",
+            iso.to_str().unwrap(),
+            "--vendor",
+            "f5",
+            "--version",
+            "17.5.1",
+        ])
+        .run()
+        .code(0);
+    lab
+}
+
+fn device(lab: &Lab, args: &[&str]) -> crate::support::Output {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    for (k, v) in [
+        ("--inventory", "inventory"),
+        ("--identity", "id_ed25519"),
+        ("--known-hosts", "known_hosts"),
+        ("--drivers", "drivers/f5.toml"),
+        ("--images", "images"),
+    ] {
+        all.push(k.into());
+        all.push(lab.path(v));
+    }
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    Test::new().args(&refs).run()
+}
+
+#[test]
+fn stage_uploads_verifies_skips_and_resumes_a_dropped_upload() {
+    let lab = lab_with_image(2, 21, "lab-lb02=drop-mid-upload");
+    device(
+        &lab,
+        &["device", "stage", "lab-lb01", "--version", "17.5.1"],
+    )
+    .code(0)
+    .stdout_has("staged (2097152 bytes sent), SHA-256 ")
+    .stdout_has("verified on the device");
+    device(
+        &lab,
+        &["device", "stage", "lab-lb01", "--version", "17.5.1"],
+    )
+    .code(0)
+    .stdout_has("already on the device");
+    // The connection drops after 256 KiB: a clear failure, then the next run continues.
+    device(
+        &lab,
+        &["device", "stage", "lab-lb02", "--version", "17.5.1"],
+    )
+    .code(1);
+    device(
+        &lab,
+        &["device", "stage", "lab-lb02", "--version", "17.5.1"],
+    )
+    .code(0)
+    .stdout_has(", resumed after ");
+    assert!(!lab.commands("lab-lb02").contains("install"));
+}
+
+#[test]
+fn stage_refuses_a_bad_checksum_and_a_full_disk_without_installing() {
+    let lab = lab_with_image(2, 22, "lab-lb01=checksum-mismatch;lab-lb02=disk-full");
+    device(
+        &lab,
+        &["device", "stage", "lab-lb01", "--version", "17.5.1"],
+    )
+    .code(1)
+    .stderr_has("checksum mismatch for BIGIP-17.5.1-0.0.7.iso on the device");
+    device(
+        &lab,
+        &["device", "stage", "lab-lb02", "--version", "17.5.1"],
+    )
+    .code(1)
+    .stderr_has("not enough space: 0 MiB free in shared/images");
+    for d in ["lab-lb01", "lab-lb02"] {
+        assert!(!lab.commands(d).contains("tmsh install"), "{d}");
+    }
+    device(
+        &lab,
+        &["device", "stage", "lab-lb01", "--version", "17.5.2"],
+    )
+    .code(2)
+    .stderr_has("no f5 17.5.2 image");
+}
+
+#[test]
+fn one_hop_installs_reboots_for_real_and_passes_post_checks() {
+    let lab = lab_with_image(1, 23, "");
+    let out = device(
+        &lab,
+        &[
+            "device",
+            "upgrade-hop",
+            "lab-lb01",
+            "--to",
+            "17.5.1",
+            "--reboot-timeout",
+            "30",
+        ],
+    );
+    out.code(0)
+        .stdout_has("lab-lb01: upgraded 15.1.10 -> 17.5.1, post-checks passed")
+        .stderr_has("Reboot");
+    let log = lab.commands("lab-lb01");
+    assert!(
+        log.contains(
+            "tmsh install sys software image BIGIP-17.5.1-0.0.7.iso volume HD1.2 create-volume"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("tmsh reboot volume HD1.2"), "{log}");
+    // The lab's own record: sshd really went away and came back.
+    let events = std::fs::read_to_string(lab.dir.path().join("devices/events.log")).unwrap();
+    assert!(
+        events.contains("lab-lb01 down") && events.contains("lab-lb01 up"),
+        "{events}"
+    );
+    // Run again: the device no longer runs the inventory's version: drift, nothing changes.
+    device(
+        &lab,
+        &[
+            "device",
+            "upgrade-hop",
+            "lab-lb01",
+            "--to",
+            "17.5.1",
+            "--reboot-timeout",
+            "30",
+        ],
+    )
+    .code(1)
+    .stderr_has(
+        "pre-checks failed, nothing changed: version: drift: runs 17.5.1, expected 15.1.10",
+    );
+}
+
+#[test]
+fn hop_faults_end_in_typed_failures() {
+    let lab = lab_with_image(
+        3,
+        24,
+        "lab-lb01=install-fails;lab-lb02=never-returns;lab-lb03=wrong-version",
+    );
+    device(&lab, &["device", "upgrade-hop", "lab-lb01", "--to", "17.5.1"])
+        .code(1)
+        .stderr_has("install failed: `tmsh install sys software image BIGIP-17.5.1-0.0.7.iso volume HD1.2 create-volume` exited 1");
+    assert!(!lab.commands("lab-lb01").contains("reboot"));
+    device(
+        &lab,
+        &[
+            "device",
+            "upgrade-hop",
+            "lab-lb02",
+            "--to",
+            "17.5.1",
+            "--reboot-timeout",
+            "4",
+        ],
+    )
+    .code(1)
+    .stderr_has("did not come back within 4 s");
+    device(
+        &lab,
+        &[
+            "device",
+            "upgrade-hop",
+            "lab-lb03",
+            "--to",
+            "17.5.1",
+            "--reboot-timeout",
+            "30",
+        ],
+    )
+    .code(1)
+    .stderr_has("came back on 15.1.10, not 17.5.1");
+}
+
+#[test]
+fn hostile_values_never_reach_a_device() {
+    let lab = lab_with_image(1, 25, "");
+    // A manifest naming a hostile file is refused before any connection.
+    let manifest = lab.dir.path().join("images/manifest.csv");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("BIGIP-17.5.1-0.0.7.iso", "x.iso;reboot"),
+    )
+    .unwrap();
+    device(
+        &lab,
+        &["device", "stage", "lab-lb01", "--version", "17.5.1"],
+    )
+    .code(2)
+    .stderr_has("is not a plain file name");
+    device(
+        &lab,
+        &[
+            "device",
+            "upgrade-hop",
+            "lab-lb01",
+            "--to",
+            "17.5.1; reboot",
+        ],
+    )
+    .code(2)
+    .stderr_has("invalid f5 version");
+    device(
+        &lab,
+        &["device", "upgrade-hop", "lab-lb01", "--to", "$(id)"],
+    )
+    .code(2);
+    assert!(
+        lab.commands("lab-lb01").is_empty(),
+        "{}",
+        lab.commands("lab-lb01")
+    );
+}

@@ -22,6 +22,48 @@ pub struct Args {
 enum Command {
     /// Run the read-only pre-checks (version, HA role, sync, free space, memory, health).
     Check(CheckArgs),
+    /// Upload an image and verify its SHA-256 on the device, without installing it.
+    Stage(StageArgs),
+    /// Take the device through one upgrade hop: pre-checks, stage, install, reboot, wait,
+    /// post-checks.
+    UpgradeHop(HopArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StageArgs {
+    /// Device name (from the inventory).
+    name: String,
+    /// The version whose image to stage (from the image manifest).
+    #[arg(long)]
+    version: String,
+    /// Inventory folders or files (default: inventories/).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    inventory: Vec<PathBuf>,
+    /// The image folder with manifest.csv.
+    #[arg(long, value_name = "DIR", default_value = "images")]
+    images: PathBuf,
+    #[command(flatten)]
+    ssh: SshArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct HopArgs {
+    /// Device name (from the inventory).
+    name: String,
+    /// The hop's target version (its image must be in the manifest).
+    #[arg(long)]
+    to: String,
+    /// Inventory folders or files (default: inventories/).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    inventory: Vec<PathBuf>,
+    /// The image folder with manifest.csv.
+    #[arg(long, value_name = "DIR", default_value = "images")]
+    images: PathBuf,
+    /// Seconds to wait for SSH after the reboot.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    reboot_timeout: u64,
+    #[command(flatten)]
+    ssh: SshArgs,
 }
 
 /// How to reach devices over SSH.
@@ -92,10 +134,14 @@ struct CheckArgs {
     format: Format,
 }
 
-pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
-    let Command::Check(a) = &args.command;
+/// The device named `name` in the inventory under `paths`.
+fn find_device(
+    ctx: &Ctx,
+    paths: &[PathBuf],
+    name: &str,
+) -> anyhow::Result<Option<crate::inventory::Device>> {
     let catalog = ctx.catalog()?;
-    let inv = inventory::load(&paths_or_default(&a.inventory), &catalog)?;
+    let inv = inventory::load(&paths_or_default(paths), &catalog)?;
     if inv.has_errors() {
         for f in inv
             .findings
@@ -104,21 +150,167 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         {
             eprintln!("{f}");
         }
-        return Ok(ExitStatus::Findings);
+        return Ok(None);
     }
-    let d = inv
-        .devices
-        .iter()
-        .find(|d| d.name == a.name)
-        .ok_or_else(|| anyhow::anyhow!("no device \"{}\" in the inventory", a.name))?;
-    let drivers = Drivers::load(a.ssh.drivers.as_deref())?;
-    let driver = drivers.get(d.vendor)?;
-    let target = Target {
+    Ok(Some(
+        inv.devices
+            .into_iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| anyhow::anyhow!("no device \"{name}\" in the inventory"))?,
+    ))
+}
+
+/// Upload progress on stderr, about every 10 %.
+fn progress_printer(name: String) -> impl FnMut(u64, u64) {
+    let start = std::time::Instant::now();
+    let mut shown = u64::MAX;
+    move |done, total| {
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
+        if shown == u64::MAX || pct / 10 != shown / 10 {
+            shown = pct;
+            let secs = start.elapsed().as_secs_f64().max(1e-3);
+            eprintln!(
+                "{name}: upload {pct:>3} % ({} of {} MiB, {:.0} MiB/s)",
+                done >> 20,
+                total >> 20,
+                done as f64 / 1048576.0 / secs
+            );
+        }
+    }
+}
+
+fn image_for(
+    images: &std::path::Path,
+    vendor: crate::version::Vendor,
+    version: &crate::version::Version,
+) -> anyhow::Result<crate::images::Image> {
+    let m = crate::images::Manifest::load(images)?;
+    m.find(vendor, version).cloned().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no {} {version} image in {} (add it with `lbfleet images add FILE --vendor {} --version {version}`)",
+            vendor.id(),
+            crate::images::location(images),
+            vendor.id()
+        )
+    })
+}
+
+fn connect_target(d: &crate::inventory::Device, ssh: &SshArgs) -> Target {
+    Target {
         host: d.mgmt.host.clone(),
         port: d.mgmt.port_or_default(),
-        user: a.ssh.user(),
+        user: ssh.user(),
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
+    match &args.command {
+        Command::Check(a) => check(ctx, a),
+        Command::Stage(a) => stage(ctx, a),
+        Command::UpgradeHop(a) => upgrade_hop(ctx, a),
+    }
+}
+
+fn stage(ctx: &Ctx, a: &StageArgs) -> anyhow::Result<ExitStatus> {
+    let Some(d) = find_device(ctx, &a.inventory, &a.name)? else {
+        return Ok(ExitStatus::Findings);
     };
-    let mut t = Ssh2Transport::connect(&target, &a.ssh.options()?)?;
+    let version = crate::version::Version::parse(d.vendor, &a.version)?;
+    let image = image_for(&a.images, d.vendor, &version)?;
+    let drivers = Drivers::load(a.ssh.drivers.as_deref())?;
+    let driver = drivers.get(d.vendor)?;
+    let mut t = Ssh2Transport::connect(&connect_target(&d, &a.ssh), &a.ssh.options()?)?;
+    let local = a.images.join(&image.file);
+    let mut progress = progress_printer(d.name.clone());
+    match device::stage(&mut t, driver, &image, &local, &mut progress) {
+        Ok(s) if s.sent == 0 => super::out(format!(
+            "{}: {} already on the device with SHA-256 {}: nothing sent",
+            d.name, image.file, s.sha256
+        ))?,
+        Ok(s) => super::out(format!(
+            "{}: {} staged ({} bytes sent{}), SHA-256 {} verified on the device",
+            d.name,
+            image.file,
+            s.sent,
+            if s.resumed_from > 0 {
+                format!(", resumed after {}", s.resumed_from)
+            } else {
+                String::new()
+            },
+            s.sha256
+        ))?,
+        Err(e) => {
+            eprintln!("{}: {e}", d.name);
+            return Ok(ExitStatus::Findings);
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
+    let Some(d) = find_device(ctx, &a.inventory, &a.name)? else {
+        return Ok(ExitStatus::Findings);
+    };
+    let to = crate::version::Version::parse(d.vendor, &a.to)?;
+    let image = image_for(&a.images, d.vendor, &to)?;
+    let drivers = Drivers::load(a.ssh.drivers.as_deref())?;
+    let driver = drivers.get(d.vendor)?;
+    let target = connect_target(&d, &a.ssh);
+    let options = a.ssh.options()?;
+    let mut connect = || -> Result<Box<dyn crate::ssh::Transport>, crate::ssh::SshError> {
+        Ok(Box::new(Ssh2Transport::connect(&target, &options)?))
+    };
+    let local = a.images.join(&image.file);
+    let hop = device::Hop {
+        expect: Expectation {
+            vendor: d.vendor,
+            version: d.version.clone(),
+            role: d.ha_role,
+            space_needed: None,
+        },
+        to: to.clone(),
+        image: &image,
+        local: &local,
+    };
+    let wait = device::Wait {
+        reboot: std::time::Duration::from_secs(a.reboot_timeout),
+        first_interval: std::time::Duration::from_secs(1),
+        max_interval: std::time::Duration::from_secs(30),
+    };
+    let name = d.name.clone();
+    let mut on_step = |step: device::Step, detail: &str| {
+        eprintln!("{name}: {step:?} {detail}");
+    };
+    let mut progress = progress_printer(d.name.clone());
+    match device::upgrade_hop(
+        &mut connect,
+        driver,
+        &hop,
+        wait,
+        &mut on_step,
+        &mut progress,
+    ) {
+        Ok(_) => {
+            super::out(format!(
+                "{}: upgraded {} -> {to}, post-checks passed",
+                d.name, d.version
+            ))?;
+            Ok(ExitStatus::Success)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", d.name);
+            Ok(ExitStatus::Findings)
+        }
+    }
+}
+
+fn check(ctx: &Ctx, a: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    let Some(d) = find_device(ctx, &a.inventory, &a.name)? else {
+        return Ok(ExitStatus::Findings);
+    };
+    let drivers = Drivers::load(a.ssh.drivers.as_deref())?;
+    let driver = drivers.get(d.vendor)?;
+    let mut t = Ssh2Transport::connect(&connect_target(&d, &a.ssh), &a.ssh.options()?)?;
     let checks = device::precheck(
         &mut t,
         driver,

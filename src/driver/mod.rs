@@ -340,6 +340,23 @@ impl Driver {
         Ok(out)
     }
 
+    /// The parameters a command takes.
+    pub fn placeholders(&self, name: &str) -> &[String] {
+        self.commands
+            .get(name)
+            .map_or(&[], |c| c.placeholders.as_slice())
+    }
+
+    /// Renders a command with whichever of `values` it takes.
+    pub fn render_with(&self, name: &str, values: &[(&str, &str)]) -> Result<String, RenderError> {
+        let used: Vec<(&str, &str)> = values
+            .iter()
+            .filter(|(k, _)| self.placeholders(name).iter().any(|p| p == k))
+            .copied()
+            .collect();
+        self.render(name, &used)
+    }
+
     /// Reads the named values of a command's output (absent when a pattern does not match).
     pub fn parse_output(&self, name: &str, output: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();

@@ -144,13 +144,15 @@ pub enum SshError {
 pub trait Transport {
     /// Runs a command (already validated by the driver) and waits for it to finish.
     fn exec(&mut self, command: &str) -> Result<CommandOutput, SshError>;
-    /// Uploads `local` to `remote`, continuing a partial copy; `progress(done, total)`.
+    /// Uploads `local` to `remote`; with `resume`, a shorter file already there is continued
+    /// rather than rewritten. `progress(done, total)` after every block.
     fn upload(
         &mut self,
         local: &Path,
         remote: &str,
+        resume: bool,
         progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<(), SshError>;
+    ) -> Result<u64, SshError>;
 }
 
 /// `SHA256:` and unpadded base64, as OpenSSH prints fingerprints.

@@ -149,8 +149,9 @@ impl Transport for Ssh2Transport {
         &mut self,
         local: &Path,
         remote: &str,
+        resume: bool,
         progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<(), SshError> {
+    ) -> Result<u64, SshError> {
         let label = self.label.clone();
         let e = |m: String| err(&label, m);
         let mut src =
@@ -159,12 +160,15 @@ impl Transport for Ssh2Transport {
         let sftp = self.session.sftp().map_err(|x| e(format!("sftp: {x}")))?;
         let rpath = Path::new(remote);
         // Continue a partial copy: keep what is there when it is not longer than the source.
-        let have = sftp
-            .stat(rpath)
-            .ok()
-            .and_then(|s| s.size)
-            .filter(|&n| n <= total)
-            .unwrap_or(0);
+        let have = if resume {
+            sftp.stat(rpath)
+                .ok()
+                .and_then(|s| s.size)
+                .filter(|&n| n <= total)
+                .unwrap_or(0)
+        } else {
+            0
+        };
         let mut dst = if have > 0 {
             let mut f = sftp
                 .open_mode(rpath, ssh2::OpenFlags::WRITE, 0o644, ssh2::OpenType::File)
@@ -192,6 +196,6 @@ impl Transport for Ssh2Transport {
             progress(done, total);
         }
         dst.fsync().ok();
-        Ok(())
+        Ok(have)
     }
 }
