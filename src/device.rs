@@ -294,7 +294,7 @@ fn summary(checks: &[Check]) -> String {
 }
 
 /// What staging did.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Staged {
     /// Bytes sent (0 when the device already had the image).
     pub sent: u64,
@@ -302,6 +302,8 @@ pub struct Staged {
     pub resumed_from: u64,
     /// The SHA-256 verified on the device.
     pub sha256: String,
+    /// Seconds spent sending (the last attempt).
+    pub upload_seconds: f64,
 }
 
 /// The steps of a hop, for progress and journals.
@@ -367,6 +369,7 @@ pub fn stage(
             sent: 0,
             resumed_from: image.size,
             sha256: image.sha256.clone(),
+            upload_seconds: 0.0,
         });
     }
     let space = run_cmd(t, d, "free-space", "free_space", &[])?;
@@ -394,13 +397,16 @@ pub fn stage(
     let remote = format!("{}/{}", d.image_dir.trim_end_matches('/'), image.file);
     let mut resume = true;
     loop {
+        let started = std::time::Instant::now();
         let kept = t.upload(local, &remote, resume, progress)?;
+        let upload_seconds = started.elapsed().as_secs_f64();
         let got = remote_sha(t, d, &image.file)?.unwrap_or_else(|| "none".into());
         if got == image.sha256 {
             return Ok(Staged {
                 sent: image.size - kept,
                 resumed_from: kept,
                 sha256: got,
+                upload_seconds,
             });
         }
         if kept == 0 || !resume {

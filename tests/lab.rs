@@ -201,7 +201,7 @@ fn stage_uploads_verifies_skips_and_resumes_a_dropped_upload() {
         &["device", "stage", "lab-lb01", "--version", "17.5.1"],
     )
     .code(0)
-    .stdout_has("staged (2097152 bytes sent), SHA-256 ")
+    .stdout_has("staged (2097152 bytes sent in ")
     .stdout_has("verified on the device");
     device(
         &lab,
@@ -381,4 +381,15 @@ fn hostile_values_never_reach_a_device() {
         "{}",
         lab.commands("lab-lb01")
     );
+}
+
+#[test]
+fn a_slow_device_hits_the_command_timeout_as_a_failed_check() {
+    let lab = Lab::up(1, 26, "lab-lb01=slow");
+    check(&lab, "lab-lb01", &["--command-timeout", "1"])
+        .code(1)
+        .stdout_has("FAIL")
+        .stdout_has("127.0.26.1:2222");
+    // The device was only slow: the commands it received were all read-only.
+    assert!(!lab.commands("lab-lb01").contains("install"));
 }

@@ -84,6 +84,9 @@ pub struct SshArgs {
     /// Seconds to connect.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     connect_timeout: u64,
+    /// Seconds any one command (or upload step) may go without progress.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    command_timeout: u64,
     /// A driver file replacing the built-in driver of its vendor.
     #[arg(long, value_name = "FILE")]
     drivers: Option<PathBuf>,
@@ -108,6 +111,7 @@ impl SshArgs {
             o.policy = HostKeyPolicy::AcceptNew;
         }
         o.connect_timeout = std::time::Duration::from_secs(self.connect_timeout.max(1));
+        o.command_timeout = std::time::Duration::from_secs(self.command_timeout.max(1));
         Ok(o)
     }
 
@@ -228,10 +232,12 @@ fn stage(ctx: &Ctx, a: &StageArgs) -> anyhow::Result<ExitStatus> {
             d.name, image.file, s.sha256
         ))?,
         Ok(s) => super::out(format!(
-            "{}: {} staged ({} bytes sent{}), SHA-256 {} verified on the device",
+            "{}: {} staged ({} bytes sent in {:.2} s, {:.0} MiB/s{}), SHA-256 {} verified on the device",
             d.name,
             image.file,
             s.sent,
+            s.upload_seconds,
+            s.sent as f64 / 1048576.0 / s.upload_seconds.max(1e-6),
             if s.resumed_from > 0 {
                 format!(", resumed after {}", s.resumed_from)
             } else {

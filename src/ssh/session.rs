@@ -50,6 +50,13 @@ impl Ssh2Transport {
         let mut session = Session::new().map_err(|e| connect(e.to_string()))?;
         session.set_timeout(o.connect_timeout.as_millis() as u32);
         session.set_tcp_stream(tcp);
+        // AES-GCM first: with AES-NI it is faster than libssh2's default ChaCha20-Poly1305, which
+        // matters for gigabyte images (scripts/bench-upload).
+        for kind in [ssh2::MethodType::CryptCs, ssh2::MethodType::CryptSc] {
+            session
+                .method_pref(kind, "aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes256-ctr,chacha20-poly1305@openssh.com")
+                .map_err(|e| connect(format!("cipher preferences: {e}")))?;
+        }
         session
             .handshake()
             .map_err(|e| connect(format!("handshake: {e}")))?;
@@ -184,7 +191,7 @@ impl Transport for Ssh2Transport {
         };
         let mut done = have;
         progress(done, total);
-        let mut buf = vec![0u8; 256 * 1024];
+        let mut buf = vec![0u8; 1024 * 1024];
         loop {
             let n = src.read(&mut buf).map_err(|x| e(x.to_string()))?;
             if n == 0 {
