@@ -431,6 +431,35 @@ pub struct Wait {
     pub max_interval: std::time::Duration,
 }
 
+/// The volume to install to, for drivers that list volumes (`software_status` rows): the first
+/// inactive one, else the next number. `None` for drivers without volumes.
+pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>, HopError> {
+    if d.commands
+        .get("software_status")
+        .is_none_or(|c| c.rows.is_none())
+    {
+        return Ok(None);
+    }
+    let out = run_cmd(t, d, "install", "software_status", &[])?;
+    let rows = d.parse_rows("software_status", &out);
+    let volume = rows
+        .iter()
+        .find(|r| r.get("active").map(String::as_str) == Some("no"))
+        .and_then(|r| r.get("volume").cloned())
+        .or_else(|| {
+            let n = rows.len() + 1;
+            rows.first()
+                .and_then(|r| r.get("volume"))
+                .and_then(|v| v.rsplit_once('.'))
+                .map(|(prefix, _)| format!("{prefix}.{n}"))
+        })
+        .ok_or_else(|| HopError::Command {
+            step: "install",
+            detail: "no volume to install to".into(),
+        })?;
+    Ok(Some(volume))
+}
+
 /// One upgrade hop on one device.
 pub struct Hop<'a> {
     /// What the device must run and be before.
@@ -469,27 +498,7 @@ pub fn upgrade_hop(
         ("image", hop.image.file.clone()),
         ("release", hop.to.as_str().to_string()),
     ];
-    if d.commands
-        .get("software_status")
-        .is_some_and(|c| c.rows.is_some())
-    {
-        let out = run_cmd(t.as_mut(), d, "install", "software_status", &[])?;
-        let rows = d.parse_rows("software_status", &out);
-        let volume = rows
-            .iter()
-            .find(|r| r.get("active").map(String::as_str) == Some("no"))
-            .and_then(|r| r.get("volume").cloned())
-            .or_else(|| {
-                let n = rows.len() + 1;
-                rows.first()
-                    .and_then(|r| r.get("volume"))
-                    .and_then(|v| v.rsplit_once('.'))
-                    .map(|(prefix, _)| format!("{prefix}.{n}"))
-            })
-            .ok_or_else(|| HopError::Command {
-                step: "install",
-                detail: "no volume to install to".into(),
-            })?;
+    if let Some(volume) = choose_volume(t.as_mut(), d)? {
         values.push(("volume", volume));
     }
     let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -12,6 +12,7 @@ pub mod device;
 pub mod driver;
 pub mod error;
 pub mod evaluator;
+pub mod executor;
 pub mod exit;
 pub mod fsutil;
 pub mod images;

@@ -18,5 +18,7 @@ mod lab;
 mod path;
 // `lbfleet plan` and `plan check`: the sample plan, formats, drift, bad input.
 mod plan;
+// `lbfleet upgrade` and `status` against the device lab: order, canary, budget, resume, locks.
+mod rollout;
 // `lbfleet versions sort`: vendor ordering and bad values.
 mod versions;

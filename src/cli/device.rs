@@ -68,7 +68,7 @@ struct HopArgs {
 
 /// How to reach devices over SSH.
 #[derive(Debug, clap::Args)]
-pub struct SshArgs {
+pub(crate) struct SshArgs {
     /// Private key file [default: the running ssh-agent].
     #[arg(long, value_name = "FILE")]
     identity: Option<PathBuf>,
@@ -89,7 +89,7 @@ pub struct SshArgs {
     command_timeout: u64,
     /// A driver file replacing the built-in driver of its vendor.
     #[arg(long, value_name = "FILE")]
-    drivers: Option<PathBuf>,
+    pub drivers: Option<PathBuf>,
 }
 
 impl SshArgs {

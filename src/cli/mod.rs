@@ -10,6 +10,7 @@ mod inventory_check;
 mod inventory_report;
 mod path;
 mod plan;
+mod upgrade;
 mod versions;
 
 use std::ffi::OsString;
@@ -51,6 +52,10 @@ enum Command {
     Images(images::Args),
     /// Find memory leaks, reboot intervals, projected peaks and the hardware that carries them.
     Evaluate(Box<evaluate::Args>),
+    /// Run a plan over SSH: waves, HA order, failure budget, journal, resume.
+    Upgrade(Box<upgrade::Args>),
+    /// Where a rollout stands, from its journal.
+    Status(upgrade::StatusArgs),
     /// Plan a staged rollout: canary, waves, HA order, maintenance windows.
     Plan(Box<plan::Args>),
     /// Check the fleet inventory or report on it.
@@ -133,6 +138,8 @@ where
         Command::Catalog(args) => catalog::run(&ctx, &args),
         Command::Path(args) => path::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
+        Command::Upgrade(args) => upgrade::run(&ctx, &args),
+        Command::Status(args) => upgrade::status(&args),
         Command::Evaluate(args) => evaluate::run(&ctx, &args),
         Command::Drivers(args) => drivers::run(&args),
         Command::Device(args) => device::run(&ctx, &args),

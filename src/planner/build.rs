@@ -37,7 +37,7 @@ pub(super) struct Work<'a> {
     /// Upgrading members, standbys first, then the active.
     pub members: Vec<Member<'a>>,
     /// The unit that takes over when the active goes down.
-    pub standby: Option<&'a str>,
+    pub standby: Option<&'a Device>,
     pub failover_minutes: i64,
 }
 
@@ -73,7 +73,10 @@ impl Work<'_> {
         for m in self.members_of(phase) {
             if m.device.ha_role == HaRole::Active && !failed_over {
                 if let Some(to) = self.standby {
-                    out.push(Step::Failover { to: to.to_string() });
+                    out.push(Step::Failover {
+                        to: to.name.clone(),
+                        mgmt_host: to.mgmt.to_string(),
+                    });
                 }
                 failed_over = true;
             }
@@ -261,8 +264,8 @@ pub fn build(
         let standby = members
             .iter()
             .filter(|d| d.ha_role == HaRole::Standby)
-            .map(|d| d.name.as_str())
-            .min();
+            .min_by(|a, b| a.name.cmp(&b.name))
+            .copied();
         let first = members[0];
         works.push(Work {
             site,

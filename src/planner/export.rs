@@ -47,7 +47,7 @@ fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: bool) {
                     d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
                 )
             }
-            Step::Failover { to } => (
+            Step::Failover { to, .. } => (
                 "failover",
                 to.clone(),
                 "standby".into(),

@@ -198,10 +198,12 @@ pub enum Step {
         /// The device.
         device: String,
     },
-    /// Make `to` the active unit of the group, verified.
+    /// Make `to` the active unit of the group, verified on `to` itself.
     Failover {
         /// The unit that becomes active.
         to: String,
+        /// Its management address (it may not be upgraded in this entry).
+        mgmt_host: String,
     },
 }
 

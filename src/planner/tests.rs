@@ -154,7 +154,7 @@ fn verify(plan: &Plan, inv: &Inventory, opts: &Options) {
             let mut failover_seen = false;
             for step in &g.steps {
                 match step {
-                    Step::Failover { to } => {
+                    Step::Failover { to, .. } => {
                         assert_eq!(by_name[to.as_str()].ha_role.id(), "standby");
                         failover_seen = true;
                     }
@@ -353,7 +353,10 @@ fn canary_covers_each_kind_once_with_standbys_first() {
     assert_eq!(
         g1.steps,
         [
-            Step::Failover { to: "a2".into() },
+            Step::Failover {
+                to: "a2".into(),
+                mgmt_host: "10.0.0.2".into()
+            },
             Step::Upgrade {
                 device: "a1".into()
             }
@@ -371,7 +374,10 @@ fn canary_covers_each_kind_once_with_standbys_first() {
             Step::Upgrade {
                 device: "b2".into()
             },
-            Step::Failover { to: "b2".into() },
+            Step::Failover {
+                to: "b2".into(),
+                mgmt_host: "10.0.0.4".into()
+            },
             Step::Upgrade {
                 device: "b1".into()
             }

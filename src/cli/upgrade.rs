@@ -1,0 +1,392 @@
+//! `lbfleet upgrade PLAN`: run a plan over SSH, journaled and resumable; `lbfleet status PLAN`:
+//! where a rollout stands, from its journal alone.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use super::Ctx;
+use super::device::SshArgs;
+use crate::ExitStatus;
+use crate::driver::Drivers;
+use crate::executor::journal::{self, Event, Journal};
+use crate::executor::{self, Budget, Connector, INTERRUPTED, Settings, WaveReport};
+use crate::images::Manifest;
+use crate::planner::file::PlannedDevice;
+use crate::report::{Cell, Table};
+use crate::ssh::{self, Ssh2Transport, SshError, Target, Transport};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The plan file (from `lbfleet plan`).
+    plan: PathBuf,
+    /// Connect and run only the read-only pre-checks; print each device's commands.
+    #[arg(long)]
+    dry_run: bool,
+    /// Groups of a wave upgraded at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    parallel: usize,
+    /// Failed groups tolerated before nothing new starts: a count or a share (`5%`).
+    #[arg(long, value_name = "N|P%", default_value = "0")]
+    max_failures: Budget,
+    /// Do not ask before each wave after the canary.
+    #[arg(long)]
+    yes: bool,
+    /// Continue a rollout from its journal (required when the journal has entries).
+    #[arg(long)]
+    resume: bool,
+    /// Run a plan that no longer matches the inventory or catalog.
+    #[arg(long)]
+    force: bool,
+    /// The journal [default: the plan's path with `.journal`].
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// The image folder with manifest.csv.
+    #[arg(long, value_name = "DIR", default_value = "images")]
+    images: PathBuf,
+    /// Inventory folders or files [default: the paths recorded in the plan].
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    inventory: Vec<PathBuf>,
+    /// Seconds to wait for a device after its reboot.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    reboot_timeout: u64,
+    #[command(flatten)]
+    ssh: SshArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The plan file.
+    plan: PathBuf,
+    /// The journal [default: the plan's path with `.journal`].
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+}
+
+fn journal_path(plan: &Path, given: &Option<PathBuf>) -> PathBuf {
+    given
+        .clone()
+        .unwrap_or_else(|| plan.with_extension("journal"))
+}
+
+struct SshConnector {
+    options: ssh::Options,
+    user: String,
+}
+
+impl Connector for SshConnector {
+    fn connect(&self, d: &PlannedDevice) -> Result<Box<dyn Transport>, SshError> {
+        let host: crate::inventory::MgmtHost =
+            d.mgmt_host.parse().map_err(|e: String| SshError::Connect {
+                target: d.mgmt_host.clone(),
+                message: e,
+            })?;
+        let target = Target {
+            host: host.host.clone(),
+            port: host.port_or_default(),
+            user: self.user.clone(),
+        };
+        Ok(Box::new(Ssh2Transport::connect(&target, &self.options)?))
+    }
+}
+
+/// A lock beside the journal: a second run on the same plan is refused while the first lives.
+struct Lock(PathBuf);
+
+impl Lock {
+    fn take(journal: &Path) -> anyhow::Result<Lock> {
+        let path = journal.with_extension("lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    writeln!(f, "{}", std::process::id())?;
+                    f.sync_all()?;
+                    return Ok(Lock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid: i32 = std::fs::read_to_string(&path)?.trim().parse().unwrap_or(0);
+                    // SAFETY: kill with signal 0 only checks that the process exists.
+                    let alive = pid > 0 && unsafe { libc::kill(pid, 0) } == 0;
+                    if alive {
+                        anyhow::bail!(
+                            "another lbfleet (pid {pid}) is running this plan ({} is locked by {})",
+                            journal.display(),
+                            path.display()
+                        );
+                    }
+                    eprintln!(
+                        "removing a stale lock {} (pid {pid} is gone)",
+                        path.display()
+                    );
+                    std::fs::remove_file(&path)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        anyhow::bail!("cannot take the lock {}", path.display())
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn stamp() -> String {
+    jiff::Timestamp::now().strftime("%H:%M:%S").to_string()
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
+    let plan = crate::planner::check::load(&args.plan)?;
+    // The plan must still be true of the fleet.
+    let paths = if args.inventory.is_empty() {
+        super::inventory_check::paths_or_default(
+            &plan
+                .inventory
+                .paths
+                .iter()
+                .map(PathBuf::from)
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        args.inventory.clone()
+    };
+    let catalog = ctx.catalog()?;
+    let inv = crate::inventory::load(&paths, &catalog)?;
+    let diffs = crate::planner::check::check(&plan, &inv, &catalog);
+    if !diffs.is_empty() {
+        for d in &diffs {
+            eprintln!("{}: {d}", args.plan.display());
+        }
+        if !args.force {
+            eprintln!(
+                "the plan no longer matches the fleet: plan again, or run it anyway with --force"
+            );
+            return Ok(ExitStatus::Findings);
+        }
+    }
+    let drivers = Drivers::load(args.ssh.drivers.as_deref())?;
+    let manifest = Manifest::load(&args.images)?;
+    let connector = SshConnector {
+        options: args.ssh.options()?,
+        user: args.ssh.user(),
+    };
+    if args.dry_run {
+        return dry_run(&plan, &drivers, &connector, &manifest, &args.images);
+    }
+    let jpath = journal_path(&args.plan, &args.journal);
+    let _lock = Lock::take(&jpath)?;
+    let journal = Journal::open(&jpath)?;
+    if !journal.entries.is_empty() && !args.resume {
+        anyhow::bail!(
+            "{} already records this rollout: continue it with --resume (finished steps are not repeated), or see `lbfleet status {}`",
+            jpath.display(),
+            args.plan.display()
+        );
+    }
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+    let settings = Settings {
+        parallel: args.parallel.max(1),
+        budget: args.max_failures,
+        wait: crate::device::Wait {
+            reboot: std::time::Duration::from_secs(args.reboot_timeout),
+            first_interval: std::time::Duration::from_secs(1),
+            max_interval: std::time::Duration::from_secs(30),
+        },
+        images: args.images.clone(),
+    };
+    let journal = Mutex::new(journal);
+    let log = |line: String| eprintln!("{} {line}", stamp());
+    let yes = args.yes;
+    let mut confirm = |prev: &WaveReport| -> bool {
+        eprintln!(
+            "wave {} done: {} groups completed, {} failed{}",
+            prev.index,
+            prev.completed,
+            prev.failed.len(),
+            prev.failed
+                .iter()
+                .map(|(g, e)| format!("\n  {g}: {e}"))
+                .collect::<String>()
+        );
+        if yes {
+            return true;
+        }
+        if !std::io::stdin().is_terminal() {
+            eprintln!("not a terminal: pass --yes to continue without confirmation");
+            return false;
+        }
+        eprint!("start the next wave? [y/N] ");
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        matches!(line.trim(), "y" | "Y" | "yes")
+    };
+    let outcome = executor::run(
+        &plan,
+        &drivers,
+        &manifest,
+        &connector,
+        &settings,
+        &journal,
+        &mut confirm,
+        &log,
+    );
+    let total: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
+    super::out(format!(
+        "{} of {total} groups completed, {} failed; journal {}",
+        outcome.completed,
+        outcome.failed.len(),
+        jpath.display()
+    ))?;
+    for (g, e) in &outcome.failed {
+        super::out(format!("failed: {g}: {e}"))?;
+    }
+    if let Some(why) = &outcome.stopped {
+        super::out(format!("stopped: {why}"))?;
+    }
+    Ok(if outcome.interrupted {
+        ExitStatus::Interrupted
+    } else if outcome.failed.is_empty() && outcome.stopped.is_none() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+fn dry_run(
+    plan: &crate::planner::Plan,
+    drivers: &Drivers,
+    connector: &SshConnector,
+    manifest: &Manifest,
+    images: &Path,
+) -> anyhow::Result<ExitStatus> {
+    let mut blocked = false;
+    for w in &plan.waves {
+        super::out(format!(
+            "wave {} ({:?}), not before {}",
+            w.index, w.kind, w.not_before
+        ))?;
+        for g in &w.groups {
+            super::out(format!(
+                "  {} at {}: {} to {}",
+                executor::group_name(g),
+                g.site,
+                g.start,
+                g.end
+            ))?;
+            for d in &g.devices {
+                match executor::dry_run_device(drivers, connector, manifest, images, d) {
+                    Ok((checks, commands)) => {
+                        for c in &checks {
+                            if c.status == crate::device::Status::Fail {
+                                blocked = true;
+                            }
+                            super::out(format!(
+                                "    {} {}: {:?} {}",
+                                d.name, c.name, c.status, c.detail
+                            ))?;
+                        }
+                        for line in commands {
+                            if line.starts_with("# no ") || line.starts_with("# refused") {
+                                blocked = true;
+                            }
+                            super::out(format!("    {} $ {line}", d.name))?;
+                        }
+                    }
+                    Err(e) => {
+                        blocked = true;
+                        super::out(format!("    {}: {e}", d.name))?;
+                    }
+                }
+            }
+        }
+    }
+    if blocked {
+        eprintln!("dry run: a pre-check would block the rollout");
+        return Ok(ExitStatus::Findings);
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
+    let plan = crate::planner::check::load(&args.plan)?;
+    let jpath = journal_path(&args.plan, &args.journal);
+    let entries = if jpath.exists() {
+        Journal::read(&jpath)?
+    } else {
+        Vec::new()
+    };
+    let mut t = Table::new(&["wave", "group", "device", "hops done", "state", "detail"]);
+    let last = journal::last_events(&entries);
+    let mut done_groups = 0;
+    let total: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
+    for w in &plan.waves {
+        for g in &w.groups {
+            let gname = executor::group_name(g);
+            let mut group_done = true;
+            for d in &g.devices {
+                let mine: Vec<&&journal::Entry> = last
+                    .iter()
+                    .filter(|e| {
+                        e.get("device") == Some(d.name.as_str()) && e.get("step") == Some("hop")
+                    })
+                    .collect();
+                let done = mine
+                    .iter()
+                    .filter(|e| matches!(e.event, Event::Done | Event::Skip))
+                    .count();
+                let current = mine
+                    .iter()
+                    .rev()
+                    .find(|e| matches!(e.event, Event::Start | Event::Fail));
+                let (state, detail) = match current {
+                    Some(e) if e.event == Event::Fail => {
+                        ("failed", e.get("error").unwrap_or("").to_string())
+                    }
+                    Some(e) => (
+                        "in progress (or interrupted)",
+                        format!("hop to {}", e.get("to").unwrap_or("")),
+                    ),
+                    None if done == d.path.len() => {
+                        ("done", d.path.last().cloned().unwrap_or_default())
+                    }
+                    None if done > 0 => ("part-way", format!("at {}", d.path[done - 1])),
+                    None => ("not started", String::new()),
+                };
+                if done < d.path.len() {
+                    group_done = false;
+                }
+                t.push(vec![
+                    Cell::Int(w.index as i64),
+                    Cell::text(gname.clone()),
+                    Cell::text(d.name.clone()),
+                    Cell::text(format!("{done}/{}", d.path.len())),
+                    Cell::text(state),
+                    Cell::text(detail),
+                ]);
+            }
+            if group_done {
+                done_groups += 1;
+            }
+        }
+    }
+    crate::report::emit(&crate::report::Format::Table.exporter().export(&t)?, None)?;
+    super::out(format!(
+        "{done_groups} of {total} groups done; journal {}",
+        jpath.display()
+    ))?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,274 @@
+//! The rollout journal: one human-readable line per step start and end, appended and fsynced,
+//! so that after a crash, Ctrl-C or a fixed failure `--resume` repeats no finished step and
+//! `lbfleet status` can tell where the rollout stands from the journal alone.
+//!
+//! ```text
+//! 2026-11-25T15:44:01Z start wave=1 group=lab-ha01 step=hop device=lab-lb02 to=17.5.1
+//! 2026-11-25T15:44:09Z done wave=1 group=lab-ha01 step=hop device=lab-lb02 to=17.5.1
+//! 2026-11-25T15:44:09Z fail wave=1 group=lab-ha03 step=hop device=lab-lb04 to=17.5.1 error="..."
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What happened to a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Event {
+    /// It began.
+    Start,
+    /// It finished well.
+    Done,
+    /// It finished badly.
+    Fail,
+    /// It was not needed (already done on the device).
+    Skip,
+}
+
+impl Event {
+    fn word(self) -> &'static str {
+        match self {
+            Event::Start => "start",
+            Event::Done => "done",
+            Event::Fail => "fail",
+            Event::Skip => "skip",
+        }
+    }
+}
+
+/// One line of the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// UTC time.
+    pub at: String,
+    /// What happened.
+    pub event: Event,
+    /// `key=value` fields in order (`wave`, `group`, `step`, `device`, `to`, `error`...).
+    pub fields: Vec<(String, String)>,
+}
+
+impl Entry {
+    /// A field's value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The step's identity: everything but the time, the event and the error.
+    pub fn key(&self) -> String {
+        self.fields
+            .iter()
+            .filter(|(k, _)| k != "error" && k != "detail")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn quote(v: &str) -> String {
+    if !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'=' && b != b'\\')
+    {
+        v.to_string()
+    } else {
+        let mut s = String::from("\"");
+        for c in v.chars() {
+            match c {
+                '"' => s.push_str("\\\""),
+                '\\' => s.push_str("\\\\"),
+                '\n' => s.push_str("\\n"),
+                c => s.push(c),
+            }
+        }
+        s.push('"');
+        s
+    }
+}
+
+/// Parses one line; `None` for anything else (a torn last line after a crash).
+fn parse(line: &str) -> Option<Entry> {
+    let (at, rest) = line.split_once(' ')?;
+    let (word, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let event = match word {
+        "start" => Event::Start,
+        "done" => Event::Done,
+        "fail" => Event::Fail,
+        "skip" => Event::Skip,
+        _ => return None,
+    };
+    let mut fields = Vec::new();
+    while !rest.is_empty() {
+        let (k, after) = rest.split_once('=')?;
+        let (v, after) = if let Some(q) = after.strip_prefix('"') {
+            let mut v = String::new();
+            let mut chars = q.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => match chars.next() {
+                        Some((_, 'n')) => v.push('\n'),
+                        Some((_, c)) => v.push(c),
+                        None => return None,
+                    },
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => v.push(c),
+                }
+            }
+            (v, &q[end?..])
+        } else {
+            let (v, a) = after.split_once(' ').unwrap_or((after, ""));
+            (v.to_string(), a)
+        };
+        fields.push((k.to_string(), v));
+        rest = after.trim_start();
+    }
+    Some(Entry {
+        at: at.to_string(),
+        event,
+        fields,
+    })
+}
+
+/// An open journal.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    /// Everything read at open and written since.
+    pub entries: Vec<Entry>,
+}
+
+impl Journal {
+    /// Opens (creating) the journal and reads what is there.
+    pub fn open(path: &Path) -> std::io::Result<Journal> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let entries = text.lines().filter_map(parse).collect();
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        // End a line torn by a crash, so the next entry starts on its own line.
+        if !text.is_empty() && !text.ends_with('\n') {
+            file.write_all(b"\n")?;
+            file.sync_data()?;
+        }
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+            entries,
+        })
+    }
+
+    /// Reads a journal without opening it for writing.
+    pub fn read(path: &Path) -> std::io::Result<Vec<Entry>> {
+        Ok(std::fs::read_to_string(path)?
+            .lines()
+            .filter_map(parse)
+            .collect())
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line and fsyncs it.
+    pub fn record(&mut self, event: Event, fields: &[(&str, &str)]) -> std::io::Result<()> {
+        let at = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let mut line = format!("{at} {}", event.word());
+        for (k, v) in fields {
+            line.push_str(&format!(" {k}={}", quote(v)));
+        }
+        line.push('\n');
+        self.file.write_all(line.as_bytes())?;
+        self.file.sync_data()?;
+        self.entries.push(Entry {
+            at,
+            event,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        });
+        Ok(())
+    }
+
+    /// Whether a step (by its identity) finished well or was skipped.
+    pub fn finished(&self, key: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| matches!(e.event, Event::Done | Event::Skip) && e.key() == key)
+    }
+}
+
+/// The last event of each step, in order of first appearance.
+pub fn last_events(entries: &[Entry]) -> Vec<&Entry> {
+    let mut order: Vec<String> = Vec::new();
+    let mut last: BTreeMap<String, &Entry> = BTreeMap::new();
+    for e in entries {
+        let k = e.key();
+        if !last.contains_key(&k) {
+            order.push(k.clone());
+        }
+        last.insert(k, e);
+    }
+    order.iter().map(|k| last[k]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip_and_torn_lines_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        let mut j = Journal::open(&p).unwrap();
+        j.record(
+            Event::Start,
+            &[
+                ("wave", "1"),
+                ("step", "hop"),
+                ("device", "a"),
+                ("to", "17.5.1"),
+            ],
+        )
+        .unwrap();
+        j.record(
+            Event::Fail,
+            &[
+                ("wave", "1"),
+                ("step", "hop"),
+                ("device", "a"),
+                ("to", "17.5.1"),
+                ("error", "said \"no\" = bad\nnext"),
+            ],
+        )
+        .unwrap();
+        j.record(
+            Event::Done,
+            &[
+                ("wave", "1"),
+                ("step", "hop"),
+                ("device", "a"),
+                ("to", "17.5.1"),
+            ],
+        )
+        .unwrap();
+        drop(j);
+        // A crash mid-write leaves half a line.
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"2026-11-25T00:00:00Z don").unwrap();
+        let j = Journal::open(&p).unwrap();
+        assert_eq!(j.entries.len(), 3);
+        assert_eq!(j.entries[1].get("error"), Some("said \"no\" = bad\nnext"));
+        assert!(j.finished("wave=1 step=hop device=a to=17.5.1"));
+        assert!(!j.finished("wave=1 step=hop device=b to=17.5.1"));
+        assert_eq!(last_events(&j.entries).len(), 1);
+    }
+}

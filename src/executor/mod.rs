@@ -1,0 +1,540 @@
+//! The rollout engine: runs a plan's waves in order, the groups of a wave in parallel, each HA
+//! group standby first, then a verified failover, then the former active; every step journaled
+//! (see [`journal`]) so that `--resume` repeats nothing finished.
+//!
+//! Safety rules: one step at a time per group (never both members of a pair out of service);
+//! when failures exceed the budget, or the canary fails, or Ctrl-C is pressed, running groups
+//! finish their current step and nothing new starts.
+
+pub mod journal;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::device::{self, Expectation, Hop, Wait};
+use crate::driver::{Driver, Drivers};
+use crate::images::Manifest;
+use crate::inventory::HaRole;
+use crate::planner::file::{Group, Plan, PlannedDevice, Step as PlanStep, WaveKind};
+use crate::ssh::{SshError, Transport};
+use crate::version::{Vendor, Version};
+
+use journal::{Event, Journal};
+
+/// How many failed groups the rollout tolerates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budget {
+    /// At most this many.
+    Count(usize),
+    /// At most this share of all groups in the plan (0–100).
+    Percent(f64),
+}
+
+impl std::str::FromStr for Budget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        match t.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| (0.0..=100.0).contains(v))
+                .map(Budget::Percent)
+                .ok_or_else(|| format!("\"{s}\": expected N or P% (0 to 100)")),
+            None => t
+                .parse::<usize>()
+                .map(Budget::Count)
+                .map_err(|_| format!("\"{s}\": expected N or P% (0 to 100)")),
+        }
+    }
+}
+
+impl Budget {
+    /// Failures allowed for `groups` groups.
+    pub fn allowed(&self, groups: usize) -> usize {
+        match *self {
+            Budget::Count(n) => n,
+            Budget::Percent(p) => ((groups as f64) * p / 100.0).floor() as usize,
+        }
+    }
+}
+
+/// Opens sessions to devices.
+pub trait Connector: Sync {
+    /// A new session to the device.
+    fn connect(&self, device: &PlannedDevice) -> Result<Box<dyn Transport>, SshError>;
+}
+
+/// How to run.
+pub struct Settings {
+    /// Groups of a wave at once.
+    pub parallel: usize,
+    /// Failed groups tolerated.
+    pub budget: Budget,
+    /// Reboot waits.
+    pub wait: Wait,
+    /// Image folder.
+    pub images: PathBuf,
+}
+
+/// How the run ended.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Groups that finished every step.
+    pub completed: usize,
+    /// Groups that failed, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Why the rollout stopped early, if it did.
+    pub stopped: Option<String>,
+    /// Whether Ctrl-C stopped it.
+    pub interrupted: bool,
+}
+
+/// What a wave did, for the confirmation before the next one.
+#[derive(Debug, Default, Clone)]
+pub struct WaveReport {
+    /// Wave index.
+    pub index: usize,
+    /// Groups completed in this wave.
+    pub completed: usize,
+    /// Groups failed in this wave.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Set by the Ctrl-C handler: finish the current steps, start nothing new.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The group's name for journals: its HA group, or its device.
+pub fn group_name(g: &Group) -> String {
+    g.ha_group.clone().unwrap_or_else(|| {
+        g.devices
+            .first()
+            .map(|d| d.name.clone())
+            .unwrap_or_default()
+    })
+}
+
+struct Ctx<'a> {
+    drivers: &'a Drivers,
+    manifest: &'a Manifest,
+    connector: &'a dyn Connector,
+    settings: &'a Settings,
+    journal: &'a Mutex<Journal>,
+    stop: &'a AtomicBool,
+    log: &'a (dyn Fn(String) + Sync),
+}
+
+impl Ctx<'_> {
+    fn record(&self, event: Event, fields: &[(&str, &str)]) -> Result<(), String> {
+        self.journal
+            .lock()
+            .expect("journal lock")
+            .record(event, fields)
+            .map_err(|e| format!("cannot write the journal: {e}"))
+    }
+
+    fn finished(&self, key: &str) -> bool {
+        self.journal.lock().expect("journal lock").finished(key)
+    }
+
+    fn halted(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst)
+    }
+}
+
+fn driver_of<'a>(drivers: &'a Drivers, d: &PlannedDevice) -> Result<(&'a Driver, Vendor), String> {
+    let vendor: Vendor = d
+        .vendor
+        .parse()
+        .map_err(|e: crate::version::UnknownVendor| e.to_string())?;
+    Ok((drivers.get(vendor).map_err(|e| e.to_string())?, vendor))
+}
+
+fn role_of(text: &str) -> HaRole {
+    match text {
+        "active" => HaRole::Active,
+        "standby" => HaRole::Standby,
+        _ => HaRole::Standalone,
+    }
+}
+
+/// The version a device reports now.
+fn current_version(
+    c: &Ctx<'_>,
+    d: &PlannedDevice,
+    driver: &Driver,
+    vendor: Vendor,
+) -> Result<Version, String> {
+    let mut t = c.connector.connect(d).map_err(|e| e.to_string())?;
+    let cmd = driver
+        .render("show_version", &[])
+        .map_err(|e| e.to_string())?;
+    let out = t.exec(&cmd).map_err(|e| e.to_string())?;
+    let text = device::reported_version(driver, &out.stdout).ok_or("no version in show_version")?;
+    Version::parse(vendor, &text).map_err(|e| e.to_string())
+}
+
+/// Runs one group's steps; `Err` is the reason it failed (or stopped).
+fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
+    let gname = group_name(g);
+    let wave_s = wave.to_string();
+    let mut roles: HashMap<&str, HaRole> = g
+        .devices
+        .iter()
+        .map(|d| (d.name.as_str(), role_of(&d.role)))
+        .collect();
+    for step in &g.steps {
+        if c.halted() {
+            return Err("stopped before this step".into());
+        }
+        match step {
+            PlanStep::Upgrade { device: name } => {
+                let d = g
+                    .devices
+                    .iter()
+                    .find(|d| &d.name == name)
+                    .ok_or_else(|| format!("{name} is not in its group's devices"))?;
+                let (driver, vendor) = driver_of(c.drivers, d)?;
+                let mut prev = Version::parse(vendor, &d.from).map_err(|e| e.to_string())?;
+                for hop in &d.path {
+                    let to = Version::parse(vendor, hop).map_err(|e| e.to_string())?;
+                    let fields = [
+                        ("wave", wave_s.as_str()),
+                        ("group", gname.as_str()),
+                        ("step", "hop"),
+                        ("device", name.as_str()),
+                        ("to", hop.as_str()),
+                    ];
+                    let key = fields
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if c.finished(&key) {
+                        prev = to;
+                        continue;
+                    }
+                    if c.halted() {
+                        return Err("stopped before this step".into());
+                    }
+                    // A device already at the hop's target (a hop finished before a crash that
+                    // the journal did not record) is skipped.
+                    match current_version(c, d, driver, vendor) {
+                        Ok(v) if v == to => {
+                            c.record(Event::Skip, &fields)?;
+                            (c.log)(format!("{name}: already runs {to}, hop skipped"));
+                            prev = to;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    let image = c.manifest.find(vendor, &to).ok_or_else(|| {
+                        format!(
+                            "no {} {to} image in {}",
+                            vendor.id(),
+                            c.settings.images.display()
+                        )
+                    })?;
+                    let local = c.settings.images.join(&image.file);
+                    c.record(Event::Start, &fields)?;
+                    (c.log)(format!("{name}: hop {prev} -> {to}"));
+                    let hop_plan = Hop {
+                        expect: Expectation {
+                            vendor,
+                            version: prev.clone(),
+                            role: roles[name.as_str()],
+                            space_needed: None,
+                        },
+                        to: to.clone(),
+                        image,
+                        local: &local,
+                    };
+                    let mut connect = || c.connector.connect(d);
+                    let log = c.log;
+                    let mut on_step =
+                        |s: device::Step, detail: &str| log(format!("{name}: {s:?} {detail}"));
+                    let mut progress = |_: u64, _: u64| {};
+                    match device::upgrade_hop(
+                        &mut connect,
+                        driver,
+                        &hop_plan,
+                        c.settings.wait,
+                        &mut on_step,
+                        &mut progress,
+                    ) {
+                        Ok(_) => {
+                            c.record(Event::Done, &fields)?;
+                            prev = to;
+                        }
+                        Err(e) => {
+                            let msg = e.to_string();
+                            let mut f = fields.to_vec();
+                            f.push(("error", &msg));
+                            c.record(Event::Fail, &f)?;
+                            return Err(format!("{name}: {msg}"));
+                        }
+                    }
+                }
+            }
+            PlanStep::Failover { to, mgmt_host } => {
+                let fields = [
+                    ("wave", wave_s.as_str()),
+                    ("group", gname.as_str()),
+                    ("step", "failover"),
+                    ("to", to.as_str()),
+                ];
+                let key = fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let promote = |roles: &mut HashMap<&str, HaRole>| {
+                    for (n, r) in roles.iter_mut() {
+                        *r = if *n == to.as_str() {
+                            HaRole::Active
+                        } else {
+                            HaRole::Standby
+                        };
+                    }
+                };
+                if c.finished(&key) {
+                    promote(&mut roles);
+                    continue;
+                }
+                c.record(Event::Start, &fields)?;
+                let result = failover(c, g, to, mgmt_host, &roles);
+                match result {
+                    Ok(()) => {
+                        c.record(Event::Done, &fields)?;
+                        promote(&mut roles);
+                        (c.log)(format!("{gname}: failed over to {to}"));
+                    }
+                    Err(msg) => {
+                        let mut f = fields.to_vec();
+                        f.push(("error", &msg));
+                        c.record(Event::Fail, &f)?;
+                        return Err(format!("{gname}: failover to {to}: {msg}"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes `to` the active unit: the failover command on the current active, then `to` must
+/// report itself active (polled for up to 30 s).
+fn failover(
+    c: &Ctx<'_>,
+    g: &Group,
+    to: &str,
+    mgmt_host: &str,
+    roles: &HashMap<&str, HaRole>,
+) -> Result<(), String> {
+    // The unit to promote may not be upgraded in this entry (a canary's second phase): the
+    // step carries its address.
+    let target = g
+        .devices
+        .first()
+        .map(|d| PlannedDevice {
+            name: to.to_string(),
+            mgmt_host: mgmt_host.to_string(),
+            ..d.clone()
+        })
+        .ok_or("empty group")?;
+    let (driver, _) = driver_of(c.drivers, &target)?;
+    let is_active = |c: &Ctx<'_>| -> Result<bool, String> {
+        let mut t = c.connector.connect(&target).map_err(|e| e.to_string())?;
+        let cmd = driver.render("ha_role", &[]).map_err(|e| e.to_string())?;
+        let out = t.exec(&cmd).map_err(|e| e.to_string())?;
+        let role = driver
+            .parse_output("ha_role", &out.stdout)
+            .get("role")
+            .map(|r| r.to_ascii_lowercase());
+        Ok(matches!(
+            role.as_deref(),
+            Some("active" | "primary" | "master")
+        ))
+    };
+    // Already done (a failover that finished before a crash): nothing to do.
+    if is_active(c)? {
+        return Ok(());
+    }
+    let active = g
+        .devices
+        .iter()
+        .find(|d| d.name != to && roles.get(d.name.as_str()) == Some(&HaRole::Active))
+        .ok_or_else(|| format!("no active member other than {to} in the group"))?;
+    let mut t = c.connector.connect(active).map_err(|e| e.to_string())?;
+    let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
+    let out = t.exec(&cmd).map_err(|e| e.to_string())?;
+    if out.status != 0 {
+        return Err(format!(
+            "`{cmd}` exited {}: {}",
+            out.status,
+            out.stderr.trim()
+        ));
+    }
+    for _ in 0..30 {
+        if is_active(c)? {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    Err(format!("{to} did not become active within 30 s"))
+}
+
+/// Runs the plan. `confirm` is asked before each wave after the canary (with the previous
+/// wave's results); returning false stops the rollout.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    plan: &Plan,
+    drivers: &Drivers,
+    manifest: &Manifest,
+    connector: &dyn Connector,
+    settings: &Settings,
+    journal: &Mutex<Journal>,
+    confirm: &mut dyn FnMut(&WaveReport) -> bool,
+    log: &(dyn Fn(String) + Sync),
+) -> Outcome {
+    let total_groups: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
+    let allowed = settings.budget.allowed(total_groups);
+    let failures = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut outcome = Outcome::default();
+    let mut previous: Option<WaveReport> = None;
+    for wave in &plan.waves {
+        if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
+        let declined =
+            wave.kind == WaveKind::Wave && previous.as_ref().is_some_and(|p| !confirm(p));
+        if declined {
+            outcome.stopped = Some(format!(
+                "stopped before wave {} at the operator's answer",
+                wave.index
+            ));
+            break;
+        }
+        log(format!(
+            "wave {} ({:?}): {} groups",
+            wave.index,
+            wave.kind,
+            wave.groups.len()
+        ));
+        let queue: Mutex<VecDeque<&Group>> = Mutex::new(wave.groups.iter().collect());
+        let report = Mutex::new(WaveReport {
+            index: wave.index,
+            ..WaveReport::default()
+        });
+        let ctx = Ctx {
+            drivers,
+            manifest,
+            connector,
+            settings,
+            journal,
+            stop: &stop,
+            log,
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..settings.parallel.max(1).min(wave.groups.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        if ctx.halted() {
+                            break;
+                        }
+                        let Some(g) = queue.lock().expect("queue").pop_front() else {
+                            break;
+                        };
+                        let name = group_name(g);
+                        match run_group(&ctx, wave.index, g) {
+                            Ok(()) => report.lock().expect("report").completed += 1,
+                            Err(e) => {
+                                log(format!("{name}: FAILED: {e}"));
+                                report.lock().expect("report").failed.push((name, e));
+                                let n = failures.fetch_add(1, Ordering::SeqCst) + 1;
+                                if wave.kind == WaveKind::Canary || n > allowed {
+                                    stop.store(true, Ordering::SeqCst);
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let report = report.into_inner().expect("report");
+        outcome.completed += report.completed;
+        outcome.failed.extend(report.failed.iter().cloned());
+        if !report.failed.is_empty() && wave.kind == WaveKind::Canary {
+            outcome.stopped = Some("the canary failed: nothing else starts".into());
+        } else if stop.load(Ordering::SeqCst) {
+            outcome.stopped = Some(format!(
+                "{} failed groups exceed the budget of {allowed}: nothing new starts",
+                failures.load(Ordering::SeqCst)
+            ));
+        }
+        previous = Some(report);
+    }
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        outcome.interrupted = true;
+        outcome.stopped.get_or_insert_with(|| {
+            "interrupted: current steps finished, nothing new started".into()
+        });
+    }
+    outcome
+}
+
+/// The pre-checks and exact commands of a dry run for one device, without changing anything.
+pub fn dry_run_device(
+    drivers: &Drivers,
+    connector: &dyn Connector,
+    manifest: &Manifest,
+    images: &Path,
+    d: &PlannedDevice,
+) -> Result<(Vec<device::Check>, Vec<String>), String> {
+    let (driver, vendor) = driver_of(drivers, d)?;
+    let mut t = connector.connect(d).map_err(|e| e.to_string())?;
+    let checks = device::precheck(
+        t.as_mut(),
+        driver,
+        &Expectation {
+            vendor,
+            version: Version::parse(vendor, &d.from).map_err(|e| e.to_string())?,
+            role: role_of(&d.role),
+            space_needed: None,
+        },
+    );
+    let volume = device::choose_volume(t.as_mut(), driver).ok().flatten();
+    let mut commands = Vec::new();
+    for hop in &d.path {
+        let to = Version::parse(vendor, hop).map_err(|e| e.to_string())?;
+        match manifest.find(vendor, &to) {
+            None => commands.push(format!(
+                "# no {} {to} image in {}",
+                vendor.id(),
+                images.display()
+            )),
+            Some(img) => {
+                commands.push(format!(
+                    "# upload {} to {}/ over SFTP, then:",
+                    img.file, driver.image_dir
+                ));
+                for cmd in ["image_checksum", "install", "reboot"] {
+                    let values = [
+                        ("image", img.file.as_str()),
+                        ("volume", volume.as_deref().unwrap_or("HD1.2")),
+                        ("release", hop.as_str()),
+                    ];
+                    match driver.render_with(cmd, &values) {
+                        Ok(line) => commands.push(line),
+                        Err(e) => commands.push(format!("# refused: {e}")),
+                    }
+                }
+            }
+        }
+    }
+    Ok((checks, commands))
+}

@@ -1,0 +1,274 @@
+//! `lbfleet upgrade` and `lbfleet status` against the device lab.
+
+use std::collections::HashMap;
+
+use crate::support::{Lab, Test};
+
+/// A lab of `devices` with 16.1.4 images and a plan to 16.1.4 (canary soak 0).
+fn setup(devices: u32, net: u32, faults: &str) -> Lab {
+    let lab = Lab::up(devices, net, faults);
+    let iso = lab.dir.path().join("BIGIP-16.1.4-0.0.1.iso");
+    std::fs::write(&iso, vec![42u8; 1 << 20]).unwrap();
+    Test::new()
+        .args(&[
+            "images",
+            "--images",
+            &lab.path("images"),
+            "add",
+            iso.to_str().unwrap(),
+            "--vendor",
+            "f5",
+            "--version",
+            "16.1.4",
+        ])
+        .run()
+        .code(0);
+    Test::new()
+        .args(&[
+            "plan",
+            &lab.path("inventory"),
+            "--target",
+            "f5=16.1.4",
+            "-o",
+            &lab.path("plan.json"),
+            "--canary-soak",
+            "0",
+            "--start",
+            "2026-11-25T00:00:00Z",
+            "-q",
+        ])
+        .run()
+        .code(0);
+    lab
+}
+
+fn upgrade(lab: &Lab, extra: &[&str]) -> crate::support::Output {
+    let plan = lab.path("plan.json");
+    let mut args = vec!["upgrade", plan.as_str()];
+    let owned: Vec<String> = [
+        ("--identity", "id_ed25519"),
+        ("--known-hosts", "known_hosts"),
+        ("--drivers", "drivers/f5.toml"),
+        ("--images", "images"),
+    ]
+    .iter()
+    .flat_map(|(k, v)| [k.to_string(), lab.path(v)])
+    .collect();
+    args.extend(owned.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    Test::new().args(&args).run()
+}
+
+/// From the lab's own event log: no HA pair ever had both members down at once.
+fn assert_pairs_never_both_down(lab: &Lab) {
+    let events =
+        std::fs::read_to_string(lab.dir.path().join("devices/events.log")).unwrap_or_default();
+    let mut down: HashMap<String, bool> = HashMap::new();
+    for line in events.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (dev, what) = (parts[1], parts[2]);
+        match what {
+            "down" => {
+                let n: u32 = dev.trim_start_matches("lab-lb").parse().unwrap();
+                let peer = if n % 2 == 1 { n + 1 } else { n - 1 };
+                let peer = format!("lab-lb{peer:02}");
+                assert!(
+                    !down.get(&peer).copied().unwrap_or(false),
+                    "{dev} went down while {peer} was down:\n{events}"
+                );
+                down.insert(dev.to_string(), true);
+            }
+            "up" => {
+                down.insert(dev.to_string(), false);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_rollout_runs_waves_in_order_with_ha_pairs_standby_first() {
+    let lab = setup(4, 41, "");
+    let out = upgrade(&lab, &["--yes", "--parallel", "2"]);
+    out.code(0).stdout_has("3 of 3 groups completed, 0 failed");
+    assert_pairs_never_both_down(&lab);
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    // In each pair the standby's hop ends before the failover, which ends before the active's hop.
+    for (standby, active, group) in [
+        ("lab-lb02", "lab-lb01", "lab-ha01"),
+        ("lab-lb04", "lab-lb03", "lab-ha03"),
+    ] {
+        let pos = |what: &str| {
+            journal
+                .lines()
+                .position(|l| {
+                    l.contains(" done ")
+                        && l.contains(&format!("group={group} "))
+                        && l.contains(what)
+                })
+                .unwrap_or_else(|| panic!("{group} {what} missing:\n{journal}"))
+        };
+        let a = pos(&format!("step=hop device={standby} "));
+        let b = pos(&format!("step=failover to={standby}"));
+        let c = pos(&format!("step=hop device={active} "));
+        assert!(a < b && b < c, "{journal}");
+    }
+    // The canary is lab-ha01's standby alone: one unit covers the one kind of device.
+    assert!(
+        journal
+            .lines()
+            .filter(|l| l.contains("wave=0"))
+            .all(|l| l.contains("device=lab-lb02")),
+        "{journal}"
+    );
+    Test::new()
+        .args(&["status", &lab.path("plan.json")])
+        .run()
+        .code(0)
+        .stdout_has("3 of 3 groups done");
+    // Run again: the journal records it all; without --resume it is refused, with it nothing repeats.
+    upgrade(&lab, &["--yes"])
+        .code(2)
+        .stderr_has("continue it with --resume");
+    let before = lab.commands("lab-lb01");
+    upgrade(&lab, &["--yes", "--resume"])
+        .code(0)
+        .stdout_has("3 of 3 groups completed");
+    assert!(!lab.commands("lab-lb01")[before.len()..].contains("install"));
+}
+
+#[test]
+fn a_failed_canary_stops_the_rollout() {
+    let lab = setup(4, 42, "lab-lb02=install-fails");
+    let out = upgrade(&lab, &["--yes"]);
+    out.code(1).stdout_has("stopped: the canary failed");
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    assert!(!journal.contains("wave=1"), "{journal}");
+    assert!(!lab.commands("lab-lb04").contains("install"));
+    Test::new()
+        .args(&["status", &lab.path("plan.json")])
+        .run()
+        .code(0)
+        .stdout_has("failed");
+}
+
+#[test]
+fn the_budget_stops_new_groups_and_resume_finishes_after_the_fix() {
+    // Wave 1 has two groups; with one worker and no failures allowed, the first failure stops
+    // the second group from starting.
+    let lab = setup(4, 43, "lab-lb04=never-returns");
+    let out = upgrade(&lab, &["--yes", "--parallel", "1", "--reboot-timeout", "3"]);
+    out.code(1).stdout_has("exceed the budget of 0");
+    assert_pairs_never_both_down(&lab);
+    // Fix the device (it comes back, fault cleared), then resume.
+    let state = lab.dir.path().join("devices/lab-lb04/state.json");
+    let text = std::fs::read_to_string(&state)
+        .unwrap()
+        .replace("\"never-returns\"", "\"slow-not\"");
+    std::fs::write(&state, text).unwrap();
+    let sshd = std::process::Command::new("/usr/sbin/sshd")
+        .args(["-f", &lab.path("devices/lab-lb04/sshd_config")])
+        .status()
+        .unwrap();
+    assert!(sshd.success());
+    // The repaired device is back: record it in the lab's event log as the device would.
+    let mut events = std::fs::OpenOptions::new()
+        .append(true)
+        .open(lab.dir.path().join("devices/events.log"))
+        .unwrap();
+    std::io::Write::write_all(&mut events, b"0 lab-lb04 up\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    upgrade(&lab, &["--yes", "--resume", "--parallel", "1"])
+        .code(0)
+        .stdout_has("3 of 3 groups completed");
+    assert_pairs_never_both_down(&lab);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_a_second_run_is_locked_out() {
+    let lab = setup(2, 44, "");
+    let out = upgrade(&lab, &["--dry-run"]);
+    out.code(0)
+        .stdout_has("lab-lb02 $ tmsh install sys software image BIGIP-16.1.4-0.0.1.iso volume HD1.2 create-volume")
+        .stdout_has("lab-lb01 ha-role: Ok active as expected");
+    for d in ["lab-lb01", "lab-lb02"] {
+        let log = lab.commands(d);
+        for changing in ["tmsh install", "tmsh reboot", "tmsh run sys failover"] {
+            assert!(!log.contains(changing), "{log}");
+        }
+    }
+    assert!(!lab.dir.path().join("plan.journal").exists());
+    // A live process holds the lock: refused.
+    std::fs::write(
+        lab.dir.path().join("plan.lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    upgrade(&lab, &["--yes"])
+        .code(2)
+        .stderr_has("is running this plan");
+    // A dead one: the stale lock is taken over.
+    std::fs::write(lab.dir.path().join("plan.lock"), "999999\n").unwrap();
+    upgrade(&lab, &["--yes"])
+        .code(0)
+        .stderr_has("removing a stale lock");
+}
+
+#[test]
+fn sigkill_then_resume_finishes_without_repeating_a_step() {
+    let lab = setup(4, 45, "");
+    let plan = lab.path("plan.json");
+    let mut args: Vec<String> = vec![
+        "upgrade".into(),
+        plan.clone(),
+        "--yes".into(),
+        "--parallel".into(),
+        "1".into(),
+    ];
+    for (k, v) in [
+        ("--identity", "id_ed25519"),
+        ("--known-hosts", "known_hosts"),
+        ("--drivers", "drivers/f5.toml"),
+        ("--images", "images"),
+    ] {
+        args.push(k.into());
+        args.push(lab.path(v));
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = lab.dir.path().join("plan.journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        if text.matches(" done ").count() >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no progress:\n{text}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = std::fs::read_to_string(&journal).unwrap();
+    args.push("--resume".into());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    Test::new()
+        .args(&refs)
+        .run()
+        .code(0)
+        .stdout_has("3 of 3 groups completed");
+    let after = std::fs::read_to_string(&journal).unwrap();
+    // Steps finished before the kill are not started again.
+    for line in before.lines().filter(|l| l.contains(" done ")) {
+        let key = line.split_once(" done ").unwrap().1;
+        assert_eq!(
+            after.matches(&format!("start {key}")).count(),
+            1,
+            "{key} started twice:\n{after}"
+        );
+    }
+    assert_pairs_never_both_down(&lab);
+}
