@@ -89,8 +89,29 @@ fn assert_pairs_never_both_down(lab: &Lab) {
 #[test]
 fn a_rollout_runs_waves_in_order_with_ha_pairs_standby_first() {
     let lab = setup(4, 41, "");
-    let out = upgrade(&lab, &["--yes", "--parallel", "2"]);
-    out.code(0).stdout_has("3 of 3 groups completed, 0 failed");
+    let out = upgrade(
+        &lab,
+        &[
+            "--yes",
+            "--parallel",
+            "2",
+            "--report",
+            &lab.path("report.md"),
+        ],
+    );
+    out.code(0)
+        .stdout_has("3 of 3 groups completed, 0 failed")
+        .stdout_has("STEP")
+        .stderr_has("wave 1 (Wave): 2 groups");
+    let report = std::fs::read_to_string(lab.dir.path().join("report.md")).unwrap();
+    assert!(
+        report.contains("| 0 | lab-ha01 | lab-lb02 | 15.1.10 | 16.1.4 | 1/1 | upgraded |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| 1 | lab-ha01 | failover |  | lab-lb02 | done |"),
+        "{report}"
+    );
     assert_pairs_never_both_down(&lab);
     let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
     // In each pair the standby's hop ends before the failover, which ends before the active's hop.
@@ -270,5 +291,63 @@ fn sigkill_then_resume_finishes_without_repeating_a_step() {
             "{key} started twice:\n{after}"
         );
     }
+    assert_pairs_never_both_down(&lab);
+}
+
+#[test]
+fn ctrl_c_finishes_the_current_step_and_exits_130() {
+    let lab = setup(4, 46, "");
+    let plan = lab.path("plan.json");
+    let mut args: Vec<String> = vec![
+        "upgrade".into(),
+        plan.clone(),
+        "--yes".into(),
+        "--parallel".into(),
+        "1".into(),
+    ];
+    for (k, v) in [
+        ("--identity", "id_ed25519"),
+        ("--known-hosts", "known_hosts"),
+        ("--drivers", "drivers/f5.toml"),
+        ("--images", "images"),
+    ] {
+        args.push(k.into());
+        args.push(lab.path(v));
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
+        .args(&args)
+        .current_dir(lab.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = lab.dir.path().join("plan.journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains(" start ")
+    {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: sending SIGINT to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let text = std::fs::read_to_string(&journal).unwrap();
+    // The step in progress was finished and recorded; nothing else started.
+    assert_eq!(text.matches(" start ").count(), 1, "{text}");
+    assert_eq!(text.matches(" done ").count(), 1, "{text}");
+    assert!(
+        !lab.dir.path().join("plan.lock").exists(),
+        "the lock is released"
+    );
+    args.push("--resume".into());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    Test::new()
+        .args(&refs)
+        .run()
+        .code(0)
+        .stdout_has("3 of 3 groups completed");
     assert_pairs_never_both_down(&lab);
 }

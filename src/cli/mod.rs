@@ -10,6 +10,7 @@ mod inventory_check;
 mod inventory_report;
 mod path;
 mod plan;
+mod progress;
 mod upgrade;
 mod versions;
 

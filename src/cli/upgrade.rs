@@ -48,6 +48,9 @@ pub struct Args {
     /// Inventory folders or files [default: the paths recorded in the plan].
     #[arg(long, value_name = "PATH", num_args = 1..)]
     inventory: Vec<PathBuf>,
+    /// Where to write the Markdown run report [default: reports/rollout-PLAN.md].
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Seconds to wait for a device after its reboot.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     reboot_timeout: u64,
@@ -142,10 +145,6 @@ extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-fn stamp() -> String {
-    jiff::Timestamp::now().strftime("%H:%M:%S").to_string()
-}
-
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let plan = crate::planner::check::load(&args.plan)?;
     // The plan must still be true of the fleet.
@@ -209,7 +208,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         images: args.images.clone(),
     };
     let journal = Mutex::new(journal);
-    let log = |line: String| eprintln!("{} {line}", stamp());
+    let observer: Box<dyn crate::executor::Observer> = if std::io::stderr().is_terminal() {
+        Box::new(super::progress::Bars::new())
+    } else {
+        Box::new(super::progress::Lines::new())
+    };
     let yes = args.yes;
     let mut confirm = |prev: &WaveReport| -> bool {
         eprintln!(
@@ -242,9 +245,32 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         &settings,
         &journal,
         &mut confirm,
-        &log,
+        observer.as_ref(),
     );
+    let entries = journal.into_inner().expect("journal").entries;
+    let steps = crate::executor::report::steps(&entries);
+    crate::report::emit(
+        &crate::report::Format::Table.exporter().export(&steps)?,
+        None,
+    )?;
+    let report_path = args.report.clone().unwrap_or_else(|| {
+        let stem = args
+            .plan
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plan");
+        PathBuf::from("reports").join(format!("rollout-{stem}.md"))
+    });
+    if let Some(dir) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::fsutil::write_atomic(
+        &report_path,
+        crate::executor::report::markdown(&plan, &args.plan.display().to_string(), &entries)
+            .as_bytes(),
+    )?;
     let total: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
+    super::out(format!("report {}", report_path.display()))?;
     super::out(format!(
         "{} of {total} groups completed, {} failed; journal {}",
         outcome.completed,

@@ -7,6 +7,7 @@
 //! finish their current step and nothing new starts.
 
 pub mod journal;
+pub mod report;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -104,6 +105,53 @@ pub struct WaveReport {
     pub failed: Vec<(String, String)>,
 }
 
+/// What the engine reports as it goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    /// A wave starts.
+    Wave {
+        /// Its index.
+        index: usize,
+        /// Canary or not.
+        kind: WaveKind,
+        /// Groups in it.
+        groups: usize,
+    },
+    /// A device starts a step (`hop`, `Precheck`, `Stage`, `Install`, `Reboot`, ...).
+    Step {
+        /// Device (or group, for a failover).
+        device: &'a str,
+        /// What.
+        step: &'a str,
+        /// Details.
+        detail: &'a str,
+    },
+    /// Upload progress.
+    Upload {
+        /// Device.
+        device: &'a str,
+        /// Bytes sent.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// A group ended.
+    GroupDone {
+        /// Group.
+        group: &'a str,
+        /// Whether every step passed.
+        ok: bool,
+        /// The failure, if any.
+        detail: &'a str,
+    },
+}
+
+/// Hears the engine's progress (terminal bars, plain lines, tests).
+pub trait Observer: Sync {
+    /// One event.
+    fn on(&self, p: Progress<'_>);
+}
+
 /// Set by the Ctrl-C handler: finish the current steps, start nothing new.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -124,7 +172,7 @@ struct Ctx<'a> {
     settings: &'a Settings,
     journal: &'a Mutex<Journal>,
     stop: &'a AtomicBool,
-    log: &'a (dyn Fn(String) + Sync),
+    observer: &'a dyn Observer,
 }
 
 impl Ctx<'_> {
@@ -225,7 +273,11 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     match current_version(c, d, driver, vendor) {
                         Ok(v) if v == to => {
                             c.record(Event::Skip, &fields)?;
-                            (c.log)(format!("{name}: already runs {to}, hop skipped"));
+                            c.observer.on(Progress::Step {
+                                device: name,
+                                step: "skip",
+                                detail: &format!("already runs {to}"),
+                            });
                             prev = to;
                             continue;
                         }
@@ -240,7 +292,11 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     })?;
                     let local = c.settings.images.join(&image.file);
                     c.record(Event::Start, &fields)?;
-                    (c.log)(format!("{name}: hop {prev} -> {to}"));
+                    c.observer.on(Progress::Step {
+                        device: name,
+                        step: "hop",
+                        detail: &format!("{prev} -> {to}"),
+                    });
                     let hop_plan = Hop {
                         expect: Expectation {
                             vendor,
@@ -253,10 +309,21 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         local: &local,
                     };
                     let mut connect = || c.connector.connect(d);
-                    let log = c.log;
-                    let mut on_step =
-                        |s: device::Step, detail: &str| log(format!("{name}: {s:?} {detail}"));
-                    let mut progress = |_: u64, _: u64| {};
+                    let observer = c.observer;
+                    let mut on_step = |s: device::Step, detail: &str| {
+                        observer.on(Progress::Step {
+                            device: name,
+                            step: &format!("{s:?}"),
+                            detail,
+                        })
+                    };
+                    let mut progress = |done: u64, total: u64| {
+                        observer.on(Progress::Upload {
+                            device: name,
+                            done,
+                            total,
+                        })
+                    };
                     match device::upgrade_hop(
                         &mut connect,
                         driver,
@@ -310,7 +377,11 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     Ok(()) => {
                         c.record(Event::Done, &fields)?;
                         promote(&mut roles);
-                        (c.log)(format!("{gname}: failed over to {to}"));
+                        c.observer.on(Progress::Step {
+                            device: &gname,
+                            step: "failover",
+                            detail: &format!("{to} is active"),
+                        });
                     }
                     Err(msg) => {
                         let mut f = fields.to_vec();
@@ -398,7 +469,7 @@ pub fn run(
     settings: &Settings,
     journal: &Mutex<Journal>,
     confirm: &mut dyn FnMut(&WaveReport) -> bool,
-    log: &(dyn Fn(String) + Sync),
+    observer: &dyn Observer,
 ) -> Outcome {
     let total_groups: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
     let allowed = settings.budget.allowed(total_groups);
@@ -419,12 +490,11 @@ pub fn run(
             ));
             break;
         }
-        log(format!(
-            "wave {} ({:?}): {} groups",
-            wave.index,
-            wave.kind,
-            wave.groups.len()
-        ));
+        observer.on(Progress::Wave {
+            index: wave.index,
+            kind: wave.kind,
+            groups: wave.groups.len(),
+        });
         let queue: Mutex<VecDeque<&Group>> = Mutex::new(wave.groups.iter().collect());
         let report = Mutex::new(WaveReport {
             index: wave.index,
@@ -437,7 +507,7 @@ pub fn run(
             settings,
             journal,
             stop: &stop,
-            log,
+            observer,
         };
         std::thread::scope(|scope| {
             for _ in 0..settings.parallel.max(1).min(wave.groups.len().max(1)) {
@@ -451,9 +521,20 @@ pub fn run(
                         };
                         let name = group_name(g);
                         match run_group(&ctx, wave.index, g) {
-                            Ok(()) => report.lock().expect("report").completed += 1,
+                            Ok(()) => {
+                                observer.on(Progress::GroupDone {
+                                    group: &name,
+                                    ok: true,
+                                    detail: "",
+                                });
+                                report.lock().expect("report").completed += 1
+                            }
                             Err(e) => {
-                                log(format!("{name}: FAILED: {e}"));
+                                observer.on(Progress::GroupDone {
+                                    group: &name,
+                                    ok: false,
+                                    detail: &e,
+                                });
                                 report.lock().expect("report").failed.push((name, e));
                                 let n = failures.fetch_add(1, Ordering::SeqCst) + 1;
                                 if wave.kind == WaveKind::Canary || n > allowed {

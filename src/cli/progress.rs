@@ -1,0 +1,152 @@
+//! How a rollout shows progress: bars on a terminal (indicatif: one for the wave, one line per
+//! active device with its step and upload rate), timestamped lines otherwise.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::executor::{Observer, Progress};
+
+fn stamp() -> String {
+    jiff::Timestamp::now().strftime("%H:%M:%S").to_string()
+}
+
+/// Plain lines on stderr; uploads every 25 %.
+pub struct Lines {
+    shown: Mutex<HashMap<String, u64>>,
+}
+
+impl Lines {
+    pub fn new() -> Lines {
+        Lines {
+            shown: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Observer for Lines {
+    fn on(&self, p: Progress<'_>) {
+        match p {
+            Progress::Wave {
+                index,
+                kind,
+                groups,
+            } => eprintln!("{} wave {index} ({kind:?}): {groups} groups", stamp()),
+            Progress::Step {
+                device,
+                step,
+                detail,
+            } => eprintln!("{} {device}: {step} {detail}", stamp()),
+            Progress::Upload {
+                device,
+                done,
+                total,
+            } => {
+                let q = (done * 4).checked_div(total).unwrap_or(4);
+                let mut shown = self.shown.lock().expect("lock");
+                if shown.get(device) != Some(&q) {
+                    shown.insert(device.to_string(), q);
+                    eprintln!(
+                        "{} {device}: upload {} of {} MiB",
+                        stamp(),
+                        done >> 20,
+                        total >> 20
+                    );
+                }
+            }
+            Progress::GroupDone { group, ok, detail } => {
+                if ok {
+                    eprintln!("{} {group}: done", stamp());
+                } else {
+                    eprintln!("{} {group}: FAILED: {detail}", stamp());
+                }
+            }
+        }
+    }
+}
+
+/// Bars on a terminal.
+pub struct Bars {
+    multi: MultiProgress,
+    wave: Mutex<Option<ProgressBar>>,
+    devices: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    pub fn new() -> Bars {
+        Bars {
+            multi: MultiProgress::new(),
+            wave: Mutex::new(None),
+            devices: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn device(&self, name: &str) -> ProgressBar {
+        let mut map = self.devices.lock().expect("lock");
+        map.entry(name.to_string())
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new(0));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "  {prefix:<14} {msg} {bytes}/{total_bytes} {binary_bytes_per_sec}",
+                    )
+                    .expect("valid template"),
+                );
+                bar.set_prefix(name.to_string());
+                bar
+            })
+            .clone()
+    }
+}
+
+impl Observer for Bars {
+    fn on(&self, p: Progress<'_>) {
+        match p {
+            Progress::Wave {
+                index,
+                kind,
+                groups,
+            } => {
+                let bar = self.multi.add(ProgressBar::new(groups as u64));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix} [{bar:30}] {pos}/{len} groups {elapsed}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                bar.set_prefix(format!("wave {index} ({kind:?})"));
+                if let Some(old) = self.wave.lock().expect("lock").replace(bar) {
+                    old.finish();
+                }
+            }
+            Progress::Step {
+                device,
+                step,
+                detail,
+            } => {
+                let bar = self.device(device);
+                bar.set_message(format!("{step} {detail}"));
+                bar.tick();
+            }
+            Progress::Upload {
+                device,
+                done,
+                total,
+            } => {
+                let bar = self.device(device);
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+            Progress::GroupDone { group, ok, detail } => {
+                if let Some(w) = self.wave.lock().expect("lock").as_ref() {
+                    w.inc(1);
+                }
+                if !ok {
+                    let _ = self.multi.println(format!("{group}: FAILED: {detail}"));
+                }
+            }
+        }
+    }
+}
