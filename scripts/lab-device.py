@@ -8,16 +8,13 @@ follow shared/reference/cli-output.md. Every command is appended to DEVDIR/comma
 own record for tests.
 """
 
-import fcntl
-import hashlib
 import json
 import os
-import re
-import select
-import signal
-import subprocess
 import sys
 import time
+
+# Other modules are imported where they are used: every command starts this script anew, and
+# startup time is lab overhead the rollout benchmark would count.
 
 DEV = sys.argv[1]
 STATE = os.path.join(DEV, "state.json")
@@ -39,11 +36,15 @@ class Locked:
     """One writer at a time across the lab (failover changes two devices)."""
 
     def __enter__(self):
+        import fcntl
+
         self.f = open(os.path.join(os.path.dirname(DEV), ".lock"), "w")
         fcntl.flock(self.f, fcntl.LOCK_EX)
         return self
 
     def __exit__(self, *a):
+        import fcntl
+
         fcntl.flock(self.f, fcntl.LOCK_UN)
         self.f.close()
 
@@ -57,6 +58,9 @@ def event(text):
 def sftp(s):
     """The real sftp-server, started in the device's root; with the drop-mid-upload fault the
     connection is cut once after 256 KiB of client data (the next upload resumes)."""
+    import select
+    import subprocess
+
     root = os.path.join(DEV, "root")
     os.chdir(root)
     argv = ["/usr/lib/openssh/sftp-server", "-d", root]
@@ -149,6 +153,8 @@ def main():
             % (s["mem_total"], s["mem_used"], s["mem_total"] - s["mem_used"], s["mem_total"] - s["mem_used"])
         )
     elif cmd.startswith("sha256sum ") and "shared/images/" in cmd:
+        import hashlib
+
         name = cmd[len("sha256sum "):]
         try:
             h = hashlib.sha256()
@@ -174,6 +180,8 @@ def main():
 
 
 def install(s, cmd):
+    import re
+
     m = re.fullmatch(r"tmsh install sys software image (\S+) volume HD1\.(\d+) create-volume", cmd)
     if not m:
         fail("Syntax Error: install")
@@ -197,6 +205,10 @@ def install(s, cmd):
 
 
 def reboot(s, cmd):
+    import re
+    import signal
+    import subprocess
+
     m = re.fullmatch(r"tmsh reboot volume HD1\.(\d+)", cmd)
     if not m or int(m.group(1)) > len(s["volumes"]):
         fail("Syntax Error: reboot")
@@ -209,9 +221,15 @@ def reboot(s, cmd):
         save(s)
     down = float(s.get("reboot_seconds", 2))
     back = "never-returns" not in s.get("faults", [])
+    out("Rebooting...\n")
     # Detach: the session ends, then sshd really goes away for `down` seconds.
     if os.fork() == 0:
         os.setsid()
+        # Let go of the session's stdin/stdout/stderr so the command returns at once, as a real
+        # reboot command does, instead of when this helper ends.
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
         if os.fork() == 0:
             time.sleep(0.3)
             pidfile = os.path.join(DEV, "sshd.pid")
@@ -239,7 +257,6 @@ def reboot(s, cmd):
                 subprocess.run(["/usr/sbin/sshd", "-f", os.path.join(DEV, "sshd_config"), "-E", os.path.join(DEV, "sshd.log")], check=False)
                 event("up")
         os._exit(0)
-    out("Rebooting...\n")
 
 
 def failover(s):

@@ -425,7 +425,7 @@ pub fn stage(
 pub struct Wait {
     /// Until SSH answers again.
     pub reboot: std::time::Duration,
-    /// First pause before polling, then doubled up to `max_interval`.
+    /// First pause before polling, then grown by half each attempt up to `max_interval`.
     pub first_interval: std::time::Duration,
     /// Longest pause between attempts.
     pub max_interval: std::time::Duration,
@@ -460,6 +460,15 @@ pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
     Ok(Some(volume))
 }
 
+/// How a hop ended well.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HopOutcome {
+    /// Installed, rebooted, post-checks passed.
+    Upgraded(Vec<Check>),
+    /// The device already ran the hop's target: nothing was done.
+    AlreadyAtTarget,
+}
+
 /// One upgrade hop on one device.
 pub struct Hop<'a> {
     /// What the device must run and be before.
@@ -482,12 +491,20 @@ pub fn upgrade_hop(
     wait: Wait,
     on_step: &mut dyn FnMut(Step, &str),
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<Vec<Check>, HopError> {
+) -> Result<HopOutcome, HopError> {
     let mut t = connect()?;
     on_step(Step::Precheck, "");
     let mut expect = hop.expect.clone();
     expect.space_needed = None;
     let checks = precheck(t.as_mut(), d, &expect);
+    // Already at the hop's target (a hop finished before a crash): nothing to do.
+    let done_already = format!("drift: runs {}, expected", hop.to);
+    if checks
+        .iter()
+        .any(|c| c.name == "version" && c.detail.starts_with(&done_already))
+    {
+        return Ok(HopOutcome::AlreadyAtTarget);
+    }
     if checks.iter().any(|c| c.status == Status::Fail) {
         return Err(HopError::Precheck(checks));
     }
@@ -520,7 +537,7 @@ pub fn upgrade_hop(
                 if start.elapsed() < wait.reboot =>
             {
                 std::thread::sleep(pause);
-                pause = (pause * 2).min(wait.max_interval);
+                pause = pause.mul_f64(1.5).min(wait.max_interval);
             }
             Err(SshError::Connect { .. } | SshError::Session { .. }) => {
                 return Err(HopError::NotBack(wait.reboot.as_secs()));
@@ -554,5 +571,5 @@ pub fn upgrade_hop(
             checks,
         });
     }
-    Ok(checks)
+    Ok(HopOutcome::Upgraded(checks))
 }

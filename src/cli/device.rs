@@ -296,11 +296,15 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
         &mut on_step,
         &mut progress,
     ) {
-        Ok(_) => {
+        Ok(device::HopOutcome::Upgraded(_)) => {
             super::out(format!(
                 "{}: upgraded {} -> {to}, post-checks passed",
                 d.name, d.version
             ))?;
+            Ok(ExitStatus::Success)
+        }
+        Ok(device::HopOutcome::AlreadyAtTarget) => {
+            super::out(format!("{}: already runs {to}: nothing done", d.name))?;
             Ok(ExitStatus::Success)
         }
         Err(e) => {

@@ -54,6 +54,10 @@ pub struct Args {
     /// Seconds to wait for a device after its reboot.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     reboot_timeout: u64,
+    /// Seconds before the first reconnection attempt after a reboot; the pause then grows by
+    /// half each attempt, up to 30 s.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    poll_interval: f64,
     #[command(flatten)]
     ssh: SshArgs,
 }
@@ -202,7 +206,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         budget: args.max_failures,
         wait: crate::device::Wait {
             reboot: std::time::Duration::from_secs(args.reboot_timeout),
-            first_interval: std::time::Duration::from_secs(1),
+            first_interval: std::time::Duration::from_secs_f64(
+                args.poll_interval.clamp(0.05, 30.0),
+            ),
             max_interval: std::time::Duration::from_secs(30),
         },
         images: args.images.clone(),

@@ -209,22 +209,6 @@ fn role_of(text: &str) -> HaRole {
     }
 }
 
-/// The version a device reports now.
-fn current_version(
-    c: &Ctx<'_>,
-    d: &PlannedDevice,
-    driver: &Driver,
-    vendor: Vendor,
-) -> Result<Version, String> {
-    let mut t = c.connector.connect(d).map_err(|e| e.to_string())?;
-    let cmd = driver
-        .render("show_version", &[])
-        .map_err(|e| e.to_string())?;
-    let out = t.exec(&cmd).map_err(|e| e.to_string())?;
-    let text = device::reported_version(driver, &out.stdout).ok_or("no version in show_version")?;
-    Version::parse(vendor, &text).map_err(|e| e.to_string())
-}
-
 /// Runs one group's steps; `Err` is the reason it failed (or stopped).
 fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
     let gname = group_name(g);
@@ -267,21 +251,6 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     }
                     if c.halted() {
                         return Err("stopped before this step".into());
-                    }
-                    // A device already at the hop's target (a hop finished before a crash that
-                    // the journal did not record) is skipped.
-                    match current_version(c, d, driver, vendor) {
-                        Ok(v) if v == to => {
-                            c.record(Event::Skip, &fields)?;
-                            c.observer.on(Progress::Step {
-                                device: name,
-                                step: "skip",
-                                detail: &format!("already runs {to}"),
-                            });
-                            prev = to;
-                            continue;
-                        }
-                        _ => {}
                     }
                     let image = c.manifest.find(vendor, &to).ok_or_else(|| {
                         format!(
@@ -332,8 +301,18 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         &mut on_step,
                         &mut progress,
                     ) {
-                        Ok(_) => {
+                        Ok(device::HopOutcome::Upgraded(_)) => {
                             c.record(Event::Done, &fields)?;
+                            prev = to;
+                        }
+                        // A hop finished before a crash that the journal did not record.
+                        Ok(device::HopOutcome::AlreadyAtTarget) => {
+                            c.record(Event::Skip, &fields)?;
+                            c.observer.on(Progress::Step {
+                                device: name,
+                                step: "skip",
+                                detail: &format!("already runs {to}"),
+                            });
                             prev = to;
                         }
                         Err(e) => {

@@ -47,6 +47,9 @@ impl Ssh2Transport {
             .ok_or_else(|| connect("no address".into()))?;
         let tcp = TcpStream::connect_timeout(&addr, o.connect_timeout)
             .map_err(|e| connect(e.to_string()))?;
+        // Many small request/response exchanges: without TCP_NODELAY, Nagle and delayed ACKs
+        // add tens of milliseconds to every command.
+        tcp.set_nodelay(true).map_err(|e| connect(e.to_string()))?;
         let mut session = Session::new().map_err(|e| connect(e.to_string()))?;
         session.set_timeout(o.connect_timeout.as_millis() as u32);
         session.set_tcp_stream(tcp);
