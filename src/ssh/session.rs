@@ -23,6 +23,32 @@ fn err(label: &str, message: impl std::fmt::Display) -> SshError {
     }
 }
 
+#[cfg(target_os = "linux")]
+fn tcp_keepalive(tcp: &TcpStream, every: std::time::Duration) {
+    use std::os::fd::AsRawFd;
+    let fd = tcp.as_raw_fd();
+    let secs = every.as_secs().clamp(1, 3600) as libc::c_int;
+    let on: libc::c_int = 1;
+    let set = |level, name, value: &libc::c_int| {
+        // SAFETY: setsockopt on our own socket with a correctly sized int.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        }
+    };
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, &on);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &secs);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &secs);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tcp_keepalive(_: &TcpStream, _: std::time::Duration) {}
+
 /// The known_hosts host pattern for a target: `host` on port 22, `[host]:port` otherwise.
 fn entry(t: &Target) -> String {
     if t.port == 22 {
@@ -50,6 +76,10 @@ impl Ssh2Transport {
         // Many small request/response exchanges: without TCP_NODELAY, Nagle and delayed ACKs
         // add tens of milliseconds to every command.
         tcp.set_nodelay(true).map_err(|e| connect(e.to_string()))?;
+        // Keepalives at the TCP level: libssh2's own keepalive, in blocking mode, turns a quiet
+        // command longer than the keepalive interval into "Timed out waiting on socket" (seen
+        // under load in scripts/bench-rollout).
+        tcp_keepalive(&tcp, o.keepalive);
         let mut session = Session::new().map_err(|e| connect(e.to_string()))?;
         session.set_timeout(o.connect_timeout.as_millis() as u32);
         session.set_tcp_stream(tcp);
@@ -80,7 +110,6 @@ impl Ssh2Transport {
         if !session.authenticated() {
             return Err(auth("not accepted".into()));
         }
-        session.set_keepalive(true, o.keepalive.as_secs().max(1) as u32);
         session.set_timeout(o.command_timeout.as_millis() as u32);
         Ok(Ssh2Transport { session, label })
     }
