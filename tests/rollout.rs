@@ -351,3 +351,51 @@ fn ctrl_c_finishes_the_current_step_and_exits_130() {
         .stdout_has("3 of 3 groups completed");
     assert_pairs_never_both_down(&lab);
 }
+
+#[test]
+fn two_concurrent_runs_on_one_plan_the_second_is_refused() {
+    let lab = setup(2, 47, "");
+    let plan = lab.path("plan.json");
+    let mut args: Vec<String> = vec!["upgrade".into(), plan.clone(), "--yes".into()];
+    for (k, v) in [
+        ("--identity", "id_ed25519"),
+        ("--known-hosts", "known_hosts"),
+        ("--drivers", "drivers/f5.toml"),
+        ("--images", "images"),
+    ] {
+        args.push(k.into());
+        args.push(lab.path(v));
+    }
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
+        .args(&args)
+        .current_dir(lab.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = lab.dir.path().join("plan.journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains(" start ")
+    {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut resume = refs.clone();
+    resume.push("--resume");
+    Test::new()
+        .args(&resume)
+        .run()
+        .code(2)
+        .stderr_has("is running this plan");
+    assert!(first.wait().unwrap().success());
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(
+        text.matches(" start ").count(),
+        text.matches(" done ").count(),
+        "{text}"
+    );
+    assert_pairs_never_both_down(&lab);
+}
