@@ -399,3 +399,94 @@ fn two_concurrent_runs_on_one_plan_the_second_is_refused() {
     );
     assert_pairs_never_both_down(&lab);
 }
+
+/// The fault matrix: a fault on lab-lb04 (the standby of lab-ha03, upgraded in wave 1), a
+/// rollout with no failures allowed, then the fault cleared and `--resume`. Every case: no pair
+/// ever had both members down (lab's own log), every journaled start has its end, and the resumed
+/// rollout finishes.
+fn fault_case(fault: &str, net: u32) {
+    fault_on("lab-lb04", fault, net);
+}
+
+fn fault_on(device: &str, fault: &str, net: u32) {
+    let lab = setup(4, net, &format!("{device}={fault}"));
+    let out = upgrade(
+        &lab,
+        &[
+            "--yes",
+            "--parallel",
+            "2",
+            "--reboot-timeout",
+            "4",
+            "--command-timeout",
+            "10",
+        ],
+    );
+    let journal = lab.dir.path().join("plan.journal");
+    let text = std::fs::read_to_string(&journal).unwrap_or_default();
+    assert_eq!(
+        text.matches(" start ").count(),
+        text.matches(" done ").count()
+            + text.matches(" fail ").count()
+            + text.matches(" skip ").count(),
+        "{fault}: a step without its end:\n{text}"
+    );
+    assert_pairs_never_both_down(&lab);
+    // Clear the fault; a device that never came back is started again.
+    let state = lab.dir.path().join(format!("devices/{device}/state.json"));
+    let cleared = std::fs::read_to_string(&state)
+        .unwrap()
+        .replace(&format!("\"{fault}\""), "\"cleared\"");
+    std::fs::write(&state, cleared).unwrap();
+    let pid = lab.dir.path().join(format!("devices/{device}/sshd.pid"));
+    let alive = std::fs::read_to_string(&pid)
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        // SAFETY: signal 0 only checks that the process exists.
+        .is_some_and(|p| unsafe { libc::kill(p, 0) } == 0);
+    if !alive {
+        assert!(
+            std::process::Command::new("/usr/sbin/sshd")
+                .args(["-f", &lab.path(&format!("devices/{device}/sshd_config"))])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut events = std::fs::OpenOptions::new()
+            .append(true)
+            .open(lab.dir.path().join("devices/events.log"))
+            .unwrap();
+        std::io::Write::write_all(&mut events, format!("0 {device} up\n").as_bytes()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let resumed = upgrade(&lab, &["--yes", "--resume", "--parallel", "2"]);
+    resumed.code(0).stdout_has("3 of 3 groups completed");
+    assert_pairs_never_both_down(&lab);
+    let _ = out;
+}
+
+#[test]
+fn fault_matrix_upload_faults() {
+    fault_case("drop-mid-upload", 61);
+    fault_case("checksum-mismatch", 62);
+}
+
+#[test]
+fn fault_matrix_install_and_reboot_faults() {
+    fault_case("install-fails", 63);
+    fault_case("never-returns", 64);
+    fault_case("wrong-version", 65);
+}
+
+#[test]
+fn fault_matrix_failover_fault() {
+    // The failover runs on the active unit of lab-ha03.
+    fault_on("lab-lb03", "failover-fails", 69);
+}
+
+#[test]
+fn fault_matrix_state_faults() {
+    fault_case("out-of-sync", 66);
+    fault_case("disk-full", 67);
+    fault_case("slow", 68);
+}
