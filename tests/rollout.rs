@@ -490,3 +490,77 @@ fn fault_matrix_state_faults() {
     fault_case("disk-full", 67);
     fault_case("slow", 68);
 }
+
+#[test]
+fn two_phase_plans_roll_out_with_the_active_in_a_later_wave() {
+    let lab = Lab::up(4, 70, "");
+    let iso = lab.dir.path().join("BIGIP-16.1.4-0.0.1.iso");
+    std::fs::write(&iso, vec![7u8; 1 << 20]).unwrap();
+    Test::new()
+        .args(&[
+            "images",
+            "--images",
+            &lab.path("images"),
+            "add",
+            iso.to_str().unwrap(),
+            "--vendor",
+            "f5",
+            "--version",
+            "16.1.4",
+        ])
+        .run()
+        .code(0);
+    Test::new()
+        .args(&[
+            "plan",
+            &lab.path("inventory"),
+            "--target",
+            "f5=16.1.4",
+            "-o",
+            &lab.path("plan.json"),
+            "--canary-soak",
+            "0",
+            "--no-canary",
+            "--ha-two-phase",
+            "--start",
+            "2026-11-25T00:00:00Z",
+            "-q",
+        ])
+        .run()
+        .code(0);
+    upgrade(&lab, &["--yes", "--parallel", "2"])
+        .code(0)
+        .stdout_has("4 of 4 groups completed");
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    // Standbys in wave 0, failovers and actives in wave 1.
+    for l in journal.lines().filter(|l| l.contains(" done ")) {
+        let standby = l.contains("device=lab-lb02") || l.contains("device=lab-lb04");
+        assert_eq!(l.contains("wave=0"), standby, "{l}");
+    }
+    assert_pairs_never_both_down(&lab);
+}
+
+#[test]
+fn a_host_key_changed_mid_rollout_stops_that_group_until_it_is_trusted_again() {
+    let lab = setup(4, 71, "");
+    lab.rekey("lab-lb04");
+    upgrade(&lab, &["--yes", "--parallel", "2"])
+        .code(1)
+        .stdout_has("HOST KEY CHANGED");
+    assert!(
+        !lab.commands("lab-lb04").contains("tmsh"),
+        "nothing ran on the device with the new key"
+    );
+    // The operator checks the new key and records it.
+    let kh = lab.path("known_hosts");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-R", "[127.0.71.4]:2222", "-f", &kh])
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+    upgrade(&lab, &["--yes", "--resume", "--accept-new-host-keys"])
+        .code(0)
+        .stdout_has("3 of 3 groups completed");
+    assert_pairs_never_both_down(&lab);
+}
