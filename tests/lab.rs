@@ -155,25 +155,10 @@ fn a_device_that_is_down_or_refuses_the_key_is_a_clear_error() {
 /// A lab with a 2 MiB BIG-IP 17.5.1 image in its manifest.
 fn lab_with_image(devices: u32, net: u32, faults: &str) -> Lab {
     let lab = Lab::up(devices, net, faults);
-    let iso = lab.dir.path().join("BIGIP-17.5.1-0.0.7.iso");
     let bytes: Vec<u8> = (0..2u32 << 20)
         .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
-    std::fs::write(&iso, bytes).unwrap();
-    Test::new()
-        .args(&[
-            "images",
-            "--images",
-            &lab.path("images"),
-            "add",
-            iso.to_str().unwrap(),
-            "--vendor",
-            "f5",
-            "--version",
-            "17.5.1",
-        ])
-        .run()
-        .code(0);
+    lab.add_image("BIGIP-17.5.1-0.0.7.iso", "17.5.1", &bytes);
     lab
 }
 

@@ -6,57 +6,53 @@ use crate::support::{Lab, Test};
 
 /// A lab of `devices` with 16.1.4 images and a plan to 16.1.4 (canary soak 0).
 fn setup(devices: u32, net: u32, faults: &str) -> Lab {
+    setup_with(devices, net, faults, &[])
+}
+
+/// As [`setup`], with more `lbfleet plan` flags.
+fn setup_with(devices: u32, net: u32, faults: &str, plan_flags: &[&str]) -> Lab {
     let lab = Lab::up(devices, net, faults);
-    let iso = lab.dir.path().join("BIGIP-16.1.4-0.0.1.iso");
-    std::fs::write(&iso, vec![42u8; 1 << 20]).unwrap();
-    Test::new()
-        .args(&[
-            "images",
-            "--images",
-            &lab.path("images"),
-            "add",
-            iso.to_str().unwrap(),
-            "--vendor",
-            "f5",
-            "--version",
-            "16.1.4",
-        ])
-        .run()
-        .code(0);
-    Test::new()
-        .args(&[
-            "plan",
-            &lab.path("inventory"),
-            "--target",
-            "f5=16.1.4",
-            "-o",
-            &lab.path("plan.json"),
-            "--canary-soak",
-            "0",
-            "--start",
-            "2026-11-25T00:00:00Z",
-            "-q",
-        ])
-        .run()
-        .code(0);
+    lab.add_image("BIGIP-16.1.4-0.0.1.iso", "16.1.4", &vec![42u8; 1 << 20]);
+    let inventory = lab.path("inventory");
+    let plan = lab.path("plan.json");
+    let mut args = vec![
+        "plan",
+        inventory.as_str(),
+        "--target",
+        "f5=16.1.4",
+        "-o",
+        plan.as_str(),
+        "--canary-soak",
+        "0",
+        "--start",
+        "2026-11-25T00:00:00Z",
+        "-q",
+    ];
+    args.extend_from_slice(plan_flags);
+    Test::new().args(&args).run().code(0);
     lab
 }
 
-fn upgrade(lab: &Lab, extra: &[&str]) -> crate::support::Output {
-    let plan = lab.path("plan.json");
-    let mut args = vec!["upgrade", plan.as_str()];
-    let owned: Vec<String> = [
+/// `upgrade PLAN` with the lab's key, known_hosts, driver and images, then `extra`.
+fn upgrade_args(lab: &Lab, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["upgrade".to_string(), lab.path("plan.json")];
+    for (k, v) in [
         ("--identity", "id_ed25519"),
         ("--known-hosts", "known_hosts"),
         ("--drivers", "drivers/f5.toml"),
         ("--images", "images"),
-    ]
-    .iter()
-    .flat_map(|(k, v)| [k.to_string(), lab.path(v)])
-    .collect();
-    args.extend(owned.iter().map(String::as_str));
-    args.extend_from_slice(extra);
-    Test::new().args(&args).run()
+    ] {
+        args.push(k.into());
+        args.push(lab.path(v));
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn upgrade(lab: &Lab, extra: &[&str]) -> crate::support::Output {
+    let args = upgrade_args(lab, extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    Test::new().args(&refs).run()
 }
 
 /// From the lab's own event log: no HA pair ever had both members down at once.
@@ -238,23 +234,7 @@ fn dry_run_changes_nothing_and_a_second_run_is_locked_out() {
 #[test]
 fn sigkill_then_resume_finishes_without_repeating_a_step() {
     let lab = setup(4, 45, "");
-    let plan = lab.path("plan.json");
-    let mut args: Vec<String> = vec![
-        "upgrade".into(),
-        plan.clone(),
-        "--yes".into(),
-        "--parallel".into(),
-        "1".into(),
-    ];
-    for (k, v) in [
-        ("--identity", "id_ed25519"),
-        ("--known-hosts", "known_hosts"),
-        ("--drivers", "drivers/f5.toml"),
-        ("--images", "images"),
-    ] {
-        args.push(k.into());
-        args.push(lab.path(v));
-    }
+    let mut args = upgrade_args(&lab, &["--yes", "--parallel", "1"]);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
         .args(&args)
         .stdout(std::process::Stdio::null())
@@ -297,23 +277,7 @@ fn sigkill_then_resume_finishes_without_repeating_a_step() {
 #[test]
 fn ctrl_c_finishes_the_current_step_and_exits_130() {
     let lab = setup(4, 46, "");
-    let plan = lab.path("plan.json");
-    let mut args: Vec<String> = vec![
-        "upgrade".into(),
-        plan.clone(),
-        "--yes".into(),
-        "--parallel".into(),
-        "1".into(),
-    ];
-    for (k, v) in [
-        ("--identity", "id_ed25519"),
-        ("--known-hosts", "known_hosts"),
-        ("--drivers", "drivers/f5.toml"),
-        ("--images", "images"),
-    ] {
-        args.push(k.into());
-        args.push(lab.path(v));
-    }
+    let mut args = upgrade_args(&lab, &["--yes", "--parallel", "1"]);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
         .args(&args)
         .current_dir(lab.dir.path())
@@ -355,17 +319,7 @@ fn ctrl_c_finishes_the_current_step_and_exits_130() {
 #[test]
 fn two_concurrent_runs_on_one_plan_the_second_is_refused() {
     let lab = setup(2, 47, "");
-    let plan = lab.path("plan.json");
-    let mut args: Vec<String> = vec!["upgrade".into(), plan.clone(), "--yes".into()];
-    for (k, v) in [
-        ("--identity", "id_ed25519"),
-        ("--known-hosts", "known_hosts"),
-        ("--drivers", "drivers/f5.toml"),
-        ("--images", "images"),
-    ] {
-        args.push(k.into());
-        args.push(lab.path(v));
-    }
+    let args = upgrade_args(&lab, &["--yes"]);
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
         .args(&args)
         .current_dir(lab.dir.path())
@@ -493,41 +447,7 @@ fn fault_matrix_state_faults() {
 
 #[test]
 fn two_phase_plans_roll_out_with_the_active_in_a_later_wave() {
-    let lab = Lab::up(4, 70, "");
-    let iso = lab.dir.path().join("BIGIP-16.1.4-0.0.1.iso");
-    std::fs::write(&iso, vec![7u8; 1 << 20]).unwrap();
-    Test::new()
-        .args(&[
-            "images",
-            "--images",
-            &lab.path("images"),
-            "add",
-            iso.to_str().unwrap(),
-            "--vendor",
-            "f5",
-            "--version",
-            "16.1.4",
-        ])
-        .run()
-        .code(0);
-    Test::new()
-        .args(&[
-            "plan",
-            &lab.path("inventory"),
-            "--target",
-            "f5=16.1.4",
-            "-o",
-            &lab.path("plan.json"),
-            "--canary-soak",
-            "0",
-            "--no-canary",
-            "--ha-two-phase",
-            "--start",
-            "2026-11-25T00:00:00Z",
-            "-q",
-        ])
-        .run()
-        .code(0);
+    let lab = setup_with(4, 70, "", &["--no-canary", "--ha-two-phase"]);
     upgrade(&lab, &["--yes", "--parallel", "2"])
         .code(0)
         .stdout_has("4 of 4 groups completed");

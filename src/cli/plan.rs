@@ -274,20 +274,19 @@ fn write_json<W: std::io::Write>(w: &mut W, plan: &planner::Plan) -> std::io::Re
     w.write_all(b"\n")
 }
 
+/// The inventory a plan is checked against: the paths given, else those recorded in the plan.
+pub(crate) fn inventory_paths(plan: &planner::Plan, given: &[PathBuf]) -> Vec<PathBuf> {
+    if given.is_empty() {
+        let recorded: Vec<PathBuf> = plan.inventory.paths.iter().map(PathBuf::from).collect();
+        paths_or_default(&recorded)
+    } else {
+        given.to_vec()
+    }
+}
+
 fn check(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let plan = planner::check::load(&args.plan)?;
-    let paths = if args.paths.is_empty() {
-        paths_or_default(
-            &plan
-                .inventory
-                .paths
-                .iter()
-                .map(PathBuf::from)
-                .collect::<Vec<_>>(),
-        )
-    } else {
-        args.paths.clone()
-    };
+    let paths = inventory_paths(&plan, &args.paths);
     let Some((inv, catalog)) = load_inventory(ctx, &paths)? else {
         return Ok(ExitStatus::Findings);
     };

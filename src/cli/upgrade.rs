@@ -152,18 +152,7 @@ extern "C" fn on_sigint(_: libc::c_int) {
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let plan = crate::planner::check::load(&args.plan)?;
     // The plan must still be true of the fleet.
-    let paths = if args.inventory.is_empty() {
-        super::inventory_check::paths_or_default(
-            &plan
-                .inventory
-                .paths
-                .iter()
-                .map(PathBuf::from)
-                .collect::<Vec<_>>(),
-        )
-    } else {
-        args.inventory.clone()
-    };
+    let paths = super::plan::inventory_paths(&plan, &args.inventory);
     let catalog = ctx.catalog()?;
     let inv = crate::inventory::load(&paths, &catalog)?;
     let diffs = crate::planner::check::check(&plan, &inv, &catalog);

@@ -192,6 +192,28 @@ impl Lab {
         );
     }
 
+    /// Writes `bytes` as a BIG-IP image file in the lab folder and adds it to the lab's image
+    /// manifest for f5 `version`.
+    #[track_caller]
+    pub fn add_image(&self, file: &str, version: &str, bytes: &[u8]) {
+        let iso = self.dir.path().join(file);
+        std::fs::write(&iso, bytes).unwrap();
+        Test::new()
+            .args(&[
+                "images",
+                "--images",
+                &self.path("images"),
+                "add",
+                iso.to_str().unwrap(),
+                "--vendor",
+                "f5",
+                "--version",
+                version,
+            ])
+            .run()
+            .code(0);
+    }
+
     /// The commands a device received, from the lab's own log.
     pub fn commands(&self, device: &str) -> String {
         std::fs::read_to_string(
