@@ -55,6 +55,30 @@ fn upgrade(lab: &Lab, extra: &[&str]) -> crate::support::Output {
     Test::new().args(&refs).run()
 }
 
+/// `lbfleet` with `args` in the lab folder, in the background, quiet.
+fn spawn(lab: &Lab, args: &[String]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
+        .args(args)
+        .current_dir(lab.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (up to a minute) until the journal's text satisfies `ready`.
+fn wait_for(journal: &std::path::Path, ready: impl Fn(&str) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(journal).unwrap_or_default();
+        if ready(&text) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no progress:\n{text}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// From the lab's own event log: no HA pair ever had both members down at once.
 fn assert_pairs_never_both_down(lab: &Lab) {
     let events =
@@ -235,22 +259,9 @@ fn dry_run_changes_nothing_and_a_second_run_is_locked_out() {
 fn sigkill_then_resume_finishes_without_repeating_a_step() {
     let lab = setup(4, 45, "");
     let mut args = upgrade_args(&lab, &["--yes", "--parallel", "1"]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
-        .args(&args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&lab, &args);
     let journal = lab.dir.path().join("plan.journal");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        if text.matches(" done ").count() >= 2 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no progress:\n{text}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for(&journal, |t| t.matches(" done ").count() >= 2);
     child.kill().unwrap();
     child.wait().unwrap();
     let before = std::fs::read_to_string(&journal).unwrap();
@@ -278,22 +289,9 @@ fn sigkill_then_resume_finishes_without_repeating_a_step() {
 fn ctrl_c_finishes_the_current_step_and_exits_130() {
     let lab = setup(4, 46, "");
     let mut args = upgrade_args(&lab, &["--yes", "--parallel", "1"]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
-        .args(&args)
-        .current_dir(lab.dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&lab, &args);
     let journal = lab.dir.path().join("plan.journal");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .contains(" start ")
-    {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for(&journal, |t| t.contains(" start "));
     // SAFETY: sending SIGINT to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -320,22 +318,9 @@ fn ctrl_c_finishes_the_current_step_and_exits_130() {
 fn two_concurrent_runs_on_one_plan_the_second_is_refused() {
     let lab = setup(2, 47, "");
     let args = upgrade_args(&lab, &["--yes"]);
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
-        .args(&args)
-        .current_dir(lab.dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn(&lab, &args);
     let journal = lab.dir.path().join("plan.journal");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .contains(" start ")
-    {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for(&journal, |t| t.contains(" start "));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut resume = refs.clone();
     resume.push("--resume");

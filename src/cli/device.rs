@@ -8,7 +8,6 @@ use super::inventory_check::paths_or_default;
 use crate::ExitStatus;
 use crate::device::{self, Expectation, Status};
 use crate::driver::Drivers;
-use crate::inventory::{self, Severity};
 use crate::report::{Cell, Format, Table};
 use crate::ssh::{self, Auth, HostKeyPolicy, Ssh2Transport, Target};
 
@@ -145,17 +144,9 @@ fn find_device(
     name: &str,
 ) -> anyhow::Result<Option<crate::inventory::Device>> {
     let catalog = ctx.catalog()?;
-    let inv = inventory::load(&paths_or_default(paths), &catalog)?;
-    if inv.has_errors() {
-        for f in inv
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-        {
-            eprintln!("{f}");
-        }
+    let Some(inv) = super::load_inventory(&catalog, &paths_or_default(paths), None)? else {
         return Ok(None);
-    }
+    };
     Ok(Some(
         inv.devices
             .into_iter()

@@ -8,7 +8,6 @@ use super::Ctx;
 use crate::ExitStatus;
 use crate::evaluator::analysis::Settings;
 use crate::evaluator::{self, Options, candidates, output};
-use crate::inventory::{self, Severity};
 use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
@@ -116,20 +115,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let inv = if inv_paths.is_empty() {
         None
     } else {
-        let inv = inventory::load(&inv_paths, &catalog)?;
-        if inv.has_errors() {
-            for f in inv
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-            {
-                eprintln!("{f}");
-            }
-            eprintln!(
-                "the inventory has errors (see `lbfleet inventory check`): nothing evaluated"
-            );
+        let Some(inv) = super::load_inventory(&catalog, &inv_paths, Some(": nothing evaluated"))?
+        else {
             return Ok(ExitStatus::Findings);
-        }
+        };
         Some(inv)
     };
     let (candidates, dims) = match &args.candidates {

@@ -9,7 +9,6 @@ use super::Ctx;
 use super::inventory_check::paths_or_default;
 use crate::ExitStatus;
 use crate::inventory::report::{TargetSpec, assess, device_table, summary};
-use crate::inventory::{self, Severity};
 use crate::report::Format;
 use crate::upgrade::Policy;
 
@@ -37,18 +36,14 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let catalog = ctx.catalog()?;
-    let inv = inventory::load(&paths_or_default(&args.paths), &catalog)?;
-    if inv.has_errors() {
-        for f in inv
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-        {
-            eprintln!("{f}");
-        }
-        eprintln!("the inventory has errors (see `lbfleet inventory check`): no report written");
+    let Some(inv) = super::load_inventory(
+        &catalog,
+        &paths_or_default(&args.paths),
+        Some(": no report written"),
+    )?
+    else {
         return Ok(ExitStatus::Findings);
-    }
+    };
     let policy = Policy {
         as_of: args.as_of.unwrap_or_else(super::today),
     };

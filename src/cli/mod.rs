@@ -98,6 +98,30 @@ impl Ctx {
     }
 }
 
+/// Loads the inventory under `paths`. When it has errors, prints each (and, with `consequence`,
+/// "the inventory has errors (see `lbfleet inventory check`)" followed by it) and returns `None`.
+pub(crate) fn load_inventory(
+    catalog: &crate::catalog::Catalog,
+    paths: &[PathBuf],
+    consequence: Option<&str>,
+) -> anyhow::Result<Option<crate::inventory::Inventory>> {
+    let inv = crate::inventory::load(paths, catalog)?;
+    if !inv.has_errors() {
+        return Ok(Some(inv));
+    }
+    for f in inv
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::inventory::Severity::Error)
+    {
+        eprintln!("{f}");
+    }
+    if let Some(c) = consequence {
+        eprintln!("the inventory has errors (see `lbfleet inventory check`){c}");
+    }
+    Ok(None)
+}
+
 /// Today's date on this machine's clock (in its local zone), the default for `--as-of`.
 pub(crate) fn today() -> Date {
     use crate::clock::{Clock, SystemClock};

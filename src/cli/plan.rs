@@ -11,8 +11,8 @@ use super::Ctx;
 use super::inventory_check::paths_or_default;
 use crate::ExitStatus;
 use crate::clock::{Clock, SystemClock};
+use crate::inventory::Inventory;
 use crate::inventory::report::TargetSpec;
-use crate::inventory::{self, Inventory, Severity};
 use crate::planner::{self, Durations, Options, Provenance, Selection, Selector};
 
 #[derive(Debug, clap::Args)]
@@ -175,19 +175,7 @@ fn load_inventory(
     paths: &[PathBuf],
 ) -> anyhow::Result<Option<(Inventory, crate::catalog::Catalog)>> {
     let catalog = ctx.catalog()?;
-    let inv = inventory::load(paths, &catalog)?;
-    if inv.has_errors() {
-        for f in inv
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-        {
-            eprintln!("{f}");
-        }
-        eprintln!("the inventory has errors (see `lbfleet inventory check`)");
-        return Ok(None);
-    }
-    Ok(Some((inv, catalog)))
+    Ok(super::load_inventory(&catalog, paths, Some(""))?.map(|inv| (inv, catalog)))
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
