@@ -218,6 +218,9 @@ def reboot(s, cmd):
         if "wrong-version" not in s.get("faults", []):
             for i, v in enumerate(s["volumes"]):
                 v["active"] = i == vol - 1
+        # A reboot gives back what a leak took, unless the fault says otherwise.
+        if "memory-stays" not in s.get("faults", []):
+            s["mem_used"] = s.get("mem_baseline", s["mem_used"])
         save(s)
     down = float(s.get("reboot_seconds", 2))
     back = "never-returns" not in s.get("faults", [])

@@ -274,6 +274,16 @@ pub enum HopError {
         /// What it runs.
         got: String,
     },
+    /// It came back and passed its checks, but memory in use did not drop.
+    #[error(
+        "memory in use did not drop after the reboot: {before} before, {after} after (the leak is elsewhere, or the reboot did not happen)"
+    )]
+    MemoryNotReleased {
+        /// Before.
+        before: MemoryUse,
+        /// After.
+        after: MemoryUse,
+    },
     /// It came back but a post-check failed.
     #[error("post-checks failed on {version}: {}", summary(.checks))]
     Postcheck {
@@ -527,24 +537,7 @@ pub fn upgrade_hop(
     let _ = t.exec(&line);
     drop(t);
     on_step(Step::WaitBack, "");
-    let start = std::time::Instant::now();
-    std::thread::sleep(wait.first_interval);
-    let mut pause = wait.first_interval;
-    let mut t = loop {
-        match connect() {
-            Ok(t) => break t,
-            Err(SshError::Connect { .. } | SshError::Session { .. })
-                if start.elapsed() < wait.reboot =>
-            {
-                std::thread::sleep(pause);
-                pause = pause.mul_f64(1.5).min(wait.max_interval);
-            }
-            Err(SshError::Connect { .. } | SshError::Session { .. }) => {
-                return Err(HopError::NotBack(wait.reboot.as_secs()));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let mut t = wait_back(connect, wait)?;
     on_step(Step::Postcheck, "");
     let mut after = hop.expect.clone();
     after.version = hop.to.clone();
@@ -572,4 +565,145 @@ pub fn upgrade_hop(
         });
     }
     Ok(HopOutcome::Upgraded(checks))
+}
+
+/// Waits until the device answers SSH again after a reboot: a first pause, then attempts with a
+/// pause grown by half each time, until `wait.reboot` has passed.
+fn wait_back(
+    connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
+    wait: Wait,
+) -> Result<Box<dyn Transport>, HopError> {
+    let start = std::time::Instant::now();
+    std::thread::sleep(wait.first_interval);
+    let mut pause = wait.first_interval;
+    loop {
+        match connect() {
+            Ok(t) => return Ok(t),
+            Err(SshError::Connect { .. } | SshError::Session { .. })
+                if start.elapsed() < wait.reboot =>
+            {
+                std::thread::sleep(pause);
+                pause = pause.mul_f64(1.5).min(wait.max_interval);
+            }
+            Err(SshError::Connect { .. } | SshError::Session { .. }) => {
+                return Err(HopError::NotBack(wait.reboot.as_secs()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Memory in use as the driver's `memory` command reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryUse {
+    /// Bytes in use.
+    pub used: u64,
+    /// Bytes in all.
+    pub total: u64,
+}
+
+impl std::fmt::Display for MemoryUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.1} GiB ({:.0} %)",
+            self.used as f64 / 1073741824.0,
+            self.used as f64 / self.total.max(1) as f64 * 100.0
+        )
+    }
+}
+
+/// Memory in use, or `None` when the driver has no `memory` command or the output has no figures.
+pub fn memory(t: &mut dyn Transport, d: &Driver) -> Result<Option<MemoryUse>, HopError> {
+    if !d.commands.contains_key("memory") {
+        return Ok(None);
+    }
+    let out = run_cmd(t, d, "memory", "memory", &[])?;
+    let v = d.parse_output("memory", &out);
+    let n = |k: &str| v.get(k).and_then(|x| x.parse::<u64>().ok());
+    Ok(match (n("used_bytes"), n("total_bytes")) {
+        (Some(used), Some(total)) if total > 0 => Some(MemoryUse { used, total }),
+        _ => None,
+    })
+}
+
+/// The volume the device runs now, for drivers that list volumes; `None` for the others.
+pub fn active_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>, HopError> {
+    if d.commands
+        .get("software_status")
+        .is_none_or(|c| c.rows.is_none())
+    {
+        return Ok(None);
+    }
+    let out = run_cmd(t, d, "reboot", "software_status", &[])?;
+    d.parse_rows("software_status", &out)
+        .iter()
+        .find(|r| r.get("active").map(String::as_str) == Some("yes"))
+        .and_then(|r| r.get("volume").cloned())
+        .map(Some)
+        .ok_or_else(|| HopError::Command {
+            step: "reboot",
+            detail: "no active volume listed".into(),
+        })
+}
+
+/// What a mitigation reboot did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rebooted {
+    /// Memory in use before the reboot, when the driver reports it.
+    pub before: Option<MemoryUse>,
+    /// Memory in use after it.
+    pub after: Option<MemoryUse>,
+    /// The post-checks.
+    pub checks: Vec<Check>,
+}
+
+/// Reboots a device into the software it runs (the memory-leak mitigation): pre-checks, memory
+/// in use, reboot into the active volume, wait until SSH answers again, post-checks (same
+/// version, same role, healthy), memory in use again, which must have dropped.
+pub fn reboot(
+    connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
+    d: &Driver,
+    expect: &Expectation,
+    wait: Wait,
+    on_step: &mut dyn FnMut(Step, &str),
+) -> Result<Rebooted, HopError> {
+    let mut t = connect()?;
+    on_step(Step::Precheck, "");
+    let checks = precheck(t.as_mut(), d, expect);
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Err(HopError::Precheck(checks));
+    }
+    let before = memory(t.as_mut(), d)?;
+    let volume = active_volume(t.as_mut(), d)?;
+    let values: Vec<(&str, &str)> = volume.iter().map(|v| ("volume", v.as_str())).collect();
+    let line = d.render_with("reboot", &values)?;
+    on_step(Step::Reboot, &line);
+    // The session may be cut by the reboot itself: that is success.
+    let _ = t.exec(&line);
+    drop(t);
+    on_step(Step::WaitBack, "");
+    let mut t = wait_back(connect, wait)?;
+    on_step(Step::Postcheck, "");
+    let checks = precheck(t.as_mut(), d, expect);
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Err(HopError::Postcheck {
+            version: expect.version.to_string(),
+            checks,
+        });
+    }
+    let after = memory(t.as_mut(), d)?;
+    if let (Some(b), Some(a)) = (before, after)
+        && a.used >= b.used
+    {
+        return Err(HopError::MemoryNotReleased {
+            before: b,
+            after: a,
+        });
+    }
+    Ok(Rebooted {
+        before,
+        after,
+        checks,
+    })
 }

@@ -18,6 +18,7 @@ pub mod fsutil;
 pub mod images;
 pub mod inventory;
 pub mod planner;
+pub mod reboots;
 pub mod report;
 pub mod ssh;
 pub mod upgrade;

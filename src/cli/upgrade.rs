@@ -233,7 +233,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         matches!(line.trim(), "y" | "Y" | "yes")
     };
     let outcome = executor::run(
-        &plan,
+        &plan.waves,
         &drivers,
         &manifest,
         &connector,

@@ -57,16 +57,19 @@ impl Entry {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The step's identity: everything but the time, the event and the error.
+    /// The step's identity: everything but the time, the event and the result fields.
     pub fn key(&self) -> String {
         self.fields
             .iter()
-            .filter(|(k, _)| k != "error" && k != "detail")
+            .filter(|(k, _)| !RESULT_FIELDS.contains(&k.as_str()))
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" ")
     }
 }
+
+/// Fields that tell how a step ended rather than which step it is.
+pub const RESULT_FIELDS: [&str; 4] = ["error", "detail", "mem_before", "mem_after"];
 
 fn quote(v: &str) -> String {
     if !v.is_empty()

@@ -18,7 +18,7 @@ use crate::device::{self, Expectation, Hop, Wait};
 use crate::driver::{Driver, Drivers};
 use crate::images::Manifest;
 use crate::inventory::HaRole;
-use crate::planner::file::{Group, Plan, PlannedDevice, Step as PlanStep, WaveKind};
+use crate::planner::file::{Group, PlannedDevice, Step as PlanStep, Wave, WaveKind};
 use crate::ssh::{SshError, Transport};
 use crate::version::{Vendor, Version};
 
@@ -209,6 +209,15 @@ fn role_of(text: &str) -> HaRole {
     }
 }
 
+/// A step's journal key: its identifying fields as `k=v` pairs.
+fn step_key(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Runs one group's steps; `Err` is the reason it failed (or stopped).
 fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
     let gname = group_name(g);
@@ -240,12 +249,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         ("device", name.as_str()),
                         ("to", hop.as_str()),
                     ];
-                    let key = fields
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    if c.finished(&key) {
+                    if c.finished(&step_key(&fields)) {
                         prev = to;
                         continue;
                     }
@@ -325,6 +329,79 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     }
                 }
             }
+            PlanStep::Reboot { device: name } => {
+                let d = g
+                    .devices
+                    .iter()
+                    .find(|d| &d.name == name)
+                    .ok_or_else(|| format!("{name} is not in its group's devices"))?;
+                let (driver, vendor) = driver_of(c.drivers, d)?;
+                let fields = [
+                    ("wave", wave_s.as_str()),
+                    ("group", gname.as_str()),
+                    ("step", "reboot"),
+                    ("device", name.as_str()),
+                ];
+                if c.finished(&step_key(&fields)) {
+                    continue;
+                }
+                c.record(Event::Start, &fields)?;
+                c.observer.on(Progress::Step {
+                    device: name,
+                    step: "reboot",
+                    detail: &d.from,
+                });
+                let expect = Expectation {
+                    vendor,
+                    version: Version::parse(vendor, &d.from).map_err(|e| e.to_string())?,
+                    role: roles[name.as_str()],
+                    space_needed: None,
+                };
+                let mut connect = || c.connector.connect(d);
+                let observer = c.observer;
+                let mut on_step = |s: device::Step, detail: &str| {
+                    observer.on(Progress::Step {
+                        device: name,
+                        step: &format!("{s:?}"),
+                        detail,
+                    })
+                };
+                match device::reboot(&mut connect, driver, &expect, c.settings.wait, &mut on_step) {
+                    Ok(r) => {
+                        let show = |m: Option<device::MemoryUse>| {
+                            m.map_or_else(|| "not reported".to_string(), |m| m.to_string())
+                        };
+                        let raw = |m: Option<device::MemoryUse>| {
+                            m.map_or_else(String::new, |m| m.used.to_string())
+                        };
+                        let detail = format!(
+                            "memory in use {} before, {} after",
+                            show(r.before),
+                            show(r.after)
+                        );
+                        let (before, after) = (raw(r.before), raw(r.after));
+                        let mut f = fields.to_vec();
+                        f.extend([
+                            ("detail", detail.as_str()),
+                            ("mem_before", before.as_str()),
+                            ("mem_after", after.as_str()),
+                        ]);
+                        c.record(Event::Done, &f)?;
+                        c.observer.on(Progress::Step {
+                            device: name,
+                            step: "rebooted",
+                            detail: &detail,
+                        });
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        let mut f = fields.to_vec();
+                        f.push(("error", &msg));
+                        c.record(Event::Fail, &f)?;
+                        return Err(format!("{name}: {msg}"));
+                    }
+                }
+            }
             PlanStep::Failover { to, mgmt_host } => {
                 let fields = [
                     ("wave", wave_s.as_str()),
@@ -332,11 +409,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     ("step", "failover"),
                     ("to", to.as_str()),
                 ];
-                let key = fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let key = step_key(&fields);
                 let promote = |roles: &mut HashMap<&str, HaRole>| {
                     for (n, r) in roles.iter_mut() {
                         *r = if *n == to.as_str() {
@@ -437,11 +510,11 @@ fn failover(
     Err(format!("{to} did not become active within 30 s"))
 }
 
-/// Runs the plan. `confirm` is asked before each wave after the canary (with the previous
+/// Runs the waves of a plan (or of a reboot schedule). `confirm` is asked before each wave after the canary (with the previous
 /// wave's results); returning false stops the rollout.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    plan: &Plan,
+    waves: &[Wave],
     drivers: &Drivers,
     manifest: &Manifest,
     connector: &dyn Connector,
@@ -450,13 +523,13 @@ pub fn run(
     confirm: &mut dyn FnMut(&WaveReport) -> bool,
     observer: &dyn Observer,
 ) -> Outcome {
-    let total_groups: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
+    let total_groups: usize = waves.iter().map(|w| w.groups.len()).sum();
     let allowed = settings.budget.allowed(total_groups);
     let failures = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut outcome = Outcome::default();
     let mut previous: Option<WaveReport> = None;
-    for wave in &plan.waves {
+    for wave in waves {
         if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
             break;
         }

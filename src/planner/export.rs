@@ -6,7 +6,7 @@ use crate::report::{Cell, Section, Table};
 use super::file::{Group, Plan, Step, WaveKind};
 
 /// `2026-11-29 01:00-05:00 +11:00` from two RFC 3339 times written by the planner.
-fn local_window(start: &str, end: &str) -> String {
+pub(crate) fn local_window(start: &str, end: &str) -> String {
     let part = |s: &str, a: usize, b: usize| s.get(a..b).unwrap_or("").to_string();
     let mut out = format!(
         "{} {}-{}",
@@ -32,8 +32,9 @@ fn utc_of(rfc3339: &str) -> String {
         .unwrap_or_default()
 }
 
-/// One row per step of a group.
-fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: bool) {
+/// One row per step of a group: site, HA group, step, device, role, site time, [UTC], path or
+/// version, minutes after the `lead` cells.
+pub(crate) fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: bool) {
     for step in &g.steps {
         let (action, device, role, path, minutes) = match step {
             Step::Upgrade { device } => {
@@ -44,6 +45,16 @@ fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: bool) {
                     d.map(|d| d.role.clone()).unwrap_or_default(),
                     d.map(|d| format!("{} → {}", d.from, d.path.join(" → ")))
                         .unwrap_or_default(),
+                    d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
+                )
+            }
+            Step::Reboot { device } => {
+                let d = g.devices.iter().find(|d| &d.name == device);
+                (
+                    "reboot",
+                    device.clone(),
+                    d.map(|d| d.role.clone()).unwrap_or_default(),
+                    d.map(|d| d.from.clone()).unwrap_or_default(),
                     d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
                 )
             }

@@ -198,6 +198,11 @@ pub enum Step {
         /// The device.
         device: String,
     },
+    /// Reboot a device into the software it runs (the memory-leak mitigation).
+    Reboot {
+        /// The device.
+        device: String,
+    },
     /// Make `to` the active unit of the group, verified on `to` itself.
     Failover {
         /// The unit that becomes active.

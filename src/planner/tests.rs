@@ -165,6 +165,7 @@ fn verify(plan: &Plan, inv: &Inventory, opts: &Options) {
                         }
                         _ => assert!(!active_seen, "standby {device} after the active"),
                     },
+                    Step::Reboot { device } => panic!("a plan reboots {device}"),
                 }
             }
             if let Some(h) = &g.ha_group {

@@ -1,0 +1,328 @@
+//! Reboot schedules on hand-made fleets.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::*;
+use crate::inventory;
+
+fn catalog() -> &'static Catalog {
+    static C: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    C.get_or_init(|| Catalog::embedded().unwrap())
+}
+
+fn load(sites: &str, devices: &str) -> Inventory {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sites.csv"), sites).unwrap();
+    std::fs::write(dir.path().join("devices.csv"), devices).unwrap();
+    let inv = inventory::load(&[dir.path().to_path_buf()], catalog()).unwrap();
+    assert!(!inv.has_errors(), "{:#?}", inv.findings);
+    inv
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn opts(interval: Interval, weeks: u32, cap: usize) -> Options {
+    Options {
+        // A Wednesday.
+        from: ts("2026-11-25T00:00:00Z"),
+        weeks,
+        interval,
+        max_per_site: cap,
+        durations: Durations::default(),
+    }
+}
+
+fn schedule(inv: &Inventory, o: &Options, ev: &Evidence) -> Schedule {
+    let prov = Provenance {
+        paths: vec!["inv".into()],
+        catalog_source: "embedded".into(),
+        created: ts("2026-11-25T00:00:00Z"),
+    };
+    build(inv, catalog(), o, ev, &prov)
+}
+
+const HEADER: &str = "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n";
+const BERLIN: &str = "site,timezone,windows\nFRA,Europe/Berlin,Sun 00:00-06:00\n";
+
+/// An i4800 pair on 12.1.2 (F5 ID640376, STPD leak on i4000 platforms) and an unaffected pair.
+fn fleet() -> Inventory {
+    load(
+        BERLIN,
+        &format!(
+            "{HEADER}a1,FRA,f5,i4800,12.1.2,a1.example,ha-a,active\n\
+             a2,FRA,f5,i4800,12.1.2,a2.example,ha-a,standby\n\
+             b1,FRA,f5,i7800,17.5.1,b1.example,ha-b,active\n\
+             b2,FRA,f5,i7800,17.5.1,b2.example,ha-b,standby\n\
+             c1,FRA,f5,i4800,12.1.2,c1.example,,standalone\n"
+        ),
+    )
+}
+
+fn starts(s: &Schedule, group: &str) -> Vec<Timestamp> {
+    s.rounds
+        .iter()
+        .flat_map(|r| &r.groups)
+        .filter(|g| crate::executor::group_name(g) == group)
+        .map(|g| ts(&g.start))
+        .collect()
+}
+
+#[test]
+fn affected_pairs_go_standby_failover_active_failback_weekly_in_windows() {
+    let s = schedule(
+        &fleet(),
+        &opts(Interval::Days(7), 4, 1),
+        &Evidence::default(),
+    );
+    // ha-b runs a release without leak defects: no reboots.
+    assert!(
+        s.devices
+            .iter()
+            .all(|d| d.ha_group.as_deref() != Some("ha-b"))
+    );
+    let a2 = s.devices.iter().find(|d| d.name == "a2").unwrap();
+    assert!(a2.reasons.contains(&"ID640376".to_string()), "{a2:?}");
+    let g = &s.rounds[0]
+        .groups
+        .iter()
+        .find(|g| g.ha_group.as_deref() == Some("ha-a"))
+        .unwrap();
+    assert_eq!(
+        g.steps,
+        vec![
+            Step::Reboot {
+                device: "a2".into()
+            },
+            Step::Failover {
+                to: "a2".into(),
+                mgmt_host: "a2.example".into()
+            },
+            Step::Reboot {
+                device: "a1".into()
+            },
+            Step::Failover {
+                to: "a1".into(),
+                mgmt_host: "a1.example".into()
+            },
+        ]
+    );
+    // f5: 15 min reboot + 10 min checks per unit, 5 min per failover.
+    assert_eq!(g.estimated_minutes, 25 + 25 + 5 + 5);
+    for group in ["ha-a", "c1"] {
+        let st = starts(&s, group);
+        // Sundays 29 Nov, 6, 13 and 20 Dec 2026 (4 weeks from Wednesday 25 Nov).
+        assert_eq!(st.len(), 4, "{group}: {st:?}");
+        for w in st.windows(2) {
+            assert!(w[1].duration_since(w[0]) <= SignedDuration::from_hours(24 * 7));
+        }
+    }
+    for g in s.rounds.iter().flat_map(|r| &r.groups) {
+        let (start, end) = (ts(&g.start), ts(&g.end));
+        assert!(
+            ts(&g.window_start) <= start && end <= ts(&g.window_end),
+            "{g:?}"
+        );
+        assert_eq!(end.duration_since(start).as_mins(), g.estimated_minutes);
+        assert!(g.start.ends_with("+01:00"), "site time: {}", g.start);
+    }
+}
+
+#[test]
+fn the_site_cap_staggers_groups_inside_a_window() {
+    for cap in [1, 2] {
+        let s = schedule(
+            &fleet(),
+            &opts(Interval::Days(7), 1, cap),
+            &Evidence::default(),
+        );
+        let r = &s.rounds[0].groups;
+        assert_eq!(r.len(), 2);
+        let overlap = ts(&r[0].start) < ts(&r[1].end) && ts(&r[1].start) < ts(&r[0].end);
+        assert_eq!(overlap, cap == 2, "cap {cap}: {r:#?}");
+    }
+}
+
+#[test]
+fn short_intervals_use_every_window_and_say_when_windows_are_too_far_apart() {
+    let daily = load(
+        "site,timezone,windows\nFRA,Europe/Berlin,Mon-Sun 01:00-05:00\n",
+        &format!("{HEADER}c1,FRA,f5,i4800,12.1.2,c1.example,,standalone\n"),
+    );
+    let s = schedule(&daily, &opts(Interval::Days(3), 3, 1), &Evidence::default());
+    let st = starts(&s, "c1");
+    assert!(st.len() >= 7, "{st:?}");
+    for w in st.windows(2) {
+        let gap = w[1].duration_since(w[0]);
+        // The latest window that still ends within 3 days: exactly 3 days later here.
+        assert_eq!(gap, SignedDuration::from_hours(72), "{st:?}");
+    }
+    assert!(s.lints.is_empty(), "{:?}", s.lints);
+    let s = schedule(
+        &fleet(),
+        &opts(Interval::Days(3), 3, 1),
+        &Evidence::default(),
+    );
+    let lint = s.lints.iter().find(|l| l.code == "interval-unmet").unwrap();
+    assert!(
+        lint.message.contains("up to 7 days apart"),
+        "{}",
+        lint.message
+    );
+}
+
+#[test]
+fn a_planned_upgrade_to_a_fixed_release_ends_the_reboots() {
+    let mut ev = Evidence::default();
+    // Both units of ha-a end their upgrade to 17.5.1 (outside every leak defect of 12.1.2)
+    // on 10 December.
+    for d in ["a1", "a2"] {
+        ev.upgrades
+            .insert(d.into(), (ts("2026-12-10T03:00:00Z"), "17.5.1".into()));
+    }
+    // c1 goes to 12.1.2 → still affected: reboots continue.
+    ev.upgrades
+        .insert("c1".into(), (ts("2026-12-10T03:00:00Z"), "12.1.2".into()));
+    let s = schedule(&fleet(), &opts(Interval::Days(7), 6, 1), &Evidence { ..ev });
+    let a = starts(&s, "ha-a");
+    assert_eq!(a.len(), 2, "29 Nov and 6 Dec only: {a:?}");
+    assert!(a.iter().all(|t| *t < ts("2026-12-10T03:00:00Z")));
+    assert_eq!(starts(&s, "c1").len(), 6);
+    let a1 = s.devices.iter().find(|d| d.name == "a1").unwrap();
+    assert_eq!(a1.fixed_by.as_deref(), Some("17.5.1"));
+    // Only one unit fixed, or an upgrade to 13.1.5 (still inside ID708830): reboots go on.
+    for (devices, to) in [(&["a2"][..], "17.5.1"), (&["a1", "a2"][..], "13.1.5")] {
+        let mut ev = Evidence::default();
+        for d in devices {
+            ev.upgrades
+                .insert(d.to_string(), (ts("2026-12-10T03:00:00Z"), to.into()));
+        }
+        let s = schedule(&fleet(), &opts(Interval::Days(7), 6, 1), &ev);
+        assert_eq!(starts(&s, "ha-a").len(), 6, "{devices:?} to {to}");
+    }
+}
+
+#[test]
+fn auto_intervals_come_from_telemetry() {
+    let mut ev = Evidence::default();
+    // a1 leaks with a 3-day recommendation; a2 (same pair) was analysed and does not leak.
+    ev.telemetry.insert(
+        "a1".into(),
+        Some(Leak {
+            bytes_per_day: 2.0e9,
+            interval_days: Some(3),
+        }),
+    );
+    ev.telemetry.insert("a2".into(), None);
+    // c1 is affected by the defect but its telemetry shows no leak: no reboots under auto.
+    ev.telemetry.insert("c1".into(), None);
+    // b1 runs a clean release but leaks in telemetry: reboots for ha-b.
+    ev.telemetry.insert(
+        "b1".into(),
+        Some(Leak {
+            bytes_per_day: 1.0e9,
+            interval_days: Some(10),
+        }),
+    );
+    let s = schedule(&fleet(), &opts(Interval::Auto, 3, 1), &ev);
+    let a1 = s.devices.iter().find(|d| d.name == "a1").unwrap();
+    assert_eq!(
+        (a1.interval_days, a1.interval_source.as_str()),
+        (3, "telemetry")
+    );
+    let b2 = s.devices.iter().find(|d| d.name == "b2").unwrap();
+    assert_eq!(b2.reasons, vec!["ha-peer".to_string()]);
+    assert_eq!(b2.interval_days, 10);
+    assert!(s.devices.iter().all(|d| d.name != "c1"));
+    assert!(
+        s.skipped
+            .iter()
+            .any(|x| x.name == "c1" && x.code == "not-leaking"),
+        "{:?}",
+        s.skipped
+    );
+    // A 3-day interval with weekly windows cannot be met: said so.
+    assert!(
+        s.lints
+            .iter()
+            .any(|l| l.code == "interval-unmet" && l.message.starts_with("ha-a"))
+    );
+    // No telemetry at all: weekly, with a lint.
+    let s = schedule(&fleet(), &opts(Interval::Auto, 1, 1), &Evidence::default());
+    assert!(
+        s.devices
+            .iter()
+            .all(|d| d.interval_days == 7 && d.interval_source == "default")
+    );
+    assert!(s.lints.iter().any(|l| l.code == "no-telemetry-interval"));
+}
+
+#[test]
+fn work_longer_than_any_window_is_unschedulable() {
+    let inv = load(
+        "site,timezone,windows\nFRA,Europe/Berlin,Sun 00:00-00:20\n",
+        &format!("{HEADER}c1,FRA,f5,i4800,12.1.2,c1.example,,standalone\n"),
+    );
+    let s = schedule(&inv, &opts(Interval::Days(7), 2, 1), &Evidence::default());
+    assert!(s.rounds.is_empty());
+    assert_eq!(s.unschedulable[0].code, "no-window");
+}
+
+#[test]
+fn due_reboots_are_those_started_in_an_open_window_batched_by_the_site_cap() {
+    let s = schedule(
+        &fleet(),
+        &opts(Interval::Days(7), 2, 1),
+        &Evidence::default(),
+    );
+    let first = &s.rounds[0].groups;
+    // Sunday 29 Nov 00:00 Berlin = 28 Nov 23:00 UTC.
+    assert!(due(&s, ts("2026-11-28T22:59:00Z")).is_empty());
+    let at_open = due(&s, ts("2026-11-28T23:00:00Z"));
+    assert_eq!(at_open.len(), 1);
+    assert_eq!(at_open[0].groups, vec![first[0].clone()]);
+    // Later in the window both are due (the first was missed or is done): one batch each.
+    let later = due(&s, ts("2026-11-29T02:00:00Z"));
+    assert_eq!(later.len(), 2);
+    assert!(later.iter().all(|w| w.index == 0 && w.groups.len() == 1));
+    // After the window: nothing due, both missed when nothing finished them.
+    let after = ts("2026-11-29T05:30:00Z");
+    assert!(due(&s, after).is_empty());
+    assert_eq!(missed(&s, after, &|_, _| false).len(), 2);
+    assert_eq!(missed(&s, after, &|_, _| true).len(), 0);
+}
+
+#[test]
+fn the_calendar_parses_with_an_icalendar_parser() {
+    let s = schedule(
+        &fleet(),
+        &opts(Interval::Days(7), 4, 1),
+        &Evidence::default(),
+    );
+    let text = ics::calendar(&s);
+    let mut parser = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
+    let cal = parser.next().expect("one calendar").expect("parses");
+    assert!(parser.next().is_none());
+    assert_eq!(cal.events.len(), s.group_reboots());
+    assert_eq!(cal.timezones.len(), 1);
+    let prop = |e: &ical::parser::ical::component::IcalEvent, name: &str| {
+        e.properties
+            .iter()
+            .find(|p| p.name == name)
+            .cloned()
+            .unwrap()
+    };
+    let e = &cal.events[0];
+    let start = prop(e, "DTSTART");
+    assert_eq!(
+        start.params.unwrap(),
+        vec![("TZID".to_string(), vec!["Europe/Berlin".to_string()])]
+    );
+    // The first reboot: Sunday 29 November 2026, 00:00 in Berlin.
+    assert_eq!(start.value.as_deref(), Some("20261129T000000"));
+    assert!(prop(e, "SUMMARY").value.unwrap().contains("ha-a"));
+    let uids: std::collections::HashSet<_> =
+        cal.events.iter().map(|e| prop(e, "UID").value).collect();
+    assert_eq!(uids.len(), cal.events.len());
+}
