@@ -28,8 +28,8 @@ pub struct Image {
     pub sha256: String,
 }
 
-/// An image folder and its manifest.
-#[derive(Clone, Debug)]
+/// An image folder and its manifest (empty by default: reboots need no images).
+#[derive(Clone, Debug, Default)]
 pub struct Manifest {
     /// The folder.
     pub dir: PathBuf,

@@ -4,6 +4,7 @@
 mod catalog;
 mod device;
 mod drivers;
+mod engine;
 mod evaluate;
 mod images;
 mod inventory_check;
@@ -11,6 +12,7 @@ mod inventory_report;
 mod path;
 mod plan;
 mod progress;
+mod reboots;
 mod upgrade;
 mod versions;
 
@@ -57,6 +59,8 @@ enum Command {
     Upgrade(Box<upgrade::Args>),
     /// Where a rollout stands, from its journal.
     Status(upgrade::StatusArgs),
+    /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).
+    Reboots(reboots::Args),
     /// Plan a staged rollout: canary, waves, HA order, maintenance windows.
     Plan(Box<plan::Args>),
     /// Check the fleet inventory or report on it.
@@ -163,6 +167,7 @@ where
         Command::Catalog(args) => catalog::run(&ctx, &args),
         Command::Path(args) => path::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
+        Command::Reboots(args) => reboots::run(&ctx, &args),
         Command::Upgrade(args) => upgrade::run(&ctx, &args),
         Command::Status(args) => upgrade::status(&args),
         Command::Evaluate(args) => evaluate::run(&ctx, &args),

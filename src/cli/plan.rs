@@ -100,7 +100,7 @@ enum PrintFormat {
 
 /// `--start`: an instant.
 #[derive(Clone, Copy, Debug)]
-struct StartTime(Timestamp);
+pub(crate) struct StartTime(pub(crate) Timestamp);
 
 impl FromStr for StartTime {
     type Err = String;

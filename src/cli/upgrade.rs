@@ -1,21 +1,19 @@
 //! `lbfleet upgrade PLAN`: run a plan over SSH, journaled and resumable; `lbfleet status PLAN`:
 //! where a rollout stands, from its journal alone.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
 
 use super::Ctx;
 use super::device::SshArgs;
+use super::engine::{self, Lock, SshConnector, WaitArgs};
 use crate::ExitStatus;
 use crate::driver::Drivers;
 use crate::executor::journal::{self, Event, Journal};
-use crate::executor::{self, Budget, Connector, INTERRUPTED, Settings, WaveReport};
+use crate::executor::{self, Budget, Settings, WaveReport};
 use crate::images::Manifest;
-use crate::planner::file::PlannedDevice;
 use crate::report::{Cell, Table};
-use crate::ssh::{self, Ssh2Transport, SshError, Target, Transport};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,13 +49,8 @@ pub struct Args {
     /// Where to write the Markdown run report [default: reports/rollout-PLAN.md].
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// Seconds to wait for a device after its reboot.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
-    reboot_timeout: u64,
-    /// Seconds before the first reconnection attempt after a reboot; the pause then grows by
-    /// half each attempt, up to 30 s.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    poll_interval: f64,
+    #[command(flatten)]
+    wait: WaitArgs,
     #[command(flatten)]
     ssh: SshArgs,
 }
@@ -75,78 +68,6 @@ fn journal_path(plan: &Path, given: &Option<PathBuf>) -> PathBuf {
     given
         .clone()
         .unwrap_or_else(|| plan.with_extension("journal"))
-}
-
-struct SshConnector {
-    options: ssh::Options,
-    user: String,
-}
-
-impl Connector for SshConnector {
-    fn connect(&self, d: &PlannedDevice) -> Result<Box<dyn Transport>, SshError> {
-        let host: crate::inventory::MgmtHost =
-            d.mgmt_host.parse().map_err(|e: String| SshError::Connect {
-                target: d.mgmt_host.clone(),
-                message: e,
-            })?;
-        let target = Target {
-            host: host.host.clone(),
-            port: host.port_or_default(),
-            user: self.user.clone(),
-        };
-        Ok(Box::new(Ssh2Transport::connect(&target, &self.options)?))
-    }
-}
-
-/// A lock beside the journal: a second run on the same plan is refused while the first lives.
-struct Lock(PathBuf);
-
-impl Lock {
-    fn take(journal: &Path) -> anyhow::Result<Lock> {
-        let path = journal.with_extension("lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    writeln!(f, "{}", std::process::id())?;
-                    f.sync_all()?;
-                    return Ok(Lock(path));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let pid: i32 = std::fs::read_to_string(&path)?.trim().parse().unwrap_or(0);
-                    // SAFETY: kill with signal 0 only checks that the process exists.
-                    let alive = pid > 0 && unsafe { libc::kill(pid, 0) } == 0;
-                    if alive {
-                        anyhow::bail!(
-                            "another lbfleet (pid {pid}) is running this plan ({} is locked by {})",
-                            journal.display(),
-                            path.display()
-                        );
-                    }
-                    eprintln!(
-                        "removing a stale lock {} (pid {pid} is gone)",
-                        path.display()
-                    );
-                    std::fs::remove_file(&path)?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        anyhow::bail!("cannot take the lock {}", path.display())
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
@@ -169,10 +90,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let drivers = Drivers::load(args.ssh.drivers.as_deref())?;
     let manifest = Manifest::load(&args.images)?;
-    let connector = SshConnector {
-        options: args.ssh.options()?,
-        user: args.ssh.user(),
-    };
+    let connector = SshConnector::new(&args.ssh)?;
     if args.dry_run {
         return dry_run(&plan, &drivers, &connector, &manifest, &args.images);
     }
@@ -186,28 +104,15 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             args.plan.display()
         );
     }
-    // SAFETY: the handler only stores to an atomic.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    engine::on_ctrl_c_finish_steps();
     let settings = Settings {
         parallel: args.parallel.max(1),
         budget: args.max_failures,
-        wait: crate::device::Wait {
-            reboot: std::time::Duration::from_secs(args.reboot_timeout),
-            first_interval: std::time::Duration::from_secs_f64(
-                args.poll_interval.clamp(0.05, 30.0),
-            ),
-            max_interval: std::time::Duration::from_secs(30),
-        },
+        wait: args.wait.wait(),
         images: args.images.clone(),
     };
     let journal = Mutex::new(journal);
-    let observer: Box<dyn crate::executor::Observer> = if std::io::stderr().is_terminal() {
-        Box::new(super::progress::Bars::new())
-    } else {
-        Box::new(super::progress::Lines::new())
-    };
+    let observer = engine::observer();
     let yes = args.yes;
     let mut confirm = |prev: &WaveReport| -> bool {
         eprintln!(

@@ -671,3 +671,30 @@ pub fn dry_run_device(
     }
     Ok((checks, commands))
 }
+
+/// The pre-checks, memory in use and exact reboot command of a dry run for one device, without
+/// changing anything.
+pub fn dry_run_reboot(
+    drivers: &Drivers,
+    connector: &dyn Connector,
+    d: &PlannedDevice,
+) -> Result<(Vec<device::Check>, Vec<String>), String> {
+    let (driver, vendor) = driver_of(drivers, d)?;
+    let mut t = connector.connect(d).map_err(|e| e.to_string())?;
+    let checks = device::precheck(
+        t.as_mut(),
+        driver,
+        &Expectation {
+            vendor,
+            version: Version::parse(vendor, &d.from).map_err(|e| e.to_string())?,
+            role: role_of(&d.role),
+            space_needed: None,
+        },
+    );
+    let volume = device::active_volume(t.as_mut(), driver).map_err(|e| e.to_string())?;
+    let values: Vec<(&str, &str)> = volume.iter().map(|v| ("volume", v.as_str())).collect();
+    let command = driver
+        .render_with("reboot", &values)
+        .unwrap_or_else(|e| format!("# refused: {e}"));
+    Ok((checks, vec![command]))
+}

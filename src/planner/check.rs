@@ -6,7 +6,7 @@
 use crate::{HashMap, HashSet};
 use std::path::Path;
 
-use super::file::{Plan, SCHEMA};
+use super::file::{Group, Plan, PlannedDevice, SCHEMA};
 use super::select::{Selection, Selector};
 use crate::catalog::Catalog;
 use crate::error::{InputError, Location};
@@ -76,9 +76,47 @@ pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference>
             ),
         });
     }
+    out.extend(check_devices(plan.devices().map(|(_, g, p)| (g, p)), inv));
+    // Devices the plan's selection would pick that the plan does not know.
+    let known: HashSet<&str> = plan
+        .devices()
+        .map(|(_, _, d)| d.name.as_str())
+        .chain(plan.unschedulable.iter().map(|u| u.name.as_str()))
+        .chain(plan.up_to_date.iter().map(String::as_str))
+        .collect();
+    let parse =
+        |v: &[String]| -> Vec<Selector> { v.iter().filter_map(|s| s.parse().ok()).collect() };
+    let sel = Selection {
+        only: parse(&plan.options.only),
+        exclude: parse(&plan.options.exclude),
+    };
+    for d in &inv.devices {
+        if !known.contains(d.name.as_str()) && sel.selects(d) && !sel.excludes(d) {
+            out.push(Difference {
+                device: Some(d.name.clone()),
+                code: "device-added",
+                message: format!(
+                    "in the inventory ({} {} {}) but not in the plan",
+                    d.vendor.id(),
+                    d.model,
+                    d.version
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The differences between planned devices (each with its group) and the inventory: removed,
+/// another version, role, HA group, site, model or management address.
+pub fn check_devices<'a>(
+    devices: impl Iterator<Item = (&'a Group, &'a PlannedDevice)>,
+    inv: &Inventory,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
     let by_name: HashMap<&str, &crate::inventory::Device> =
         inv.devices.iter().map(|d| (d.name.as_str(), d)).collect();
-    for (_, g, p) in plan.devices() {
+    for (g, p) in devices {
         let mut diff = |code, message: String| {
             out.push(Difference {
                 device: Some(p.name.clone()),
@@ -147,33 +185,6 @@ pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference>
                     d.mgmt, p.mgmt_host
                 ),
             );
-        }
-    }
-    // Devices the plan's selection would pick that the plan does not know.
-    let known: HashSet<&str> = plan
-        .devices()
-        .map(|(_, _, d)| d.name.as_str())
-        .chain(plan.unschedulable.iter().map(|u| u.name.as_str()))
-        .chain(plan.up_to_date.iter().map(String::as_str))
-        .collect();
-    let parse =
-        |v: &[String]| -> Vec<Selector> { v.iter().filter_map(|s| s.parse().ok()).collect() };
-    let sel = Selection {
-        only: parse(&plan.options.only),
-        exclude: parse(&plan.options.exclude),
-    };
-    for d in &inv.devices {
-        if !known.contains(d.name.as_str()) && sel.selects(d) && !sel.excludes(d) {
-            out.push(Difference {
-                device: Some(d.name.clone()),
-                code: "device-added",
-                message: format!(
-                    "in the inventory ({} {} {}) but not in the plan",
-                    d.vendor.id(),
-                    d.model,
-                    d.version
-                ),
-            });
         }
     }
     out

@@ -15,7 +15,7 @@
 mod build;
 pub mod check;
 pub mod durations;
-mod export;
+pub(crate) mod export;
 pub mod file;
 mod lint;
 pub mod select;

@@ -54,6 +54,28 @@ impl std::fmt::Display for Interval {
     }
 }
 
+impl std::str::FromStr for Interval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase();
+        if t == "auto" {
+            return Ok(Interval::Auto);
+        }
+        let err = || format!("\"{s}\": expected auto or whole days or weeks such as 7d, 3d, 2w");
+        let (num, unit) = t.split_at(t.len().saturating_sub(1));
+        let n: u32 = num.trim().parse().map_err(|_| err())?;
+        let days = match unit {
+            "d" => n,
+            "w" => n.checked_mul(7).ok_or_else(err)?,
+            _ => return Err(err()),
+        };
+        if !(1..=366).contains(&days) {
+            return Err(format!("\"{s}\": between 1 day and a year"));
+        }
+        Ok(Interval::Days(days))
+    }
+}
+
 /// The interval used when `auto` has no telemetry to go by: the weekly reboot operators use.
 pub const DEFAULT_INTERVAL_DAYS: u32 = 7;
 
@@ -73,6 +95,8 @@ pub struct Options {
     pub max_per_site: usize,
     /// Step minutes (reboot, checks, failover).
     pub durations: Durations,
+    /// Only these catalog defects count (ids, case-insensitive); empty: every leak defect.
+    pub defects: Vec<String>,
 }
 
 /// A leak measured in telemetry.
@@ -224,6 +248,10 @@ pub fn build(
             let defects: Vec<String> = catalog
                 .defects_affecting(&d.version, model)
                 .filter(|x| LEAK_KINDS.contains(&x.kind.as_str()))
+                .filter(|x| {
+                    opts.defects.is_empty()
+                        || opts.defects.iter().any(|id| id.eq_ignore_ascii_case(&x.id))
+                })
                 .map(|x| x.id.clone())
                 .collect();
             let tele = ev.telemetry.get(&d.name);
@@ -290,11 +318,23 @@ pub fn build(
                 match measured {
                     Some(d) => (d.max(1), "telemetry"),
                     None => {
+                        let leaking: Vec<&str> = members
+                            .iter()
+                            .filter(|m| m.leak.is_some())
+                            .map(|m| m.device.name.as_str())
+                            .collect();
+                        let why = if leaking.is_empty() {
+                            "no telemetry gives a reboot interval".to_string()
+                        } else {
+                            format!(
+                                "{} leaking, but the telemetry has no total memory (mem_total_bytes): no interval can be computed",
+                                leaking.join(", ")
+                            )
+                        };
                         lints.push(Lint {
                             code: "no-telemetry-interval".into(),
                             message: format!(
-                                "{}: no telemetry gives a reboot interval; weekly ({DEFAULT_INTERVAL_DAYS}d) is used",
-                                key
+                                "{key}: {why}; weekly ({DEFAULT_INTERVAL_DAYS}d) is used"
                             ),
                         });
                         (DEFAULT_INTERVAL_DAYS, "default")
@@ -378,7 +418,7 @@ pub fn build(
             .or_insert_with(|| window::occurrences(u.site, opts.from, search_days));
         let site_busy = busy.entry(u.site.name.as_str()).or_default();
         let mut placed: Vec<Placed> = Vec::new();
-        let mut unmet_gap: Option<i64> = None;
+        let mut unmet_gap: Option<f64> = None;
         loop {
             let lower = placed.last().map_or(opts.from, |p| p.end);
             // One reboot per window occurrence: the next goes in a later one.
@@ -416,8 +456,8 @@ pub fn build(
                         });
                     latest.or_else(|| {
                         let p = earliest(occs, site_busy)?;
-                        let gap = p.start.duration_since(prev.start).as_hours() / 24;
-                        unmet_gap = Some(unmet_gap.map_or(gap, |g| g.max(gap)));
+                        let gap = p.start.duration_since(prev.start).as_secs_f64() / 86400.0;
+                        unmet_gap = Some(unmet_gap.map_or(gap, |g: f64| g.max(gap)));
                         Some(p)
                     })
                 }
@@ -452,7 +492,7 @@ pub fn build(
             lints.push(Lint {
                 code: "interval-unmet".into(),
                 message: format!(
-                    "{}: the windows of {} are further apart than its {}-day interval; reboots up to {gap} days apart",
+                    "{}: the windows of {} are further apart than its {}-day interval; reboots up to {gap:.1} days apart",
                     u.name, u.site.name, u.interval_days
                 ),
             });

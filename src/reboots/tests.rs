@@ -31,6 +31,7 @@ fn opts(interval: Interval, weeks: u32, cap: usize) -> Options {
         interval,
         max_per_site: cap,
         durations: Durations::default(),
+        defects: Vec::new(),
     }
 }
 
@@ -166,7 +167,7 @@ fn short_intervals_use_every_window_and_say_when_windows_are_too_far_apart() {
     );
     let lint = s.lints.iter().find(|l| l.code == "interval-unmet").unwrap();
     assert!(
-        lint.message.contains("up to 7 days apart"),
+        lint.message.contains("up to 7.0 days apart"),
         "{}",
         lint.message
     );
@@ -325,4 +326,25 @@ fn the_calendar_parses_with_an_icalendar_parser() {
     let uids: std::collections::HashSet<_> =
         cal.events.iter().map(|e| prop(e, "UID").value).collect();
     assert_eq!(uids.len(), cal.events.len());
+}
+
+#[test]
+fn only_the_named_defects_count_when_given() {
+    let mut o = opts(Interval::Days(7), 1, 1);
+    // ID640376 is limited to 2000/4000/i2000/i4000 platforms: the i4800 units qualify.
+    o.defects = vec!["id640376".into()];
+    let s = schedule(&fleet(), &o, &Evidence::default());
+    assert_eq!(s.devices.len(), 3);
+    assert!(
+        s.devices
+            .iter()
+            .all(|d| d.reasons == vec!["ID640376".to_string()])
+    );
+    // A defect none of them has: nothing to reboot.
+    o.defects = vec!["ID454018".into()];
+    assert!(
+        schedule(&fleet(), &o, &Evidence::default())
+            .devices
+            .is_empty()
+    );
 }

@@ -1,0 +1,138 @@
+//! What the commands that run the rollout engine share (`upgrade`, `reboots run`): SSH
+//! sessions from the plan's addresses, the lock beside a journal, Ctrl-C that lets the current
+//! steps finish, progress on a terminal or as lines, and the reboot waits.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use super::device::SshArgs;
+use crate::executor::{Connector, INTERRUPTED, Observer};
+use crate::planner::file::PlannedDevice;
+use crate::ssh::{self, Ssh2Transport, SshError, Target, Transport};
+
+/// How long to wait for a device after a reboot.
+#[derive(Debug, clap::Args)]
+pub struct WaitArgs {
+    /// Seconds to wait for a device after its reboot.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    reboot_timeout: u64,
+    /// Seconds before the first reconnection attempt after a reboot; the pause then grows by
+    /// half each attempt, up to 30 s.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    poll_interval: f64,
+}
+
+impl WaitArgs {
+    /// The waits.
+    pub fn wait(&self) -> crate::device::Wait {
+        crate::device::Wait {
+            reboot: std::time::Duration::from_secs(self.reboot_timeout),
+            first_interval: std::time::Duration::from_secs_f64(
+                self.poll_interval.clamp(0.05, 30.0),
+            ),
+            max_interval: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// Opens SSH sessions to planned devices.
+pub struct SshConnector {
+    options: ssh::Options,
+    user: String,
+}
+
+impl SshConnector {
+    /// From the command line's SSH options.
+    pub fn new(args: &SshArgs) -> anyhow::Result<SshConnector> {
+        Ok(SshConnector {
+            options: args.options()?,
+            user: args.user(),
+        })
+    }
+}
+
+impl Connector for SshConnector {
+    fn connect(&self, d: &PlannedDevice) -> Result<Box<dyn Transport>, SshError> {
+        let host: crate::inventory::MgmtHost =
+            d.mgmt_host.parse().map_err(|e: String| SshError::Connect {
+                target: d.mgmt_host.clone(),
+                message: e,
+            })?;
+        let target = Target {
+            host: host.host.clone(),
+            port: host.port_or_default(),
+            user: self.user.clone(),
+        };
+        Ok(Box::new(Ssh2Transport::connect(&target, &self.options)?))
+    }
+}
+
+/// A lock beside the journal: a second run on the same plan is refused while the first lives.
+pub struct Lock(PathBuf);
+
+impl Lock {
+    /// Takes the lock of `journal`, removing a stale one (its process is gone).
+    pub fn take(journal: &Path) -> anyhow::Result<Lock> {
+        let path = journal.with_extension("lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    writeln!(f, "{}", std::process::id())?;
+                    f.sync_all()?;
+                    return Ok(Lock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid: i32 = std::fs::read_to_string(&path)?.trim().parse().unwrap_or(0);
+                    // SAFETY: kill with signal 0 only checks that the process exists.
+                    let alive = pid > 0 && unsafe { libc::kill(pid, 0) } == 0;
+                    if alive {
+                        anyhow::bail!(
+                            "another lbfleet (pid {pid}) is running this plan ({} is locked by {})",
+                            journal.display(),
+                            path.display()
+                        );
+                    }
+                    eprintln!(
+                        "removing a stale lock {} (pid {pid} is gone)",
+                        path.display()
+                    );
+                    std::fs::remove_file(&path)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        anyhow::bail!("cannot take the lock {}", path.display())
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Ctrl-C from now on lets the current steps finish and starts nothing new.
+pub fn on_ctrl_c_finish_steps() {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+}
+
+/// Bars on a terminal, timestamped lines otherwise.
+pub fn observer() -> Box<dyn Observer> {
+    if std::io::stderr().is_terminal() {
+        Box::new(super::progress::Bars::new())
+    } else {
+        Box::new(super::progress::Lines::new())
+    }
+}

@@ -1,0 +1,574 @@
+//! `lbfleet reboots plan [PATH...]`: a recurring, HA-safe reboot schedule for leaking devices;
+//! `lbfleet reboots run SCHEDULE --due`: run the reboots due now with the rollout engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+
+use super::Ctx;
+use super::device::SshArgs;
+use super::engine::{self, Lock, SshConnector, WaitArgs};
+use super::inventory_check::paths_or_default;
+use super::plan::StartTime;
+use crate::ExitStatus;
+use crate::clock::{Clock, SystemClock};
+use crate::driver::Drivers;
+use crate::executor::journal::{self, Event, Journal};
+use crate::executor::{self, Budget, Settings};
+use crate::images::Manifest;
+use crate::planner::{Durations, Provenance};
+use crate::reboots::{self, Evidence, Interval, Leak, Schedule};
+use crate::report::{Cell, Table};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Schedule reboots of devices with a known memory-leak defect or a measured leak.
+    Plan(Box<PlanArgs>),
+    /// Run the reboots of a schedule that are due now: journaled, HA-safe, memory checked.
+    Run(Box<RunArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// Inventory folders or files (default: inventories/).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Memory telemetry CSV (as for `lbfleet evaluate`): leaks found there get reboots too,
+    /// and `--interval auto` takes each group's interval from it.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    telemetry: Vec<PathBuf>,
+    /// Skip malformed telemetry rows instead of stopping.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Days between reboots (`7d`, `3d`, `2w`), or `auto`: the evaluator's recommended interval
+    /// for the group's fastest leak (weekly where no telemetry tells).
+    #[arg(long, value_name = "DURATION|auto", default_value = "7d")]
+    interval: Interval,
+    /// First possible reboot: RFC 3339 or a UTC date [default: now].
+    #[arg(long, value_name = "DATETIME")]
+    from: Option<StartTime>,
+    /// Weeks to schedule.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=104))]
+    weeks: u32,
+    /// Groups of one site rebooting at the same time, at most.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    max_per_site: u32,
+    /// An upgrade plan (`lbfleet plan`): a device whose planned upgrade installs a release
+    /// without its leak defects gets no reboots after that upgrade.
+    #[arg(long, value_name = "FILE")]
+    upgrade_plan: Option<PathBuf>,
+    /// Step durations CSV (as for `lbfleet plan`).
+    #[arg(long, value_name = "FILE")]
+    durations: Option<PathBuf>,
+    /// Count only these catalog defects (the one you are hitting), not every leak defect of a
+    /// version (repeatable or comma-separated ids, as `lbfleet catalog` shows them).
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    defect: Vec<String>,
+    /// Write the schedule (JSON) to FILE, atomically.
+    #[arg(short, long, value_name = "FILE", default_value = "reboots.json")]
+    output: PathBuf,
+    /// What to print: a table of steps, CSV, the schedule JSON, or an iCalendar file.
+    #[arg(long, value_enum, default_value = "table")]
+    format: PrintFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PrintFormat {
+    Table,
+    Csv,
+    Json,
+    Ics,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The schedule file (from `lbfleet reboots plan`).
+    schedule: PathBuf,
+    /// Run the group reboots whose planned start has come and whose window is still open.
+    /// Without it, only show what is due, missed and next.
+    #[arg(long)]
+    due: bool,
+    /// Take this instant as now (RFC 3339 or a UTC date-time) [default: the clock].
+    #[arg(long, value_name = "DATETIME")]
+    now: Option<StartTime>,
+    /// Connect and run only the read-only pre-checks of the due devices; print the commands.
+    #[arg(long)]
+    dry_run: bool,
+    /// Groups rebooted at once (the schedule's per-site cap still holds).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    parallel: usize,
+    /// Failed groups tolerated before nothing new starts: a count or a share (`5%`).
+    #[arg(long, value_name = "N|P%", default_value = "0")]
+    max_failures: Budget,
+    /// Go on after a failure recorded in the journal (once the device is fixed).
+    #[arg(long)]
+    resume: bool,
+    /// Run a schedule that no longer matches the inventory.
+    #[arg(long)]
+    force: bool,
+    /// The journal [default: the schedule's path with `.journal`].
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Inventory folders or files [default: the paths recorded in the schedule].
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    inventory: Vec<PathBuf>,
+    /// Where to write the Markdown run report [default: reports/reboots-SCHEDULE.md].
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    wait: WaitArgs,
+    #[command(flatten)]
+    ssh: SshArgs,
+}
+
+pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
+    match &args.command {
+        Command::Plan(a) => plan(ctx, a),
+        Command::Run(a) => run_due(ctx, a),
+    }
+}
+
+/// Leaks per device from telemetry: `Some` leak or `None` (analysed, no leak).
+fn telemetry_evidence(
+    files: &[PathBuf],
+    skip_bad_rows: bool,
+    inv: &crate::inventory::Inventory,
+    catalog: &crate::catalog::Catalog,
+) -> anyhow::Result<crate::HashMap<String, Option<Leak>>> {
+    let mut out = crate::HashMap::default();
+    if files.is_empty() {
+        return Ok(out);
+    }
+    let opts = crate::evaluator::Options {
+        telemetry: files.to_vec(),
+        skip_bad_rows,
+        settings: crate::evaluator::analysis::Settings::default(),
+        headroom: 0.3,
+        candidates: Vec::new(),
+        dims: crate::evaluator::candidates::Dims::ALL,
+    };
+    let e = crate::evaluator::evaluate(&opts, Some(inv), catalog)?;
+    for d in e.devices {
+        let Some(m) = d.memory else { continue };
+        let leak = m.leak.then(|| Leak {
+            bytes_per_day: m
+                .cycle()
+                .and_then(|c| c.line.as_ref())
+                .map_or(0.0, |l| l.slope),
+            interval_days: m.reboot_interval_days,
+        });
+        out.insert(d.name, leak);
+    }
+    Ok(out)
+}
+
+/// When each device's planned upgrade ends, and on which release.
+fn upgrade_evidence(path: &Path) -> anyhow::Result<crate::HashMap<String, (Timestamp, String)>> {
+    let plan = crate::planner::check::load(path)?;
+    let mut out = crate::HashMap::default();
+    for (_, g, d) in plan.devices() {
+        let (Ok(end), Some(to)) = (g.end.parse::<Timestamp>(), d.path.last()) else {
+            continue;
+        };
+        out.insert(d.name.clone(), (end, to.clone()));
+    }
+    Ok(out)
+}
+
+fn table(s: &Schedule) -> Table {
+    let mut t = Table::new(&[
+        "round",
+        "site",
+        "ha_group",
+        "step",
+        "device",
+        "role",
+        "site time",
+        "start (UTC)",
+        "version",
+        "minutes",
+    ]);
+    for r in &s.rounds {
+        for g in &r.groups {
+            crate::planner::export::step_rows(g, &[Cell::Int(r.index as i64)], &mut t, true);
+        }
+    }
+    t
+}
+
+fn summary(s: &Schedule) -> Vec<String> {
+    let groups: std::collections::BTreeSet<String> = s
+        .rounds
+        .iter()
+        .flat_map(|r| r.groups.iter().map(executor::group_name))
+        .collect();
+    let mut out = vec![format!(
+        "{} devices in {} groups get reboots: {} group reboots over {} weeks from {}",
+        s.devices.len(),
+        groups.len(),
+        s.group_reboots(),
+        s.options.weeks,
+        s.options.from
+    )];
+    for d in &s.devices {
+        out.push(format!(
+            "  {} ({}): every {} days ({}), {}{}",
+            d.name,
+            d.site,
+            d.interval_days,
+            d.interval_source,
+            d.reasons.join(", "),
+            match (&d.fixed_after, &d.fixed_by) {
+                (Some(t), Some(v)) => format!("; ends after its upgrade to {v} ({t})"),
+                _ => String::new(),
+            }
+        ));
+    }
+    for u in s.unschedulable.iter().chain(&s.skipped) {
+        out.push(format!("{} {}: {}: {}", u.code, u.name, u.site, u.reason));
+    }
+    for l in &s.lints {
+        out.push(format!("warning[{}]: {}", l.code, l.message));
+    }
+    out
+}
+
+fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let durations = match &args.durations {
+        Some(p) => Durations::with_file(p)?,
+        None => Durations::default(),
+    };
+    let catalog = ctx.catalog()?;
+    let paths = paths_or_default(&args.paths);
+    let Some(inv) = super::load_inventory(&catalog, &paths, Some(": no schedule written"))? else {
+        return Ok(ExitStatus::Findings);
+    };
+    for id in &args.defect {
+        if !catalog
+            .defects
+            .iter()
+            .any(|d| d.id.eq_ignore_ascii_case(id))
+        {
+            anyhow::bail!("--defect {id}: not in the catalog (see `lbfleet catalog`)");
+        }
+    }
+    let now = SystemClock.now();
+    let ev = Evidence {
+        telemetry: telemetry_evidence(&args.telemetry, args.skip_bad_rows, &inv, &catalog)?,
+        upgrades: match &args.upgrade_plan {
+            Some(p) => upgrade_evidence(p)?,
+            None => Default::default(),
+        },
+        telemetry_files: args
+            .telemetry
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        upgrade_plan: args.upgrade_plan.as_ref().map(|p| p.display().to_string()),
+    };
+    let opts = reboots::Options {
+        from: args.from.map_or(now, |f| f.0),
+        weeks: args.weeks,
+        interval: args.interval,
+        max_per_site: args.max_per_site as usize,
+        durations,
+        defects: args.defect.clone(),
+    };
+    let prov = Provenance {
+        paths: paths.iter().map(|p| p.display().to_string()).collect(),
+        catalog_source: ctx.catalog_source(),
+        created: now,
+    };
+    let s = reboots::build(&inv, &catalog, &opts, &ev, &prov);
+    let json = serde_json::to_string_pretty(&s)? + "\n";
+    crate::fsutil::write_atomic(&args.output, json.as_bytes())?;
+    match args.format {
+        PrintFormat::Json => crate::report::emit(json.as_bytes(), None)?,
+        PrintFormat::Ics => crate::report::emit(reboots::ics::calendar(&s).as_bytes(), None)?,
+        PrintFormat::Csv => crate::report::emit(
+            &crate::report::Format::Csv.exporter().export(&table(&s))?,
+            None,
+        )?,
+        PrintFormat::Table => {
+            crate::report::emit(
+                &crate::report::Format::Table.exporter().export(&table(&s))?,
+                None,
+            )?;
+            super::out("")?;
+            for line in summary(&s) {
+                super::out(line)?;
+            }
+        }
+    }
+    eprintln!("wrote {}", args.output.display());
+    Ok(ExitStatus::Success)
+}
+
+fn journal_path(schedule: &Path, given: &Option<PathBuf>) -> PathBuf {
+    given
+        .clone()
+        .unwrap_or_else(|| schedule.with_extension("journal"))
+}
+
+/// Whether the journal finished every step of round `k`'s reboot of `g`.
+fn group_finished(entries: &[journal::Entry], k: usize, g: &crate::planner::file::Group) -> bool {
+    let name = executor::group_name(g);
+    let wave = k.to_string();
+    let done = |e: &&journal::Entry| {
+        matches!(e.event, Event::Done | Event::Skip)
+            && e.get("wave") == Some(wave.as_str())
+            && e.get("group") == Some(name.as_str())
+    };
+    let steps = entries.iter().filter(done).count();
+    steps >= g.steps.len()
+}
+
+fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
+    let s = Schedule::load(&args.schedule)?;
+    let now = args.now.map_or_else(|| SystemClock.now(), |n| n.0);
+    let recorded: Vec<PathBuf> = s.inventory.paths.iter().map(PathBuf::from).collect();
+    let paths = if args.inventory.is_empty() {
+        paths_or_default(&recorded)
+    } else {
+        args.inventory.clone()
+    };
+    let catalog = ctx.catalog()?;
+    let Some(inv) = super::load_inventory(&catalog, &paths, Some(": nothing run"))? else {
+        return Ok(ExitStatus::Findings);
+    };
+    // The schedule must still be true of the fleet (each device once).
+    let mut seen = std::collections::HashSet::new();
+    let devices = s
+        .rounds
+        .iter()
+        .flat_map(|r| &r.groups)
+        .flat_map(|g| g.devices.iter().map(move |d| (g, d)))
+        .filter(|(_, d)| seen.insert(d.name.clone()));
+    let diffs = crate::planner::check::check_devices(devices, &inv);
+    if !diffs.is_empty() {
+        for d in &diffs {
+            eprintln!("{}: {d}", args.schedule.display());
+        }
+        if !args.force {
+            eprintln!(
+                "the schedule no longer matches the fleet: plan the reboots again, or run anyway with --force"
+            );
+            return Ok(ExitStatus::Findings);
+        }
+    }
+    let jpath = journal_path(&args.schedule, &args.journal);
+    let entries = if jpath.exists() {
+        Journal::read(&jpath)?
+    } else {
+        Vec::new()
+    };
+    let due: Vec<_> = reboots::due(&s, now)
+        .into_iter()
+        .map(|mut w| {
+            w.groups.retain(|g| !group_finished(&entries, w.index, g));
+            w
+        })
+        .filter(|w| !w.groups.is_empty())
+        .collect();
+    let missed = reboots::missed(&s, now, &|k, g| group_finished(&entries, k, g));
+    for (k, g) in &missed {
+        eprintln!(
+            "missed: round {k} of {} at {} (window {} to {}) did not finish",
+            executor::group_name(g),
+            g.site,
+            g.window_start,
+            g.window_end
+        );
+    }
+    let mut t = Table::new(&["round", "group", "site", "start", "window closes", "steps"]);
+    for w in &due {
+        for g in &w.groups {
+            t.push(vec![
+                Cell::Int(w.index as i64),
+                Cell::text(executor::group_name(g)),
+                Cell::text(g.site.clone()),
+                Cell::text(g.start.clone()),
+                Cell::text(g.window_end.clone()),
+                Cell::Int(g.steps.len() as i64),
+            ]);
+        }
+    }
+    let count: usize = due.iter().map(|w| w.groups.len()).sum();
+    if count == 0 {
+        let next = s
+            .rounds
+            .iter()
+            .flat_map(|r| &r.groups)
+            .filter(|g| g.start.parse::<Timestamp>().is_ok_and(|t| t > now))
+            .min_by_key(|g| g.start.parse::<Timestamp>().ok());
+        super::out(format!(
+            "nothing due at {}{}",
+            crate::planner::utc(now),
+            next.map(|g| format!(
+                "; next: {} at {} ({})",
+                executor::group_name(g),
+                g.start,
+                g.site
+            ))
+            .unwrap_or_default()
+        ))?;
+        return Ok(if missed.is_empty() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Findings
+        });
+    }
+    crate::report::emit(&crate::report::Format::Table.exporter().export(&t)?, None)?;
+    if !args.due {
+        super::out(format!(
+            "{count} group reboot{} due: nothing run (pass --due to run them)",
+            if count == 1 { "" } else { "s" }
+        ))?;
+        return Ok(ExitStatus::Success);
+    }
+    let drivers = Drivers::load(args.ssh.drivers.as_deref())?;
+    let connector = SshConnector::new(&args.ssh)?;
+    if args.dry_run {
+        return dry_run(&due, &drivers, &connector);
+    }
+    let _lock = Lock::take(&jpath)?;
+    let journal = Journal::open(&jpath)?;
+    // A failure stops the schedule until someone has looked at the device.
+    let unresolved: Vec<&journal::Entry> = journal::last_events(&journal.entries)
+        .into_iter()
+        .filter(|e| e.event == Event::Fail)
+        .collect();
+    if !unresolved.is_empty() && !args.resume {
+        for e in &unresolved {
+            eprintln!(
+                "failed earlier: {} {}: {}",
+                e.get("group").unwrap_or(""),
+                e.get("device").or(e.get("to")).unwrap_or(""),
+                e.get("error").unwrap_or("")
+            );
+        }
+        anyhow::bail!(
+            "{} records a failed reboot: check the device, then continue with --resume",
+            jpath.display()
+        );
+    }
+    engine::on_ctrl_c_finish_steps();
+    let settings = Settings {
+        parallel: args.parallel.max(1),
+        budget: args.max_failures,
+        wait: args.wait.wait(),
+        images: PathBuf::new(),
+    };
+    let journal = Mutex::new(journal);
+    let observer = engine::observer();
+    // Batches only exist to keep the site cap; no question between them (this runs from cron).
+    let mut go_on = |_: &executor::WaveReport| true;
+    let outcome = executor::run(
+        &due,
+        &drivers,
+        &Manifest::default(),
+        &connector,
+        &settings,
+        &journal,
+        &mut go_on,
+        observer.as_ref(),
+    );
+    let entries = journal.into_inner().expect("journal").entries;
+    let steps = crate::executor::report::steps(&entries);
+    crate::report::emit(
+        &crate::report::Format::Table.exporter().export(&steps)?,
+        None,
+    )?;
+    let report_path = args.report.clone().unwrap_or_else(|| {
+        let stem = args
+            .schedule
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("reboots");
+        PathBuf::from("reports").join(format!("reboots-{stem}.md"))
+    });
+    if let Some(dir) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let md = format!(
+        "# Reboot run report: {}\n\nJournal {}; {} group reboots due at {}.\n\n{}",
+        args.schedule.display(),
+        jpath.display(),
+        count,
+        crate::planner::utc(now),
+        String::from_utf8(crate::report::Format::Markdown.exporter().export(&steps)?)?
+    );
+    crate::fsutil::write_atomic(&report_path, md.as_bytes())?;
+    super::out(format!("report {}", report_path.display()))?;
+    super::out(format!(
+        "{} of {count} group reboots completed, {} failed; journal {}",
+        outcome.completed,
+        outcome.failed.len(),
+        jpath.display()
+    ))?;
+    for (g, e) in &outcome.failed {
+        super::out(format!("failed: {g}: {e}"))?;
+    }
+    if let Some(why) = &outcome.stopped {
+        super::out(format!("stopped: {why}"))?;
+    }
+    Ok(if outcome.interrupted {
+        ExitStatus::Interrupted
+    } else if outcome.failed.is_empty() && outcome.stopped.is_none() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+fn dry_run(
+    due: &[crate::planner::file::Wave],
+    drivers: &Drivers,
+    connector: &SshConnector,
+) -> anyhow::Result<ExitStatus> {
+    let mut blocked = false;
+    for w in due {
+        for g in &w.groups {
+            super::out(format!(
+                "round {} {} at {}: {} to {}",
+                w.index,
+                executor::group_name(g),
+                g.site,
+                g.start,
+                g.end
+            ))?;
+            for d in &g.devices {
+                match executor::dry_run_reboot(drivers, connector, d) {
+                    Ok((checks, commands)) => {
+                        for c in &checks {
+                            blocked |= c.status == crate::device::Status::Fail;
+                            super::out(format!(
+                                "    {} {}: {:?} {}",
+                                d.name, c.name, c.status, c.detail
+                            ))?;
+                        }
+                        for line in commands {
+                            super::out(format!("    {} $ {line}", d.name))?;
+                        }
+                    }
+                    Err(e) => {
+                        blocked = true;
+                        super::out(format!("    {}: {e}", d.name))?;
+                    }
+                }
+            }
+        }
+    }
+    if blocked {
+        eprintln!("dry run: a pre-check would block a reboot");
+        return Ok(ExitStatus::Findings);
+    }
+    Ok(ExitStatus::Success)
+}
