@@ -264,6 +264,11 @@ pub enum HopError {
         "the device did not come back within {0} s after the reboot (it may still be booting: check it before anything else)"
     )]
     NotBack(u64),
+    /// The device still answered long after the reboot command: it did not reboot.
+    #[error(
+        "the device still answered {0} s after the reboot command: it did not reboot (nothing else was done)"
+    )]
+    NotDown(u64),
     /// It came back on another version than the hop's.
     #[error(
         "the device came back on {got}, not {expected} (the install did not take; it runs the old volume)"
@@ -567,13 +572,25 @@ pub fn upgrade_hop(
     Ok(HopOutcome::Upgraded(checks))
 }
 
-/// Waits until the device answers SSH again after a reboot: a first pause, then attempts with a
-/// pause grown by half each time, until `wait.reboot` has passed.
+/// Waits until the device has gone down after a reboot command and answers SSH again. A reboot
+/// command returns before the device stops, so a session opened at once may still reach the old
+/// system: first the device must be seen gone (polled every `first_interval`, at most 1 s),
+/// then attempts with a pause grown by half each time, all within `wait.reboot`.
 fn wait_back(
     connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
     wait: Wait,
 ) -> Result<Box<dyn Transport>, HopError> {
     let start = std::time::Instant::now();
+    let probe = wait.first_interval.min(std::time::Duration::from_secs(1));
+    loop {
+        std::thread::sleep(probe);
+        match connect() {
+            Ok(_) if start.elapsed() < wait.reboot => {}
+            Ok(_) => return Err(HopError::NotDown(wait.reboot.as_secs())),
+            Err(SshError::Connect { .. } | SshError::Session { .. }) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
     std::thread::sleep(wait.first_interval);
     let mut pause = wait.first_interval;
     loop {

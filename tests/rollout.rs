@@ -1,7 +1,5 @@
 //! `lbfleet upgrade` and `lbfleet status` against the device lab.
 
-use std::collections::HashMap;
-
 use crate::support::{Lab, Test};
 
 /// A lab of `devices` with 16.1.4 images and a plan to 16.1.4 (canary soak 0).
@@ -79,33 +77,6 @@ fn wait_for(journal: &std::path::Path, ready: impl Fn(&str) -> bool) {
     }
 }
 
-/// From the lab's own event log: no HA pair ever had both members down at once.
-fn assert_pairs_never_both_down(lab: &Lab) {
-    let events =
-        std::fs::read_to_string(lab.dir.path().join("devices/events.log")).unwrap_or_default();
-    let mut down: HashMap<String, bool> = HashMap::new();
-    for line in events.lines() {
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        let (dev, what) = (parts[1], parts[2]);
-        match what {
-            "down" => {
-                let n: u32 = dev.trim_start_matches("lab-lb").parse().unwrap();
-                let peer = if n % 2 == 1 { n + 1 } else { n - 1 };
-                let peer = format!("lab-lb{peer:02}");
-                assert!(
-                    !down.get(&peer).copied().unwrap_or(false),
-                    "{dev} went down while {peer} was down:\n{events}"
-                );
-                down.insert(dev.to_string(), true);
-            }
-            "up" => {
-                down.insert(dev.to_string(), false);
-            }
-            _ => {}
-        }
-    }
-}
-
 #[test]
 fn a_rollout_runs_waves_in_order_with_ha_pairs_standby_first() {
     let lab = setup(4, 41, "");
@@ -132,7 +103,7 @@ fn a_rollout_runs_waves_in_order_with_ha_pairs_standby_first() {
         report.contains("| 1 | lab-ha01 | failover |  | lab-lb02 | done |"),
         "{report}"
     );
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
     let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
     // In each pair the standby's hop ends before the failover, which ends before the active's hop.
     for (standby, active, group) in [
@@ -200,7 +171,7 @@ fn the_budget_stops_new_groups_and_resume_finishes_after_the_fix() {
     let lab = setup(4, 43, "lab-lb04=never-returns");
     let out = upgrade(&lab, &["--yes", "--parallel", "1", "--reboot-timeout", "3"]);
     out.code(1).stdout_has("exceed the budget of 0");
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
     // Fix the device (it comes back, fault cleared), then resume.
     let state = lab.dir.path().join("devices/lab-lb04/state.json");
     let text = std::fs::read_to_string(&state)
@@ -222,7 +193,7 @@ fn the_budget_stops_new_groups_and_resume_finishes_after_the_fix() {
     upgrade(&lab, &["--yes", "--resume", "--parallel", "1"])
         .code(0)
         .stdout_has("3 of 3 groups completed");
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
 }
 
 #[test]
@@ -282,7 +253,7 @@ fn sigkill_then_resume_finishes_without_repeating_a_step() {
             "{key} started twice:\n{after}"
         );
     }
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
 }
 
 #[test]
@@ -311,7 +282,7 @@ fn ctrl_c_finishes_the_current_step_and_exits_130() {
         .run()
         .code(0)
         .stdout_has("3 of 3 groups completed");
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
 }
 
 #[test]
@@ -336,7 +307,7 @@ fn two_concurrent_runs_on_one_plan_the_second_is_refused() {
         text.matches(" done ").count(),
         "{text}"
     );
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
 }
 
 /// The fault matrix: a fault on lab-lb04 (the standby of lab-ha03, upgraded in wave 1), a
@@ -370,7 +341,7 @@ fn fault_on(device: &str, fault: &str, net: u32) {
             + text.matches(" skip ").count(),
         "{fault}: a step without its end:\n{text}"
     );
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
     // Clear the fault; a device that never came back is started again.
     let state = lab.dir.path().join(format!("devices/{device}/state.json"));
     let cleared = std::fs::read_to_string(&state)
@@ -400,7 +371,7 @@ fn fault_on(device: &str, fault: &str, net: u32) {
     }
     let resumed = upgrade(&lab, &["--yes", "--resume", "--parallel", "2"]);
     resumed.code(0).stdout_has("3 of 3 groups completed");
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
     let _ = out;
 }
 
@@ -442,7 +413,7 @@ fn two_phase_plans_roll_out_with_the_active_in_a_later_wave() {
         let standby = l.contains("device=lab-lb02") || l.contains("device=lab-lb04");
         assert_eq!(l.contains("wave=0"), standby, "{l}");
     }
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
 }
 
 #[test]
@@ -467,5 +438,5 @@ fn a_host_key_changed_mid_rollout_stops_that_group_until_it_is_trusted_again() {
     upgrade(&lab, &["--yes", "--resume", "--accept-new-host-keys"])
         .code(0)
         .stdout_has("3 of 3 groups completed");
-    assert_pairs_never_both_down(&lab);
+    lab.assert_pairs_never_both_down();
 }

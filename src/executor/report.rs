@@ -42,7 +42,7 @@ pub fn steps(entries: &[Entry]) -> Table {
                     start
                         .and_then(|s| seconds(&s.at, &e.at))
                         .map_or(Cell::Empty, Cell::Int),
-                    Cell::text(e.get("error").unwrap_or("")),
+                    Cell::text(e.get("error").or(e.get("detail")).unwrap_or("")),
                 ]);
             }
         }

@@ -214,6 +214,38 @@ impl Lab {
             .code(0);
     }
 
+    /// From the lab's own event log: no HA pair ever had both members down at once.
+    pub fn assert_pairs_never_both_down(&self) {
+        let events =
+            std::fs::read_to_string(self.dir.path().join("devices/events.log")).unwrap_or_default();
+        let mut down: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+        for line in events.lines() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let (dev, what) = (parts[1], parts[2]);
+            match what {
+                "down" => {
+                    let n: u32 = dev.trim_start_matches("lab-lb").parse().unwrap();
+                    let peer = if n % 2 == 1 { n + 1 } else { n - 1 };
+                    let peer = format!("lab-lb{peer:02}");
+                    assert!(
+                        !down.get(&peer).copied().unwrap_or(false),
+                        "{dev} went down while {peer} was down:\n{events}"
+                    );
+                    down.insert(dev.to_string(), true);
+                }
+                "up" => {
+                    down.insert(dev.to_string(), false);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The lab's own event log (reboots, failovers), one `UNIX-TIME DEVICE EVENT` per line.
+    pub fn events(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("devices/events.log")).unwrap_or_default()
+    }
+
     /// The commands a device received, from the lab's own log.
     pub fn commands(&self, device: &str) -> String {
         std::fs::read_to_string(
