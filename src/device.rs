@@ -299,6 +299,20 @@ pub enum HopError {
     },
 }
 
+impl HopError {
+    /// Whether the reboot command had been sent when this happened (the device went through a
+    /// reboot, or may have).
+    pub fn after_reboot(&self) -> bool {
+        matches!(
+            self,
+            HopError::NotBack(_)
+                | HopError::WrongVersion { .. }
+                | HopError::Postcheck { .. }
+                | HopError::MemoryNotReleased { .. }
+        )
+    }
+}
+
 fn summary(checks: &[Check]) -> String {
     checks
         .iter()
@@ -677,12 +691,15 @@ pub struct Rebooted {
 
 /// Reboots a device into the software it runs (the memory-leak mitigation): pre-checks, memory
 /// in use, reboot into the active volume, wait until SSH answers again, post-checks (same
-/// version, same role, healthy), memory in use again, which must have dropped.
+/// version, same role, healthy), memory in use again, which must have dropped when
+/// `require_drop` (not when an earlier attempt already rebooted the device: it has nothing left
+/// to give back).
 pub fn reboot(
     connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
     d: &Driver,
     expect: &Expectation,
     wait: Wait,
+    require_drop: bool,
     on_step: &mut dyn FnMut(Step, &str),
 ) -> Result<Rebooted, HopError> {
     let mut t = connect()?;
@@ -710,7 +727,7 @@ pub fn reboot(
         });
     }
     let after = memory(t.as_mut(), d)?;
-    if let (Some(b), Some(a)) = (before, after)
+    if let (true, Some(b), Some(a)) = (require_drop, before, after)
         && a.used >= b.used
     {
         return Err(HopError::MemoryNotReleased {

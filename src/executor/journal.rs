@@ -69,7 +69,7 @@ impl Entry {
 }
 
 /// Fields that tell how a step ended rather than which step it is.
-pub const RESULT_FIELDS: [&str; 4] = ["error", "detail", "mem_before", "mem_after"];
+pub const RESULT_FIELDS: [&str; 5] = ["error", "detail", "mem_before", "mem_after", "rebooted"];
 
 fn quote(v: &str) -> String {
     if !v.is_empty()

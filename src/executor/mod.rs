@@ -342,9 +342,22 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     ("step", "reboot"),
                     ("device", name.as_str()),
                 ];
-                if c.finished(&step_key(&fields)) {
+                let key = step_key(&fields);
+                if c.finished(&key) {
                     continue;
                 }
+                // An earlier attempt that got as far as the reboot command left memory low.
+                let rebooted_before =
+                    c.journal
+                        .lock()
+                        .expect("journal lock")
+                        .entries
+                        .iter()
+                        .any(|e| {
+                            e.event == Event::Fail
+                                && e.key() == key
+                                && e.get("rebooted") == Some("yes")
+                        });
                 c.record(Event::Start, &fields)?;
                 c.observer.on(Progress::Step {
                     device: name,
@@ -366,7 +379,14 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         detail,
                     })
                 };
-                match device::reboot(&mut connect, driver, &expect, c.settings.wait, &mut on_step) {
+                match device::reboot(
+                    &mut connect,
+                    driver,
+                    &expect,
+                    c.settings.wait,
+                    !rebooted_before,
+                    &mut on_step,
+                ) {
                     Ok(r) => {
                         let show = |m: Option<device::MemoryUse>| {
                             m.map_or_else(|| "not reported".to_string(), |m| m.to_string())
@@ -375,9 +395,14 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                             m.map_or_else(String::new, |m| m.used.to_string())
                         };
                         let detail = format!(
-                            "memory in use {} before, {} after",
+                            "memory in use {} before, {} after{}",
                             show(r.before),
-                            show(r.after)
+                            show(r.after),
+                            if rebooted_before {
+                                " (not compared: an earlier attempt rebooted it)"
+                            } else {
+                                ""
+                            }
                         );
                         let (before, after) = (raw(r.before), raw(r.after));
                         let mut f = fields.to_vec();
@@ -397,6 +422,9 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         let msg = e.to_string();
                         let mut f = fields.to_vec();
                         f.push(("error", &msg));
+                        if e.after_reboot() {
+                            f.push(("rebooted", "yes"));
+                        }
                         c.record(Event::Fail, &f)?;
                         return Err(format!("{name}: {msg}"));
                     }
