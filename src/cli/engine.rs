@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use super::device::SshArgs;
-use crate::executor::{Connector, INTERRUPTED, Observer};
+use crate::ExitStatus;
+use crate::executor::journal::Entry;
+use crate::executor::{Connector, INTERRUPTED, Observer, Outcome};
 use crate::planner::file::PlannedDevice;
+use crate::report::Table;
 use crate::ssh::{self, Ssh2Transport, SshError, Target, Transport};
 
 /// How long to wait for a device after a reboot.
@@ -135,4 +138,84 @@ pub fn observer() -> Box<dyn Observer> {
     } else {
         Box::new(super::progress::Lines::new())
     }
+}
+
+/// Where the run report goes: `given`, else `reports/PREFIX-STEM.md` for the input file.
+pub fn report_path(given: &Option<PathBuf>, input: &Path, prefix: &str) -> PathBuf {
+    given.clone().unwrap_or_else(|| {
+        let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or(prefix);
+        PathBuf::from("reports").join(format!("{prefix}-{stem}.md"))
+    })
+}
+
+/// After a run: the step table on stdout, the Markdown report (from the steps) written
+/// atomically, the counts, failures and why it stopped, and the exit status.
+pub fn finish(
+    outcome: &Outcome,
+    entries: &[Entry],
+    report: &Path,
+    markdown: impl FnOnce(&Table) -> anyhow::Result<String>,
+    counted: &str,
+    total: usize,
+    journal: &Path,
+) -> anyhow::Result<ExitStatus> {
+    let steps = crate::executor::report::steps(entries);
+    crate::report::emit(
+        &crate::report::Format::Table.exporter().export(&steps)?,
+        None,
+    )?;
+    if let Some(dir) = report.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::fsutil::write_atomic(report, markdown(&steps)?.as_bytes())?;
+    super::out(format!("report {}", report.display()))?;
+    super::out(format!(
+        "{} of {total} {counted} completed, {} failed; journal {}",
+        outcome.completed,
+        outcome.failed.len(),
+        journal.display()
+    ))?;
+    for (g, e) in &outcome.failed {
+        super::out(format!("failed: {g}: {e}"))?;
+    }
+    if let Some(why) = &outcome.stopped {
+        super::out(format!("stopped: {why}"))?;
+    }
+    Ok(if outcome.interrupted {
+        ExitStatus::Interrupted
+    } else if outcome.failed.is_empty() && outcome.stopped.is_none() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+/// Prints one device's dry run (its checks, then its commands); true when something would
+/// block: a failed check, a missing image or refused value (`# no ...`, `# refused ...`), or no
+/// session at all.
+pub fn print_dry_run(
+    device: &str,
+    result: Result<(Vec<crate::device::Check>, Vec<String>), String>,
+) -> anyhow::Result<bool> {
+    let mut blocked = false;
+    match result {
+        Ok((checks, commands)) => {
+            for c in &checks {
+                blocked |= c.status == crate::device::Status::Fail;
+                super::out(format!(
+                    "    {device} {}: {:?} {}",
+                    c.name, c.status, c.detail
+                ))?;
+            }
+            for line in commands {
+                blocked |= line.starts_with("# no ") || line.starts_with("# refused");
+                super::out(format!("    {device} $ {line}"))?;
+            }
+        }
+        Err(e) => {
+            blocked = true;
+            super::out(format!("    {device}: {e}"))?;
+        }
+    }
+    Ok(blocked)
 }

@@ -481,51 +481,23 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         observer.as_ref(),
     );
     let entries = journal.into_inner().expect("journal").entries;
-    let steps = crate::executor::report::steps(&entries);
-    crate::report::emit(
-        &crate::report::Format::Table.exporter().export(&steps)?,
-        None,
-    )?;
-    let report_path = args.report.clone().unwrap_or_else(|| {
-        let stem = args
-            .schedule
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("reboots");
-        PathBuf::from("reports").join(format!("reboots-{stem}.md"))
-    });
-    if let Some(dir) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let md = format!(
-        "# Reboot run report: {}\n\nJournal {}; {} group reboots due at {}.\n\n{}",
-        args.schedule.display(),
-        jpath.display(),
+    engine::finish(
+        &outcome,
+        &entries,
+        &engine::report_path(&args.report, &args.schedule, "reboots"),
+        |steps| {
+            Ok(format!(
+                "# Reboot run report: {}\n\nJournal {}; {count} group reboots due at {}.\n\n{}",
+                args.schedule.display(),
+                jpath.display(),
+                crate::planner::utc(now),
+                String::from_utf8(crate::report::Format::Markdown.exporter().export(steps)?)?
+            ))
+        },
+        "group reboots",
         count,
-        crate::planner::utc(now),
-        String::from_utf8(crate::report::Format::Markdown.exporter().export(&steps)?)?
-    );
-    crate::fsutil::write_atomic(&report_path, md.as_bytes())?;
-    super::out(format!("report {}", report_path.display()))?;
-    super::out(format!(
-        "{} of {count} group reboots completed, {} failed; journal {}",
-        outcome.completed,
-        outcome.failed.len(),
-        jpath.display()
-    ))?;
-    for (g, e) in &outcome.failed {
-        super::out(format!("failed: {g}: {e}"))?;
-    }
-    if let Some(why) = &outcome.stopped {
-        super::out(format!("stopped: {why}"))?;
-    }
-    Ok(if outcome.interrupted {
-        ExitStatus::Interrupted
-    } else if outcome.failed.is_empty() && outcome.stopped.is_none() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Findings
-    })
+        &jpath,
+    )
 }
 
 fn dry_run(
@@ -545,24 +517,10 @@ fn dry_run(
                 g.end
             ))?;
             for d in &g.devices {
-                match executor::dry_run_reboot(drivers, connector, d) {
-                    Ok((checks, commands)) => {
-                        for c in &checks {
-                            blocked |= c.status == crate::device::Status::Fail;
-                            super::out(format!(
-                                "    {} {}: {:?} {}",
-                                d.name, c.name, c.status, c.detail
-                            ))?;
-                        }
-                        for line in commands {
-                            super::out(format!("    {} $ {line}", d.name))?;
-                        }
-                    }
-                    Err(e) => {
-                        blocked = true;
-                        super::out(format!("    {}: {e}", d.name))?;
-                    }
-                }
+                blocked |= engine::print_dry_run(
+                    &d.name,
+                    executor::dry_run_reboot(drivers, connector, d),
+                )?;
             }
         }
     }

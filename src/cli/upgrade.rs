@@ -148,48 +148,21 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         observer.as_ref(),
     );
     let entries = journal.into_inner().expect("journal").entries;
-    let steps = crate::executor::report::steps(&entries);
-    crate::report::emit(
-        &crate::report::Format::Table.exporter().export(&steps)?,
-        None,
-    )?;
-    let report_path = args.report.clone().unwrap_or_else(|| {
-        let stem = args
-            .plan
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("plan");
-        PathBuf::from("reports").join(format!("rollout-{stem}.md"))
-    });
-    if let Some(dir) = report_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    crate::fsutil::write_atomic(
-        &report_path,
-        crate::executor::report::markdown(&plan, &args.plan.display().to_string(), &entries)
-            .as_bytes(),
-    )?;
     let total: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
-    super::out(format!("report {}", report_path.display()))?;
-    super::out(format!(
-        "{} of {total} groups completed, {} failed; journal {}",
-        outcome.completed,
-        outcome.failed.len(),
-        jpath.display()
-    ))?;
-    for (g, e) in &outcome.failed {
-        super::out(format!("failed: {g}: {e}"))?;
-    }
-    if let Some(why) = &outcome.stopped {
-        super::out(format!("stopped: {why}"))?;
-    }
-    Ok(if outcome.interrupted {
-        ExitStatus::Interrupted
-    } else if outcome.failed.is_empty() && outcome.stopped.is_none() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Findings
-    })
+    let plan_name = args.plan.display().to_string();
+    engine::finish(
+        &outcome,
+        &entries,
+        &engine::report_path(&args.report, &args.plan, "rollout"),
+        |_| {
+            Ok(crate::executor::report::markdown(
+                &plan, &plan_name, &entries,
+            ))
+        },
+        "groups",
+        total,
+        &jpath,
+    )
 }
 
 fn dry_run(
@@ -214,29 +187,10 @@ fn dry_run(
                 g.end
             ))?;
             for d in &g.devices {
-                match executor::dry_run_device(drivers, connector, manifest, images, d) {
-                    Ok((checks, commands)) => {
-                        for c in &checks {
-                            if c.status == crate::device::Status::Fail {
-                                blocked = true;
-                            }
-                            super::out(format!(
-                                "    {} {}: {:?} {}",
-                                d.name, c.name, c.status, c.detail
-                            ))?;
-                        }
-                        for line in commands {
-                            if line.starts_with("# no ") || line.starts_with("# refused") {
-                                blocked = true;
-                            }
-                            super::out(format!("    {} $ {line}", d.name))?;
-                        }
-                    }
-                    Err(e) => {
-                        blocked = true;
-                        super::out(format!("    {}: {e}", d.name))?;
-                    }
-                }
+                blocked |= engine::print_dry_run(
+                    &d.name,
+                    executor::dry_run_device(drivers, connector, manifest, images, d),
+                )?;
             }
         }
     }

@@ -648,14 +648,19 @@ pub fn run(
     outcome
 }
 
-/// The pre-checks and exact commands of a dry run for one device, without changing anything.
-pub fn dry_run_device(
-    drivers: &Drivers,
+/// A session to a planned device with its driver and read-only pre-checks, for dry runs.
+struct Probe<'a> {
+    t: Box<dyn Transport>,
+    driver: &'a Driver,
+    vendor: Vendor,
+    checks: Vec<device::Check>,
+}
+
+fn connect_and_precheck<'a>(
+    drivers: &'a Drivers,
     connector: &dyn Connector,
-    manifest: &Manifest,
-    images: &Path,
     d: &PlannedDevice,
-) -> Result<(Vec<device::Check>, Vec<String>), String> {
+) -> Result<Probe<'a>, String> {
     let (driver, vendor) = driver_of(drivers, d)?;
     let mut t = connector.connect(d).map_err(|e| e.to_string())?;
     let checks = device::precheck(
@@ -668,6 +673,28 @@ pub fn dry_run_device(
             space_needed: None,
         },
     );
+    Ok(Probe {
+        t,
+        driver,
+        vendor,
+        checks,
+    })
+}
+
+/// The pre-checks and exact commands of a dry run for one device, without changing anything.
+pub fn dry_run_device(
+    drivers: &Drivers,
+    connector: &dyn Connector,
+    manifest: &Manifest,
+    images: &Path,
+    d: &PlannedDevice,
+) -> Result<(Vec<device::Check>, Vec<String>), String> {
+    let Probe {
+        mut t,
+        driver,
+        vendor,
+        checks,
+    } = connect_and_precheck(drivers, connector, d)?;
     let volume = device::choose_volume(t.as_mut(), driver).ok().flatten();
     let mut commands = Vec::new();
     for hop in &d.path {
@@ -707,18 +734,12 @@ pub fn dry_run_reboot(
     connector: &dyn Connector,
     d: &PlannedDevice,
 ) -> Result<(Vec<device::Check>, Vec<String>), String> {
-    let (driver, vendor) = driver_of(drivers, d)?;
-    let mut t = connector.connect(d).map_err(|e| e.to_string())?;
-    let checks = device::precheck(
-        t.as_mut(),
+    let Probe {
+        mut t,
         driver,
-        &Expectation {
-            vendor,
-            version: Version::parse(vendor, &d.from).map_err(|e| e.to_string())?,
-            role: role_of(&d.role),
-            space_needed: None,
-        },
-    );
+        checks,
+        ..
+    } = connect_and_precheck(drivers, connector, d)?;
     let volume = device::active_volume(t.as_mut(), driver).map_err(|e| e.to_string())?;
     let values: Vec<(&str, &str)> = volume.iter().map(|v| ("volume", v.as_str())).collect();
     let command = driver

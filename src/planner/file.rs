@@ -234,6 +234,27 @@ pub struct Lint {
     pub message: String,
 }
 
+impl InventoryRef {
+    /// The record of `inv`, read from `paths`.
+    pub fn of(inv: &crate::inventory::Inventory, paths: &[String]) -> InventoryRef {
+        InventoryRef {
+            paths: paths.to_vec(),
+            files: inv.files.iter().map(|f| f.display().to_string()).collect(),
+            digest: inv.digest.clone(),
+        }
+    }
+}
+
+impl CatalogRef {
+    /// The record of `catalog`, from `source`.
+    pub fn of(catalog: &crate::catalog::Catalog, source: &str) -> CatalogRef {
+        CatalogRef {
+            source: source.to_string(),
+            digest: catalog.digest.clone(),
+        }
+    }
+}
+
 impl Plan {
     /// Every planned device with the wave that upgrades it.
     pub fn devices(&self) -> impl Iterator<Item = (&Wave, &Group, &PlannedDevice)> {

@@ -587,15 +587,8 @@ pub fn build(
     Schedule {
         schema: SCHEMA.into(),
         created: utc(prov.created),
-        inventory: InventoryRef {
-            paths: prov.paths.clone(),
-            files: inv.files.iter().map(|f| f.display().to_string()).collect(),
-            digest: inv.digest.clone(),
-        },
-        catalog: CatalogRef {
-            source: prov.catalog_source.clone(),
-            digest: catalog.digest.clone(),
-        },
+        inventory: InventoryRef::of(inv, &prov.paths),
+        catalog: CatalogRef::of(catalog, &prov.catalog_source),
         options: ScheduleOptions {
             from: utc(opts.from),
             weeks: opts.weeks,
