@@ -454,10 +454,8 @@ pub fn stage(
 pub struct Wait {
     /// Until SSH answers again.
     pub reboot: std::time::Duration,
-    /// First pause before polling, then grown by half each attempt up to `max_interval`.
-    pub first_interval: std::time::Duration,
-    /// Longest pause between attempts.
-    pub max_interval: std::time::Duration,
+    /// Pause between attempts to reconnect (at most 1 s while waiting to see it go down).
+    pub interval: std::time::Duration,
 }
 
 /// The volume to install to, for drivers that list volumes (`software_status` rows): the first
@@ -588,14 +586,16 @@ pub fn upgrade_hop(
 
 /// Waits until the device has gone down after a reboot command and answers SSH again. A reboot
 /// command returns before the device stops, so a session opened at once may still reach the old
-/// system: first the device must be seen gone (polled every `first_interval`, at most 1 s),
-/// then attempts with a pause grown by half each time, all within `wait.reboot`.
+/// system: first the device must be seen gone (polled every `interval`, at most 1 s), then an
+/// attempt every `interval`, all within `wait.reboot`. The pause does not grow: an attempt on a
+/// device that is down costs one refused or timed-out TCP connection, and a growing pause would
+/// add up to half the boot time to every reboot.
 fn wait_back(
     connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
     wait: Wait,
 ) -> Result<Box<dyn Transport>, HopError> {
     let start = std::time::Instant::now();
-    let probe = wait.first_interval.min(std::time::Duration::from_secs(1));
+    let probe = wait.interval.min(std::time::Duration::from_secs(1));
     loop {
         std::thread::sleep(probe);
         match connect() {
@@ -605,17 +605,12 @@ fn wait_back(
             Err(e) => return Err(e.into()),
         }
     }
-    std::thread::sleep(wait.first_interval);
-    let mut pause = wait.first_interval;
     loop {
+        std::thread::sleep(wait.interval);
         match connect() {
             Ok(t) => return Ok(t),
             Err(SshError::Connect { .. } | SshError::Session { .. })
-                if start.elapsed() < wait.reboot =>
-            {
-                std::thread::sleep(pause);
-                pause = pause.mul_f64(1.5).min(wait.max_interval);
-            }
+                if start.elapsed() < wait.reboot => {}
             Err(SshError::Connect { .. } | SshError::Session { .. }) => {
                 return Err(HopError::NotBack(wait.reboot.as_secs()));
             }

@@ -271,8 +271,7 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
     };
     let wait = device::Wait {
         reboot: std::time::Duration::from_secs(a.reboot_timeout),
-        first_interval: std::time::Duration::from_secs(1),
-        max_interval: std::time::Duration::from_secs(30),
+        interval: std::time::Duration::from_secs(1),
     };
     let name = d.name.clone();
     let mut on_step = |step: device::Step, detail: &str| {

@@ -20,8 +20,7 @@ pub struct WaitArgs {
     /// Seconds to wait for a device after its reboot.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     reboot_timeout: u64,
-    /// Seconds before the first reconnection attempt after a reboot; the pause then grows by
-    /// half each attempt, up to 30 s.
+    /// Seconds between reconnection attempts after a reboot.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     poll_interval: f64,
 }
@@ -31,10 +30,7 @@ impl WaitArgs {
     pub fn wait(&self) -> crate::device::Wait {
         crate::device::Wait {
             reboot: std::time::Duration::from_secs(self.reboot_timeout),
-            first_interval: std::time::Duration::from_secs_f64(
-                self.poll_interval.clamp(0.05, 30.0),
-            ),
-            max_interval: std::time::Duration::from_secs(30),
+            interval: std::time::Duration::from_secs_f64(self.poll_interval.clamp(0.05, 60.0)),
         }
     }
 }
