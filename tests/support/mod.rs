@@ -151,6 +151,7 @@ impl Lab {
     pub fn up(devices: u32, net: u32, faults: &str) -> Lab {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = Command::new(repo().join("scripts/lab"))
+            .env("LAB_DEVICE", env!("CARGO_BIN_EXE_lbfleet-lab-device"))
             .args([
                 "up",
                 "--devices",
