@@ -80,9 +80,21 @@ pub fn reported_version(d: &Driver, out: &str) -> Option<String> {
     }
 }
 
-/// Every read-only pre-check of an upgrade hop. A transport error on connect is the caller's;
-/// errors during a check become failed checks, so all are reported.
-pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation) -> Vec<Check> {
+/// Which pre-checks to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every check, the informational ones (free space, memory) included: what an operator
+    /// or a dry run wants to see.
+    All,
+    /// Only what can stop the step: version, HA role, sync, health, and free space when
+    /// `space_needed` is set. Steps that read space or memory themselves use this, so that a
+    /// hop sends no command twice.
+    Gate,
+}
+
+/// The read-only pre-checks of an upgrade hop or a reboot. A transport error on connect is the
+/// caller's; errors during a check become failed checks, so all are reported.
+pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation, scope: Scope) -> Vec<Check> {
     let mut out = Vec::new();
     let mut push = |r: Result<Check, Check>| out.push(r.unwrap_or_else(|c| c));
     push(run(t, d, "version", "show_version").map(|text| {
@@ -152,39 +164,41 @@ pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation) -> Vec<Check
             }
         }));
     }
-    push(run(t, d, "free-space", "free_space").map(|text| {
-        let kib = d
-            .parse_output("free_space", &text)
-            .get("available_kib")
-            .and_then(|v| v.parse::<u64>().ok());
-        match (kib, e.space_needed) {
-            (None, _) => Check {
-                name: "free-space",
-                status: Status::Fail,
-                detail: "free space not reported".into(),
-            },
-            (Some(k), Some(need)) if k * 1024 < need => Check {
-                name: "free-space",
-                status: Status::Fail,
-                detail: format!(
-                    "{} MiB free in {}, {} MiB needed",
-                    k / 1024,
-                    d.image_dir,
-                    need.div_ceil(1 << 20)
-                ),
-            },
-            (Some(k), need) => Check {
-                name: "free-space",
-                status: if need.is_some() {
-                    Status::Ok
-                } else {
-                    Status::Info
+    if scope == Scope::All || e.space_needed.is_some() {
+        push(run(t, d, "free-space", "free_space").map(|text| {
+            let kib = d
+                .parse_output("free_space", &text)
+                .get("available_kib")
+                .and_then(|v| v.parse::<u64>().ok());
+            match (kib, e.space_needed) {
+                (None, _) => Check {
+                    name: "free-space",
+                    status: Status::Fail,
+                    detail: "free space not reported".into(),
                 },
-                detail: format!("{} MiB free in {}", k / 1024, d.image_dir),
-            },
-        }
-    }));
-    if d.commands.contains_key("memory") {
+                (Some(k), Some(need)) if k * 1024 < need => Check {
+                    name: "free-space",
+                    status: Status::Fail,
+                    detail: format!(
+                        "{} MiB free in {}, {} MiB needed",
+                        k / 1024,
+                        d.image_dir,
+                        need.div_ceil(1 << 20)
+                    ),
+                },
+                (Some(k), need) => Check {
+                    name: "free-space",
+                    status: if need.is_some() {
+                        Status::Ok
+                    } else {
+                        Status::Info
+                    },
+                    detail: format!("{} MiB free in {}", k / 1024, d.image_dir),
+                },
+            }
+        }));
+    }
+    if scope == Scope::All && d.commands.contains_key("memory") {
         push(run(t, d, "memory", "memory").map(|text| {
             let v = d.parse_output("memory", &text);
             let n = |k: &str| v.get(k).and_then(|x| x.parse::<f64>().ok());
@@ -523,7 +537,7 @@ pub fn upgrade_hop(
     on_step(Step::Precheck, "");
     let mut expect = hop.expect.clone();
     expect.space_needed = None;
-    let checks = precheck(t.as_mut(), d, &expect);
+    let checks = precheck(t.as_mut(), d, &expect, Scope::Gate);
     // Already at the hop's target (a hop finished before a crash): nothing to do.
     let done_already = format!("drift: runs {}, expected", hop.to);
     if checks
@@ -559,7 +573,7 @@ pub fn upgrade_hop(
     let mut after = hop.expect.clone();
     after.version = hop.to.clone();
     after.space_needed = None;
-    let checks = precheck(t.as_mut(), d, &after);
+    let checks = precheck(t.as_mut(), d, &after, Scope::Gate);
     if let Some(v) = checks
         .iter()
         .find(|c| c.name == "version" && c.status == Status::Fail)
@@ -699,7 +713,7 @@ pub fn reboot(
 ) -> Result<Rebooted, HopError> {
     let mut t = connect()?;
     on_step(Step::Precheck, "");
-    let checks = precheck(t.as_mut(), d, expect);
+    let checks = precheck(t.as_mut(), d, expect, Scope::Gate);
     if checks.iter().any(|c| c.status == Status::Fail) {
         return Err(HopError::Precheck(checks));
     }
@@ -714,7 +728,7 @@ pub fn reboot(
     on_step(Step::WaitBack, "");
     let mut t = wait_back(connect, wait)?;
     on_step(Step::Postcheck, "");
-    let checks = precheck(t.as_mut(), d, expect);
+    let checks = precheck(t.as_mut(), d, expect, Scope::Gate);
     if checks.iter().any(|c| c.status == Status::Fail) {
         return Err(HopError::Postcheck {
             version: expect.version.to_string(),

@@ -320,6 +320,7 @@ fn check(ctx: &Ctx, a: &CheckArgs) -> anyhow::Result<ExitStatus> {
             role: d.ha_role,
             space_needed: None,
         },
+        device::Scope::All,
     );
     let mut table = Table::new(&["check", "result", "detail"]);
     for c in &checks {

@@ -497,10 +497,17 @@ fn failover(
         })
         .ok_or("empty group")?;
     let (driver, _) = driver_of(c.drivers, &target)?;
-    let is_active = |c: &Ctx<'_>| -> Result<bool, String> {
-        let mut t = c.connector.connect(&target).map_err(|e| e.to_string())?;
+    // One session to the unit being promoted serves every check (it does not reboot).
+    let mut session: Option<Box<dyn Transport>> = None;
+    let mut is_active = |c: &Ctx<'_>| -> Result<bool, String> {
         let cmd = driver.render("ha_role", &[]).map_err(|e| e.to_string())?;
-        let out = t.exec(&cmd).map_err(|e| e.to_string())?;
+        let out = match session.as_mut().map(|t| t.exec(&cmd)) {
+            Some(Ok(out)) => out,
+            _ => {
+                let t = session.insert(c.connector.connect(&target).map_err(|e| e.to_string())?);
+                t.exec(&cmd).map_err(|e| e.to_string())?
+            }
+        };
         let role = driver
             .parse_output("ha_role", &out.stdout)
             .get("role")
@@ -538,8 +545,8 @@ fn failover(
     Err(format!("{to} did not become active within 30 s"))
 }
 
-/// Runs the waves of a plan (or of a reboot schedule). `confirm` is asked before each wave after the canary (with the previous
-/// wave's results); returning false stops the rollout.
+/// Runs the waves of a plan (or of a reboot schedule). `confirm` is asked before each wave
+/// after the canary (with the previous wave's results); returning false stops the rollout.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     waves: &[Wave],
@@ -672,6 +679,7 @@ fn connect_and_precheck<'a>(
             role: role_of(&d.role),
             space_needed: None,
         },
+        device::Scope::All,
     );
     Ok(Probe {
         t,
