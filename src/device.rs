@@ -526,14 +526,14 @@ pub struct Hop<'a> {
 /// reboot, wait until SSH answers again (bounded, with backoff), post-checks. `connect` opens a
 /// new session (used again after the reboot); `on_step` hears every step start.
 pub fn upgrade_hop(
-    connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
+    connect: &mut dyn Reconnect,
     d: &Driver,
     hop: &Hop<'_>,
     wait: Wait,
     on_step: &mut dyn FnMut(Step, &str),
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<HopOutcome, HopError> {
-    let mut t = connect()?;
+    let mut t = connect.session()?;
     on_step(Step::Precheck, "");
     let mut expect = hop.expect.clone();
     expect.space_needed = None;
@@ -598,30 +598,45 @@ pub fn upgrade_hop(
     Ok(HopOutcome::Upgraded(checks))
 }
 
+/// Sessions to one device, opened again after its reboot.
+pub trait Reconnect {
+    /// A new session.
+    fn session(&mut self) -> Result<Box<dyn Transport>, SshError>;
+
+    /// Whether the device accepts connections at all (used to see it go down after a reboot
+    /// command); by default whether a session opens, cheaper where the transport allows.
+    fn answers(&mut self) -> bool {
+        self.session().is_ok()
+    }
+}
+
+impl<F: FnMut() -> Result<Box<dyn Transport>, SshError>> Reconnect for F {
+    fn session(&mut self) -> Result<Box<dyn Transport>, SshError> {
+        self()
+    }
+}
+
 /// Waits until the device has gone down after a reboot command and answers SSH again. A reboot
 /// command returns before the device stops, so a session opened at once may still reach the old
 /// system: first the device must be seen gone (polled every `interval`, at most 1 s), then an
 /// attempt every `interval`, all within `wait.reboot`. The pause does not grow: an attempt on a
 /// device that is down costs one refused or timed-out TCP connection, and a growing pause would
 /// add up to half the boot time to every reboot.
-fn wait_back(
-    connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
-    wait: Wait,
-) -> Result<Box<dyn Transport>, HopError> {
+fn wait_back(connect: &mut dyn Reconnect, wait: Wait) -> Result<Box<dyn Transport>, HopError> {
     let start = std::time::Instant::now();
     let probe = wait.interval.min(std::time::Duration::from_secs(1));
     loop {
         std::thread::sleep(probe);
-        match connect() {
-            Ok(_) if start.elapsed() < wait.reboot => {}
-            Ok(_) => return Err(HopError::NotDown(wait.reboot.as_secs())),
-            Err(SshError::Connect { .. } | SshError::Session { .. }) => break,
-            Err(e) => return Err(e.into()),
+        if !connect.answers() {
+            break;
+        }
+        if start.elapsed() >= wait.reboot {
+            return Err(HopError::NotDown(wait.reboot.as_secs()));
         }
     }
     loop {
         std::thread::sleep(wait.interval);
-        match connect() {
+        match connect.session() {
             Ok(t) => return Ok(t),
             Err(SshError::Connect { .. } | SshError::Session { .. })
                 if start.elapsed() < wait.reboot => {}
@@ -704,14 +719,14 @@ pub struct Rebooted {
 /// `require_drop` (not when an earlier attempt already rebooted the device: it has nothing left
 /// to give back).
 pub fn reboot(
-    connect: &mut dyn FnMut() -> Result<Box<dyn Transport>, SshError>,
+    connect: &mut dyn Reconnect,
     d: &Driver,
     expect: &Expectation,
     wait: Wait,
     require_drop: bool,
     on_step: &mut dyn FnMut(Step, &str),
 ) -> Result<Rebooted, HopError> {
-    let mut t = connect()?;
+    let mut t = connect.session()?;
     on_step(Step::Precheck, "");
     let checks = precheck(t.as_mut(), d, expect, Scope::Gate);
     if checks.iter().any(|c| c.status == Status::Fail) {

@@ -51,19 +51,33 @@ impl SshConnector {
     }
 }
 
-impl Connector for SshConnector {
-    fn connect(&self, d: &PlannedDevice) -> Result<Box<dyn Transport>, SshError> {
+impl SshConnector {
+    fn target(&self, d: &PlannedDevice) -> Result<Target, SshError> {
         let host: crate::inventory::MgmtHost =
             d.mgmt_host.parse().map_err(|e: String| SshError::Connect {
                 target: d.mgmt_host.clone(),
                 message: e,
             })?;
-        let target = Target {
+        Ok(Target {
             host: host.host.clone(),
             port: host.port_or_default(),
             user: self.user.clone(),
-        };
-        Ok(Box::new(Ssh2Transport::connect(&target, &self.options)?))
+        })
+    }
+}
+
+impl Connector for SshConnector {
+    fn connect(&self, d: &PlannedDevice) -> Result<Box<dyn Transport>, SshError> {
+        Ok(Box::new(Ssh2Transport::connect(
+            &self.target(d)?,
+            &self.options,
+        )?))
+    }
+
+    /// A TCP connection to the SSH port: no key exchange, no login on the device.
+    fn answers(&self, d: &PlannedDevice) -> bool {
+        self.target(d)
+            .is_ok_and(|t| ssh::accepts(&t, self.options.connect_timeout))
     }
 }
 

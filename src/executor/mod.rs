@@ -67,6 +67,28 @@ impl Budget {
 pub trait Connector: Sync {
     /// A new session to the device.
     fn connect(&self, device: &PlannedDevice) -> Result<Box<dyn Transport>, SshError>;
+
+    /// Whether the device accepts connections at all, without a session when the transport
+    /// allows (seeing a device go down after its reboot command).
+    fn answers(&self, device: &PlannedDevice) -> bool {
+        self.connect(device).is_ok()
+    }
+}
+
+/// One device's sessions through a [`Connector`], for the device steps that reconnect.
+struct Link<'a> {
+    connector: &'a dyn Connector,
+    device: &'a PlannedDevice,
+}
+
+impl device::Reconnect for Link<'_> {
+    fn session(&mut self) -> Result<Box<dyn Transport>, SshError> {
+        self.connector.connect(self.device)
+    }
+
+    fn answers(&mut self) -> bool {
+        self.connector.answers(self.device)
+    }
 }
 
 /// How to run.
@@ -281,7 +303,10 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         image,
                         local: &local,
                     };
-                    let mut connect = || c.connector.connect(d);
+                    let mut connect = Link {
+                        connector: c.connector,
+                        device: d,
+                    };
                     let observer = c.observer;
                     let mut on_step = |s: device::Step, detail: &str| {
                         observer.on(Progress::Step {
@@ -370,7 +395,10 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     role: roles[name.as_str()],
                     space_needed: None,
                 };
-                let mut connect = || c.connector.connect(d);
+                let mut connect = Link {
+                    connector: c.connector,
+                    device: d,
+                };
                 let observer = c.observer;
                 let mut on_step = |s: device::Step, detail: &str| {
                     observer.on(Progress::Step {

@@ -8,7 +8,7 @@ mod session;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use session::Ssh2Transport;
+pub use session::{Ssh2Transport, accepts};
 
 /// Where to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -58,6 +58,15 @@ fn entry(t: &Target) -> String {
     }
 }
 
+/// Whether `t` accepts a TCP connection within `timeout` (the connection is closed at once).
+pub fn accepts(t: &Target, timeout: std::time::Duration) -> bool {
+    (t.host.as_str(), t.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| TcpStream::connect_timeout(&addr, timeout).is_ok())
+}
+
 impl Ssh2Transport {
     /// Connects, checks the host key against the known_hosts file, authenticates.
     pub fn connect(t: &Target, o: &Options) -> Result<Ssh2Transport, SshError> {
