@@ -373,7 +373,8 @@ fn reboot(dev: &Device, s: &Value, cmd: &str) {
             libc::_exit(0);
         }
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // Shutting down takes a moment: the session that sent the command sees it return first.
+    std::thread::sleep(Duration::from_secs_f64(num(&s["shutdown_seconds"], 0.3)));
     if let Some(pid) = std::fs::read_to_string(dev.dir.join("sshd.pid"))
         .ok()
         .and_then(|p| p.trim().parse::<libc::pid_t>().ok())
@@ -388,6 +389,7 @@ fn reboot(dev: &Device, s: &Value, cmd: &str) {
     if back {
         std::thread::sleep(Duration::from_secs_f64(down));
         let _ = Command::new(SSHD)
+            .arg("-r")
             .arg("-f")
             .arg(dev.dir.join("sshd_config"))
             .arg("-E")
