@@ -595,6 +595,7 @@ pub fn upgrade_hop(
             checks,
         });
     }
+    connect.keep(t);
     Ok(HopOutcome::Upgraded(checks))
 }
 
@@ -608,6 +609,10 @@ pub trait Reconnect {
     fn answers(&mut self) -> bool {
         self.session().is_ok()
     }
+
+    /// Takes back a session that ended a step well, for the next step on the same device to
+    /// use instead of logging in again. By default it is closed.
+    fn keep(&mut self, _session: Box<dyn Transport>) {}
 }
 
 impl<F: FnMut() -> Result<Box<dyn Transport>, SshError>> Reconnect for F {
@@ -759,6 +764,7 @@ pub fn reboot(
             after: a,
         });
     }
+    connect.keep(t);
     Ok(Rebooted {
         before,
         after,

@@ -75,19 +75,35 @@ pub trait Connector: Sync {
     }
 }
 
+/// Sessions a group's last step left open, by device: the next step on the same device (a
+/// failover checked on the unit just upgraded, the former active's hop after the failover
+/// command) uses one instead of logging in again. A group's steps follow each other within
+/// seconds, and a device's entry is taken before anything reboots it.
+type Sessions = std::cell::RefCell<HashMap<String, Box<dyn Transport>>>;
+
 /// One device's sessions through a [`Connector`], for the device steps that reconnect.
 struct Link<'a> {
     connector: &'a dyn Connector,
     device: &'a PlannedDevice,
+    kept: &'a Sessions,
 }
 
 impl device::Reconnect for Link<'_> {
     fn session(&mut self) -> Result<Box<dyn Transport>, SshError> {
-        self.connector.connect(self.device)
+        match self.kept.borrow_mut().remove(&self.device.name) {
+            Some(t) => Ok(t),
+            None => self.connector.connect(self.device),
+        }
     }
 
     fn answers(&mut self) -> bool {
         self.connector.answers(self.device)
+    }
+
+    fn keep(&mut self, session: Box<dyn Transport>) {
+        self.kept
+            .borrow_mut()
+            .insert(self.device.name.clone(), session);
     }
 }
 
@@ -249,6 +265,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
         .iter()
         .map(|d| (d.name.as_str(), role_of(&d.role)))
         .collect();
+    let kept: Sessions = Default::default();
     for step in &g.steps {
         if c.halted() {
             return Err("stopped before this step".into());
@@ -306,6 +323,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     let mut connect = Link {
                         connector: c.connector,
                         device: d,
+                        kept: &kept,
                     };
                     let observer = c.observer;
                     let mut on_step = |s: device::Step, detail: &str| {
@@ -398,6 +416,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                 let mut connect = Link {
                     connector: c.connector,
                     device: d,
+                    kept: &kept,
                 };
                 let observer = c.observer;
                 let mut on_step = |s: device::Step, detail: &str| {
@@ -480,7 +499,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     continue;
                 }
                 c.record(Event::Start, &fields)?;
-                let result = failover(c, g, to, mgmt_host, &roles);
+                let result = failover(c, g, to, mgmt_host, &roles, &kept);
                 match result {
                     Ok(()) => {
                         c.record(Event::Done, &fields)?;
@@ -512,6 +531,7 @@ fn failover(
     to: &str,
     mgmt_host: &str,
     roles: &HashMap<&str, HaRole>,
+    kept: &Sessions,
 ) -> Result<(), String> {
     // The unit to promote may not be upgraded in this entry (a canary's second phase): the
     // step carries its address.
@@ -526,7 +546,7 @@ fn failover(
         .ok_or("empty group")?;
     let (driver, _) = driver_of(c.drivers, &target)?;
     // One session to the unit being promoted serves every check (it does not reboot).
-    let mut session: Option<Box<dyn Transport>> = None;
+    let mut session: Option<Box<dyn Transport>> = kept.borrow_mut().remove(to);
     let mut is_active = |c: &Ctx<'_>| -> Result<bool, String> {
         let cmd = driver.render("ha_role", &[]).map_err(|e| e.to_string())?;
         let out = match session.as_mut().map(|t| t.exec(&cmd)) {
@@ -545,8 +565,14 @@ fn failover(
             Some("active" | "primary" | "master")
         ))
     };
+    let keep = |name: &str, t: Option<Box<dyn Transport>>| {
+        if let Some(t) = t {
+            kept.borrow_mut().insert(name.to_string(), t);
+        }
+    };
     // Already done (a failover that finished before a crash): nothing to do.
     if is_active(c)? {
+        keep(to, session);
         return Ok(());
     }
     let active = g
@@ -554,7 +580,10 @@ fn failover(
         .iter()
         .find(|d| d.name != to && roles.get(d.name.as_str()) == Some(&HaRole::Active))
         .ok_or_else(|| format!("no active member other than {to} in the group"))?;
-    let mut t = c.connector.connect(active).map_err(|e| e.to_string())?;
+    let mut t = match kept.borrow_mut().remove(&active.name) {
+        Some(t) => t,
+        None => c.connector.connect(active).map_err(|e| e.to_string())?,
+    };
     let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
     let out = t.exec(&cmd).map_err(|e| e.to_string())?;
     if out.status != 0 {
@@ -566,6 +595,8 @@ fn failover(
     }
     for _ in 0..30 {
         if is_active(c)? {
+            keep(to, session);
+            keep(&active.name, Some(t));
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_secs(1));
