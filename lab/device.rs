@@ -375,16 +375,16 @@ fn reboot(dev: &Device, s: &Value, cmd: &str) {
     }
     // Shutting down takes a moment: the session that sent the command sees it return first.
     std::thread::sleep(Duration::from_secs_f64(num(&s["shutdown_seconds"], 0.3)));
-    if let Some(pid) = std::fs::read_to_string(dev.dir.join("sshd.pid"))
+    let listener = std::fs::read_to_string(dev.dir.join("sshd.pid"))
         .ok()
-        .and_then(|p| p.trim().parse::<libc::pid_t>().ok())
-    {
+        .and_then(|p| p.trim().parse::<u32>().ok());
+    if let Some(pid) = listener {
         // SAFETY: a signal to the device's sshd.
         unsafe {
-            libc::kill(pid, libc::SIGTERM);
+            libc::kill(pid as libc::pid_t, libc::SIGTERM);
         }
     }
-    kill_sessions(dev);
+    kill_sessions(dev, listener);
     dev.event("down");
     if back {
         std::thread::sleep(Duration::from_secs_f64(down));
@@ -400,35 +400,60 @@ fn reboot(dev: &Device, s: &Value, cmd: &str) {
     std::process::exit(0)
 }
 
-/// Ends the device's other sessions, as a real reboot does (all but this process).
-fn kill_sessions(dev: &Device) {
+/// Ends the device's connections and commands, as a real reboot does: every process below its
+/// sshd listener (one per connection) and every other run of this program for the device.
+fn kill_sessions(dev: &Device, listener: Option<u32>) {
     let me = std::process::id();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return;
     };
     let want = dev.dir.as_os_str().as_encoded_bytes().to_vec();
+    let mut parent: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut ours = Vec::new();
     for p in procs.flatten() {
         let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
-        if pid == me {
-            continue;
+        if let Some(ppid) = std::fs::read_to_string(p.path().join("stat"))
+            .ok()
+            .and_then(|st| {
+                // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+                let rest = &st[st.rfind(')')? + 1..];
+                rest.split_whitespace().nth(1)?.parse().ok()
+            })
+        {
+            parent.insert(pid, ppid);
         }
         let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
             continue;
         };
-        let argv: Vec<&[u8]> = cmdline
-            .split(|&b| b == 0)
-            .filter(|a| !a.is_empty())
-            .collect();
+        let argv: Vec<&[u8]> = cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
         if argv.len() >= 2
             && argv[argv.len() - 2].ends_with(b"lbfleet-lab-device")
             && argv[argv.len() - 1] == want.as_slice()
         {
-            // SAFETY: a signal to another session of this simulated device.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            ours.push(pid);
+        }
+    }
+    let below_listener = |mut pid: u32| {
+        for _ in 0..16 {
+            match parent.get(&pid) {
+                Some(&pp) if Some(pp) == listener => return true,
+                Some(&pp) if pp > 1 => pid = pp,
+                _ => return false,
             }
+        }
+        false
+    };
+    let victims = parent
+        .keys()
+        .copied()
+        .filter(|&pid| below_listener(pid))
+        .chain(ours);
+    for pid in victims.filter(|&pid| pid != me) {
+        // SAFETY: a signal to a connection or command of this simulated device.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
         }
     }
 }
