@@ -427,7 +427,10 @@ fn kill_sessions(dev: &Device, listener: Option<u32>) {
         let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
             continue;
         };
-        let argv: Vec<&[u8]> = cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
+        let argv: Vec<&[u8]> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .collect();
         if argv.len() >= 2
             && argv[argv.len() - 2].ends_with(b"lbfleet-lab-device")
             && argv[argv.len() - 1] == want.as_slice()
