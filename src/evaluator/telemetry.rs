@@ -202,6 +202,8 @@ struct BlockResult {
     /// Lines in the block (bad rows' line numbers are relative to its start).
     lines: u64,
     devices: Vec<(Box<str>, BlockDevice)>,
+    /// The device of the previous row (a guess for the next one).
+    last: usize,
     rows: u64,
     bad: Vec<BadRow>,
 }
@@ -603,9 +605,18 @@ fn row<'b>(
             }
         })
     };
+    // Rows usually come device after device: try the one after the previous row's first.
+    let next = result.last + 1;
+    let predicted = result
+        .devices
+        .get(next)
+        .or_else(|| result.devices.first())
+        .filter(|(n, _)| n.as_bytes() == device)
+        .map(|_| if next < result.devices.len() { next } else { 0 });
     // Quoted lines' fields do not live in the block: they are looked up by name.
-    let i = match by_name {
-        Some(map) => match map.get(device) {
+    let i = match (predicted, by_name) {
+        (Some(i), _) => i,
+        (None, Some(map)) => match map.get(device) {
             Some(&i) => i,
             None => {
                 let i = find(result)?;
@@ -613,8 +624,9 @@ fn row<'b>(
                 i
             }
         },
-        None => find(result)?,
+        (None, None) => find(result)?,
     };
+    result.last = i;
     let d = &mut result.devices[i].1;
     let [mem, total, thr, conn, cpu, ssl] = vals;
     if !mem.is_nan() || !thr.is_nan() {
