@@ -88,6 +88,30 @@ struct Link<'a> {
     kept: &'a Sessions,
 }
 
+impl<'a> Link<'a> {
+    fn new(c: &Ctx<'a>, device: &'a PlannedDevice, kept: &'a Sessions) -> Link<'a> {
+        Link {
+            connector: c.connector,
+            device,
+            kept,
+        }
+    }
+}
+
+/// Reports a device step's start to the observer.
+fn step_reporter<'a>(
+    observer: &'a dyn Observer,
+    device: &'a str,
+) -> impl FnMut(device::Step, &str) + 'a {
+    move |s, detail| {
+        observer.on(Progress::Step {
+            device,
+            step: &format!("{s:?}"),
+            detail,
+        })
+    }
+}
+
 impl device::Reconnect for Link<'_> {
     fn session(&mut self) -> Result<Box<dyn Transport>, SshError> {
         match self.kept.borrow_mut().remove(&self.device.name) {
@@ -320,19 +344,9 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         image,
                         local: &local,
                     };
-                    let mut connect = Link {
-                        connector: c.connector,
-                        device: d,
-                        kept: &kept,
-                    };
+                    let mut connect = Link::new(c, d, &kept);
                     let observer = c.observer;
-                    let mut on_step = |s: device::Step, detail: &str| {
-                        observer.on(Progress::Step {
-                            device: name,
-                            step: &format!("{s:?}"),
-                            detail,
-                        })
-                    };
+                    let mut on_step = step_reporter(observer, name);
                     let mut progress = |done: u64, total: u64| {
                         observer.on(Progress::Upload {
                             device: name,
@@ -413,19 +427,8 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     role: roles[name.as_str()],
                     space_needed: None,
                 };
-                let mut connect = Link {
-                    connector: c.connector,
-                    device: d,
-                    kept: &kept,
-                };
-                let observer = c.observer;
-                let mut on_step = |s: device::Step, detail: &str| {
-                    observer.on(Progress::Step {
-                        device: name,
-                        step: &format!("{s:?}"),
-                        detail,
-                    })
-                };
+                let mut connect = Link::new(c, d, &kept);
+                let mut on_step = step_reporter(c.observer, name);
                 match device::reboot(
                     &mut connect,
                     driver,
