@@ -332,3 +332,54 @@ fn the_sample_schedule_exports_to_icalendar_and_csv() {
         .stdout_has("round,site,ha_group,step,device,role,site time,start (UTC),version,minutes")
         .stdout_has("0,CN01,cn01-ha01,reboot,cn01-lb02,standby,");
 }
+
+#[test]
+fn bad_input_is_refused_with_the_reason() {
+    let t = Test::new().sample();
+    let out = t
+        .args(&["reboots", "plan", "--defect", "ID999", "--from", FROM])
+        .run();
+    out.code(2).stderr_has("--defect ID999: not in the catalog");
+    assert!(!out.path_exists("reboots.json"));
+    let out = out
+        .then()
+        .args(&["reboots", "plan", "--interval", "0d"])
+        .run();
+    out.code(2).stderr_has("between 1 day and a year");
+    // A plan file is not a schedule: the schema field says so.
+    let out = out
+        .then()
+        .args(&["plan", "--start", FROM, "-q", "-o", "plan.json"])
+        .run();
+    out.code(0);
+    let out = out.then().args(&["reboots", "run", "plan.json"]).run();
+    out.code(2)
+        .stderr_has("plan.json: field \"schema\"")
+        .stderr_has("is not a reboot schedule");
+    // A schedule the fleet no longer matches is not run.
+    let out = out
+        .then()
+        .args(&["reboots", "plan", "--defect", "ID640376", "--from", FROM])
+        .run();
+    out.code(0);
+    let devices = out.read("inventories/devices.csv").replacen(
+        "cn01-lb02,CN01,f5,i4800,12.1.2",
+        "cn01-lb02,CN01,f5,i4800,12.1.3",
+        1,
+    );
+    out.then()
+        .file("inventories/devices.csv", devices)
+        .args(&[
+            "reboots",
+            "run",
+            "reboots.json",
+            "--due",
+            "--now",
+            "2026-11-27T16:30:00Z",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("cn01-lb02")
+        .stderr_has("version-drift")
+        .stderr_has("the schedule no longer matches the fleet");
+}
