@@ -4,11 +4,10 @@ lbfleet does the full evaluation (parse, sort, merge duplicates, reboot detectio
 Mann-Kendall and Theil-Sen with Sen's interval per cycle, quantiles, daily-peak trends,
 candidates, CSV/Markdown/SVG output). DuckDB runs the per-device query the issue names:
 regr_slope of memory over time, two quantiles and the max of throughput. Min and median wall
-time of RUNS runs each; lbfleet's peak RSS from getrusage(RUSAGE_CHILDREN).
+time of RUNS runs each; lbfleet's peak RSS from wait4 (its own, not the build's).
 """
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,11 +41,19 @@ def timed(fn):
 
 
 with tempfile.TemporaryDirectory() as out_dir:
+    peak_rss_kb = 0
+
     def run_lbfleet():
-        subprocess.run(
+        # wait4 gives this run's own peak RSS (RUSAGE_CHILDREN would also count the cargo
+        # build that ran before this script in the same process).
+        global peak_rss_kb
+        p = subprocess.Popen(
             [lbfleet, "evaluate", "--telemetry", path, "-o", out_dir, "--format", "csv"],
-            check=False, stdout=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
         )
+        _, _, usage = os.wait4(p.pid, 0)
+        p.returncode = 0
+        peak_rss_kb = max(peak_rss_kb, usage.ru_maxrss)
 
     def run_duckdb():
         con = duckdb.connect()
@@ -56,7 +63,7 @@ with tempfile.TemporaryDirectory() as out_dir:
 
     run_lbfleet()  # warm the page cache for both
     lb_min, lb_med = timed(run_lbfleet)
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rss_mb = peak_rss_kb / 1024
     db_min, db_med = timed(run_duckdb)
 
 threads = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()[0]

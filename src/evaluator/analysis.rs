@@ -216,11 +216,15 @@ fn memory(v: &[Sample], total: Option<f64>, s: &Settings) -> Option<Memory> {
         return None;
     }
     // Reboots: drops that are large against the memory and against the usual jitter.
-    let mut diffs: Vec<f64> = points.windows(2).map(|w| (w[1].1 - w[0].1).abs()).collect();
+    // Absolute differences are never negative: their bit patterns order as they do.
+    let mut diffs: Vec<u64> = points
+        .windows(2)
+        .map(|w| (w[1].1 - w[0].1).abs().to_bits())
+        .collect();
     let jitter = if diffs.is_empty() {
         0.0
     } else {
-        stats::median_unsorted(&mut diffs)
+        stats::median_of_keys(&mut diffs, f64::from_bits)
     };
     let mut cuts = vec![0];
     for i in 1..points.len() {
@@ -318,28 +322,42 @@ fn cycle(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Cycle {
 }
 
 fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
-    let mut values: Vec<f64> = v
+    // Throughput is never negative (the reader refuses it; + 0.0 makes a -0 a 0): the bit
+    // patterns order as the values do.
+    let mut keys: Vec<u32> = v
         .iter()
         .filter(|x| !x.thr.is_nan())
-        .map(|x| f64::from(x.thr))
+        .map(|x| (x.thr + 0.0).to_bits())
         .collect();
-    if values.is_empty() {
+    if keys.is_empty() {
         return None;
     }
+    // The running peak stays in a register until its day ends (no NaN here: `max` is plain).
     let mut daily_peaks: Vec<(u32, f64)> = Vec::new();
+    let mut day = (u32::MAX, f64::NEG_INFINITY);
     for x in v.iter().filter(|x| !x.thr.is_nan()) {
-        let day = x.t / 86_400;
+        let d = x.t / 86_400;
+        if d != day.0 {
+            if day.0 != u32::MAX {
+                daily_peaks.push(day);
+            }
+            day = (d, f64::NEG_INFINITY);
+        }
         let y = f64::from(x.thr);
-        match daily_peaks.last_mut() {
-            Some((d, p)) if *d == day => *p = p.max(y),
-            _ => daily_peaks.push((day, y)),
+        if y > day.1 {
+            day.1 = y;
         }
     }
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let samples = values.len();
-    let p50 = stats::quantile_unsorted(&mut values, 0.50)?;
-    let p95 = stats::quantile_unsorted(&mut values, 0.95)?;
-    let p99 = stats::quantile_unsorted(&mut values, 0.99)?;
+    if day.0 != u32::MAX {
+        daily_peaks.push(day);
+    }
+    let samples = keys.len();
+    let value = |k: u32| f64::from(f32::from_bits(k));
+    let max = keys.iter().copied().max().map(value)?;
+    let [p50, p95, p99] = stats::quantiles_of_keys(&mut keys, &[0.50, 0.95, 0.99], value)?[..]
+    else {
+        unreachable!("three probabilities, three quantiles")
+    };
     let trend = (daily_peaks.len() >= 7)
         .then(|| {
             let xs: Vec<f64> = daily_peaks.iter().map(|d| f64::from(d.0)).collect();

@@ -108,21 +108,31 @@ pub fn evaluate(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(n.max(1));
-    // Interleave devices over threads, analyse, and put results back in order.
-    let mut buckets: Vec<Vec<(usize, telemetry::DeviceData)>> =
-        (0..threads).map(|_| Vec::new()).collect();
-    for (i, d) in datas.into_iter().enumerate() {
-        buckets[i % threads].push((i, d));
-    }
+    // Each thread takes the next device not yet taken: the costly ones (leaks get the O(n²)
+    // Theil–Sen) do not pile up on one thread.
+    let queue: Vec<std::sync::Mutex<Option<telemetry::DeviceData>>> = datas
+        .into_iter()
+        .map(|d| std::sync::Mutex::new(Some(d)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<DeviceResult>> = (0..n).map(|_| None).collect();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = buckets
-            .into_iter()
-            .map(|b| {
-                scope.spawn(move || {
-                    b.into_iter()
-                        .map(|(i, d)| (i, analysis::analyse(d, &settings)))
-                        .collect::<Vec<_>>()
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(slot) = queue.get(i) else {
+                            break done;
+                        };
+                        let d = slot
+                            .lock()
+                            .expect("no panics while holding")
+                            .take()
+                            .expect("each device is taken once");
+                        done.push((i, analysis::analyse(d, &settings)));
+                    }
                 })
             })
             .collect();

@@ -188,6 +188,51 @@ pub fn quantile_unsorted(v: &mut [f64], p: f64) -> Option<f64> {
     Some(a + (h - lo as f64) * (b - a))
 }
 
+/// The k-th smallest key (0-based) and the next one, of keys in any order (reorders them).
+fn key_pair<K: Ord + Copy>(keys: &mut [K], k: usize) -> (K, K) {
+    let (_, kth, right) = keys.select_nth_unstable(k);
+    let kth = *kth;
+    (kth, right.iter().copied().min().unwrap_or(kth))
+}
+
+/// Type-7 quantiles at ascending probabilities `ps`, of values given by keys whose integer
+/// order is the values' order (such as the bit patterns of non-negative floats) and `value`,
+/// reordering the keys. Integer comparisons, and each selection only right of the previous
+/// one, make this several times faster than [`quantile_unsorted`] per quantile on large
+/// series; the results are the same.
+pub fn quantiles_of_keys<K: Ord + Copy>(
+    keys: &mut [K],
+    ps: &[f64],
+    value: impl Fn(K) -> f64,
+) -> Option<Vec<f64>> {
+    if keys.is_empty() {
+        return None;
+    }
+    let mut from = 0;
+    let mut out = Vec::with_capacity(ps.len());
+    for &p in ps {
+        let h = (keys.len() - 1) as f64 * p.clamp(0.0, 1.0);
+        let lo = (h.floor() as usize).max(from);
+        let (a, b) = key_pair(&mut keys[from..], lo - from);
+        let (a, b) = (value(a), value(b));
+        out.push(a + (h - lo as f64) * (b - a));
+        from = lo;
+    }
+    Some(out)
+}
+
+/// The median of values given as keys (as [`quantiles_of_keys`]), the mean of the middle two
+/// for an even count, as [`median_unsorted`].
+pub fn median_of_keys<K: Ord + Copy>(keys: &mut [K], value: impl Fn(K) -> f64) -> f64 {
+    let n = keys.len();
+    let (a, b) = key_pair(keys, (n - 1) / 2);
+    if n % 2 == 1 {
+        value(a)
+    } else {
+        (value(a) + value(b)) / 2.0
+    }
+}
+
 /// The median of sorted values (mean of the middle two for an even count).
 pub fn median_sorted(v: &[f64]) -> f64 {
     let n = v.len();
@@ -315,6 +360,30 @@ mod tests {
         let mut shuffled = [10.0, 3.0, 1.0, 4.0, 2.0];
         for p in [0.0, 0.5, 0.95, 0.99, 1.0] {
             assert_eq!(quantile_unsorted(&mut shuffled, p), quantile_sorted(&v, p));
+        }
+    }
+
+    proptest::proptest! {
+        /// Quantiles and medians from integer keys equal those from sorted values, for the
+        /// bit patterns of non-negative floats with ties, in any order and count.
+        #[test]
+        fn keyed_quantiles_equal_sorted_ones(
+            values in proptest::collection::vec(0u32..2000, 1..400),
+        ) {
+            let floats: Vec<f32> = values.iter().map(|v| *v as f32 * 0.37).collect();
+            let mut sorted: Vec<f64> = floats.iter().map(|v| f64::from(*v)).collect();
+            sorted.sort_by(f64::total_cmp);
+            let ps = [0.0, 0.25, 0.5, 0.95, 0.99, 1.0];
+            let mut keys: Vec<u32> = floats.iter().map(|v| v.to_bits()).collect();
+            let got = quantiles_of_keys(&mut keys, &ps, |k| f64::from(f32::from_bits(k))).unwrap();
+            for (p, q) in ps.iter().zip(got) {
+                proptest::prop_assert_eq!(Some(q), quantile_sorted(&sorted, *p));
+            }
+            let mut keys: Vec<u64> = sorted.iter().rev().map(|v| v.to_bits()).collect();
+            proptest::prop_assert_eq!(
+                median_of_keys(&mut keys, f64::from_bits),
+                median_sorted(&sorted)
+            );
         }
     }
 }

@@ -10,6 +10,12 @@
 //! samples (time in Unix seconds, memory and throughput as `f32`), which are appended to
 //! fixed-size chunks that keep each at 10 bytes (see [`Chunked`]). Connections and
 //! SSL transactions are kept only as daily peaks, `mem_total_bytes` as its largest value.
+//!
+//! Each line is first offered to a fast reader ([`Fast`]) that splits and parses its fields in
+//! one pass, eight digits at a time, and guesses its device as the one after the previous
+//! line's; a line it does not take (quotes, spaces, other timestamp or number forms, bad
+//! values) goes to the general reader, which reads every accepted form and names what is
+//! wrong. Both give the same values for the lines the fast one takes (a property test).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -187,6 +193,8 @@ struct Columns {
 /// Per-device results of one block.
 #[derive(Default)]
 struct BlockDevice {
+    /// The name, for the fast reader's guess.
+    key: Key,
     samples: Vec<Sample>,
     mem_total: Option<f64>,
     connections: Vec<(u32, f64)>,
@@ -264,6 +272,7 @@ fn read_file(
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
+    let fast = &Fast::new(cols);
     let (block_tx, block_rx) = mpsc::sync_channel::<(usize, Vec<u8>, usize)>(workers);
     let block_rx = std::sync::Mutex::new(block_rx);
     let (result_tx, result_rx) = mpsc::sync_channel::<BlockResult>(workers);
@@ -292,7 +301,7 @@ fn read_file(
                         let keep = p.len().saturating_sub(512);
                         p.split_off(keep)
                     };
-                    let result = parse_block(seq, &bytes[..len], cols, spares);
+                    let result = parse_block(seq, &bytes[..len], cols, fast, spares);
                     let _ = free.send(bytes);
                     if tx.send(result).is_err() {
                         break;
@@ -454,7 +463,13 @@ fn columns(header: &str) -> Result<Columns, String> {
     })
 }
 
-fn parse_block(seq: usize, bytes: &[u8], cols: Columns, spares: Vec<Vec<Sample>>) -> BlockResult {
+fn parse_block(
+    seq: usize,
+    bytes: &[u8],
+    cols: Columns,
+    fast: &Fast,
+    spares: Vec<Vec<Sample>>,
+) -> BlockResult {
     let mut result = BlockResult {
         seq,
         spares,
@@ -463,38 +478,41 @@ fn parse_block(seq: usize, bytes: &[u8], cols: Columns, spares: Vec<Vec<Sample>>
     let mut by_name: HashMap<&[u8], usize> = HashMap::default();
     let mut dates = DateCache::default();
     let mut fields: Vec<&[u8]> = Vec::with_capacity(cols.n + 1);
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let mut this = 0;
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
-    for end in ends {
-        let raw = &body[start..end];
-        start = end + 1;
+    let mut pos = 0;
+    let mut vals = [f64::NAN; 6];
+    while pos < bytes.len() {
         this += 1;
+        let relative = this - 1;
+        // Rows usually come device after device: the one after the previous row's is the guess.
+        let next = if result.last + 1 < result.devices.len() {
+            result.last + 1
+        } else {
+            0
+        };
+        let guess = result.devices.get(next).map_or(Key::default(), |d| d.1.key);
+        if let Some(r) = fast.read(bytes, pos, &guess, &mut dates, &mut vals) {
+            let i = if r.guessed {
+                Some(next)
+            } else {
+                let device = &bytes[r.device.0..r.device.1];
+                locate(&mut result, device, Some(&mut by_name)).ok()
+            };
+            if let Some(i) = i {
+                pos = r.next;
+                store(&mut result, i, r.t, vals);
+                continue;
+            }
+        }
+        // Anything else: split the line, then read each field (quoted lines by the CSV reader).
+        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |e| pos + e);
+        let raw = &bytes[pos..end];
+        pos = end + 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.first().is_none_or(u8::is_ascii_whitespace)
-            && line.iter().all(u8::is_ascii_whitespace)
-        {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let relative = this - 1;
-        fields.clear();
-        // Split at commas with memchr; a quote anywhere sends the line to the CSV reader.
-        let mut quoted = false;
-        let mut field_start = 0;
-        for at in memchr::memchr2_iter(b',', b'"', line) {
-            if line[at] == b'"' {
-                quoted = true;
-                break;
-            }
-            fields.push(&line[field_start..at]);
-            field_start = at + 1;
-        }
-        if !quoted {
-            fields.push(&line[field_start..]);
-        }
-        if quoted {
-            // Quoted fields: the general CSV reader for this line.
+        if memchr::memchr(b'"', line).is_some() {
             let mut r = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .from_reader(line);
@@ -518,6 +536,8 @@ fn parse_block(seq: usize, bytes: &[u8], cols: Columns, spares: Vec<Vec<Sample>>
             }
             continue;
         }
+        fields.clear();
+        fields.extend(line.split(|c| *c == b','));
         if let Err(message) = row(&fields, cols, &mut result, Some(&mut by_name), &mut dates) {
             result.bad.push(BadRow {
                 line: relative,
@@ -529,11 +549,401 @@ fn parse_block(seq: usize, bytes: &[u8], cols: Columns, spares: Vec<Vec<Sample>>
     result
 }
 
+/// The index of a device in the block's results, added when new. Names of quoted lines do
+/// not live in the block and are not remembered in `by_name`.
+fn locate<'b>(
+    result: &mut BlockResult,
+    device: &'b [u8],
+    by_name: Option<&mut HashMap<&'b [u8], usize>>,
+) -> Result<usize, String> {
+    if let Some(&i) = by_name.as_ref().and_then(|m| m.get(device)) {
+        return Ok(i);
+    }
+    let name = std::str::from_utf8(device).map_err(|_| "device name is not UTF-8".to_string())?;
+    let devices = &mut result.devices;
+    let i = match devices.iter().position(|(n, _)| n.as_ref() == name) {
+        Some(i) => i,
+        None => {
+            let samples = result.spares.pop().unwrap_or_default();
+            devices.push((
+                name.into(),
+                BlockDevice {
+                    samples,
+                    key: Key::of(device),
+                    ..BlockDevice::default()
+                },
+            ));
+            devices.len() - 1
+        }
+    };
+    if let Some(m) = by_name {
+        m.insert(device, i);
+    }
+    Ok(i)
+}
+
+/// Stores one row's values for device `i`.
+fn store(result: &mut BlockResult, i: usize, t: u32, vals: [f64; 6]) {
+    result.last = i;
+    let d = &mut result.devices[i].1;
+    let [mem, total, thr, conn, cpu, ssl] = vals;
+    if !mem.is_nan() || !thr.is_nan() {
+        d.samples.push(Sample {
+            t,
+            mem: mem as f32,
+            thr: thr as f32,
+        });
+    }
+    if !total.is_nan() {
+        d.mem_total = Some(d.mem_total.map_or(total, |m: f64| m.max(total)));
+    }
+    let day = t / 86_400;
+    for (v, peaks) in [
+        (conn, &mut d.connections),
+        (ssl, &mut d.ssl),
+        (cpu, &mut d.cpu),
+    ] {
+        if !v.is_nan() {
+            match peaks.last_mut() {
+                Some((dd, p)) if *dd == day => *p = p.max(v),
+                _ => peaks.push((day, v)),
+            }
+        }
+    }
+    result.rows += 1;
+}
+
+/// What a column holds, for the fast row reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Timestamp,
+    Device,
+    Metric(usize),
+    Other,
+}
+
+/// The fast row reader: one pass over a line that splits and parses each field as it goes.
+/// It takes only the plain forms (no quotes, no spaces around values, `YYYY-MM-DDTHH:MM:SSZ`
+/// or integer Unix seconds, unsigned decimal numbers of up to 16 characters); for anything
+/// else it declines and the line goes to the general reader ([`row`]), which gives the same
+/// results for the plain forms and the errors for bad ones.
+struct Fast {
+    kinds: Vec<Kind>,
+}
+
+/// One line read by [`Fast::read`], its metric values aside.
+struct Plain {
+    t: u32,
+    /// Where the device name starts and ends.
+    device: (usize, usize),
+    /// Whether the device is the guessed one.
+    guessed: bool,
+    /// Where the next line starts.
+    next: usize,
+}
+
+impl Fast {
+    fn new(cols: Columns) -> Fast {
+        let mut kinds = vec![Kind::Other; cols.n];
+        kinds[cols.timestamp] = Kind::Timestamp;
+        kinds[cols.device] = Kind::Device;
+        for (k, c) in cols.metric.iter().enumerate() {
+            if let Some(c) = c {
+                kinds[*c] = Kind::Metric(k);
+            }
+        }
+        Fast { kinds }
+    }
+
+    /// Reads the line starting at `i` into `vals` (`NaN` for an empty cell), or `None` when it is
+    /// not in the plain form. `guess` is the device expected on this line.
+    #[inline]
+    fn read(
+        &self,
+        b: &[u8],
+        mut i: usize,
+        guess: &Key,
+        dates: &mut DateCache,
+        vals: &mut [f64; 6],
+    ) -> Option<Plain> {
+        let mut out = Plain {
+            t: 0,
+            device: (0, 0),
+            guessed: false,
+            next: 0,
+        };
+        *vals = [f64::NAN; 6];
+        let last = self.kinds.len() - 1;
+        for (k, kind) in self.kinds.iter().enumerate() {
+            let start = i;
+            i = match kind {
+                Kind::Metric(m) => {
+                    let (v, end) = plain_number(b, i)?;
+                    vals[*m] = v;
+                    end
+                }
+                Kind::Timestamp => {
+                    let (t, end) = plain_timestamp(b, i, dates)?;
+                    out.t = t;
+                    end
+                }
+                Kind::Device => {
+                    out.guessed = guess.at(b, i);
+                    let end = if out.guessed {
+                        i + guess.len
+                    } else {
+                        plain_text(b, i)?
+                    };
+                    let name = &b[start..end];
+                    if name.is_empty()
+                        || name[0].is_ascii_whitespace()
+                        || name[name.len() - 1].is_ascii_whitespace()
+                    {
+                        return None;
+                    }
+                    out.device = (start, end);
+                    end
+                }
+                Kind::Other => plain_text(b, i)?,
+            };
+            // The field must end where the header says: a comma, or the line end after the last.
+            match (b.get(i), k == last) {
+                (Some(b','), false) => i += 1,
+                (Some(b'\n'), true) => {
+                    out.next = i + 1;
+                    return Some(out);
+                }
+                (Some(b'\r'), true) if b.get(i + 1) == Some(&b'\n') => {
+                    out.next = i + 2;
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+}
+
+/// A device name as the fast reader compares it: up to 15 bytes as two masked words.
+#[derive(Clone, Copy, Debug, Default)]
+struct Key {
+    words: [u64; 2],
+    masks: [u64; 2],
+    /// 0 for a name the key cannot hold (never matches).
+    len: usize,
+}
+
+impl Key {
+    fn of(name: &[u8]) -> Key {
+        if name.len() > 15 {
+            return Key::default();
+        }
+        let mut padded = [0u8; 16];
+        padded[..name.len()].copy_from_slice(name);
+        let mut mask = [0u8; 16];
+        mask[..name.len()].fill(0xff);
+        let word = |a: &[u8; 16], k: usize| {
+            u64::from_le_bytes(a[8 * k..8 * k + 8].try_into().expect("8 bytes"))
+        };
+        Key {
+            words: [word(&padded, 0), word(&padded, 1)],
+            masks: [word(&mask, 0), word(&mask, 1)],
+            len: name.len(),
+        }
+    }
+
+    /// Whether the text at `b[i..]` is this name followed by a field end.
+    #[inline]
+    fn at(&self, b: &[u8], i: usize) -> bool {
+        let Some(w) = b.get(i..i + 16) else {
+            return false;
+        };
+        let (lo, hi) = w.split_at(8);
+        let word = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("8 bytes"));
+        self.len > 0
+            && word(lo) & self.masks[0] == self.words[0]
+            && word(hi) & self.masks[1] == self.words[1]
+            && matches!(w[self.len], b',' | b'\n' | b'\r')
+    }
+}
+
+/// The end of a text field: the next comma or line end; `None` for a quote.
+fn plain_text(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(&c) = b.get(i) {
+        match c {
+            b',' | b'\n' | b'\r' => return Some(i),
+            b'"' => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// An empty field (`NaN`) or unsigned decimal digits with an optional fraction, up to 16
+/// characters, exactly as [`number`] reads them; with the position after it. Digits are read
+/// eight at a time ([`digits8`]) while 16 bytes are left, byte by byte near the block's end.
+fn plain_number(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    let Some((int, l)) = digits16(b, start) else {
+        return plain_number_bytewise(b, start);
+    };
+    let i = start + l;
+    if b[i] != b'.' {
+        return match l {
+            0 => Some((f64::NAN, i)),
+            _ if int >= 1 << 53 => None,
+            _ => Some((int as f64, i)),
+        };
+    }
+    let Some((fraction, f)) = digits16(b, i + 1) else {
+        return plain_number_bytewise(b, start);
+    };
+    let n = int.checked_mul(POW10_U64[f])?.checked_add(fraction)?;
+    match l + 1 + f {
+        1 => None,
+        len if len > 16 || n >= 1 << 53 => None,
+        _ if f == 0 => Some((n as f64, i + 1)),
+        _ => Some((n as f64 / POW10[f], i + 1 + f)),
+    }
+}
+
+/// Exact powers of ten as integers, up to 10^16.
+const POW10_U64: [u64; 17] = {
+    let mut p = [1u64; 17];
+    let mut k = 1;
+    while k < 17 {
+        p[k] = p[k - 1] * 10;
+        k += 1;
+    }
+    p
+};
+
+/// The decimal digits at `b[i..]`, at most 15, as (value, count); `None` when fewer than 16
+/// bytes are left or 16 digits follow.
+#[inline]
+fn digits16(b: &[u8], i: usize) -> Option<(u64, usize)> {
+    let w = b.get(i..i + 16)?;
+    let (lo, hi) = w.split_at(8);
+    let (n, l) = digits8(u64::from_le_bytes(lo.try_into().ok()?));
+    if l < 8 {
+        return Some((n, l));
+    }
+    let (m, k) = digits8(u64::from_le_bytes(hi.try_into().ok()?));
+    (k < 8).then(|| (n * POW10_U64[k] + m, 8 + k))
+}
+
+/// The leading decimal digits of eight bytes (first byte lowest), as (value, count): the
+/// count from a mask of the bytes that are not digits, the value by the multiply-and-shift
+/// method that combines digit pairs, then pairs of pairs, then fours.
+#[inline]
+fn digits8(x: u64) -> (u64, usize) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let v = x ^ (0x30 * ONES); // a digit byte becomes its value, anything else is above 9
+    let not_digit = (((v & (0x7f * ONES)) + 0x76 * ONES) | v) & (0x80 * ONES);
+    let len = (not_digit.trailing_zeros() / 8) as usize;
+    if len == 0 {
+        return (0, 0);
+    }
+    // The digits move to the top bytes; the bytes below become leading zeros.
+    let v = v << (8 * (8 - len));
+    let v = ((v & 0x0f0f_0f0f_0f0f_0f0f).wrapping_mul(2561)) >> 8;
+    let v = ((v & 0x00ff_00ff_00ff_00ff).wrapping_mul(6_553_601)) >> 16;
+    let v = ((v & 0x0000_ffff_0000_ffff).wrapping_mul(42_949_672_960_001)) >> 32;
+    (v, len)
+}
+
+/// [`plain_number`] a byte at a time.
+fn plain_number_bytewise(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    let mut i = start;
+    let mut n: u64 = 0;
+    while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let mut scale = None;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let fraction = i;
+        while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        scale = Some(i - fraction);
+    }
+    let len = i - start;
+    match scale {
+        None if len == 0 => Some((f64::NAN, i)),
+        _ if len > 16 || n >= (1 << 53) || len == 1 && scale.is_some() => None,
+        None | Some(0) => Some((n as f64, i)),
+        Some(k) => Some((n as f64 / POW10[k], i)),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` or integer Unix seconds, with the position after it.
+fn plain_timestamp(b: &[u8], i: usize, dates: &mut DateCache) -> Option<(u32, usize)> {
+    let f = b.get(i..i + 20)?;
+    if f[4] == b'-'
+        && f[7] == b'-'
+        && f[10] == b'T'
+        && f[13] == b':'
+        && f[16] == b':'
+        && f[19] == b'Z'
+    {
+        let Some(days) = dates.get(f) else {
+            return timestamp(f, dates).ok().map(|t| (t, i + 20));
+        };
+        let d = |k: usize| u32::from(f[k].wrapping_sub(b'0'));
+        let digits = [d(11), d(12), d(14), d(15), d(17), d(18)];
+        if digits.iter().any(|d| *d >= 10) {
+            return None;
+        }
+        let [h1, h2, m1, m2, s1, s2] = digits;
+        let (h, m, s) = (h1 * 10 + h2, m1 * 10 + m2, s1 * 10 + s2);
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        let secs = days * 86_400 + i64::from(h * 3600 + m * 60 + s.min(59));
+        return u32::try_from(secs).ok().map(|t| (t, i + 20));
+    }
+    // Unix seconds: digits only.
+    let mut j = i;
+    let mut n: u64 = 0;
+    while let Some(d) = b.get(j).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        j += 1;
+        if j - i > 10 {
+            return None;
+        }
+    }
+    (j > i).then_some(())?;
+    u32::try_from(n).ok().map(|t| (t, j))
+}
+
 /// The last date seen and its day number: rows of one block share a handful of dates.
 #[derive(Default)]
 struct DateCache {
-    text: [u8; 10],
+    /// The date's text as two words (eight bytes, then two), or zeros.
+    text: (u64, u16),
     days: i64,
+}
+
+impl DateCache {
+    fn key(b: &[u8]) -> (u64, u16) {
+        (
+            u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+            u16::from_le_bytes(b[8..10].try_into().expect("2 bytes")),
+        )
+    }
+
+    /// The day number of the date that `b` starts with, if it is the one seen last.
+    #[inline]
+    fn get(&self, b: &[u8]) -> Option<i64> {
+        (self.days != 0 && Self::key(b) == self.text).then_some(self.days)
+    }
+
+    fn set(&mut self, b: &[u8], days: i64) {
+        self.text = Self::key(b);
+        self.days = days;
+    }
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -548,6 +958,8 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
+/// The general reader for one row's fields: trims spaces, reads every timestamp and number form
+/// and says what is wrong with a bad row.
 fn row<'b>(
     fields: &[&'b [u8]],
     cols: Columns,
@@ -586,73 +998,8 @@ fn row<'b>(
             }
         }
     }
-    let find = |result: &mut BlockResult| -> Result<usize, String> {
-        let name =
-            std::str::from_utf8(device).map_err(|_| "device name is not UTF-8".to_string())?;
-        let devices = &mut result.devices;
-        Ok(match devices.iter().position(|(n, _)| n.as_ref() == name) {
-            Some(i) => i,
-            None => {
-                let samples = result.spares.pop().unwrap_or_default();
-                devices.push((
-                    name.into(),
-                    BlockDevice {
-                        samples,
-                        ..BlockDevice::default()
-                    },
-                ));
-                devices.len() - 1
-            }
-        })
-    };
-    // Rows usually come device after device: try the one after the previous row's first.
-    let next = result.last + 1;
-    let predicted = result
-        .devices
-        .get(next)
-        .or_else(|| result.devices.first())
-        .filter(|(n, _)| n.as_bytes() == device)
-        .map(|_| if next < result.devices.len() { next } else { 0 });
-    // Quoted lines' fields do not live in the block: they are looked up by name.
-    let i = match (predicted, by_name) {
-        (Some(i), _) => i,
-        (None, Some(map)) => match map.get(device) {
-            Some(&i) => i,
-            None => {
-                let i = find(result)?;
-                map.insert(device, i);
-                i
-            }
-        },
-        (None, None) => find(result)?,
-    };
-    result.last = i;
-    let d = &mut result.devices[i].1;
-    let [mem, total, thr, conn, cpu, ssl] = vals;
-    if !mem.is_nan() || !thr.is_nan() {
-        d.samples.push(Sample {
-            t,
-            mem: mem as f32,
-            thr: thr as f32,
-        });
-    }
-    if !total.is_nan() {
-        d.mem_total = Some(d.mem_total.map_or(total, |m: f64| m.max(total)));
-    }
-    let day = t / 86_400;
-    for (v, peaks) in [
-        (conn, &mut d.connections),
-        (ssl, &mut d.ssl),
-        (cpu, &mut d.cpu),
-    ] {
-        if !v.is_nan() {
-            match peaks.last_mut() {
-                Some((dd, p)) if *dd == day => *p = p.max(v),
-                _ => peaks.push((day, v)),
-            }
-        }
-    }
-    result.rows += 1;
+    let i = locate(result, device, by_name)?;
+    store(result, i, t, vals);
     Ok(())
 }
 
@@ -728,8 +1075,8 @@ fn timestamp(b: &[u8], dates: &mut DateCache) -> Result<u32, String> {
                 c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
             })
         };
-        let days = if dates.text[..] == b[..10] && dates.days != 0 {
-            dates.days
+        let days = if let Some(days) = dates.get(b) {
+            days
         } else {
             let (Some(y), Some(mo), Some(d)) = (n(0..4), n(5..7), n(8..10)) else {
                 return Err(bad());
@@ -753,8 +1100,7 @@ fn timestamp(b: &[u8], dates: &mut DateCache) -> Result<u32, String> {
                 return Err(bad());
             }
             let days = days_from_civil(y, mo, d);
-            dates.text.copy_from_slice(&b[..10]);
-            dates.days = days;
+            dates.set(b, days);
             days
         };
         let (Some(h), Some(mi), Some(s)) = (n(11..13), n(14..16), n(17..19)) else {
@@ -779,12 +1125,142 @@ fn timestamp(b: &[u8], dates: &mut DateCache) -> Result<u32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.csv");
         std::fs::write(&p, text).unwrap();
         (dir, p)
+    }
+
+    const HEADER: &str = "timestamp,device,mem_used_bytes,mem_total_bytes,throughput_bps,connections,cpu_pct,ssl_tps,site";
+
+    /// What a block result holds, comparable (NaN as bits).
+    fn stored(r: &BlockResult) -> Vec<String> {
+        r.devices
+            .iter()
+            .map(|(n, d)| {
+                let samples: Vec<(u32, u32, u32)> = d
+                    .samples
+                    .iter()
+                    .map(|s| (s.t, s.mem.to_bits(), s.thr.to_bits()))
+                    .collect();
+                format!(
+                    "{n} {samples:?} {:?} {:?} {:?} {:?}",
+                    d.mem_total.map(f64::to_bits),
+                    d.connections,
+                    d.ssl,
+                    d.cpu
+                )
+            })
+            .collect()
+    }
+
+    /// The line at the start of `block` through the fast reader (when it takes it) and through
+    /// the general one.
+    /// What the fast reader stored and where it says the next line starts, when it took the
+    /// line; what the general reader stored, or its error.
+    type Ways = (Option<(Vec<String>, usize)>, Result<Vec<String>, String>);
+
+    fn both_ways(block: &[u8]) -> Ways {
+        let cols = columns(HEADER).unwrap();
+        let fast = Fast::new(cols);
+        let mut vals = [f64::NAN; 6];
+        let mut quick = BlockResult::default();
+        // A date seen before: the fast reader's own time-of-day parsing.
+        let mut dates = DateCache::default();
+        if let Some(date) = block.get(..10) {
+            let midnight = [date, b"T00:00:00Z"].concat();
+            let _ = timestamp(&midnight, &mut dates);
+        }
+        let taken = fast
+            .read(block, 0, &Key::default(), &mut dates, &mut vals)
+            .map(|r| {
+                let i = locate(&mut quick, &block[r.device.0..r.device.1], None).unwrap();
+                store(&mut quick, i, r.t, vals);
+                (stored(&quick), r.next)
+            });
+        let end = memchr::memchr(b'\n', block).unwrap_or(block.len());
+        let line = block[..end].strip_suffix(b"\r").unwrap_or(&block[..end]);
+        let fields: Vec<&[u8]> = line.split(|c| *c == b',').collect();
+        let mut general = BlockResult::default();
+        let slow = row(&fields, cols, &mut general, None, &mut DateCache::default())
+            .map(|()| stored(&general));
+        (taken, slow)
+    }
+
+    /// Mostly plain numbers (the fast reader's), sometimes anything else.
+    fn number_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            30 => "[0-9]{1,12}",
+            15 => "[0-9]{0,9}\\.[0-9]{0,8}",
+            5 => Just(String::new()),
+            1 => "[0-9]{14,19}",
+            1 => " ?[0-9]{1,4} ?",
+            1 => "-?[0-9]{1,3}(e[0-9])?",
+            1 => Just("nan".to_string()),
+        ]
+    }
+
+    fn timestamp_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            20 => (2020u32..2030, 1u32..14, 0u32..32, 0u32..25, 0u32..61, 0u32..62).prop_map(
+                |(y, mo, d, h, mi, s)| format!("{y}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+            ),
+            4 => (1_700_000_000u64..1_900_000_000).prop_map(|t| t.to_string()),
+            1 => Just("2026-10-01 00:00:00Z".to_string()),
+            1 => Just("2026-10-01T02:00:00+02:00".to_string()),
+            1 => Just("1790000000.5".to_string()),
+            1 => Just("99999999999".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whatever line the fast reader takes, the general reader reads it the same; and it
+        /// declines every line the general reader refuses.
+        #[test]
+        fn the_fast_reader_agrees_with_the_general_one(
+            t in timestamp_text(),
+            device in prop_oneof![10 => "[a-z0-9]{1,18}", 1 => "[a-z ]{0,3}", 1 => Just("\"lb\"".to_string())],
+            nums in proptest::collection::vec(number_text(), 6),
+            site in "[a-z]{0,3}|\"x\"",
+            crlf in any::<bool>(),
+            more in any::<bool>(),
+        ) {
+            let mut block = format!("{t},{device},{},{site}", nums.join(","));
+            block.push_str(if crlf { "\r\n" } else { "\n" });
+            if more {
+                // The digits are read eight at a time only with 16 bytes to spare.
+                block.push_str("2026-10-01T00:00:00Z,lb1,1,2,3,4,5,6,x\n");
+            }
+            let (taken, slow) = both_ways(block.as_bytes());
+            if let Some((quick, next)) = taken {
+                prop_assert_eq!(Ok(quick), slow);
+                prop_assert_eq!(next, block.find('\n').unwrap() + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_reader_takes_plain_lines() {
+        for line in [
+            "2026-10-01T00:00:00Z,dev0001,8923118675,34359738368,1173364297,29334,6.8,586,cn\n",
+            "2026-10-01T23:59:59Z,lb-with-a-long-name,1,,0.25,,,7,\r\n",
+            "1790000000,a,,,,,,,\n2026-10-01T00:00:00Z,lb1,1,2,3,4,5,6,x\n",
+            "2026-10-01T00:00:00Z,lb1,123456789012345,2,3.,4,5,6,x\n",
+        ] {
+            // At a block's end, and with more lines after it (digits eight at a time).
+            for block in [line.to_string(), format!("{line}{line}")] {
+                let (taken, slow) = both_ways(block.as_bytes());
+                assert!(taken.is_some(), "{block}");
+                assert_eq!(Ok(taken.unwrap().0), slow, "{block}");
+            }
+        }
+        let (taken, slow) = both_ways(b"2026-10-01T24:00:00Z,lb1,1,2,3,4,5,6,x\n");
+        assert!(taken.is_none() && slow.is_err());
     }
 
     #[test]
