@@ -20,6 +20,22 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A coordinate with one decimal, as `{:.1}` writes it (bar ties, which `{:.1}` rounds on the
+/// exact binary value), by integer formatting: float formatting was most of a chart's cost.
+struct Px(f64);
+
+impl std::fmt::Display for Px {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = (self.0 * 10.0).round_ties_even();
+        if !(tenths.abs() < 1e15) {
+            return write!(f, "{:.1}", self.0);
+        }
+        let t = tenths.abs() as u64;
+        let sign = if self.0.is_sign_negative() { "-" } else { "" };
+        write!(f, "{sign}{}.{}", t / 10, t % 10)
+    }
+}
+
 /// Linear axis mapping.
 struct Axis {
     lo: f64,
@@ -172,7 +188,7 @@ pub fn memory(d: &DeviceResult, threshold: f64) -> Option<String> {
     for c in &m.cycles {
         let mut path = String::new();
         for h in &c.hourly {
-            let _ = write!(path, "{:.1},{:.1} ", x.map(day(c.start, h.0)), y.map(h.1));
+            let _ = write!(path, "{},{} ", Px(x.map(day(c.start, h.0))), Px(y.map(h.1)));
         }
         let _ = writeln!(
             out,
@@ -287,4 +303,18 @@ pub fn capacity(e: &Evaluation, u: &Unit) -> Option<String> {
         H - 8.0
     );
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_print_as_one_decimal_formatting_does() {
+        for v in [
+            0.0, -0.0, 0.04, -0.04, 0.25, 1.35, 99.95, 123.456, 819.99, -3.7, 1e16, f64::NAN,
+        ] {
+            assert_eq!(Px(v).to_string(), format!("{v:.1}"), "{v}");
+        }
+    }
 }

@@ -119,7 +119,7 @@ pub fn evaluate(
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(|| {
+                std::thread::Builder::new().name("analyse".into()).spawn_scoped(scope, || {
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -133,7 +133,7 @@ pub fn evaluate(
                             .expect("each device is taken once");
                         done.push((i, analysis::analyse(d, &settings)));
                     }
-                })
+                }).unwrap()
             })
             .collect();
         for h in handles {

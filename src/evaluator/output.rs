@@ -313,34 +313,39 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
 pub fn write_all(e: &Evaluation, dir: &Path) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let csv = crate::report::CsvExporter;
+    // The candidate table (the largest file) is formatted on another thread meanwhile.
+    let (files, charts) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        let candidates = scope.spawn(|| csv.export(&candidates(e)));
+        let mut files = vec![("devices.csv".to_string(), csv.export(&devices(e))?)];
+        let mut charts = Vec::new();
+        let leaking = e
+            .devices
+            .iter()
+            .filter(|d| d.memory.as_ref().is_some_and(|m| m.leak));
+        for d in leaking {
+            if let Some(svg) = chart::memory(d, e.settings.threshold) {
+                let file = format!("memory-{}.svg", safe(&d.name));
+                charts.push((file.clone(), format!("{}: memory", d.name)));
+                files.push((file, svg.into_bytes()));
+            }
+        }
+        for u in &e.units {
+            if let Some(svg) = chart::capacity(e, u) {
+                let file = format!("capacity-{}.svg", safe(&u.name));
+                charts.push((file.clone(), format!("{}: capacity", u.name)));
+                files.push((file, svg.into_bytes()));
+            }
+        }
+        let candidates = candidates.join().expect("formatting does not panic")?;
+        files.insert(1, ("candidates.csv".to_string(), candidates));
+        Ok((files, charts))
+    })?;
     let mut written = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+    let report = ("report.md".to_string(), report(e, &charts).into_bytes());
+    for (name, bytes) in files.iter().chain([&report]) {
         crate::fsutil::write_atomic(&dir.join(name), bytes)?;
-        written.push(name.to_string());
-        Ok(())
-    };
-    put("devices.csv", &csv.export(&devices(e))?)?;
-    put("candidates.csv", &csv.export(&candidates(e))?)?;
-    let mut charts = Vec::new();
-    let leaking = e
-        .devices
-        .iter()
-        .filter(|d| d.memory.as_ref().is_some_and(|m| m.leak));
-    for d in leaking {
-        if let Some(svg) = chart::memory(d, e.settings.threshold) {
-            let file = format!("memory-{}.svg", safe(&d.name));
-            put(&file, svg.as_bytes())?;
-            charts.push((file, format!("{}: memory", d.name)));
-        }
+        written.push(name.clone());
     }
-    for u in &e.units {
-        if let Some(svg) = chart::capacity(e, u) {
-            let file = format!("capacity-{}.svg", safe(&u.name));
-            put(&file, svg.as_bytes())?;
-            charts.push((file, format!("{}: capacity", u.name)));
-        }
-    }
-    put("report.md", report(e, &charts).as_bytes())?;
     Ok(written)
 }
 

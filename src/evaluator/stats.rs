@@ -112,11 +112,24 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
     assert_eq!(x.len(), y.len());
     let n = x.len();
     let mut slopes = Vec::with_capacity(n * n.saturating_sub(1) / 2);
-    for i in 0..n {
-        for j in i + 1..n {
-            let dx = x[j] - x[i];
-            if dx != 0.0 {
-                slopes.push((y[j] - y[i]) / dx);
+    if x.windows(2).all(|w| w[0] < w[1]) {
+        // Increasing x (time order), so no pair is skipped: a loop the compiler vectorises.
+        for i in 0..n {
+            let (xi, yi) = (x[i], y[i]);
+            slopes.extend(
+                x[i + 1..]
+                    .iter()
+                    .zip(&y[i + 1..])
+                    .map(|(xj, yj)| ordered((yj - yi) / (xj - xi))),
+            );
+        }
+    } else {
+        for i in 0..n {
+            for j in i + 1..n {
+                let dx = x[j] - x[i];
+                if dx != 0.0 {
+                    slopes.push(ordered((y[j] - y[i]) / dx));
+                }
             }
         }
     }
@@ -127,6 +140,11 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
     // first, then each bound inside the half that holds it.
     let n_slopes = slopes.len();
     let mid = (n_slopes - 1) / 2;
+    // Selection on integer keys (`ordered`) is about twice as fast as on floats.
+    let pair = |keys: &mut [u64], k: usize| {
+        let (a, b) = key_pair(keys, k);
+        (unordered(a), unordered(b))
+    };
     let (mid_lo, mid_hi) = pair(&mut slopes, mid);
     let slope = if n_slopes % 2 == 1 {
         mid_lo
@@ -160,6 +178,18 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
         ci_low,
         ci_high,
     })
+}
+
+/// An integer key whose order is [`f64::total_cmp`]'s order of the floats.
+fn ordered(x: f64) -> u64 {
+    let b = x.to_bits();
+    // Negative: all bits flipped; otherwise the sign bit set. Branch-free.
+    b ^ (((b as i64 >> 63) as u64) | 1 << 63)
+}
+
+/// The float of an [`ordered`] key.
+fn unordered(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// The k-th smallest (0-based) and the next one (the same when k is the last).
@@ -361,6 +391,16 @@ mod tests {
         for p in [0.0, 0.5, 0.95, 0.99, 1.0] {
             assert_eq!(quantile_unsorted(&mut shuffled, p), quantile_sorted(&v, p));
         }
+    }
+
+    #[test]
+    fn ordered_keys_sort_as_total_cmp() {
+        let mut v = [3.5, -0.0, 0.0, -2.0, f64::INFINITY, -1e300, 1e-300, f64::NEG_INFINITY, 7.0];
+        let mut keys: Vec<u64> = v.iter().map(|x| ordered(*x)).collect();
+        v.sort_by(f64::total_cmp);
+        keys.sort_unstable();
+        let back: Vec<u64> = keys.iter().map(|k| unordered(*k).to_bits()).collect();
+        assert_eq!(back, v.map(f64::to_bits));
     }
 
     proptest::proptest! {

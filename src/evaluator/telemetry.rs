@@ -212,6 +212,9 @@ struct BlockResult {
     devices: Vec<(Box<str>, BlockDevice)>,
     /// The device of the previous row (a guess for the next one).
     last: usize,
+    /// Whether a device was added from a quoted line (its name is not in the block, so not
+    /// in the block's name index).
+    quoted_devices: bool,
     rows: u64,
     bad: Vec<BadRow>,
 }
@@ -290,7 +293,7 @@ fn read_file(
             let rx = &block_rx;
             let tx = result_tx.clone();
             let free = free_tx.clone();
-            scope.spawn(move || {
+            std::thread::Builder::new().name("parse".into()).spawn_scoped(scope, move || {
                 loop {
                     let next = rx.lock().expect("no panics while holding").recv();
                     let Ok((seq, bytes, len)) = next else {
@@ -307,12 +310,12 @@ fn read_file(
                         break;
                     }
                 }
-            });
+            }).unwrap();
         }
         drop(result_tx);
         // The merger: results in any order; samples of a device may arrive out of order
         // anyway, they are sorted later.
-        let merger = scope.spawn(|| {
+        let merger = std::thread::Builder::new().name("merge".into()).spawn_scoped(scope, || {
             let mut results = Vec::new();
             // Blocks are merged in file order (early arrivals wait here), so device order and
             // the order of samples of one second are those of the file, whatever the threads do.
@@ -364,7 +367,7 @@ fn read_file(
                 results.push((r.seq, r.lines, r.bad));
             }
             results
-        });
+        }).unwrap();
         // The reader: blocks cut at the last line end; a line longer than a block grows it.
         let mut carry = rest;
         let mut seq = 0;
@@ -560,8 +563,15 @@ fn locate<'b>(
         return Ok(i);
     }
     let name = std::str::from_utf8(device).map_err(|_| "device name is not UTF-8".to_string())?;
+    // Only a device first met on a quoted line can be missing from `by_name`.
+    let known = if by_name.is_none() || result.quoted_devices {
+        result.devices.iter().position(|(n, _)| n.as_ref() == name)
+    } else {
+        None
+    };
+    result.quoted_devices |= by_name.is_none();
     let devices = &mut result.devices;
-    let i = match devices.iter().position(|(n, _)| n.as_ref() == name) {
+    let i = match known {
         Some(i) => i,
         None => {
             let samples = result.spares.pop().unwrap_or_default();
