@@ -27,7 +27,7 @@ struct Px(f64);
 impl std::fmt::Display for Px {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let tenths = (self.0 * 10.0).round_ties_even();
-        if !(tenths.abs() < 1e15) {
+        if tenths.is_nan() || tenths.abs() >= 1e15 {
             return write!(f, "{:.1}", self.0);
         }
         let t = tenths.abs() as u64;
@@ -312,7 +312,18 @@ mod tests {
     #[test]
     fn coordinates_print_as_one_decimal_formatting_does() {
         for v in [
-            0.0, -0.0, 0.04, -0.04, 0.25, 1.35, 99.95, 123.456, 819.99, -3.7, 1e16, f64::NAN,
+            0.0,
+            -0.0,
+            0.04,
+            -0.04,
+            0.25,
+            1.35,
+            99.95,
+            123.456,
+            819.99,
+            -3.7,
+            1e16,
+            f64::NAN,
         ] {
             assert_eq!(Px(v).to_string(), format!("{v:.1}"), "{v}");
         }

@@ -395,7 +395,17 @@ mod tests {
 
     #[test]
     fn ordered_keys_sort_as_total_cmp() {
-        let mut v = [3.5, -0.0, 0.0, -2.0, f64::INFINITY, -1e300, 1e-300, f64::NEG_INFINITY, 7.0];
+        let mut v = [
+            3.5,
+            -0.0,
+            0.0,
+            -2.0,
+            f64::INFINITY,
+            -1e300,
+            1e-300,
+            f64::NEG_INFINITY,
+            7.0,
+        ];
         let mut keys: Vec<u64> = v.iter().map(|x| ordered(*x)).collect();
         v.sort_by(f64::total_cmp);
         keys.sort_unstable();

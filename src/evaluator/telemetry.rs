@@ -190,6 +190,33 @@ struct Columns {
     metric: [Option<usize>; 6],
 }
 
+/// Daily peaks of one metric in one block: the day being read inline, earlier days (a block
+/// that spans midnight) in a vector, so most blocks allocate nothing for them.
+#[derive(Default, Debug)]
+struct DayPeaks {
+    current: Option<(u32, f64)>,
+    earlier: Vec<(u32, f64)>,
+}
+
+impl DayPeaks {
+    /// Adds a value (never NaN) of day `day`.
+    #[inline]
+    fn add(&mut self, day: u32, v: f64) {
+        match &mut self.current {
+            Some((d, p)) if *d == day => *p = p.max(v),
+            Some(c) => {
+                self.earlier.push(*c);
+                *c = (day, v);
+            }
+            None => self.current = Some((day, v)),
+        }
+    }
+
+    fn days(self) -> impl Iterator<Item = (u32, f64)> {
+        self.earlier.into_iter().chain(self.current)
+    }
+}
+
 /// Per-device results of one block.
 #[derive(Default)]
 struct BlockDevice {
@@ -197,9 +224,9 @@ struct BlockDevice {
     key: Key,
     samples: Vec<Sample>,
     mem_total: Option<f64>,
-    connections: Vec<(u32, f64)>,
-    ssl: Vec<(u32, f64)>,
-    cpu: Vec<(u32, f64)>,
+    connections: DayPeaks,
+    ssl: DayPeaks,
+    cpu: DayPeaks,
 }
 
 #[derive(Default)]
@@ -217,6 +244,59 @@ struct BlockResult {
     quoted_devices: bool,
     rows: u64,
     bad: Vec<BadRow>,
+}
+
+/// The file being read, shared by the workers: each takes the next block in turn.
+struct Source {
+    file: std::fs::File,
+    /// The start of a line the previous block cut.
+    carry: Vec<u8>,
+    seq: usize,
+    eof: bool,
+    error: Option<std::io::Error>,
+}
+
+impl Source {
+    /// Fills `block` with the next lines (cut at the last line end; a line longer than the
+    /// block grows it) and gives the block's number and length; `None` at the end or after an
+    /// error (kept in `error`).
+    fn fill(&mut self, block: &mut Vec<u8>) -> Option<(usize, usize)> {
+        while !self.eof {
+            if self.carry.len() >= block.len() {
+                block.resize(self.carry.len() * 2, 0);
+            }
+            block[..self.carry.len()].copy_from_slice(&self.carry);
+            let mut filled = self.carry.len();
+            self.carry.clear();
+            let cut = loop {
+                match self.file.read(&mut block[filled..]) {
+                    Ok(0) => {
+                        self.eof = true;
+                        break filled;
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.error = Some(e);
+                        self.eof = true;
+                        return None;
+                    }
+                }
+                if filled == block.len() {
+                    match memchr::memrchr(b'\n', &block[..filled]) {
+                        Some(p) => break p + 1,
+                        None => block.resize(block.len() * 2, 0),
+                    }
+                }
+            };
+            self.carry.extend_from_slice(&block[cut..filled]);
+            if cut > 0 {
+                self.seq += 1;
+                return Some((self.seq - 1, cut));
+            }
+        }
+        None
+    }
 }
 
 /// How many bad rows are kept by line number; the rest are only counted.
@@ -270,33 +350,39 @@ fn read_file(
             out.columns.push(m.to_string());
         }
     }
-    let rest = buf[header_end..filled].to_vec();
+    let source = std::sync::Mutex::new(Source {
+        file,
+        carry: buf[header_end..filled].to_vec(),
+        seq: 0,
+        eof: false,
+        error: None,
+    });
+    drop(buf);
 
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
     let fast = &Fast::new(cols);
-    let (block_tx, block_rx) = mpsc::sync_channel::<(usize, Vec<u8>, usize)>(workers);
-    let block_rx = std::sync::Mutex::new(block_rx);
     let (result_tx, result_rx) = mpsc::sync_channel::<BlockResult>(workers);
-    // Parsed blocks come back for reuse: no zeroing or page faults for every 4 MiB.
-    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
-
     let mut bad: Vec<BadRow> = Vec::new();
     let mut bad_count: u64 = 0;
     // Sample vectors the merger has emptied, for the workers to fill again: without this the
     // allocator keeps handing out fresh pages and the peak memory grows by a third.
     let pool: std::sync::Mutex<Vec<Vec<Sample>>> = std::sync::Mutex::new(Vec::new());
-    let read_result: Result<(), InputError> = std::thread::scope(|scope| {
+    let mut results = Vec::new();
+    std::thread::scope(|scope| {
+        // Each worker reads its next block itself (in turn, under the lock), so the block is
+        // in its own core's cache when it parses it.
         for _ in 0..workers {
-            let pool = &pool;
-            let rx = &block_rx;
-            let tx = result_tx.clone();
-            let free = free_tx.clone();
-            std::thread::Builder::new().name("parse".into()).spawn_scoped(scope, move || {
+            let (pool, source, tx) = (&pool, &source, result_tx.clone());
+            scope.spawn(move || {
+                let mut block = vec![0u8; BLOCK];
                 loop {
-                    let next = rx.lock().expect("no panics while holding").recv();
-                    let Ok((seq, bytes, len)) = next else {
+                    let next = source
+                        .lock()
+                        .expect("no panics while holding")
+                        .fill(&mut block);
+                    let Some((seq, len)) = next else {
                         break;
                     };
                     let spares = {
@@ -304,127 +390,85 @@ fn read_file(
                         let keep = p.len().saturating_sub(512);
                         p.split_off(keep)
                     };
-                    let result = parse_block(seq, &bytes[..len], cols, fast, spares);
-                    let _ = free.send(bytes);
+                    let result = parse_block(seq, &block[..len], cols, fast, spares);
                     if tx.send(result).is_err() {
                         break;
                     }
                 }
-            }).unwrap();
+            });
         }
         drop(result_tx);
-        // The merger: results in any order; samples of a device may arrive out of order
-        // anyway, they are sorted later.
-        let merger = std::thread::Builder::new().name("merge".into()).spawn_scoped(scope, || {
-            let mut results = Vec::new();
-            // Blocks are merged in file order (early arrivals wait here), so device order and
-            // the order of samples of one second are those of the file, whatever the threads do.
-            let mut waiting: BTreeMap<usize, BlockResult> = BTreeMap::new();
-            let mut next = 0;
-            let in_order = result_rx.into_iter().flat_map(|r| {
-                waiting.insert(r.seq, r);
-                let mut ready = Vec::new();
-                while let Some(r) = waiting.remove(&next) {
-                    ready.push(r);
-                    next += 1;
-                }
-                ready
-            });
-            for mut r in in_order {
-                let mut emptied = std::mem::take(&mut r.spares);
-                out.rows += r.rows;
-                for (dev, d) in r.devices {
-                    let i = *index.entry(dev.clone()).or_insert_with(|| {
+        // The merger, on this thread. Blocks are merged in file order (early arrivals wait
+        // here), so device order and the order of samples of one second are those of the
+        // file, whatever the threads do.
+        let mut waiting: BTreeMap<usize, BlockResult> = BTreeMap::new();
+        let mut next = 0;
+        let in_order = result_rx.into_iter().flat_map(|r| {
+            waiting.insert(r.seq, r);
+            let mut ready = Vec::new();
+            while let Some(r) = waiting.remove(&next) {
+                ready.push(r);
+                next += 1;
+            }
+            ready
+        });
+        for mut r in in_order {
+            let mut emptied = std::mem::take(&mut r.spares);
+            out.rows += r.rows;
+            for (dev, d) in r.devices {
+                let i = match index.get(&dev) {
+                    Some(&i) => i,
+                    None => {
                         out.devices.push(DeviceData {
                             name: dev.to_string(),
                             ..DeviceData::default()
                         });
+                        index.insert(dev, out.devices.len() - 1);
                         out.devices.len() - 1
-                    });
-                    let target = &mut out.devices[i];
-                    target.samples.extend(&d.samples);
-                    let mut v = d.samples;
-                    v.clear();
-                    emptied.push(v);
-                    target.mem_total = match (target.mem_total, d.mem_total) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
-                    for (map, peaks) in [
-                        (&mut target.connections_daily, d.connections),
-                        (&mut target.ssl_daily, d.ssl),
-                        (&mut target.cpu_daily, d.cpu),
-                    ] {
-                        for (day, v) in peaks {
-                            let e = map.entry(day).or_insert(v);
-                            *e = e.max(v);
-                        }
+                    }
+                };
+                let target = &mut out.devices[i];
+                target.samples.extend(&d.samples);
+                let mut v = d.samples;
+                v.clear();
+                emptied.push(v);
+                target.mem_total = match (target.mem_total, d.mem_total) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                for (map, peaks) in [
+                    (&mut target.connections_daily, d.connections),
+                    (&mut target.ssl_daily, d.ssl),
+                    (&mut target.cpu_daily, d.cpu),
+                ] {
+                    for (day, v) in peaks.days() {
+                        let e = map.entry(day).or_insert(v);
+                        *e = e.max(v);
                     }
                 }
-                pool.lock()
-                    .expect("no panics while holding")
-                    .extend(emptied);
-                results.push((r.seq, r.lines, r.bad));
             }
-            results
-        }).unwrap();
-        // The reader: blocks cut at the last line end; a line longer than a block grows it.
-        let mut carry = rest;
-        let mut seq = 0;
-        let mut eof = false;
-        let mut send_err = None;
-        while !eof {
-            let mut block = free_rx.try_recv().unwrap_or_else(|_| vec![0; BLOCK]);
-            block[..carry.len()].copy_from_slice(&carry);
-            let mut filled = carry.len();
-            carry.clear();
-            let cut = loop {
-                match file.read(&mut block[filled..]) {
-                    Ok(0) => {
-                        eof = true;
-                        break filled;
-                    }
-                    Ok(n) => filled += n,
-                    Err(e) => {
-                        send_err = Some(io(e));
-                        eof = true;
-                        break filled;
-                    }
-                }
-                if filled == block.len() {
-                    match memchr::memrchr(b'\n', &block[..filled]) {
-                        Some(p) => break p + 1,
-                        None => block.resize(block.len() * 2, 0),
-                    }
-                }
-            };
-            carry.extend_from_slice(&block[cut..filled]);
-            if cut == 0 {
-                continue;
-            }
-            if block_tx.send((seq, block, cut)).is_err() {
-                break;
-            }
-            seq += 1;
+            pool.lock()
+                .expect("no panics while holding")
+                .extend(emptied);
+            results.push((r.lines, r.bad));
         }
-        drop(block_tx);
-        let mut results = merger.join().expect("merger does not panic");
-        // Line numbers: blocks in order, each bad row relative to its block.
-        results.sort_by_key(|r| r.0);
-        let mut line: u64 = 2;
-        for (_, lines, b) in results {
-            for mut r in b {
-                r.line += line;
-                bad_count += 1;
-                if bad.len() < BAD_ROWS_KEPT || !skip_bad_rows {
-                    bad.push(r);
-                }
-            }
-            line += lines;
-        }
-        send_err.map_or(Ok(()), Err)
     });
-    read_result?;
+    let source = source.into_inner().expect("no panics while holding");
+    if let Some(e) = source.error {
+        return Err(io(e));
+    }
+    // Line numbers: blocks in order, each bad row relative to its block.
+    let mut line: u64 = 2;
+    for (lines, b) in results {
+        for mut r in b {
+            r.line += line;
+            bad_count += 1;
+            if bad.len() < BAD_ROWS_KEPT || !skip_bad_rows {
+                bad.push(r);
+            }
+        }
+        line += lines;
+    }
     if let (false, Some(first)) = (skip_bad_rows, bad.iter().min_by_key(|b| b.line)) {
         return Err(InputError::new(
             Location::line(&name, first.line),
@@ -614,10 +658,7 @@ fn store(result: &mut BlockResult, i: usize, t: u32, vals: [f64; 6]) {
         (cpu, &mut d.cpu),
     ] {
         if !v.is_nan() {
-            match peaks.last_mut() {
-                Some((dd, p)) if *dd == day => *p = p.max(v),
-                _ => peaks.push((day, v)),
-            }
+            peaks.add(day, v);
         }
     }
     result.rows += 1;
