@@ -188,22 +188,20 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
 }
 
 /// Samples of the same second become one; later values win, missing ones do not erase.
-fn merge_duplicates(v: Vec<Sample>) -> Vec<Sample> {
-    let mut out: Vec<Sample> = Vec::with_capacity(v.len());
-    for x in v {
-        match out.last_mut() {
-            Some(last) if last.t == x.t => {
-                if !x.mem.is_nan() {
-                    last.mem = x.mem;
-                }
-                if !x.thr.is_nan() {
-                    last.thr = x.thr;
-                }
-            }
-            _ => out.push(x),
+fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
+    v.dedup_by(|later, kept| {
+        if later.t != kept.t {
+            return false;
         }
-    }
-    out
+        if !later.mem.is_nan() {
+            kept.mem = later.mem;
+        }
+        if !later.thr.is_nan() {
+            kept.thr = later.thr;
+        }
+        true
+    });
+    v
 }
 
 fn memory(v: &[Sample], total: Option<f64>, s: &Settings) -> Option<Memory> {

@@ -93,14 +93,24 @@ impl Chunked {
 
     fn extend(&mut self, items: &[Sample]) {
         self.len += items.len();
-        for s in items {
-            if !self.chunks.last().is_some_and(|c| c.takes(s.t)) {
-                self.chunks.push(Chunk::new(s.t));
+        let mut rest = items;
+        while let Some(first) = rest.first() {
+            if !self.chunks.last().is_some_and(|c| c.takes(first.t)) {
+                self.chunks.push(Chunk::new(first.t));
             }
             let c = self.chunks.last_mut().expect("just pushed");
-            c.dt.push((s.t - c.base) as u16);
-            c.mem.push(s.mem);
-            c.thr.push(s.thr);
+            // The run that fits this chunk, copied column by column.
+            let room = rest.len().min(CHUNK - c.dt.len());
+            let base = c.base;
+            let n = rest[..room]
+                .iter()
+                .position(|s| s.t < base || s.t - base > u32::from(u16::MAX))
+                .unwrap_or(room);
+            let run = &rest[..n];
+            c.dt.extend(run.iter().map(|s| (s.t - base) as u16));
+            c.mem.extend(run.iter().map(|s| s.mem));
+            c.thr.extend(run.iter().map(|s| s.thr));
+            rest = &rest[n..];
         }
     }
 
