@@ -547,8 +547,8 @@ fn parse_block(
         } else {
             0
         };
-        let guess = result.devices.get(next).map_or(Key::default(), |d| d.1.key);
-        if let Some(r) = fast.read(bytes, pos, &guess, &mut dates, &mut vals) {
+        let guess = result.devices.get(next).map_or(&Key::NONE, |d| &d.1.key);
+        if let Some(r) = fast.read(bytes, pos, guess, &mut dates, &mut vals) {
             let i = if r.guessed {
                 Some(next)
             } else {
@@ -690,6 +690,8 @@ enum Kind {
 /// results for the plain forms and the errors for bad ones.
 struct Fast {
     kinds: Vec<Kind>,
+    /// Whether every metric has a column (so every line read sets every value).
+    every_metric: bool,
 }
 
 /// One line read by [`Fast::read`], its metric values aside.
@@ -713,7 +715,11 @@ impl Fast {
                 kinds[*c] = Kind::Metric(k);
             }
         }
-        Fast { kinds }
+        let every_metric = cols.metric.iter().all(Option::is_some);
+        Fast {
+            kinds,
+            every_metric,
+        }
     }
 
     /// Reads the line starting at `i` into `vals` (`NaN` for an empty cell), or `None` when it is
@@ -733,7 +739,9 @@ impl Fast {
             guessed: false,
             next: 0,
         };
-        *vals = [f64::NAN; 6];
+        if !self.every_metric {
+            *vals = [f64::NAN; 6];
+        }
         let last = self.kinds.len() - 1;
         for (k, kind) in self.kinds.iter().enumerate() {
             let start = i;
@@ -795,6 +803,13 @@ struct Key {
 }
 
 impl Key {
+    /// Matches nothing.
+    const NONE: Key = Key {
+        words: [0; 2],
+        masks: [0; 2],
+        len: 0,
+    };
+
     fn of(name: &[u8]) -> Key {
         if name.len() > 15 {
             return Key::default();
