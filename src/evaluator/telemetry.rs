@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc;
 
 use crate::HashMap;
 use crate::error::{InputError, Location};
@@ -241,7 +240,6 @@ struct BlockDevice {
 
 #[derive(Default)]
 struct BlockResult {
-    seq: usize,
     /// Emptied sample vectors to fill, taken from the shared pool (the rest go back).
     spares: Vec<Vec<Sample>>,
     /// Lines in the block (bad rows' line numbers are relative to its start).
@@ -309,6 +307,84 @@ impl Source {
     }
 }
 
+/// Parsed blocks waiting to be merged in file order.
+#[derive(Default)]
+struct Queue {
+    waiting: BTreeMap<usize, BlockResult>,
+    /// The number of the next block to merge.
+    next: usize,
+    /// Whether a worker is merging.
+    merging: bool,
+}
+
+impl Queue {
+    /// The results that are next in file order; when there are none, merging stops (under the
+    /// same lock a worker takes to hand in a result, so none is left behind).
+    fn ready(&mut self) -> Vec<BlockResult> {
+        let mut ready = Vec::new();
+        while let Some(r) = self.waiting.remove(&self.next) {
+            ready.push(r);
+            self.next += 1;
+        }
+        if ready.is_empty() {
+            self.merging = false;
+        }
+        ready
+    }
+}
+
+/// Where block results are merged, in file order.
+struct Merger<'a> {
+    out: &'a mut Telemetry,
+    index: &'a mut HashMap<Box<str>, usize>,
+    /// Each block's line count and bad rows.
+    results: Vec<(u64, Vec<BadRow>)>,
+}
+
+impl Merger<'_> {
+    fn merge(&mut self, mut r: BlockResult, pool: &std::sync::Mutex<Vec<Vec<Sample>>>) {
+        let mut emptied = std::mem::take(&mut r.spares);
+        let out = &mut *self.out;
+        out.rows += r.rows;
+        for (dev, d) in r.devices {
+            let i = match self.index.get(&dev) {
+                Some(&i) => i,
+                None => {
+                    out.devices.push(DeviceData {
+                        name: dev.to_string(),
+                        ..DeviceData::default()
+                    });
+                    self.index.insert(dev, out.devices.len() - 1);
+                    out.devices.len() - 1
+                }
+            };
+            let target = &mut out.devices[i];
+            target.samples.extend(&d.samples);
+            let mut v = d.samples;
+            v.clear();
+            emptied.push(v);
+            target.mem_total = match (target.mem_total, d.mem_total) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            for (map, peaks) in [
+                (&mut target.connections_daily, d.connections),
+                (&mut target.ssl_daily, d.ssl),
+                (&mut target.cpu_daily, d.cpu),
+            ] {
+                for (day, v) in peaks.days() {
+                    let e = map.entry(day).or_insert(v);
+                    *e = e.max(v);
+                }
+            }
+        }
+        pool.lock()
+            .expect("no panics while holding")
+            .extend(emptied);
+        self.results.push((r.lines, r.bad));
+    }
+}
+
 /// How many bad rows are kept by line number; the rest are only counted.
 pub const BAD_ROWS_KEPT: usize = 10;
 
@@ -373,96 +449,68 @@ fn read_file(
         .map_or(1, |n| n.get())
         .max(1);
     let fast = &Fast::new(cols);
-    let (result_tx, result_rx) = mpsc::sync_channel::<BlockResult>(workers);
     let mut bad: Vec<BadRow> = Vec::new();
     let mut bad_count: u64 = 0;
     // Sample vectors the merger has emptied, for the workers to fill again: without this the
     // allocator keeps handing out fresh pages and the peak memory grows by a third.
     let pool: std::sync::Mutex<Vec<Vec<Sample>>> = std::sync::Mutex::new(Vec::new());
-    let mut results = Vec::new();
-    std::thread::scope(|scope| {
-        // Each worker reads its next block itself (in turn, under the lock), so the block is
-        // in its own core's cache when it parses it.
-        for _ in 0..workers {
-            let (pool, source, tx) = (&pool, &source, result_tx.clone());
-            scope.spawn(move || {
-                let mut block = vec![0u8; BLOCK];
-                loop {
-                    let next = source
-                        .lock()
-                        .expect("no panics while holding")
-                        .fill(&mut block);
-                    let Some((seq, len)) = next else {
-                        break;
-                    };
-                    let spares = {
-                        let mut p = pool.lock().expect("no panics while holding");
-                        let keep = p.len().saturating_sub(512);
-                        p.split_off(keep)
-                    };
-                    let result = parse_block(seq, &block[..len], cols, fast, spares);
-                    if tx.send(result).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(result_tx);
-        // The merger, on this thread. Blocks are merged in file order (early arrivals wait
-        // here), so device order and the order of samples of one second are those of the
-        // file, whatever the threads do.
-        let mut waiting: BTreeMap<usize, BlockResult> = BTreeMap::new();
-        let mut next = 0;
-        let in_order = result_rx.into_iter().flat_map(|r| {
-            waiting.insert(r.seq, r);
-            let mut ready = Vec::new();
-            while let Some(r) = waiting.remove(&next) {
-                ready.push(r);
-                next += 1;
-            }
-            ready
-        });
-        for mut r in in_order {
-            let mut emptied = std::mem::take(&mut r.spares);
-            out.rows += r.rows;
-            for (dev, d) in r.devices {
-                let i = match index.get(&dev) {
-                    Some(&i) => i,
-                    None => {
-                        out.devices.push(DeviceData {
-                            name: dev.to_string(),
-                            ..DeviceData::default()
-                        });
-                        index.insert(dev, out.devices.len() - 1);
-                        out.devices.len() - 1
-                    }
-                };
-                let target = &mut out.devices[i];
-                target.samples.extend(&d.samples);
-                let mut v = d.samples;
-                v.clear();
-                emptied.push(v);
-                target.mem_total = match (target.mem_total, d.mem_total) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
-                for (map, peaks) in [
-                    (&mut target.connections_daily, d.connections),
-                    (&mut target.ssl_daily, d.ssl),
-                    (&mut target.cpu_daily, d.cpu),
-                ] {
-                    for (day, v) in peaks.days() {
-                        let e = map.entry(day).or_insert(v);
-                        *e = e.max(v);
-                    }
-                }
-            }
-            pool.lock()
-                .expect("no panics while holding")
-                .extend(emptied);
-            results.push((r.lines, r.bad));
-        }
+    let queue = std::sync::Mutex::new(Queue::default());
+    let merger = std::sync::Mutex::new(Merger {
+        out,
+        index,
+        results: Vec::new(),
     });
+    // Each worker reads its next block itself (in turn, under the lock), so the block is in
+    // its own core's cache when it parses it; then hands the result in and, unless another
+    // worker is already merging, merges every result that is next in file order. No thread
+    // only waits, and blocks are merged in file order, so device order and the order of
+    // samples of one second are those of the file, whatever the threads do.
+    let work = &|| {
+        let mut block = vec![0u8; BLOCK];
+        loop {
+            let next = source
+                .lock()
+                .expect("no panics while holding")
+                .fill(&mut block);
+            let Some((seq, len)) = next else {
+                break;
+            };
+            let spares = {
+                let mut p = pool.lock().expect("no panics while holding");
+                let keep = p.len().saturating_sub(512);
+                p.split_off(keep)
+            };
+            let result = parse_block(&block[..len], cols, fast, spares);
+            {
+                let mut q = queue.lock().expect("no panics while holding");
+                q.waiting.insert(seq, result);
+                if q.merging {
+                    continue;
+                }
+                q.merging = true;
+            }
+            loop {
+                let ready = queue.lock().expect("no panics while holding").ready();
+                if ready.is_empty() {
+                    break;
+                }
+                let mut m = merger.lock().expect("no panics while holding");
+                for r in ready {
+                    m.merge(r, &pool);
+                }
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers {
+            scope.spawn(move || work());
+        }
+        work();
+    });
+    let results = merger
+        .into_inner()
+        .expect("no panics while holding")
+        .results;
     let source = source.into_inner().expect("no panics while holding");
     if let Some(e) = source.error {
         return Err(io(e));
@@ -520,15 +568,8 @@ fn columns(header: &str) -> Result<Columns, String> {
     })
 }
 
-fn parse_block(
-    seq: usize,
-    bytes: &[u8],
-    cols: Columns,
-    fast: &Fast,
-    spares: Vec<Vec<Sample>>,
-) -> BlockResult {
+fn parse_block(bytes: &[u8], cols: Columns, fast: &Fast, spares: Vec<Vec<Sample>>) -> BlockResult {
     let mut result = BlockResult {
-        seq,
         spares,
         ..BlockResult::default()
     };
