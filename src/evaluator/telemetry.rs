@@ -503,7 +503,7 @@ fn read_file(
     };
     std::thread::scope(|scope| {
         for _ in 1..workers {
-            scope.spawn(move || work());
+            scope.spawn(work);
         }
         work();
     });
