@@ -313,9 +313,11 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
 pub fn write_all(e: &Evaluation, dir: &Path) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let csv = crate::report::CsvExporter;
-    // The candidate table (the largest file) is formatted on another thread meanwhile.
-    let (files, charts) = std::thread::scope(|scope| -> anyhow::Result<_> {
-        let candidates = scope.spawn(|| csv.export(&candidates(e)));
+    let put = |name: &str, bytes: &[u8]| crate::fsutil::write_atomic(&dir.join(name), bytes);
+    let (names, charts) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        // The candidate table (the largest file) is formatted and written on its own thread
+        // meanwhile.
+        let candidates = scope.spawn(|| put("candidates.csv", &csv.export(&candidates(e))?));
         let mut files = vec![("devices.csv".to_string(), csv.export(&devices(e))?)];
         let mut charts = Vec::new();
         let leaking = e
@@ -336,16 +338,34 @@ pub fn write_all(e: &Evaluation, dir: &Path) -> anyhow::Result<Vec<String>> {
                 files.push((file, svg.into_bytes()));
             }
         }
-        let candidates = candidates.join().expect("formatting does not panic")?;
-        files.insert(1, ("candidates.csv".to_string(), candidates));
-        Ok((files, charts))
+        // A few writers: each file is synced to disk, which waits on the disk, not the CPU.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|writers| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    writers.spawn(|| -> anyhow::Result<()> {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((name, bytes)) = files.get(i) else {
+                                return Ok(());
+                            };
+                            put(name, bytes)?;
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .try_for_each(|h| h.join().expect("writing does not panic"))
+        })?;
+        candidates.join().expect("formatting does not panic")?;
+        let names: Vec<String> = files.into_iter().map(|(name, _)| name).collect();
+        Ok((names, charts))
     })?;
-    let mut written = Vec::new();
-    let report = ("report.md".to_string(), report(e, &charts).into_bytes());
-    for (name, bytes) in files.iter().chain([&report]) {
-        crate::fsutil::write_atomic(&dir.join(name), bytes)?;
-        written.push(name.clone());
-    }
+    put("report.md", report(e, &charts).as_bytes())?;
+    let mut written = names;
+    written.insert(1, "candidates.csv".to_string());
+    written.push("report.md".to_string());
     Ok(written)
 }
 
