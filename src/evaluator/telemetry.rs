@@ -798,19 +798,21 @@ impl Fast {
                     end
                 }
                 Kind::Device => {
+                    // A known name (the guess) has no spaces at its ends.
                     out.guessed = guess.at(b, i);
                     let end = if out.guessed {
                         i + guess.len
                     } else {
-                        plain_text(b, i)?
+                        let end = plain_text(b, i)?;
+                        let name = &b[start..end];
+                        if name.is_empty()
+                            || name[0].is_ascii_whitespace()
+                            || name[name.len() - 1].is_ascii_whitespace()
+                        {
+                            return None;
+                        }
+                        end
                     };
-                    let name = &b[start..end];
-                    if name.is_empty()
-                        || name[0].is_ascii_whitespace()
-                        || name[name.len() - 1].is_ascii_whitespace()
-                    {
-                        return None;
-                    }
                     out.device = (start, end);
                     end
                 }
@@ -998,6 +1000,34 @@ fn plain_number_bytewise(b: &[u8], start: usize) -> Option<(f64, usize)> {
 /// `YYYY-MM-DDTHH:MM:SSZ` or integer Unix seconds, with the position after it.
 fn plain_timestamp(b: &[u8], i: usize, dates: &mut DateCache) -> Option<(u32, usize)> {
     let f = b.get(i..i + 20)?;
+    // The date seen last (its text compared as words), then `THH:MM:SSZ`: the time of day as
+    // one word, each byte minus '0' (the colons become 10), the six digit places checked at
+    // once, then each pair combined (tens × 10 + ones, no byte carries).
+    if let Some(days) = dates.get(f) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const DIGIT_PLACES: u64 = 0x8080_0080_8000_8080;
+        const COLON_PLACES: u64 = 0x0000_ff00_00ff_0000;
+        const COLONS: u64 = 0x0000_3a00_003a_0000;
+        let x = u64::from_le_bytes(f[11..19].try_into().expect("8 bytes"));
+        if f[10] == b'T' && f[19] == b'Z' && x & COLON_PLACES == COLONS {
+            let v = x ^ (0x30 * ONES);
+            if (((v & (0x7f * ONES)) + 0x76 * ONES) | v) & DIGIT_PLACES != 0 {
+                return None;
+            }
+            let pairs = v * 10 + (v >> 8);
+            let (h, m, s) = (
+                (pairs & 0xff) as u32,
+                ((pairs >> 24) & 0xff) as u32,
+                ((pairs >> 48) & 0xff) as u32,
+            );
+            if h > 23 || m > 59 || s > 60 {
+                return None;
+            }
+            let secs = days * 86_400 + i64::from(h * 3600 + m * 60 + s.min(59));
+            return u32::try_from(secs).ok().map(|t| (t, i + 20));
+        }
+    }
+    // Another date: the general reader's check, which also remembers the date.
     if f[4] == b'-'
         && f[7] == b'-'
         && f[10] == b'T'
@@ -1005,29 +1035,7 @@ fn plain_timestamp(b: &[u8], i: usize, dates: &mut DateCache) -> Option<(u32, us
         && f[16] == b':'
         && f[19] == b'Z'
     {
-        let Some(days) = dates.get(f) else {
-            return timestamp(f, dates).ok().map(|t| (t, i + 20));
-        };
-        // `HH:MM:SS` as one word: each byte minus '0' (the colons become 10), the six digit
-        // places checked at once, then each pair combined (tens × 10 + ones, no byte carries).
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const DIGIT_PLACES: u64 = 0x8080_0080_8000_8080;
-        let x = u64::from_le_bytes(f[11..19].try_into().expect("8 bytes"));
-        let v = x ^ (0x30 * ONES);
-        if (((v & (0x7f * ONES)) + 0x76 * ONES) | v) & DIGIT_PLACES != 0 {
-            return None;
-        }
-        let pairs = v * 10 + (v >> 8);
-        let (h, m, s) = (
-            (pairs & 0xff) as u32,
-            ((pairs >> 24) & 0xff) as u32,
-            ((pairs >> 48) & 0xff) as u32,
-        );
-        if h > 23 || m > 59 || s > 60 {
-            return None;
-        }
-        let secs = days * 86_400 + i64::from(h * 3600 + m * 60 + s.min(59));
-        return u32::try_from(secs).ok().map(|t| (t, i + 20));
+        return timestamp(f, dates).ok().map(|t| (t, i + 20));
     }
     // Unix seconds: digits only.
     let mut j = i;
