@@ -6,10 +6,12 @@
 //! duplicated and gappy: each device's samples are sorted later and duplicates (same device and
 //! second) merged, later rows winning.
 //!
-//! The file is read in blocks split at line ends; worker threads parse blocks into per-device
-//! samples (time in Unix seconds, memory and throughput as `f32`), which are appended to
-//! fixed-size chunks that keep each at 10 bytes (see [`Chunked`]). Connections and
-//! SSL transactions are kept only as daily peaks, `mem_total_bytes` as its largest value.
+//! The file is read in 1 MiB blocks split at line ends, one worker per core: each reads its
+//! next block itself, parses it into per-device samples (time in Unix seconds, memory and
+//! throughput as `f32`), hands the result in and, unless another worker is doing so, merges
+//! the results that are next in file order into fixed-size chunks that keep each sample at
+//! 10 bytes (see [`Chunked`]). Connections and SSL transactions are kept only as daily peaks,
+//! `mem_total_bytes` as its largest value.
 //!
 //! Each line is first offered to a fast reader ([`Fast`]) that splits and parses its fields in
 //! one pass, eight digits at a time, and guesses its device as the one after the previous
