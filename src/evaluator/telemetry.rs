@@ -13,7 +13,7 @@
 //! 10 bytes (see [`Chunked`]). Connections and SSL transactions are kept only as daily peaks,
 //! `mem_total_bytes` as its largest value.
 //!
-//! Each line is first offered to a fast reader ([`Fast`]) that splits and parses its fields in
+//! Each line is first offered to a fast reader (`Fast`) that splits and parses its fields in
 //! one pass, eight digits at a time, and guesses its device as the one after the previous
 //! line's; a line it does not take (quotes, spaces, other timestamp or number forms, bad
 //! values) goes to the general reader, which reads every accepted form and names what is
