@@ -119,24 +119,21 @@ pub fn evaluate(
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                std::thread::Builder::new()
-                    .name("analyse".into())
-                    .spawn_scoped(scope, || {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(slot) = queue.get(i) else {
-                                break done;
-                            };
-                            let d = slot
-                                .lock()
-                                .expect("no panics while holding")
-                                .take()
-                                .expect("each device is taken once");
-                            done.push((i, analysis::analyse(d, &settings)));
-                        }
-                    })
-                    .unwrap()
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(slot) = queue.get(i) else {
+                            break done;
+                        };
+                        let d = slot
+                            .lock()
+                            .expect("no panics while holding")
+                            .take()
+                            .expect("each device is taken once");
+                        done.push((i, analysis::analyse(d, &settings)));
+                    }
+                })
             })
             .collect();
         for h in handles {
