@@ -196,11 +196,11 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
     let n_slopes = slopes.len();
     let mid = (n_slopes - 1) / 2;
     // Selection on integer keys (`ordered`) is about twice as fast as on floats.
-    let pair = |keys: &mut [u64], k: usize| {
+    let slope_pair = |keys: &mut [u64], k: usize| {
         let (a, b) = key_pair(keys, k);
         (unordered(a), unordered(b))
     };
-    let (mid_lo, mid_hi) = pair(&mut slopes, mid);
+    let (mid_lo, mid_hi) = slope_pair(&mut slopes, mid);
     let slope = if n_slopes % 2 == 1 {
         mid_lo
     } else {
@@ -216,12 +216,12 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
         let r = r.clamp(1.0, big_n) - 1.0;
         let lo = r.floor() as usize;
         let (lo_v, hi_v) = if lo < mid {
-            let (a, b) = pair(&mut slopes[..mid], lo);
+            let (a, b) = slope_pair(&mut slopes[..mid], lo);
             (a, if lo + 1 == mid { mid_lo } else { b })
         } else if lo == mid {
             (mid_lo, mid_hi)
         } else {
-            pair(&mut slopes[mid + 1..], lo - mid - 1)
+            slope_pair(&mut slopes[mid + 1..], lo - mid - 1)
         };
         lo_v + (hi_v - lo_v) * (r - lo as f64)
     };
