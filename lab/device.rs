@@ -158,7 +158,7 @@ fn main() {
                     text(&v["version"]),
                     text(&v["build"]),
                     if v["active"] == true { "yes" } else { "no" },
-                    text(&v["status"])
+                    volume_status(v)
                 ));
             }
             out(&o);
@@ -177,20 +177,30 @@ fn main() {
             ));
         }
         "tmsh show cm failover-status" => {
-            let role = text(&s["role"]);
+            // A3: ACTIVE / STANDBY; a standalone unit is active (its prompt reads
+            // "(cfg-sync Standalone)(Active)"). The `offline` fault reports a state lbfleet must
+            // not take for ready.
+            let role = if has_fault(&s, "offline") {
+                "offline".to_string()
+            } else {
+                text(&s["role"])
+            };
             out(&format!(
                 "Status   {}\nSummary  1/1 {role}\n",
                 role.to_uppercase()
             ));
         }
         "tmsh show cm sync-status" => {
-            let status = if has_fault(&s, "out-of-sync") {
-                "Changes Pending"
+            // A4: a unit without a peer reports Status Standalone, Mode standalone.
+            let (status, mode) = if s["peer"].is_null() {
+                ("Standalone", "standalone")
+            } else if has_fault(&s, "out-of-sync") {
+                ("Changes Pending", "high-availability")
             } else {
-                "In Sync"
+                ("In Sync", "high-availability")
             };
             out(&format!(
-                "Status   {status}\nMode     high-availability\nSummary  {status}\n"
+                "Status   {status}\nMode     {mode}\nSummary  {status}\n"
             ));
         }
         "free -b" => {
@@ -226,7 +236,7 @@ fn main() {
             }
             out(&format!("{digest}  {name}\n"));
         }
-        _ if cmd.starts_with("tmsh install sys software image ") => install(&dev, &s, cmd),
+        _ if cmd.starts_with("tmsh install sys software image ") => install(&dev, cmd),
         _ if cmd.starts_with("tmsh reboot volume ") => reboot(&dev, &s, cmd),
         _ => fail(&format!("Syntax Error: \"{cmd}\" unknown command")),
     }
@@ -286,7 +296,7 @@ fn sftp(dev: &Device, s: &Value) -> ! {
     std::process::exit(0)
 }
 
-fn install(dev: &Device, s: &Value, cmd: &str) {
+fn install(dev: &Device, cmd: &str) {
     let re = regex::Regex::new(
         r"^tmsh install sys software image (\S+) volume HD1\.(\d+) create-volume$",
     )
@@ -304,14 +314,13 @@ fn install(dev: &Device, s: &Value, cmd: &str) {
     let Some(v) = version.captures(&image) else {
         fail(&format!("01070712:3: {image} is not a BIG-IP image"))
     };
-    if has_fault(s, "install-fails") {
-        fail(&format!("01071d0e:3: Installation of {image} failed"));
-    }
     if vol == 0 {
         fail("Syntax Error: install");
     }
     dev.locked(|| {
         let mut s = load(&dev.state_path());
+        let seconds = num(&s["install_seconds"], 3.0);
+        let fails = has_fault(&s, "install-fails");
         let volumes = s["volumes"].as_array_mut().expect("volumes");
         while volumes.len() < vol {
             volumes.push(
@@ -324,11 +333,42 @@ fn install(dev: &Device, s: &Value, cmd: &str) {
                 "01070712:3: cannot install to the active volume HD1.{vol}"
             ));
         }
+        // A5: the install runs in the background; `show sys software` shows its progress
+        // (A2-2's "installing 10.000 pct") until the volume is complete, or failed.
         target["version"] = json!(&v[1]);
         target["build"] = json!(&v[2]);
-        target["status"] = json!("complete");
+        target["status"] = json!("installing");
+        target["install_started"] = json!(now_secs());
+        target["install_seconds"] = json!(seconds);
+        target["install_fails"] = json!(fails);
         save(&dev.state_path(), &s);
     });
+    dev.event(&format!("install HD1.{vol} {}", &v[1]));
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A volume's status as the device shows it now: an install in progress is `installing N.000
+/// pct` until its time is up, then `complete` (or, with the install-fails fault, a failure
+/// half-way).
+fn volume_status(v: &Value) -> String {
+    let status = v["status"].as_str().unwrap_or("").to_string();
+    if status != "installing" {
+        return status;
+    }
+    let total = num(&v["install_seconds"], 3.0).max(0.001);
+    let done = ((now_secs() - num(&v["install_started"], 0.0)) / total).clamp(0.0, 1.0);
+    if v["install_fails"] == true && done >= 0.5 {
+        return "failed (installation of the image did not complete)".into();
+    }
+    if done >= 1.0 {
+        return "complete".into();
+    }
+    format!("installing {:.3} pct", (done * 100.0).floor())
 }
 
 fn reboot(dev: &Device, s: &Value, cmd: &str) {
@@ -338,6 +378,12 @@ fn reboot(dev: &Device, s: &Value, cmd: &str) {
         Some(v) if (1..=volumes).contains(&v) => v,
         _ => fail("Syntax Error: reboot"),
     };
+    // A reboot into a volume whose install is not complete is refused.
+    let status = volume_status(&s["volumes"][vol - 1]);
+    if status != "complete" {
+        dev.event(&format!("reboot refused HD1.{vol} {status}"));
+        fail(&format!("01070734:3: Volume HD1.{vol} is not bootable."));
+    }
     dev.locked(|| {
         let mut s = load(&dev.state_path());
         if !has_fault(&s, "wrong-version")

@@ -121,48 +121,9 @@ pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation, scope: Scope
             },
         }
     }));
-    push(run(t, d, "ha-role", "ha_role").map(|text| {
-        let role = d
-            .parse_output("ha_role", &text)
-            .get("role")
-            .map(|r| r.to_ascii_lowercase());
-        let seen = match role.as_deref() {
-            Some("active" | "primary" | "master") => Some(HaRole::Active),
-            Some("standby" | "secondary" | "backup") => Some(HaRole::Standby),
-            _ => None,
-        };
-        let ok = match (e.role, seen) {
-            (HaRole::Standalone, Some(HaRole::Active)) => true,
-            (want, Some(got)) => want == got,
-            _ => false,
-        };
-        Check {
-            name: "ha-role",
-            status: if ok { Status::Ok } else { Status::Fail },
-            detail: match seen {
-                Some(r) if ok => format!("{} as expected", r.id()),
-                Some(r) => format!("is {}, expected {}", r.id(), e.role.id()),
-                None => "role not reported (not ready?)".into(),
-            },
-        }
-    }));
+    push(role_check(t, d, e.role));
     if e.role != HaRole::Standalone {
-        push(run(t, d, "sync", "sync_status").map(|text| {
-            let status = d.parse_output("sync_status", &text).get("status").cloned();
-            let wanted = &d.commands["sync_status"].in_sync;
-            let ok = status
-                .as_ref()
-                .is_some_and(|s| wanted.iter().any(|w| w == s));
-            Check {
-                name: "sync",
-                status: if ok { Status::Ok } else { Status::Fail },
-                detail: match status {
-                    Some(s) if ok => s,
-                    Some(s) => format!("\"{s}\", not in sync"),
-                    None => "sync status not reported".into(),
-                },
-            }
-        }));
+        push(sync_check(t, d));
     }
     if scope == Scope::All || e.space_needed.is_some() {
         push(run(t, d, "free-space", "free_space").map(|text| {
@@ -217,7 +178,99 @@ pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation, scope: Scope
             }
         }));
     }
-    push(run(t, d, "health", "health").map(|text| Check {
+    push(health_check(t, d));
+    out
+}
+
+/// The first few lines of a device's answer, for messages that quote it.
+pub fn quote(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut q = lines
+        .iter()
+        .take(3)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    if lines.len() > 3 {
+        q.push_str(" / ...");
+    }
+    if q.is_empty() {
+        "nothing".into()
+    } else {
+        format!("\"{q}\"")
+    }
+}
+
+/// The HA role the device reports, as the driver reads it.
+pub fn reported_role(d: &Driver, text: &str) -> Option<HaRole> {
+    let role = d
+        .parse_output("ha_role", text)
+        .get("role")
+        .map(|r| r.to_ascii_lowercase());
+    match role.as_deref() {
+        Some("active" | "primary" | "master") => Some(HaRole::Active),
+        Some("standby" | "secondary" | "backup") => Some(HaRole::Standby),
+        _ => None,
+    }
+}
+
+/// The device's HA role against `want` (a standalone unit must report itself active). A role
+/// the driver cannot read fails the check, quoting what the device answered.
+pub fn role_check(t: &mut dyn Transport, d: &Driver, want: HaRole) -> Result<Check, Check> {
+    run(t, d, "ha-role", "ha_role").map(|text| {
+        let seen = reported_role(d, &text);
+        let ok = match (want, seen) {
+            (HaRole::Standalone, Some(HaRole::Active)) => true,
+            (want, Some(got)) => want == got,
+            _ => false,
+        };
+        Check {
+            name: "ha-role",
+            status: if ok { Status::Ok } else { Status::Fail },
+            detail: match seen {
+                Some(r) if ok => format!("{} as expected", r.id()),
+                Some(r) => format!("is {}, expected {}", r.id(), want.id()),
+                None => format!(
+                    "role not reported as {} expects (expected {}): the device answered {}",
+                    d.commands["ha_role"].run,
+                    want.id(),
+                    quote(&text)
+                ),
+            },
+        }
+    })
+}
+
+/// Whether the device's configuration is in sync with its peer, quoting its status.
+pub fn sync_check(t: &mut dyn Transport, d: &Driver) -> Result<Check, Check> {
+    run(t, d, "sync", "sync_status").map(|text| {
+        let status = d.parse_output("sync_status", &text).get("status").cloned();
+        let wanted = &d.commands["sync_status"].in_sync;
+        let ok = status
+            .as_ref()
+            .is_some_and(|s| wanted.iter().any(|w| w == s));
+        Check {
+            name: "sync",
+            status: if ok { Status::Ok } else { Status::Fail },
+            detail: match status {
+                Some(s) if ok => s,
+                Some(s) => format!("\"{s}\", not in sync"),
+                None => format!(
+                    "sync status not reported: the device answered {}",
+                    quote(&text)
+                ),
+            },
+        }
+    })
+}
+
+/// The driver's health command.
+pub fn health_check(t: &mut dyn Transport, d: &Driver) -> Result<Check, Check> {
+    run(t, d, "health", "health").map(|text| Check {
         name: "health",
         status: if d.succeeded("health", &text) {
             Status::Ok
@@ -225,8 +278,16 @@ pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation, scope: Scope
             Status::Fail
         },
         detail: text.lines().last().unwrap_or("").trim().to_string(),
-    }));
-    out
+    })
+}
+
+/// The checks that gate a failover on one unit of the pair: its role, sync and health. Every
+/// check runs, so a refusal shows all that is wrong.
+pub fn ha_gate(t: &mut dyn Transport, d: &Driver, want: HaRole) -> Vec<Check> {
+    [role_check(t, d, want), sync_check(t, d), health_check(t, d)]
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|c| c))
+        .collect()
 }
 
 /// A transport error as a failed check (for reports that list every device).
@@ -273,6 +334,19 @@ pub enum HopError {
         /// Output.
         detail: String,
     },
+    /// The device reported the install failed (its own words), or never finished it.
+    #[error("install of {image} to {volume} {why}")]
+    Install {
+        /// Image.
+        image: String,
+        /// Volume.
+        volume: String,
+        /// What the device said, or how long it was given.
+        why: String,
+    },
+    /// Ctrl-C while waiting on the device: the step stays unfinished, `--resume` continues it.
+    #[error("interrupted while {0}: the step is unfinished (`--resume` continues it)")]
+    Interrupted(&'static str),
     /// The device did not answer SSH again in time after the reboot.
     #[error(
         "the device did not come back within {0} s after the reboot (it may still be booting: check it before anything else)"
@@ -320,6 +394,7 @@ impl HopError {
         matches!(
             self,
             HopError::NotBack(_)
+                | HopError::Interrupted("waiting for the device to come back")
                 | HopError::WrongVersion { .. }
                 | HopError::Postcheck { .. }
                 | HopError::MemoryNotReleased { .. }
@@ -463,13 +538,135 @@ pub fn stage(
     }
 }
 
-/// How long to wait after a reboot.
+/// How long to wait for a device's background work and reboots.
 #[derive(Clone, Copy, Debug)]
 pub struct Wait {
     /// Until SSH answers again.
     pub reboot: std::time::Duration,
-    /// Pause between attempts to reconnect (at most 1 s while waiting to see it go down).
+    /// Until an install the device runs in the background is complete.
+    pub install: std::time::Duration,
+    /// Pause between attempts to reconnect or to read install progress (at most 1 s while
+    /// waiting to see it go down).
     pub interval: std::time::Duration,
+    /// Set (by Ctrl-C) to stop waiting at once.
+    pub cancel: &'static std::sync::atomic::AtomicBool,
+}
+
+impl Wait {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Sleeps `d`, in short pieces so that a cancel stops it promptly; false when cancelled.
+    pub fn sleep(&self, d: std::time::Duration) -> bool {
+        let end = std::time::Instant::now() + d;
+        loop {
+            if self.cancelled() {
+                return false;
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+        }
+    }
+}
+
+/// Where an install the device runs in the background stands, from its volume's row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InstallState {
+    /// The volume holds the target and is complete.
+    Complete,
+    /// Still running: the percentage when the device gives one, and its status text.
+    Running(Option<f64>, String),
+    /// The device says it failed (its words).
+    Failed(String),
+}
+
+/// The state of the install of `to` on `volume`, from the rows of the driver's `wait_for`
+/// command. A volume the device does not list yet, or one that still shows another release,
+/// is still running: the install has not reached it.
+pub fn install_state(
+    d: &Driver,
+    status_cmd: &str,
+    rows: &[std::collections::BTreeMap<String, String>],
+    volume: &str,
+    to: &Version,
+) -> InstallState {
+    let Some(row) = rows
+        .iter()
+        .find(|r| r.get("volume").map(String::as_str) == Some(volume))
+    else {
+        return InstallState::Running(None, format!("{volume} not listed yet"));
+    };
+    let c = &d.commands[status_cmd];
+    let status = row.get("status").cloned().unwrap_or_default();
+    if c.failed.as_ref().is_some_and(|r| r.is_match(&status)) {
+        return InstallState::Failed(status);
+    }
+    let holds_target = row
+        .get("version")
+        .is_some_and(|v| Version::parse(d.vendor, v).is_ok_and(|v| &v == to));
+    if holds_target && c.complete.as_ref().is_some_and(|r| r.is_match(&status)) {
+        return InstallState::Complete;
+    }
+    let pct = c
+        .progress
+        .as_ref()
+        .and_then(|r| r.captures(&status))
+        .and_then(|m| m.get(1))
+        .and_then(|m| m.as_str().parse::<f64>().ok());
+    let shows = match row.get("version") {
+        Some(v) if !holds_target => format!("{volume} shows {v} {status}"),
+        _ => format!("{volume} {status}"),
+    };
+    InstallState::Running(pct, shows)
+}
+
+/// Polls the driver's `wait_for` command until the install of `to` on `volume` is complete,
+/// failed (the device's words) or out of time; `on_progress` hears each reading.
+fn wait_installed(
+    t: &mut dyn Transport,
+    d: &Driver,
+    status_cmd: &str,
+    image: &str,
+    volume: &str,
+    to: &Version,
+    wait: Wait,
+    on_progress: &mut dyn FnMut(&str),
+) -> Result<(), HopError> {
+    let start = std::time::Instant::now();
+    let err = |why: String| HopError::Install {
+        image: image.to_string(),
+        volume: volume.to_string(),
+        why,
+    };
+    loop {
+        let out = run_cmd(t, d, "install", status_cmd, &[])?;
+        let rows = d.parse_rows(status_cmd, &out);
+        match install_state(d, status_cmd, &rows, volume, to) {
+            InstallState::Complete => return Ok(()),
+            InstallState::Failed(words) => {
+                return Err(err(format!("failed: the device reports \"{words}\"")));
+            }
+            InstallState::Running(pct, text) => {
+                on_progress(&match pct {
+                    Some(p) => format!("{p:.0} % ({text})"),
+                    None => text.clone(),
+                });
+                if start.elapsed() >= wait.install {
+                    return Err(err(format!(
+                        "did not complete within {} s (last: {text}); nothing was rebooted",
+                        wait.install.as_secs()
+                    )));
+                }
+            }
+        }
+        if !wait.sleep(wait.interval) {
+            return Err(HopError::Interrupted("waiting for the install to complete"));
+        }
+    }
 }
 
 /// The volume to install to, for drivers that list volumes (`software_status` rows): the first
@@ -482,7 +679,13 @@ pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
         return Ok(None);
     }
     let out = run_cmd(t, d, "install", "software_status", &[])?;
-    let rows = d.parse_rows("software_status", &out);
+    pick_volume(&d.parse_rows("software_status", &out))
+}
+
+/// The first inactive volume of `rows`, else the next number after the listed ones.
+fn pick_volume(
+    rows: &[std::collections::BTreeMap<String, String>],
+) -> Result<Option<String>, HopError> {
     let volume = rows
         .iter()
         .find(|r| r.get("active").map(String::as_str) == Some("no"))
@@ -499,6 +702,50 @@ pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
             detail: "no volume to install to".into(),
         })?;
     Ok(Some(volume))
+}
+
+/// Sends a reboot command. A non-zero exit is the device refusing (a volume that is not
+/// bootable): the step fails with its words and nothing else happens. A session cut before the
+/// command could answer is the reboot itself.
+fn send_reboot(t: &mut dyn Transport, line: &str) -> Result<(), HopError> {
+    match t.exec(line) {
+        Ok(o) if o.status != 0 => Err(HopError::Command {
+            step: "reboot",
+            detail: format!(
+                "`{line}` exited {}: {} (the device did not reboot)",
+                o.status,
+                quote(&format!("{}\n{}", o.stderr, o.stdout))
+            ),
+        }),
+        Ok(_) | Err(_) => Ok(()),
+    }
+}
+
+/// The volume a hop installs to, and what an earlier attempt left there: an inactive volume
+/// that already holds `to` (complete, still installing, or failed) is used again, so a resumed
+/// hop neither installs twice nor reboots into a half-written volume; otherwise the first
+/// inactive one ([`choose_volume`]). For drivers without volumes, `(None, None)`.
+pub fn target_volume(
+    t: &mut dyn Transport,
+    d: &Driver,
+    to: &Version,
+    wait_for: Option<&str>,
+) -> Result<(Option<String>, Option<InstallState>), HopError> {
+    let Some(status_cmd) = wait_for else {
+        return Ok((choose_volume(t, d)?, None));
+    };
+    let out = run_cmd(t, d, "install", status_cmd, &[])?;
+    let rows = d.parse_rows(status_cmd, &out);
+    let earlier = rows.iter().find(|r| {
+        r.get("active").map(String::as_str) == Some("no")
+            && r.get("version")
+                .is_some_and(|v| Version::parse(d.vendor, v).is_ok_and(|v| &v == to))
+    });
+    if let Some(vol) = earlier.and_then(|r| r.get("volume")) {
+        let state = install_state(d, status_cmd, &rows, vol, to);
+        return Ok((Some(vol.clone()), Some(state)));
+    }
+    Ok((pick_volume(&rows)?, None))
 }
 
 /// How a hop ended well.
@@ -551,21 +798,56 @@ pub fn upgrade_hop(
     }
     on_step(Step::Stage, &hop.image.file);
     stage(t.as_mut(), d, hop.image, hop.local, progress)?;
-    // The alternate volume: the first inactive one the driver lists, else none needed.
+    let wait_for = d.commands.get("install").and_then(|c| c.wait_for.clone());
+    let (volume, earlier) = target_volume(t.as_mut(), d, &hop.to, wait_for.as_deref())?;
     let mut values: Vec<(&str, String)> = vec![
         ("image", hop.image.file.clone()),
         ("release", hop.to.as_str().to_string()),
     ];
-    if let Some(volume) = choose_volume(t.as_mut(), d)? {
-        values.push(("volume", volume));
+    if let Some(v) = &volume {
+        values.push(("volume", v.clone()));
     }
     let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    on_step(Step::Install, &hop.to.to_string());
-    run_cmd(t.as_mut(), d, "install", "install", &pairs)?;
+    match &earlier {
+        // An install started before a crash or an interrupt: not started again.
+        Some(InstallState::Complete | InstallState::Running(..)) => on_step(
+            Step::Install,
+            &format!(
+                "{} already on {} (an earlier attempt's install)",
+                hop.to,
+                volume.as_deref().unwrap_or("")
+            ),
+        ),
+        _ => {
+            on_step(Step::Install, &hop.to.to_string());
+            run_cmd(t.as_mut(), d, "install", "install", &pairs)?;
+        }
+    }
+    if let Some(status_cmd) = &wait_for {
+        let volume = volume.as_deref().ok_or_else(|| HopError::Command {
+            step: "install",
+            detail: "no volume to wait for".into(),
+        })?;
+        let mut last = String::new();
+        wait_installed(
+            t.as_mut(),
+            d,
+            status_cmd,
+            &hop.image.file,
+            volume,
+            &hop.to,
+            wait,
+            &mut |text| {
+                if text != last {
+                    on_step(Step::Install, text);
+                    last = text.to_string();
+                }
+            },
+        )?;
+    }
     on_step(Step::Reboot, "");
     let line = d.render_with("reboot", &pairs)?;
-    // The session may be cut by the reboot itself: that is success.
-    let _ = t.exec(&line);
+    send_reboot(t.as_mut(), &line)?;
     drop(t);
     on_step(Step::WaitBack, "");
     let mut t = wait_back(connect, wait)?;
@@ -742,8 +1024,7 @@ pub fn reboot(
     let values: Vec<(&str, &str)> = volume.iter().map(|v| ("volume", v.as_str())).collect();
     let line = d.render_with("reboot", &values)?;
     on_step(Step::Reboot, &line);
-    // The session may be cut by the reboot itself: that is success.
-    let _ = t.exec(&line);
+    send_reboot(t.as_mut(), &line)?;
     drop(t);
     on_step(Step::WaitBack, "");
     let mut t = wait_back(connect, wait)?;

@@ -159,7 +159,37 @@ fn lab_with_image(devices: u32, net: u32, faults: &str) -> Lab {
         .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
         .collect();
     lab.add_image("BIGIP-17.5.1-0.0.7.iso", "17.5.1", &bytes);
+    lab.add_image("BIGIP-16.1.4-0.0.1.iso", "16.1.4", &bytes[..1 << 20]);
     lab
+}
+
+/// `device upgrade-hop NAME --to TO` with short reconnect and install polls, then `extra`.
+fn hop(lab: &Lab, name: &str, to: &str, extra: &[&str]) -> crate::support::Output {
+    let mut args = vec![
+        "device",
+        "upgrade-hop",
+        name,
+        "--to",
+        to,
+        "--poll-interval",
+        "0.3",
+    ];
+    args.extend_from_slice(extra);
+    device(lab, &args)
+}
+
+/// Runs `command` on a lab device with the OpenSSH client, as an operator at its shell would.
+fn ssh(lab: &Lab, n: u32, net: u32, command: &str) -> std::process::Output {
+    std::process::Command::new("ssh")
+        .args(["-i", &lab.path("id_ed25519")])
+        .args([
+            "-o",
+            &format!("UserKnownHostsFile={}", lab.path("known_hosts")),
+        ])
+        .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
+        .args(["-p", "2222", &format!("127.0.{net}.{n}"), command])
+        .output()
+        .expect("run ssh")
 }
 
 fn device(lab: &Lab, args: &[&str]) -> crate::support::Output {
@@ -238,51 +268,38 @@ fn stage_refuses_a_bad_checksum_and_a_full_disk_without_installing() {
 #[test]
 fn one_hop_installs_reboots_for_real_and_passes_post_checks() {
     let lab = lab_with_image(1, 23, "");
-    let out = device(
-        &lab,
-        &[
-            "device",
-            "upgrade-hop",
-            "lab-lb01",
-            "--to",
-            "17.5.1",
-            "--reboot-timeout",
-            "30",
-        ],
-    );
+    let out = hop(&lab, "lab-lb01", "16.1.4", &["--reboot-timeout", "30"]);
     out.code(0)
-        .stdout_has("lab-lb01: upgraded 15.1.10 -> 17.5.1, post-checks passed")
-        .stderr_has("Reboot");
+        .stdout_has("lab-lb01: upgraded 15.1.10 -> 16.1.4, post-checks passed")
+        .stderr_has("Reboot")
+        // The install's progress as the device reports it.
+        .stderr_has("Install 0 % (HD1.2 installing 0.000 pct)");
     let log = lab.commands("lab-lb01");
+    let install = log
+        .find("tmsh install sys software image BIGIP-16.1.4-0.0.1.iso volume HD1.2 create-volume")
+        .unwrap_or_else(|| panic!("no install:\n{log}"));
+    let reboot = log
+        .find("tmsh reboot volume HD1.2")
+        .unwrap_or_else(|| panic!("no reboot:\n{log}"));
+    // Between the two, lbfleet read the install's progress until the volume was complete.
     assert!(
-        log.contains(
-            "tmsh install sys software image BIGIP-17.5.1-0.0.7.iso volume HD1.2 create-volume"
-        ),
+        log[install..reboot].contains("tmsh show sys software status"),
         "{log}"
     );
-    assert!(log.contains("tmsh reboot volume HD1.2"), "{log}");
-    // The lab's own record: sshd really went away and came back.
-    let events = std::fs::read_to_string(lab.dir.path().join("devices/events.log")).unwrap();
+    // The lab's own record: the reboot was not refused, and sshd really went away and came back.
+    let events = lab.events();
+    assert!(!events.contains("reboot refused"), "{events}");
     assert!(
-        events.contains("lab-lb01 down") && events.contains("lab-lb01 up"),
+        events.contains("lab-lb01 install HD1.2 16.1.4")
+            && events.contains("lab-lb01 down")
+            && events.contains("lab-lb01 up"),
         "{events}"
     );
     // Run again: the device already runs the hop's target: nothing is done (idempotent).
     let installs = lab.commands("lab-lb01").matches("tmsh install").count();
-    device(
-        &lab,
-        &[
-            "device",
-            "upgrade-hop",
-            "lab-lb01",
-            "--to",
-            "17.5.1",
-            "--reboot-timeout",
-            "30",
-        ],
-    )
-    .code(0)
-    .stdout_has("lab-lb01: already runs 17.5.1: nothing done");
+    hop(&lab, "lab-lb01", "16.1.4", &["--reboot-timeout", "30"])
+        .code(0)
+        .stdout_has("lab-lb01: already runs 16.1.4: nothing done");
     assert_eq!(
         lab.commands("lab-lb01").matches("tmsh install").count(),
         installs
@@ -290,44 +307,73 @@ fn one_hop_installs_reboots_for_real_and_passes_post_checks() {
 }
 
 #[test]
-fn hop_faults_end_in_typed_failures() {
-    let lab = lab_with_image(
-        3,
-        24,
-        "lab-lb01=install-fails;lab-lb02=never-returns;lab-lb03=wrong-version",
+fn the_lab_refuses_a_reboot_into_an_unfinished_install_as_a_device_does() {
+    let lab = lab_with_image(1, 31, "");
+    // Staged by lbfleet, installed and rebooted by hand at once, as a hurried operator would.
+    device(
+        &lab,
+        &["device", "stage", "lab-lb01", "--version", "16.1.4"],
+    )
+    .code(0);
+    let install = ssh(
+        &lab,
+        1,
+        31,
+        "tmsh install sys software image BIGIP-16.1.4-0.0.1.iso volume HD1.2 create-volume",
     );
-    device(&lab, &["device", "upgrade-hop", "lab-lb01", "--to", "17.5.1"])
+    assert!(install.status.success(), "{install:?}");
+    let status = ssh(&lab, 1, 31, "tmsh show sys software status");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("installing"), "{text}");
+    let reboot = ssh(&lab, 1, 31, "tmsh reboot volume HD1.2");
+    assert_eq!(reboot.status.code(), Some(1), "{reboot:?}");
+    assert!(
+        String::from_utf8_lossy(&reboot.stderr).contains("Volume HD1.2 is not bootable."),
+        "{reboot:?}"
+    );
+    assert!(lab.events().contains("reboot refused HD1.2"));
+    assert!(!lab.events().contains("lab-lb01 down"));
+}
+
+#[test]
+fn an_install_that_fails_or_outlasts_its_timeout_is_never_rebooted_into() {
+    let lab = lab_with_image(2, 32, "lab-lb01=install-fails");
+    hop(&lab, "lab-lb01", "16.1.4", &[])
         .code(1)
-        .stderr_has("install failed: `tmsh install sys software image BIGIP-17.5.1-0.0.7.iso volume HD1.2 create-volume` exited 1");
+        .stderr_has("install of BIGIP-16.1.4-0.0.1.iso to HD1.2 failed: the device reports \"failed (installation of the image did not complete)\"");
     assert!(!lab.commands("lab-lb01").contains("reboot"));
-    device(
-        &lab,
-        &[
-            "device",
-            "upgrade-hop",
-            "lab-lb02",
-            "--to",
-            "17.5.1",
-            "--reboot-timeout",
-            "4",
-        ],
-    )
-    .code(1)
-    .stderr_has("did not come back within 4 s");
-    device(
-        &lab,
-        &[
-            "device",
-            "upgrade-hop",
-            "lab-lb03",
-            "--to",
-            "17.5.1",
-            "--reboot-timeout",
-            "30",
-        ],
-    )
-    .code(1)
-    .stderr_has("came back on 15.1.10, not 17.5.1");
+    // The lab's installs take 3 s: a 1 s limit stops before any reboot.
+    hop(&lab, "lab-lb02", "16.1.4", &["--install-timeout", "1"])
+        .code(1)
+        .stderr_has("did not complete within 1 s (last: HD1.2 installing")
+        .stderr_has("nothing was rebooted");
+    assert!(!lab.commands("lab-lb02").contains("reboot"));
+    // Run again: the volume now holds the finished install; it is used, not installed again.
+    hop(&lab, "lab-lb02", "16.1.4", &["--reboot-timeout", "30"])
+        .code(0)
+        .stderr_has("16.1.4 already on HD1.2 (an earlier attempt's install)");
+    assert_eq!(lab.commands("lab-lb02").matches("tmsh install").count(), 1);
+}
+
+#[test]
+fn a_hop_the_vendor_does_not_support_is_refused_with_the_supported_path() {
+    let lab = lab_with_image(1, 33, "");
+    hop(&lab, "lab-lb01", "17.5.1", &[])
+        .code(2)
+        .stderr_has("15.1.10 -> 17.5.1 is not a vendor-supported hop: the supported path is 15.1.10 > 16.1.4 > 17.1.1.3 > 17.5.1")
+        .stderr_has("nothing was done");
+    assert_eq!(lab.commands("lab-lb01"), "", "the device was not contacted");
+}
+
+#[test]
+fn hop_faults_end_in_typed_failures() {
+    let lab = lab_with_image(3, 24, "lab-lb02=never-returns;lab-lb03=wrong-version");
+    hop(&lab, "lab-lb02", "16.1.4", &["--reboot-timeout", "4"])
+        .code(1)
+        .stderr_has("did not come back within 4 s");
+    hop(&lab, "lab-lb03", "16.1.4", &["--reboot-timeout", "30"])
+        .code(1)
+        .stderr_has("came back on 15.1.10, not 16.1.4");
 }
 
 #[test]

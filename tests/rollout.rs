@@ -43,6 +43,7 @@ fn upgrade_args(lab: &Lab, extra: &[&str]) -> Vec<String> {
         args.push(k.into());
         args.push(lab.path(v));
     }
+    args.extend(["--poll-interval".to_string(), "0.3".into()]);
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }

@@ -58,9 +58,12 @@ struct HopArgs {
     /// The image folder with manifest.csv.
     #[arg(long, value_name = "DIR", default_value = "images")]
     images: PathBuf,
-    /// Seconds to wait for SSH after the reboot.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
-    reboot_timeout: u64,
+    /// Upgrade even where the catalog has no direct rule from the device's version to --to
+    /// (the vendor does not support that hop).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    wait: super::engine::WaitArgs,
     #[command(flatten)]
     ssh: SshArgs,
 }
@@ -249,6 +252,19 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Findings);
     };
     let to = crate::version::Version::parse(d.vendor, &a.to)?;
+    let catalog = ctx.catalog()?;
+    if let Err(why) =
+        crate::upgrade::check_hop(&catalog, catalog.model(d.vendor, &d.model), &d.version, &to)
+    {
+        if !a.force {
+            eprintln!(
+                "{}: {why}; nothing was done (--force runs the hop anyway)",
+                d.name
+            );
+            return Ok(ExitStatus::Input);
+        }
+        eprintln!("{}: {why}; running it anyway (--force)", d.name);
+    }
     let image = image_for(&a.images, d.vendor, &to)?;
     let drivers = Drivers::load(a.ssh.drivers.as_deref())?;
     let driver = drivers.get(d.vendor)?;
@@ -269,10 +285,7 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
         image: &image,
         local: &local,
     };
-    let wait = device::Wait {
-        reboot: std::time::Duration::from_secs(a.reboot_timeout),
-        interval: std::time::Duration::from_secs(1),
-    };
+    let wait = a.wait.wait();
     let name = d.name.clone();
     let mut on_step = |step: device::Step, detail: &str| {
         eprintln!("{name}: {step:?} {detail}");

@@ -20,7 +20,11 @@ pub struct WaitArgs {
     /// Seconds to wait for a device after its reboot.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     reboot_timeout: u64,
-    /// Seconds between reconnection attempts after a reboot.
+    /// Seconds to wait for an install the device runs in the background to complete.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    install_timeout: u64,
+    /// Seconds between reconnection attempts after a reboot, and between readings of install
+    /// progress.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     poll_interval: f64,
 }
@@ -30,7 +34,9 @@ impl WaitArgs {
     pub fn wait(&self) -> crate::device::Wait {
         crate::device::Wait {
             reboot: std::time::Duration::from_secs(self.reboot_timeout),
+            install: std::time::Duration::from_secs(self.install_timeout),
             interval: std::time::Duration::from_secs_f64(self.poll_interval.clamp(0.05, 60.0)),
+            cancel: &INTERRUPTED,
         }
     }
 }

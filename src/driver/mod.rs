@@ -64,6 +64,10 @@ struct FileCommand {
     fail_if: Option<String>,
     #[serde(default)]
     in_sync: Vec<String>,
+    wait_for: Option<String>,
+    complete: Option<String>,
+    failed: Option<String>,
+    progress: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +107,16 @@ pub struct Command {
     pub fail_if: Option<Regex>,
     /// `status` values that mean "in sync".
     pub in_sync: Vec<String>,
+    /// For a command that starts work the device finishes in the background (an install):
+    /// the read-only command whose rows say when it is done. Without it, the command's own
+    /// exit is the end of the work.
+    pub wait_for: Option<String>,
+    /// For a command with rows: a row `status` that means the work is done.
+    pub complete: Option<Regex>,
+    /// For a command with rows: a row `status` that means the work failed.
+    pub failed: Option<Regex>,
+    /// For a command with rows: the percentage done in a row `status` (one capture group).
+    pub progress: Option<Regex>,
     placeholders: Vec<String>,
 }
 
@@ -226,6 +240,11 @@ impl Driver {
                     ));
                 }
             }
+            let opt = |r: &Option<String>, key: &str| {
+                r.as_deref()
+                    .map(|r| compile(r, &format!("{what}.{key}"), &at))
+                    .transpose()
+            };
             let mut parse = BTreeMap::new();
             for (k, v) in &c.parse {
                 let re = compile(v, &format!("{what}.parse.{k}"), &at)?;
@@ -259,6 +278,10 @@ impl Driver {
                         .map(|r| compile(r, &what, &at))
                         .transpose()?,
                     in_sync: c.in_sync,
+                    wait_for: c.wait_for,
+                    complete: opt(&c.complete, "complete")?,
+                    failed: opt(&c.failed, "failed")?,
+                    progress: opt(&c.progress, "progress")?,
                     placeholders,
                 },
             );
@@ -273,6 +296,20 @@ impl Driver {
                 at,
                 format!("missing commands: {}", missing.join(", ")),
             ));
+        }
+        for (name, c) in &commands {
+            let Some(w) = &c.wait_for else { continue };
+            let ok = commands
+                .get(w)
+                .is_some_and(|s| s.read_only && s.rows.is_some() && s.complete.is_some());
+            if !ok {
+                return Err(InputError::new(
+                    at.field(&format!("commands.{name}.wait_for")),
+                    format!(
+                        "\"{w}\" must be a read-only command with `rows` (a volume and a status per row) and `complete`"
+                    ),
+                ));
+            }
         }
         Ok(Driver {
             vendor,

@@ -526,8 +526,21 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
     Ok(())
 }
 
-/// Makes `to` the active unit: the failover command on the current active, then `to` must
-/// report itself active (polled for up to 30 s).
+/// The failed checks of one unit, for a refusal: `name: check: detail; ...`.
+fn failed_checks(unit: &str, checks: &[device::Check]) -> Option<String> {
+    let bad: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == device::Status::Fail)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    (!bad.is_empty()).then(|| format!("{unit}: {}", bad.join("; ")))
+}
+
+/// Makes `to` the active unit. Both units are checked first (the unit giving up traffic must
+/// be active, the one taking it standby, both in sync and healthy), and the failover is refused
+/// with both units' answers when either is not ready: a device itself fails over even when out
+/// of sync. After the command (on the current active, its exit status checked), both roles
+/// must have swapped within 30 s.
 fn failover(
     c: &Ctx<'_>,
     g: &Group,
@@ -548,63 +561,82 @@ fn failover(
         })
         .ok_or("empty group")?;
     let (driver, _) = driver_of(c.drivers, &target)?;
-    // One session to the unit being promoted serves every check (it does not reboot).
-    let mut session: Option<Box<dyn Transport>> = kept.borrow_mut().remove(to);
-    let mut is_active = |c: &Ctx<'_>| -> Result<bool, String> {
-        let cmd = driver.render("ha_role", &[]).map_err(|e| e.to_string())?;
-        let out = match session.as_mut().map(|t| t.exec(&cmd)) {
-            Some(Ok(out)) => out,
-            _ => {
-                let t = session.insert(c.connector.connect(&target).map_err(|e| e.to_string())?);
-                t.exec(&cmd).map_err(|e| e.to_string())?
-            }
-        };
-        let role = driver
-            .parse_output("ha_role", &out.stdout)
-            .get("role")
-            .map(|r| r.to_ascii_lowercase());
-        Ok(matches!(
-            role.as_deref(),
-            Some("active" | "primary" | "master")
-        ))
-    };
-    let keep = |name: &str, t: Option<Box<dyn Transport>>| {
-        if let Some(t) = t {
-            kept.borrow_mut().insert(name.to_string(), t);
-        }
-    };
-    // Already done (a failover that finished before a crash): nothing to do.
-    if is_active(c)? {
-        keep(to, session);
-        return Ok(());
-    }
     let active = g
         .devices
         .iter()
         .find(|d| d.name != to && roles.get(d.name.as_str()) == Some(&HaRole::Active))
         .ok_or_else(|| format!("no active member other than {to} in the group"))?;
-    let mut t = match kept.borrow_mut().remove(&active.name) {
-        Some(t) => t,
-        None => c.connector.connect(active).map_err(|e| e.to_string())?,
+    let session = |d: &PlannedDevice| -> Result<Box<dyn Transport>, String> {
+        match kept.borrow_mut().remove(&d.name) {
+            Some(t) => Ok(t),
+            None => c
+                .connector
+                .connect(d)
+                .map_err(|e| format!("{}: {e}", d.name)),
+        }
     };
-    let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
-    let out = t.exec(&cmd).map_err(|e| e.to_string())?;
-    if out.status != 0 {
+    let mut t_to = session(&target)?;
+    let mut t_from = session(active)?;
+    let keep = |name: &str, t: Box<dyn Transport>| {
+        kept.borrow_mut().insert(name.to_string(), t);
+    };
+    let swapped = |t_to: &mut dyn Transport, t_from: &mut dyn Transport| -> (bool, String) {
+        let a = device::role_check(t_to, driver, HaRole::Active).unwrap_or_else(|c| c);
+        let b = device::role_check(t_from, driver, HaRole::Standby).unwrap_or_else(|c| c);
+        (
+            a.status == device::Status::Ok && b.status == device::Status::Ok,
+            format!("{to}: {}; {}: {}", a.detail, active.name, b.detail),
+        )
+    };
+    // Already done (a failover that finished before a crash): nothing to do.
+    if swapped(t_to.as_mut(), t_from.as_mut()).0 {
+        keep(to, t_to);
+        keep(&active.name, t_from);
+        return Ok(());
+    }
+    let gate_to = device::ha_gate(t_to.as_mut(), driver, HaRole::Standby);
+    let gate_from = device::ha_gate(t_from.as_mut(), driver, HaRole::Active);
+    let refusals: Vec<String> = [
+        failed_checks(to, &gate_to),
+        failed_checks(&active.name, &gate_from),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !refusals.is_empty() {
         return Err(format!(
-            "`{cmd}` exited {}: {}",
-            out.status,
-            out.stderr.trim()
+            "refused, nothing changed: {}",
+            refusals.join(" | ")
         ));
     }
-    for _ in 0..30 {
-        if is_active(c)? {
-            keep(to, session);
-            keep(&active.name, Some(t));
+    let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
+    let out = t_from
+        .exec(&cmd)
+        .map_err(|e| format!("{}: {e}", active.name))?;
+    if out.status != 0 {
+        return Err(format!(
+            "`{cmd}` on {} exited {}: {}",
+            active.name,
+            out.status,
+            device::quote(&format!("{}\n{}", out.stderr, out.stdout))
+        ));
+    }
+    let mut last = String::new();
+    for i in 0..30 {
+        let (ok, seen) = swapped(t_to.as_mut(), t_from.as_mut());
+        if ok {
+            keep(to, t_to);
+            keep(&active.name, t_from);
             return Ok(());
         }
-        std::thread::sleep(std::time::Duration::from_secs(1));
+        last = seen;
+        if i < 29 {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
     }
-    Err(format!("{to} did not become active within 30 s"))
+    Err(format!(
+        "the roles did not swap within 30 s of `{cmd}`: {last}"
+    ))
 }
 
 /// Runs the waves of a plan (or of a reboot schedule). `confirm` is asked before each wave

@@ -64,3 +64,32 @@ impl Outcome {
         }
     }
 }
+
+/// Whether `from` → `to` is one hop the vendor supports on `model` (a direct rule of the
+/// catalog, and hardware that runs `to`). `Err` says why not and, where one exists, the path
+/// `lbfleet path` would take instead.
+pub fn check_hop(
+    catalog: &crate::catalog::Catalog,
+    model: Option<&crate::catalog::Model>,
+    from: &Version,
+    to: &Version,
+) -> Result<(), String> {
+    match find_path(catalog, model, from, to) {
+        Outcome::Upgrade(hops) if hops.len() == 1 => Ok(()),
+        Outcome::Upgrade(hops) => Err(format!(
+            "{from} -> {to} is not a vendor-supported hop: the supported path is {from} > {}",
+            hops.iter()
+                .map(|h| h.version.to_string())
+                .collect::<Vec<_>>()
+                .join(" > ")
+        )),
+        Outcome::AlreadyThere { newer: true } => {
+            Err(format!("{to} is older than {from}: not an upgrade"))
+        }
+        // Nothing to install: the device step sees it runs `to` and does nothing.
+        Outcome::AlreadyThere { newer: false } => Ok(()),
+        Outcome::ReplaceHardware(why) | Outcome::Blocked(why) => Err(format!(
+            "{from} -> {to} is not a vendor-supported hop: {why}"
+        )),
+    }
+}
