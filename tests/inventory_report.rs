@@ -134,6 +134,47 @@ fn explicit_targets_per_vendor() {
         .stderr_has("give the target per vendor");
 }
 
+// Regression: `--target f5=17.9.9` (not a release) gave every f5 device a path to it.
+#[test]
+fn an_unknown_target_is_refused_unless_allowed() {
+    let out = Test::new()
+        .sample()
+        .args(&[
+            "inventory",
+            "report",
+            "--target",
+            "f5=17.9.9",
+            "-o",
+            "r.csv",
+        ])
+        .run();
+    out.code(2)
+        .stderr_has("--target: f5 17.9.9 is not a release the catalog lists (nearest known: ")
+        .stderr_has("--allow-unknown-target");
+    assert!(!out.path_exists("r.csv"));
+    // Every vendor's target is checked, whether or not the fleet has that vendor.
+    Test::new()
+        .sample()
+        .args(&["inventory", "report", "--target", "f5=17.1.3,kemp=7.3.0"])
+        .run()
+        .code(2)
+        .stderr_has("kemp 7.3.0 is not a release the catalog lists");
+    Test::new()
+        .sample()
+        .args(&[
+            "inventory",
+            "report",
+            "--format",
+            "csv",
+            "--target",
+            "f5=17.9.9",
+            "--allow-unknown-target",
+        ])
+        .run()
+        .code(0)
+        .stdout_has("fra1-lb01,FRA1,f5,i7800,15.1.10,fra1-ha01,active,ID974501,17.9.9,");
+}
+
 #[test]
 fn summary_counts_and_defect_exposure() {
     let out = Test::new()

@@ -95,3 +95,32 @@ fn kemp_below_the_gate_moves_freely_but_not_past_it() {
         out.stdout
     );
 }
+
+// Regression: a target the catalog does not list (a typo) got a path as if it were a release.
+#[test]
+fn an_unknown_target_is_refused_unless_allowed() {
+    Test::new()
+        .args(&["path", "--vendor", "f5", "15.1.10", "17.9.9"])
+        .run()
+        .code(2)
+        .stderr_has("f5 17.9.9 is not a release the catalog lists (nearest known: 17.1.3, 17.5.0, 17.5.1, 21.0.0, 21.1.0)")
+        .stderr_has("--allow-unknown-target")
+        .stdout_lacks("->");
+    Test::new()
+        .args(&["path", "--vendor", "f5", "15.1.10", "17.1.9"])
+        .run()
+        .code(2)
+        .stderr_has("f5 17.1.9 is not a release the catalog lists (known in 17.1: 17.1.1.2, 17.1.1.3, 17.1.2.1, 17.1.3)");
+    Test::new()
+        .args(&[
+            "path",
+            "--vendor",
+            "f5",
+            "15.1.10",
+            "17.9.9",
+            "--allow-unknown-target",
+        ])
+        .run()
+        .code(0)
+        .stdout_has("17.1.1.3 -> 17.9.9");
+}

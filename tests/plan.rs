@@ -260,3 +260,31 @@ fn bad_input_is_refused_with_the_reason() {
         .code(2)
         .stderr_has("plan.json:2");
 }
+
+// Regression: `plan --target f5=17.9.9` (not a release) planned an upgrade to it.
+#[test]
+fn an_unknown_target_is_refused_unless_allowed() {
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1], "--target", "f5=17.9.9"])
+        .run();
+    out.code(2)
+        .stderr_has("--target: f5 17.9.9 is not a release the catalog lists (nearest known: ")
+        .stderr_has("--allow-unknown-target");
+    assert!(!out.path_exists("plan.json"));
+    let out = out
+        .then()
+        .args(&[
+            "plan",
+            START[0],
+            START[1],
+            "--target",
+            "f5=17.9.9",
+            "--allow-unknown-target",
+            "--format",
+            "json",
+        ])
+        .run();
+    out.code(0).stdout_has("\"target\": \"f5=17.9.9\"");
+    assert!(out.read("plan.json").contains("17.9.9"));
+}

@@ -157,6 +157,40 @@ impl Catalog {
         self.rules.iter().filter(move |r| r.vendor == vendor)
     }
 
+    /// `Ok` when `target` is a release the catalog lists; otherwise the error names the known
+    /// releases nearest to it, for an upgrade target that is most likely a typo.
+    pub fn known_target(&self, target: &Version) -> Result<&Release, UnknownTarget> {
+        if let Some(r) = self.release(target) {
+            return Ok(r);
+        }
+        const SHOWN: usize = 6;
+        let vendor: Vec<&Version> = self
+            .releases_of(target.vendor())
+            .map(|r| &r.version)
+            .collect();
+        let branch: Vec<&Version> = vendor
+            .iter()
+            .copied()
+            .filter(|v| v.branch() == target.branch())
+            .collect();
+        let (same_branch, nearby) = if branch.is_empty() {
+            // The releases on either side of it, at most half of SHOWN each.
+            let at = vendor.partition_point(|v| *v < target);
+            let from = at.saturating_sub(SHOWN / 2);
+            (
+                false,
+                vendor[from..(at + SHOWN / 2).min(vendor.len())].to_vec(),
+            )
+        } else {
+            (true, branch[branch.len().saturating_sub(SHOWN)..].to_vec())
+        };
+        Err(UnknownTarget {
+            target: target.clone(),
+            same_branch,
+            nearby: nearby.into_iter().cloned().collect(),
+        })
+    }
+
     /// Whether `model` can run `version`, per the platform-support rules.
     pub fn hardware_support(&self, model: &Model, version: &Version) -> Support<'_> {
         support::evaluate(&self.support, model, version)
@@ -173,6 +207,42 @@ impl Catalog {
             .filter(move |d| d.affects(version, model))
     }
 }
+
+/// An upgrade target the catalog does not list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownTarget {
+    /// The target as given.
+    pub target: Version,
+    /// Whether `nearby` are the newest releases of the target's branch (else its neighbours).
+    pub same_branch: bool,
+    /// Known releases near it, ascending.
+    pub nearby: Vec<Version>,
+}
+
+impl std::fmt::Display for UnknownTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = &self.target;
+        let vendor = t.vendor();
+        write!(f, "{vendor} {t} is not a release the catalog lists (")?;
+        let list = self
+            .nearby
+            .iter()
+            .map(Version::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match (self.nearby.is_empty(), self.same_branch) {
+            (true, _) => write!(f, "it lists no {vendor} releases")?,
+            (false, true) => write!(f, "known in {}: {list}", t.branch())?,
+            (false, false) => write!(f, "nearest known: {list}")?,
+        }
+        write!(
+            f,
+            "); check the version (`lbfleet catalog releases --vendor {vendor}`), or give --allow-unknown-target to use it anyway"
+        )
+    }
+}
+
+impl std::error::Error for UnknownTarget {}
 
 /// `*`-glob match, ASCII case-insensitive.
 pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
@@ -316,5 +386,32 @@ mod tests {
         assert!(c.model(Vendor::F5, "BIG-IP iSeries i4800").is_some());
         assert!(c.model(Vendor::F5, "FAD-2200F").is_none());
         assert!(c.digest.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn unknown_targets_name_the_releases_near_them() {
+        let c = Catalog::embedded().unwrap();
+        let v = |vendor, s| Version::parse(vendor, s).unwrap();
+        // 17.5.1.0 is 17.5.1: compared as versions.
+        assert!(c.known_target(&v(Vendor::F5, "17.5.1.0")).is_ok());
+        let e = c.known_target(&v(Vendor::F5, "17.1.9")).unwrap_err();
+        assert!(e.same_branch);
+        assert_eq!(
+            e.to_string(),
+            "f5 17.1.9 is not a release the catalog lists (known in 17.1: 17.1.1.2, 17.1.1.3, 17.1.2.1, 17.1.3); check the version (`lbfleet catalog releases --vendor f5`), or give --allow-unknown-target to use it anyway"
+        );
+        // No release of its branch: its neighbours on either side.
+        let e = c.known_target(&v(Vendor::F5, "17.9.9")).unwrap_err();
+        assert!(!e.same_branch);
+        let near: Vec<String> = e.nearby.iter().map(Version::to_string).collect();
+        assert_eq!(near, ["17.1.3", "17.5.0", "17.5.1", "21.0.0", "21.1.0"]);
+        let e = c.known_target(&v(Vendor::F5, "99.0.0")).unwrap_err();
+        assert_eq!(e.nearby.last().unwrap().to_string(), "21.1.0");
+        // At most six of a long branch: the newest.
+        let e = c
+            .known_target(&v(Vendor::NetScaler, "14.1-66.63"))
+            .unwrap_err();
+        assert_eq!(e.nearby.len(), 6);
+        assert_eq!(e.nearby.last().unwrap().to_string(), "14.1-66.62");
     }
 }

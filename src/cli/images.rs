@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use crate::ExitStatus;
-use crate::images::Manifest;
+use crate::driver::Drivers;
+use crate::images::{Manifest, describe};
 use crate::version::{Vendor, Version};
 
 #[derive(Debug, clap::Args)]
@@ -18,6 +19,9 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Copy an image into the folder (if elsewhere), hash it and record it in the manifest.
+    ///
+    /// Refused when the file name says another vendor or version (per the vendor's driver) or
+    /// the manifest already lists the name or the version differently, unless --force.
     Add {
         /// The image file.
         file: PathBuf,
@@ -27,6 +31,13 @@ enum Command {
         /// The version it installs, in vendor notation.
         #[arg(long)]
         version: String,
+        /// Record it even if its name says otherwise, replacing what the manifest lists for the
+        /// same file name or version (each replaced entry is named on stderr).
+        #[arg(long)]
+        force: bool,
+        /// A driver file replacing the built-in driver of its vendor (for its image naming).
+        #[arg(long, value_name = "FILE")]
+        drivers: Option<PathBuf>,
     },
     /// Re-hash every image against the manifest; exit 1 on any difference.
     Verify,
@@ -41,9 +52,26 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             file,
             vendor,
             version,
+            force,
+            drivers,
         } => {
             let v = Version::parse(*vendor, version)?;
-            let img = m.add(file, *vendor, &v)?;
+            let drivers = Drivers::load(drivers.as_deref())?;
+            let added = m.add(file, *vendor, &v, &drivers, *force)?;
+            for w in &added.warnings {
+                eprintln!("warning: {w}");
+            }
+            for r in &added.replaced {
+                eprintln!(
+                    "{}: replaced {}",
+                    crate::images::location(&args.images),
+                    describe(r)
+                );
+            }
+            if added.unchanged {
+                eprintln!("already in the manifest: nothing changed");
+            }
+            let img = &added.image;
             super::out(format!(
                 "{} {} {} {} bytes sha256 {}",
                 img.vendor.id(),

@@ -20,6 +20,9 @@ pub struct Args {
     /// `recommended`, a version (one-vendor fleets), or VENDOR=VERSION[,VENDOR=VERSION...].
     #[arg(long, default_value = "recommended")]
     target: TargetSpec,
+    /// Accept a target version the catalog does not list (by default a typo guard: exit 2).
+    #[arg(long)]
+    allow_unknown_target: bool,
     /// Date for the recommended policy: releases out by then and still supported (default today).
     #[arg(long, value_name = "DATE")]
     as_of: Option<Date>,
@@ -47,8 +50,14 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let policy = Policy {
         as_of: args.as_of.unwrap_or_else(super::today),
     };
-    let rows = assess(&inv, &catalog, &args.target, policy)
-        .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
+    let rows = assess(
+        &inv,
+        &catalog,
+        &args.target,
+        args.allow_unknown_target,
+        policy,
+    )
+    .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
     let format = args
         .format
         .or_else(|| args.output.as_deref().and_then(Format::from_extension))

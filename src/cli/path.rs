@@ -24,6 +24,9 @@ pub struct Args {
     from: String,
     /// Target version, or `recommended`.
     to: String,
+    /// Accept a target version the catalog does not list (by default a typo guard: exit 2).
+    #[arg(long)]
+    allow_unknown_target: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
@@ -53,6 +56,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         (r.target, r.outcome)
     } else {
         let to = Version::parse(args.vendor, &args.to)?;
+        if !args.allow_unknown_target {
+            catalog.known_target(&to)?;
+        }
         let o = find_path(&catalog, model, &from, &to);
         (Some(to), o)
     };

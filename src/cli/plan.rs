@@ -26,6 +26,9 @@ pub struct Args {
     /// `recommended`, a version (one-vendor fleets), or VENDOR=VERSION[,VENDOR=VERSION...].
     #[arg(long, default_value = "recommended")]
     target: TargetSpec,
+    /// Accept a target version the catalog does not list (by default a typo guard: exit 2).
+    #[arg(long)]
+    allow_unknown_target: bool,
     /// Place nothing before this time: RFC 3339 (`2026-12-01T00:00:00Z`) or a UTC date or
     /// date-time (`2026-12-01`, `2026-12-01T18:00`) [default: now].
     #[arg(long, value_name = "DATETIME")]
@@ -198,6 +201,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         .unwrap_or_else(|| start.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
     let opts = Options {
         target: args.target.clone(),
+        allow_unknown_target: args.allow_unknown_target,
         as_of,
         start,
         max_per_wave: args.max_per_wave.map(|n| n as usize),

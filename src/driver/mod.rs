@@ -14,7 +14,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::{InputError, Location};
-use crate::version::Vendor;
+use crate::version::{Vendor, Version};
 
 const EMBEDDED: [(&str, &str); 3] = [
     ("f5.toml", include_str!("../../drivers/f5.toml")),
@@ -76,6 +76,7 @@ struct DriverFile {
     vendor: String,
     description: String,
     image_dir: String,
+    image_name: Option<String>,
     #[serde(default)]
     params: BTreeMap<String, FileParam>,
     commands: BTreeMap<String, FileCommand>,
@@ -129,6 +130,9 @@ pub struct Driver {
     pub description: String,
     /// Where images go on the device.
     pub image_dir: String,
+    /// The vendor's image file naming: a pattern whose named group `version` is the version the
+    /// image installs, in the vendor's notation. `None`: any name will do.
+    pub image_name: Option<Regex>,
     /// Where it was read from.
     pub source: String,
     /// Parameters by name.
@@ -178,6 +182,17 @@ pub enum RenderError {
     },
 }
 
+/// What an image file name says, by a driver's `image_name` convention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageName {
+    /// The driver has no naming convention: the name says nothing.
+    Unchecked,
+    /// The name follows the convention and carries this version.
+    Version(Version),
+    /// The name does not follow the convention (or what it carries is not a version).
+    Foreign,
+}
+
 /// No driver for a vendor.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -210,6 +225,19 @@ impl Driver {
             .map_err(|e: crate::version::UnknownVendor| {
                 InputError::new(at.field("vendor"), e.to_string())
             })?;
+        let image_name = match &file.image_name {
+            Some(p) => {
+                let re = compile(p, "image_name", &at)?;
+                if !re.capture_names().flatten().any(|n| n == "version") {
+                    return Err(InputError::new(
+                        at.field("image_name"),
+                        "needs a named group (?P<version>...) for the version the image installs",
+                    ));
+                }
+                Some(re)
+            }
+            None => None,
+        };
         let mut params = BTreeMap::new();
         for (name, p) in file.params {
             let anchored = format!(
@@ -315,10 +343,27 @@ impl Driver {
             vendor,
             description: file.description,
             image_dir: file.image_dir,
+            image_name,
             source: source.to_string(),
             params,
             commands,
         })
+    }
+
+    /// What an image file name says about the version it installs.
+    pub fn version_in_name(&self, file: &str) -> ImageName {
+        let Some(re) = &self.image_name else {
+            return ImageName::Unchecked;
+        };
+        re.captures(file)
+            .and_then(|c| c.name("version"))
+            .and_then(|m| Version::parse(self.vendor, m.as_str()).ok())
+            .map_or(ImageName::Foreign, ImageName::Version)
+    }
+
+    /// A well-named image file, for messages.
+    pub fn image_example(&self) -> Option<&str> {
+        self.params.get("image")?.example.as_deref()
     }
 
     /// The command `name` with `values` substituted, each value checked first.
@@ -482,6 +527,9 @@ impl fmt::Display for Driver {
             self.description
         )?;
         writeln!(f, "images go to {}", self.image_dir)?;
+        if let Some(re) = &self.image_name {
+            writeln!(f, "image names: {}", re.as_str())?;
+        }
         for (name, p) in &self.params {
             writeln!(f, "  param {name}: {}", p.pattern.as_str())?;
         }

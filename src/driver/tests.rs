@@ -200,6 +200,13 @@ fn broken_driver_files_name_the_problem() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("vendor"), "{e}");
+    // An image naming without the version group could never confirm a version.
+    let e = Driver::parse("d.toml", &text.replace("(?P<version>", "(")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("field \"image_name\": needs a named group (?P<version>...)"),
+        "{e}"
+    );
 }
 
 #[test]

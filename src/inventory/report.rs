@@ -78,8 +78,14 @@ pub struct Assessment<'a> {
     pub rec: Rc<Recommendation>,
 }
 
-/// Resolves `spec` to a version per vendor present, or an error naming the problem.
-fn resolve(spec: &TargetSpec, devices: &[&Device]) -> Result<HashMap<Vendor, Version>, String> {
+/// Resolves `spec` to a version per vendor present, or an error naming the problem. A target
+/// the catalog does not list is refused unless `allow_unknown` (`--allow-unknown-target`).
+fn resolve(
+    spec: &TargetSpec,
+    devices: &[&Device],
+    catalog: &Catalog,
+    allow_unknown: bool,
+) -> Result<HashMap<Vendor, Version>, String> {
     let mut out = HashMap::default();
     match spec {
         TargetSpec::Recommended => {}
@@ -111,27 +117,43 @@ fn resolve(spec: &TargetSpec, devices: &[&Device]) -> Result<HashMap<Vendor, Ver
             }
         }
     }
+    if !allow_unknown {
+        let mut targets: Vec<&Version> = out.values().collect();
+        targets.sort();
+        for t in targets {
+            catalog.known_target(t).map_err(|e| e.to_string())?;
+        }
+    }
     Ok(out)
 }
 
-/// Assesses every device of the inventory.
+/// Assesses every device of the inventory; `allow_unknown` as for [`assess_devices`].
 pub fn assess<'a>(
     inv: &'a Inventory,
     catalog: &'a Catalog,
     spec: &TargetSpec,
+    allow_unknown: bool,
     policy: Policy,
 ) -> Result<Vec<Assessment<'a>>, String> {
-    assess_devices(inv.devices.iter().collect(), catalog, spec, policy)
+    assess_devices(
+        inv.devices.iter().collect(),
+        catalog,
+        spec,
+        allow_unknown,
+        policy,
+    )
 }
 
 /// Assesses the given devices. Paths are computed once per (vendor, model, version, target).
+/// A target version the catalog does not list is an error unless `allow_unknown`.
 pub fn assess_devices<'a>(
     devices: Vec<&'a Device>,
     catalog: &'a Catalog,
     spec: &TargetSpec,
+    allow_unknown: bool,
     policy: Policy,
 ) -> Result<Vec<Assessment<'a>>, String> {
-    let fixed = resolve(spec, &devices)?;
+    let fixed = resolve(spec, &devices, catalog, allow_unknown)?;
     // Target, path and advisories depend only on (vendor, model, version): computed once each.
     type Shared<'c> = (Rc<Recommendation>, Vec<&'c Defect>);
     let mut cache: HashMap<(Vendor, &str, &Version), Shared<'a>> = HashMap::default();

@@ -168,6 +168,7 @@ pub fn build(
         selected.clone(),
         catalog,
         &opts.target,
+        opts.allow_unknown_target,
         Policy { as_of: opts.as_of },
     )?;
     // Assessments come in the order of `selected`: groups in order, members in order.

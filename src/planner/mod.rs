@@ -40,6 +40,8 @@ use crate::inventory::report::TargetSpec;
 pub struct Options {
     /// What to upgrade to.
     pub target: TargetSpec,
+    /// Accept a target version the catalog does not list.
+    pub allow_unknown_target: bool,
     /// The date for the `recommended` policy and the end-of-support lint.
     pub as_of: Date,
     /// Nothing is placed before this instant.
@@ -69,6 +71,7 @@ impl Options {
     pub fn new(start: Timestamp, as_of: Date) -> Options {
         Options {
             target: TargetSpec::Recommended,
+            allow_unknown_target: false,
             as_of,
             start,
             max_per_wave: None,
