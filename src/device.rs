@@ -630,12 +630,12 @@ fn wait_installed(
     t: &mut dyn Transport,
     d: &Driver,
     status_cmd: &str,
-    image: &str,
+    hop: &Hop<'_>,
     volume: &str,
-    to: &Version,
     wait: Wait,
     on_progress: &mut dyn FnMut(&str),
 ) -> Result<(), HopError> {
+    let (image, to) = (&hop.image.file, &hop.to);
     let start = std::time::Instant::now();
     let err = |why: String| HopError::Install {
         image: image.to_string(),
@@ -829,21 +829,12 @@ pub fn upgrade_hop(
             detail: "no volume to wait for".into(),
         })?;
         let mut last = String::new();
-        wait_installed(
-            t.as_mut(),
-            d,
-            status_cmd,
-            &hop.image.file,
-            volume,
-            &hop.to,
-            wait,
-            &mut |text| {
-                if text != last {
-                    on_step(Step::Install, text);
-                    last = text.to_string();
-                }
-            },
-        )?;
+        wait_installed(t.as_mut(), d, status_cmd, hop, volume, wait, &mut |text| {
+            if text != last {
+                on_step(Step::Install, text);
+                last = text.to_string();
+            }
+        })?;
     }
     on_step(Step::Reboot, "");
     let line = d.render_with("reboot", &pairs)?;
