@@ -394,7 +394,9 @@ impl HopError {
         matches!(
             self,
             HopError::NotBack(_)
-                | HopError::Interrupted("waiting for the device to come back")
+                | HopError::Interrupted(
+                    "waiting for the device to come back" | "waiting for the device to go down"
+                )
                 | HopError::WrongVersion { .. }
                 | HopError::Postcheck { .. }
                 | HopError::MemoryNotReleased { .. }
@@ -682,6 +684,28 @@ pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
     pick_volume(&d.parse_rows("software_status", &out))
 }
 
+/// The first inactive volume of `rows`, if any.
+pub fn first_inactive(rows: &[std::collections::BTreeMap<String, String>]) -> Option<String> {
+    pick_volume(rows).ok().flatten()
+}
+
+/// Marks `volume` the active one of `rows` (what a reboot into it does), adding it if absent.
+pub fn activate(rows: &mut Vec<std::collections::BTreeMap<String, String>>, volume: &str) {
+    if !rows
+        .iter()
+        .any(|r| r.get("volume").map(String::as_str) == Some(volume))
+    {
+        rows.push(std::collections::BTreeMap::from([(
+            "volume".to_string(),
+            volume.to_string(),
+        )]));
+    }
+    for r in rows.iter_mut() {
+        let on = r.get("volume").map(String::as_str) == Some(volume);
+        r.insert("active".into(), if on { "yes" } else { "no" }.into());
+    }
+}
+
 /// The first inactive volume of `rows`, else the next number after the listed ones.
 fn pick_volume(
     rows: &[std::collections::BTreeMap<String, String>],
@@ -772,15 +796,17 @@ pub struct Hop<'a> {
 /// Takes one device through one hop: pre-checks, stage, install to the alternate volume,
 /// reboot, wait until SSH answers again (bounded, with backoff), post-checks. `connect` opens a
 /// new session (used again after the reboot); `on_step` hears every step start.
+#[allow(clippy::too_many_arguments)]
 pub fn upgrade_hop(
     connect: &mut dyn Reconnect,
     d: &Driver,
     hop: &Hop<'_>,
     wait: Wait,
+    resumed: bool,
     on_step: &mut dyn FnMut(Step, &str),
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<HopOutcome, HopError> {
-    let mut t = connect.session()?;
+    let mut t = first_session(connect, wait, resumed, on_step)?;
     on_step(Step::Precheck, "");
     let mut expect = hop.expect.clone();
     expect.space_needed = None;
@@ -894,6 +920,30 @@ impl<F: FnMut() -> Result<Box<dyn Transport>, SshError>> Reconnect for F {
     }
 }
 
+/// The first session of a step. A step the journal shows started and never ended (lbfleet was
+/// killed part-way) may have left its device rebooting: an unreachable device is then waited
+/// for as after a reboot, within the reboot timeout, instead of failing at once.
+fn first_session(
+    connect: &mut dyn Reconnect,
+    wait: Wait,
+    resumed: bool,
+    on_step: &mut dyn FnMut(Step, &str),
+) -> Result<Box<dyn Transport>, HopError> {
+    match connect.session() {
+        Ok(t) => Ok(t),
+        Err(e @ (SshError::Connect { .. } | SshError::Session { .. })) if resumed => {
+            on_step(
+                Step::WaitBack,
+                &format!(
+                    "unreachable after an unfinished attempt ({e}): waiting for it as after a reboot"
+                ),
+            );
+            wait_up(connect, wait, std::time::Instant::now())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Waits until the device has gone down after a reboot command and answers SSH again. A reboot
 /// command returns before the device stops, so a session opened at once may still reach the old
 /// system: first the device must be seen gone (polled every `interval`, at most 1 s), then an
@@ -904,7 +954,9 @@ fn wait_back(connect: &mut dyn Reconnect, wait: Wait) -> Result<Box<dyn Transpor
     let start = std::time::Instant::now();
     let probe = wait.interval.min(std::time::Duration::from_secs(1));
     loop {
-        std::thread::sleep(probe);
+        if !wait.sleep(probe) {
+            return Err(HopError::Interrupted("waiting for the device to go down"));
+        }
         if !connect.answers() {
             break;
         }
@@ -912,8 +964,19 @@ fn wait_back(connect: &mut dyn Reconnect, wait: Wait) -> Result<Box<dyn Transpor
             return Err(HopError::NotDown(wait.reboot.as_secs()));
         }
     }
+    wait_up(connect, wait, start)
+}
+
+/// Tries a session every `interval` until one opens, within `wait.reboot` of `start`.
+fn wait_up(
+    connect: &mut dyn Reconnect,
+    wait: Wait,
+    start: std::time::Instant,
+) -> Result<Box<dyn Transport>, HopError> {
     loop {
-        std::thread::sleep(wait.interval);
+        if !wait.sleep(wait.interval) {
+            return Err(HopError::Interrupted("waiting for the device to come back"));
+        }
         match connect.session() {
             Ok(t) => return Ok(t),
             Err(SshError::Connect { .. } | SshError::Session { .. })
@@ -996,15 +1059,17 @@ pub struct Rebooted {
 /// version, same role, healthy), memory in use again, which must have dropped when
 /// `require_drop` (not when an earlier attempt already rebooted the device: it has nothing left
 /// to give back).
+#[allow(clippy::too_many_arguments)]
 pub fn reboot(
     connect: &mut dyn Reconnect,
     d: &Driver,
     expect: &Expectation,
     wait: Wait,
     require_drop: bool,
+    resumed: bool,
     on_step: &mut dyn FnMut(Step, &str),
 ) -> Result<Rebooted, HopError> {
-    let mut t = connect.session()?;
+    let mut t = first_session(connect, wait, resumed, on_step)?;
     on_step(Step::Precheck, "");
     let checks = precheck(t.as_mut(), d, expect, Scope::Gate);
     if checks.iter().any(|c| c.status == Status::Fail) {

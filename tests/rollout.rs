@@ -3,12 +3,12 @@
 use crate::support::{Lab, Test};
 
 /// A lab of `devices` with 16.1.4 images and a plan to 16.1.4 (canary soak 0).
-fn setup(devices: u32, net: u32, faults: &str) -> Lab {
+pub(crate) fn setup(devices: u32, net: u32, faults: &str) -> Lab {
     setup_with(devices, net, faults, &[])
 }
 
 /// As [`setup`], with more `lbfleet plan` flags.
-fn setup_with(devices: u32, net: u32, faults: &str, plan_flags: &[&str]) -> Lab {
+pub(crate) fn setup_with(devices: u32, net: u32, faults: &str, plan_flags: &[&str]) -> Lab {
     let lab = Lab::up(devices, net, faults);
     lab.add_image("BIGIP-16.1.4-0.0.1.iso", "16.1.4", &vec![42u8; 1 << 20]);
     let inventory = lab.path("inventory");
@@ -20,19 +20,20 @@ fn setup_with(devices: u32, net: u32, faults: &str, plan_flags: &[&str]) -> Lab 
         "f5=16.1.4",
         "-o",
         plan.as_str(),
-        "--canary-soak",
-        "0",
         "--start",
         "2026-11-25T00:00:00Z",
         "-q",
     ];
     args.extend_from_slice(plan_flags);
+    if !plan_flags.contains(&"--canary-soak") {
+        args.extend(["--canary-soak", "0"]);
+    }
     Test::new().args(&args).run().code(0);
     lab
 }
 
 /// `upgrade PLAN` with the lab's key, known_hosts, driver and images, then `extra`.
-fn upgrade_args(lab: &Lab, extra: &[&str]) -> Vec<String> {
+pub(crate) fn upgrade_args(lab: &Lab, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["upgrade".to_string(), lab.path("plan.json")];
     for (k, v) in [
         ("--identity", "id_ed25519"),
@@ -48,17 +49,18 @@ fn upgrade_args(lab: &Lab, extra: &[&str]) -> Vec<String> {
     args
 }
 
-fn upgrade(lab: &Lab, extra: &[&str]) -> crate::support::Output {
+pub(crate) fn upgrade(lab: &Lab, extra: &[&str]) -> crate::support::Output {
     let args = upgrade_args(lab, extra);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     Test::new().args(&refs).run()
 }
 
 /// `lbfleet` with `args` in the lab folder, in the background, quiet.
-fn spawn(lab: &Lab, args: &[String]) -> std::process::Child {
+pub(crate) fn spawn(lab: &Lab, args: &[String]) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_lbfleet"))
         .args(args)
         .current_dir(lab.dir.path())
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -66,7 +68,7 @@ fn spawn(lab: &Lab, args: &[String]) -> std::process::Child {
 }
 
 /// Waits (up to a minute) until the journal's text satisfies `ready`.
-fn wait_for(journal: &std::path::Path, ready: impl Fn(&str) -> bool) {
+pub(crate) fn wait_for(journal: &std::path::Path, ready: impl Fn(&str) -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(journal).unwrap_or_default();
@@ -203,7 +205,8 @@ fn dry_run_changes_nothing_and_a_second_run_is_locked_out() {
     let out = upgrade(&lab, &["--dry-run"]);
     out.code(0)
         .stdout_has("lab-lb02 $ tmsh install sys software image BIGIP-16.1.4-0.0.1.iso volume HD1.2 create-volume")
-        .stdout_has("lab-lb01 ha-role: Ok active as expected");
+        .stdout_has("lab-lb01 ha-role: Ok active as expected")
+        .stdout_has("failover to lab-lb02 $ tmsh run sys failover standby");
     for d in ["lab-lb01", "lab-lb02"] {
         let log = lab.commands(d);
         for changing in ["tmsh install", "tmsh reboot", "tmsh run sys failover"] {
@@ -220,11 +223,20 @@ fn dry_run_changes_nothing_and_a_second_run_is_locked_out() {
     upgrade(&lab, &["--yes"])
         .code(2)
         .stderr_has("is running this plan");
+    // Our pid with another start time: the pid was reused, the lock's owner is gone.
+    std::fs::write(
+        lab.dir.path().join("plan.lock"),
+        format!("{} 1\n", std::process::id()),
+    )
+    .unwrap();
+    upgrade(&lab, &["--yes", "--due"])
+        .code(0)
+        .stderr_has("taking over the stale lock");
     // A dead one: the stale lock is taken over.
     std::fs::write(lab.dir.path().join("plan.lock"), "999999\n").unwrap();
-    upgrade(&lab, &["--yes"])
+    upgrade(&lab, &["--yes", "--resume"])
         .code(0)
-        .stderr_has("removing a stale lock");
+        .stderr_has("taking over the stale lock");
 }
 
 #[test]
@@ -258,20 +270,36 @@ fn sigkill_then_resume_finishes_without_repeating_a_step() {
 }
 
 #[test]
-fn ctrl_c_finishes_the_current_step_and_exits_130() {
+fn ctrl_c_is_an_interruption_not_a_failure_and_resume_finishes() {
     let lab = setup(4, 46, "");
     let mut args = upgrade_args(&lab, &["--yes", "--parallel", "1"]);
     let mut child = spawn(&lab, &args);
     let journal = lab.dir.path().join("plan.journal");
     wait_for(&journal, |t| t.contains(" start "));
+    // Let the hop reach its install or reboot wait, then Ctrl-C.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !lab.events().contains("install") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = std::time::Instant::now();
     // SAFETY: sending SIGINT to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
+    // A wait is stopped promptly, not run to its end.
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        sent.elapsed()
+    );
     let text = std::fs::read_to_string(&journal).unwrap();
-    // The step in progress was finished and recorded; nothing else started.
+    // The step is recorded as interrupted, never as failed; nothing else started.
     assert_eq!(text.matches(" start ").count(), 1, "{text}");
-    assert_eq!(text.matches(" done ").count(), 1, "{text}");
+    assert_eq!(text.matches(" interrupted ").count(), 1, "{text}");
+    assert!(!text.contains(" fail "), "{text}");
+    let report =
+        std::fs::read_to_string(lab.dir.path().join("reports/rollout-plan.md")).unwrap_or_default();
+    assert!(!report.contains("FAILED"), "{report}");
     assert!(
         !lab.dir.path().join("plan.lock").exists(),
         "the lock is released"
@@ -283,6 +311,8 @@ fn ctrl_c_finishes_the_current_step_and_exits_130() {
         .run()
         .code(0)
         .stdout_has("3 of 3 groups completed");
+    // The interrupted install was not started twice.
+    assert_eq!(lab.commands("lab-lb02").matches("tmsh install").count(), 1);
     lab.assert_pairs_never_both_down();
 }
 

@@ -18,6 +18,8 @@ mod lab;
 mod path;
 // `lbfleet plan` and `plan check`: the sample plan, formats, drift, bad input.
 mod plan;
+// `lbfleet upgrade` keeps the plan's promises on the lab: HA checks, windows, consent, hop rules.
+mod promises;
 // `lbfleet reboots plan` and `reboots run`: schedules, calendars, HA-safe reboots on the lab.
 mod reboots;
 // `lbfleet upgrade` and `status` against the device lab: order, canary, budget, resume, locks.

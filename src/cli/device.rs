@@ -296,6 +296,7 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
         driver,
         &hop,
         wait,
+        false,
         &mut on_step,
         &mut progress,
     ) {

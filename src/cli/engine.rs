@@ -88,12 +88,41 @@ impl Connector for SshConnector {
 }
 
 /// A lock beside the journal: a second run on the same plan is refused while the first lives.
+/// It holds the owner's pid and start time: a lock whose process is gone, is a zombie, or whose
+/// pid now belongs to another process (a different start time) is taken over at once.
 pub struct Lock(PathBuf);
 
+/// A process's start time (clock ticks after boot) and whether it is a zombie, from /proc.
+fn process(pid: i32) -> Option<(u64, bool)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid ... starttime is field 22; comm may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let zombie = matches!(fields.first(), Some(&("Z" | "X")));
+    Some((fields.get(19)?.parse().ok()?, zombie))
+}
+
+/// Whether the lock's owner (`pid start`) is still running.
+fn owner_alive(text: &str) -> Option<i32> {
+    let mut it = text.split_whitespace();
+    let pid: i32 = it.next()?.parse().ok()?;
+    let start: Option<u64> = it.next().and_then(|s| s.parse().ok());
+    match process(pid) {
+        Some((_, true)) | None => None,
+        Some((t, false)) if start.is_none_or(|s| s == t) => Some(pid),
+        Some(_) => None,
+    }
+}
+
 impl Lock {
-    /// Takes the lock of `journal`, removing a stale one (its process is gone).
+    /// Takes the lock of `journal`, taking over a stale one (its process is gone).
     pub fn take(journal: &Path) -> anyhow::Result<Lock> {
         let path = journal.with_extension("lock");
+        let me = std::process::id() as i32;
+        let mine = format!(
+            "{me} {}\n",
+            process(me).map_or(String::new(), |(t, _)| t.to_string())
+        );
         for _ in 0..2 {
             match std::fs::OpenOptions::new()
                 .write(true)
@@ -101,15 +130,13 @@ impl Lock {
                 .open(&path)
             {
                 Ok(mut f) => {
-                    writeln!(f, "{}", std::process::id())?;
+                    f.write_all(mine.as_bytes())?;
                     f.sync_all()?;
                     return Ok(Lock(path));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let pid: i32 = std::fs::read_to_string(&path)?.trim().parse().unwrap_or(0);
-                    // SAFETY: kill with signal 0 only checks that the process exists.
-                    let alive = pid > 0 && unsafe { libc::kill(pid, 0) } == 0;
-                    if alive {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    if let Some(pid) = owner_alive(&text) {
                         anyhow::bail!(
                             "another lbfleet (pid {pid}) is running this plan ({} is locked by {})",
                             journal.display(),
@@ -117,8 +144,9 @@ impl Lock {
                         );
                     }
                     eprintln!(
-                        "removing a stale lock {} (pid {pid} is gone)",
-                        path.display()
+                        "taking over the stale lock {} (its process {} is gone)",
+                        path.display(),
+                        text.split_whitespace().next().unwrap_or("?")
                     );
                     std::fs::remove_file(&path)?;
                 }
@@ -127,6 +155,21 @@ impl Lock {
         }
         anyhow::bail!("cannot take the lock {}", path.display())
     }
+}
+
+/// Moves a journal aside as `NAME.YYYYMMDDTHHMMSSZ` (for `--restart`), returning where.
+pub fn set_aside(journal: &Path) -> anyhow::Result<PathBuf> {
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let mut name = journal.as_os_str().to_owned();
+    name.push(format!(".{stamp}"));
+    let kept = PathBuf::from(name);
+    if kept.exists() {
+        anyhow::bail!("{} exists already: try again in a second", kept.display());
+    }
+    std::fs::rename(journal, &kept)?;
+    Ok(kept)
 }
 
 impl Drop for Lock {
@@ -139,7 +182,8 @@ extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-/// Ctrl-C from now on lets the current steps finish and starts nothing new.
+/// Ctrl-C from now on lets the commands running finish, stops every wait (reboot, install,
+/// window) at once and starts nothing new.
 pub fn on_ctrl_c_finish_steps() {
     // SAFETY: the handler only stores to an atomic.
     unsafe {
@@ -193,6 +237,9 @@ pub fn finish(
     ))?;
     for (g, e) in &outcome.failed {
         super::out(format!("failed: {g}: {e}"))?;
+    }
+    for (g, e) in &outcome.waiting {
+        super::out(format!("waiting: {g}: {e}"))?;
     }
     if let Some(why) = &outcome.stopped {
         super::out(format!("stopped: {why}"))?;

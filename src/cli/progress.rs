@@ -6,7 +6,32 @@ use std::sync::Mutex;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::executor::{Observer, Progress};
+use crate::executor::{GroupEnd, Observer, Progress};
+
+/// How long until `until`, as `2h05m` or `45s`.
+fn countdown(until: jiff::Timestamp) -> String {
+    let secs = until
+        .duration_since(jiff::Timestamp::now())
+        .as_secs()
+        .max(0);
+    match secs {
+        s if s >= 86400 => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+        s if s >= 3600 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// A group's end in words.
+fn ended(group: &str, end: GroupEnd, detail: &str) -> Option<String> {
+    match end {
+        GroupEnd::Done => None,
+        GroupEnd::Failed => Some(format!("{group}: FAILED: {detail}")),
+        GroupEnd::Interrupted => Some(format!("{group}: interrupted: {detail}")),
+        GroupEnd::Waiting => Some(format!("{group}: waits for {detail}")),
+        GroupEnd::Held => Some(format!("{group}: {detail}")),
+    }
+}
 
 fn stamp() -> String {
     jiff::Timestamp::now().strftime("%H:%M:%S").to_string()
@@ -55,11 +80,22 @@ impl Observer for Lines {
                     );
                 }
             }
-            Progress::GroupDone { group, ok, detail } => {
-                if ok {
-                    eprintln!("{} {group}: done", stamp());
-                } else {
-                    eprintln!("{} {group}: FAILED: {detail}", stamp());
+            Progress::GroupDone { group, end, detail } => match ended(group, end, detail) {
+                None => eprintln!("{} {group}: done", stamp()),
+                Some(line) => eprintln!("{} {line}", stamp()),
+            },
+            // A line when the wait starts, then one every 10 minutes.
+            Progress::Waiting { group, until, what } => {
+                let bucket = until.duration_since(jiff::Timestamp::now()).as_secs() / 600;
+                let key = format!("wait {group}");
+                let mut shown = self.shown.lock().expect("lock");
+                if shown.get(&key) != Some(&(bucket as u64)) {
+                    shown.insert(key, bucket as u64);
+                    eprintln!(
+                        "{} {group}: waiting {} for {what}",
+                        stamp(),
+                        countdown(until)
+                    );
                 }
             }
         }
@@ -139,13 +175,18 @@ impl Observer for Bars {
                 bar.set_length(total);
                 bar.set_position(done);
             }
-            Progress::GroupDone { group, ok, detail } => {
+            Progress::GroupDone { group, end, detail } => {
                 if let Some(w) = self.wave.lock().expect("lock").as_ref() {
                     w.inc(1);
                 }
-                if !ok {
-                    let _ = self.multi.println(format!("{group}: FAILED: {detail}"));
+                if let Some(line) = ended(group, end, detail) {
+                    let _ = self.multi.println(line);
                 }
+            }
+            Progress::Waiting { group, until, what } => {
+                let bar = self.device(group);
+                bar.set_message(format!("waiting {} for {what}", countdown(until)));
+                bar.tick();
             }
         }
     }

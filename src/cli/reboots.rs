@@ -110,6 +110,10 @@ struct RunArgs {
     /// Go on after a failure recorded in the journal (once the device is fixed).
     #[arg(long)]
     resume: bool,
+    /// Reboot groups even where their window has closed or has too little left (an emergency;
+    /// recorded in the journal and the report).
+    #[arg(long)]
+    ignore_windows: bool,
     /// Run a schedule that no longer matches the inventory.
     #[arg(long)]
     force: bool,
@@ -439,7 +443,7 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         return dry_run(&due, &drivers, &connector);
     }
     let _lock = Lock::take(&jpath)?;
-    let journal = Journal::open(&jpath)?;
+    let mut journal = Journal::open(&jpath)?;
     // A failure stops the schedule until someone has looked at the device.
     let unresolved: Vec<&journal::Entry> = journal::last_events(&journal.entries)
         .into_iter()
@@ -460,11 +464,35 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     engine::on_ctrl_c_finish_steps();
+    if args.ignore_windows {
+        journal.record(
+            Event::Note,
+            &[
+                ("what", "ignore-windows"),
+                ("detail", "group reboots started outside their windows"),
+            ],
+        )?;
+    }
+    let clock = crate::clock::FixedClock(now);
     let settings = Settings {
         parallel: args.parallel.max(1),
         budget: args.max_failures,
         wait: args.wait.wait(),
         images: PathBuf::new(),
+        // The window each group was scheduled in, as the schedule says: a group starts only
+        // while its window has room for it (the same rule as `upgrade`).
+        windows: &executor::PlannedWindows,
+        mode: if args.ignore_windows {
+            executor::WindowMode::Ignore
+        } else {
+            executor::WindowMode::Due
+        },
+        soak_minutes: (0, 0),
+        clock: if args.now.is_some() {
+            &clock
+        } else {
+            &crate::clock::SystemClock
+        },
     };
     let journal = Mutex::new(journal);
     let observer = engine::observer();

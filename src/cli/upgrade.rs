@@ -11,8 +11,9 @@ use super::engine::{self, Lock, SshConnector, WaitArgs};
 use crate::ExitStatus;
 use crate::driver::Drivers;
 use crate::executor::journal::{self, Event, Journal};
-use crate::executor::{self, Budget, Settings, WaveReport};
+use crate::executor::{self, Budget, Settings, WaveReport, WindowMode};
 use crate::images::Manifest;
+use crate::planner::file::Step as PlanStep;
 use crate::report::{Cell, Table};
 
 #[derive(Debug, clap::Args)]
@@ -28,13 +29,26 @@ pub struct Args {
     /// Failed groups tolerated before nothing new starts: a count or a share (`5%`).
     #[arg(long, value_name = "N|P%", default_value = "0")]
     max_failures: Budget,
-    /// Do not ask before each wave after the canary.
+    /// Do not ask before the first change, nor before each wave after the canary (needed
+    /// without a terminal).
     #[arg(long)]
     yes: bool,
     /// Continue a rollout from its journal (required when the journal has entries).
     #[arg(long)]
     resume: bool,
-    /// Run a plan that no longer matches the inventory or catalog.
+    /// Start afresh: the journal is kept beside itself with a timestamp, and a new one begins.
+    #[arg(long, conflicts_with = "resume")]
+    restart: bool,
+    /// Run what may start now and exit (for cron): groups whose maintenance window is not open,
+    /// or has too little left, wait for a later run. Continues the journal.
+    #[arg(long, conflicts_with = "ignore_windows")]
+    due: bool,
+    /// Start groups outside their maintenance windows and without the plan's soak times (an
+    /// emergency; recorded in the journal and the run report).
+    #[arg(long)]
+    ignore_windows: bool,
+    /// Run a plan that no longer matches the inventory or catalog, or whose hops the catalog
+    /// does not support (recorded in the journal and the run report).
     #[arg(long)]
     force: bool,
     /// The journal [default: the plan's path with `.journal`].
@@ -70,13 +84,46 @@ fn journal_path(plan: &Path, given: &Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| plan.with_extension("journal"))
 }
 
+/// Every hop of the plan against the catalog's direct rules and the model's platform support.
+fn unsupported_hops(plan: &crate::planner::Plan, catalog: &crate::catalog::Catalog) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, _, d) in plan.devices() {
+        let Ok(vendor) = d.vendor.parse::<crate::version::Vendor>() else {
+            continue;
+        };
+        let model = catalog.model(vendor, &d.model);
+        let parse = |v: &str| crate::version::Version::parse(vendor, v).ok();
+        let Some(mut prev) = parse(&d.from) else {
+            continue;
+        };
+        for hop in &d.path {
+            let Some(to) = parse(hop) else { break };
+            if let Err(why) = crate::upgrade::check_hop(catalog, model, &prev, &to) {
+                out.push(format!("{}: {why}", d.name));
+            }
+            prev = to;
+        }
+    }
+    out
+}
+
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let plan = crate::planner::check::load(&args.plan)?;
+    // Every value that will reach a session or a command, before anything else, --force or not.
+    let invalid = crate::planner::check::validate(&plan.waves);
+    if !invalid.is_empty() {
+        for p in &invalid {
+            eprintln!("{}: {p}", args.plan.display());
+        }
+        eprintln!("the plan holds values lbfleet will not send to a device: nothing was done");
+        return Ok(ExitStatus::Input);
+    }
     // The plan must still be true of the fleet.
     let paths = super::plan::inventory_paths(&plan, &args.inventory);
     let catalog = ctx.catalog()?;
     let inv = crate::inventory::load(&paths, &catalog)?;
     let diffs = crate::planner::check::check(&plan, &inv, &catalog);
+    let mut forced: Vec<String> = Vec::new();
     if !diffs.is_empty() {
         for d in &diffs {
             eprintln!("{}: {d}", args.plan.display());
@@ -87,31 +134,117 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             );
             return Ok(ExitStatus::Findings);
         }
+        forced.push(format!("{} differences with the fleet", diffs.len()));
+    }
+    // Every hop must be one the vendor supports on that hardware, as `lbfleet path` finds them.
+    let unsupported = unsupported_hops(&plan, &catalog);
+    if !unsupported.is_empty() {
+        for u in &unsupported {
+            eprintln!("{}: {u}", args.plan.display());
+        }
+        if !args.force {
+            eprintln!(
+                "the plan has hops the vendor does not support: plan again, or run it anyway with --force"
+            );
+            return Ok(ExitStatus::Input);
+        }
+        forced.extend(unsupported);
     }
     let drivers = Drivers::load(args.ssh.drivers.as_deref())?;
     let manifest = Manifest::load(&args.images)?;
-    let connector = SshConnector::new(&args.ssh)?;
     if args.dry_run {
+        let connector = SshConnector::new(&args.ssh)?;
         return dry_run(&plan, &drivers, &connector, &manifest, &args.images);
+    }
+    // Consent before the first change: without a terminal to ask on, only --yes gives it, and
+    // nothing is contacted without it.
+    if !args.yes && !std::io::stdin().is_terminal() {
+        eprintln!(
+            "not a terminal: nothing was done. Review the plan (`lbfleet upgrade {} --dry-run`), then pass --yes to run it without questions",
+            args.plan.display()
+        );
+        return Ok(ExitStatus::Input);
     }
     let jpath = journal_path(&args.plan, &args.journal);
     let _lock = Lock::take(&jpath)?;
+    if args.restart && jpath.exists() {
+        let kept = engine::set_aside(&jpath)?;
+        eprintln!(
+            "restart: the previous journal is kept as {}",
+            kept.display()
+        );
+    }
     let journal = Journal::open(&jpath)?;
-    if !journal.entries.is_empty() && !args.resume {
+    if !journal.entries.is_empty() && !args.resume && !args.due {
         anyhow::bail!(
-            "{} already records this rollout: continue it with --resume (finished steps are not repeated), or see `lbfleet status {}`",
+            "{} already records this rollout: continue it with --resume (finished steps are not repeated), start afresh with --restart, or see `lbfleet status {}`",
             jpath.display(),
             args.plan.display()
         );
     }
+    if !args.yes {
+        let next = plan
+            .waves
+            .iter()
+            .map(|w| (w, executor::pending(w, &journal.entries)))
+            .find(|(_, p)| !p.is_empty());
+        let Some((wave, steps)) = next else {
+            eprintln!("every step of the plan is already done");
+            return Ok(ExitStatus::Success);
+        };
+        eprintln!(
+            "wave {} ({:?}) will change these devices:",
+            wave.index, wave.kind
+        );
+        for line in &steps {
+            eprintln!("  {line}");
+        }
+        eprint!("start? [y/N] ");
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        if !matches!(line.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing was done");
+            return Ok(ExitStatus::Findings);
+        }
+    }
+    let connector = SshConnector::new(&args.ssh)?;
     engine::on_ctrl_c_finish_steps();
+    let journal = Mutex::new(journal);
+    {
+        let mut j = journal.lock().expect("journal");
+        for f in &forced {
+            j.record(Event::Note, &[("what", "force"), ("detail", f)])?;
+        }
+        if args.ignore_windows {
+            j.record(
+                Event::Note,
+                &[
+                    ("what", "ignore-windows"),
+                    (
+                        "detail",
+                        "groups started outside their maintenance windows and soak times",
+                    ),
+                ],
+            )?;
+        }
+    }
+    let windows = crate::executor::windows::SiteWindows::new(&inv.sites, plan.options.horizon_days);
     let settings = Settings {
         parallel: args.parallel.max(1),
         budget: args.max_failures,
         wait: args.wait.wait(),
         images: args.images.clone(),
+        windows: &windows,
+        mode: if args.ignore_windows {
+            WindowMode::Ignore
+        } else if args.due {
+            WindowMode::Due
+        } else {
+            WindowMode::Wait
+        },
+        soak_minutes: (plan.options.canary_soak_minutes, plan.options.soak_minutes),
+        clock: &crate::clock::SystemClock,
     };
-    let journal = Mutex::new(journal);
     let observer = engine::observer();
     let yes = args.yes;
     let mut confirm = |prev: &WaveReport| -> bool {
@@ -186,11 +319,27 @@ fn dry_run(
                 g.start,
                 g.end
             ))?;
-            for d in &g.devices {
-                blocked |= engine::print_dry_run(
-                    &d.name,
-                    executor::dry_run_device(drivers, connector, manifest, images, d),
-                )?;
+            for step in &g.steps {
+                match step {
+                    PlanStep::Upgrade { device } => {
+                        let Some(d) = g.devices.iter().find(|d| &d.name == device) else {
+                            continue;
+                        };
+                        blocked |= engine::print_dry_run(
+                            &d.name,
+                            executor::dry_run_device(drivers, connector, manifest, images, d),
+                        )?;
+                    }
+                    PlanStep::Failover { to, mgmt_host } => {
+                        blocked |= engine::print_dry_run(
+                            &format!("failover to {to}"),
+                            executor::dry_run_failover(drivers, connector, g, to, mgmt_host),
+                        )?;
+                    }
+                    PlanStep::Reboot { device } => {
+                        super::out(format!("    {device}: reboot (not an upgrade step)"))?;
+                    }
+                }
             }
         }
     }

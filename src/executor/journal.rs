@@ -24,6 +24,12 @@ pub enum Event {
     Fail,
     /// It was not needed (already done on the device).
     Skip,
+    /// Ctrl-C stopped it part-way (waiting on the device): unfinished, continued by `--resume`,
+    /// never counted as a failure.
+    Interrupted,
+    /// Not a step: an override or a decision of the run (`--force`, `--ignore-windows`),
+    /// recorded for the report.
+    Note,
 }
 
 impl Event {
@@ -33,6 +39,8 @@ impl Event {
             Event::Done => "done",
             Event::Fail => "fail",
             Event::Skip => "skip",
+            Event::Interrupted => "interrupted",
+            Event::Note => "note",
         }
     }
 }
@@ -71,6 +79,22 @@ impl Entry {
 /// Fields that tell how a step ended rather than which step it is.
 pub const RESULT_FIELDS: [&str; 5] = ["error", "detail", "mem_before", "mem_after", "rebooted"];
 
+/// The notes of a journal (`--force`, `--ignore-windows`, ...), as `what: detail`.
+pub fn notes(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e.event == Event::Note)
+        .map(|e| {
+            format!(
+                "{} {}: {}",
+                e.at,
+                e.get("what").unwrap_or(""),
+                e.get("detail").unwrap_or("")
+            )
+        })
+        .collect()
+}
+
 fn quote(v: &str) -> String {
     if !v.is_empty()
         && v.bytes()
@@ -101,6 +125,8 @@ fn parse(line: &str) -> Option<Entry> {
         "done" => Event::Done,
         "fail" => Event::Fail,
         "skip" => Event::Skip,
+        "interrupted" => Event::Interrupted,
+        "note" => Event::Note,
         _ => return None,
     };
     let mut fields = Vec::new();

@@ -8,6 +8,7 @@
 
 pub mod journal;
 pub mod report;
+pub mod windows;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use crate::ssh::{SshError, Transport};
 use crate::version::{Vendor, Version};
 
 use journal::{Event, Journal};
+pub use windows::{Admit, PlannedWindows, WindowMode, Windows};
 
 /// How many failed groups the rollout tolerates.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -132,15 +134,23 @@ impl device::Reconnect for Link<'_> {
 }
 
 /// How to run.
-pub struct Settings {
+pub struct Settings<'a> {
     /// Groups of a wave at once.
     pub parallel: usize,
     /// Failed groups tolerated.
     pub budget: Budget,
-    /// Reboot waits.
+    /// Reboot and install waits.
     pub wait: Wait,
     /// Image folder.
     pub images: PathBuf,
+    /// When each group may start.
+    pub windows: &'a dyn Windows,
+    /// What to do with a group whose window is not open.
+    pub mode: WindowMode,
+    /// Minutes after the canary wave, and after every later wave, before the next starts.
+    pub soak_minutes: (i64, i64),
+    /// Where "now" comes from.
+    pub clock: &'a (dyn crate::clock::Clock + Sync),
 }
 
 /// How the run ended.
@@ -150,10 +160,40 @@ pub struct Outcome {
     pub completed: usize,
     /// Groups that failed, with the reason.
     pub failed: Vec<(String, String)>,
+    /// Groups that wait for a window or a soak (`--due`), with what they wait for.
+    pub waiting: Vec<(String, String)>,
     /// Why the rollout stopped early, if it did.
     pub stopped: Option<String>,
     /// Whether Ctrl-C stopped it.
     pub interrupted: bool,
+}
+
+/// Why a group did not finish.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GroupStop {
+    /// A step failed: counted against the failure budget.
+    Failed(String),
+    /// Ctrl-C: unfinished, resumable, never counted.
+    Interrupted(String),
+    /// Its window (or the soak before its wave) has not come: `--due` leaves it for later.
+    Waiting(String),
+    /// Held by the failure budget or a failed canary before its next step.
+    Held(String),
+}
+
+/// How a group ended, for the progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupEnd {
+    /// Every step done.
+    Done,
+    /// A step failed.
+    Failed,
+    /// Ctrl-C.
+    Interrupted,
+    /// Waiting for its window.
+    Waiting,
+    /// Held by the budget.
+    Held,
 }
 
 /// What a wave did, for the confirmation before the next one.
@@ -165,6 +205,12 @@ pub struct WaveReport {
     pub completed: usize,
     /// Groups failed in this wave.
     pub failed: Vec<(String, String)>,
+    /// Groups waiting for their window (`--due`).
+    pub waiting: Vec<(String, String)>,
+    /// Groups interrupted or held part-way.
+    pub unfinished: Vec<(String, String)>,
+    /// Whether any group of the wave did anything in this run (not all finished earlier).
+    pub ran: bool,
 }
 
 /// What the engine reports as it goes.
@@ -201,10 +247,19 @@ pub enum Progress<'a> {
     GroupDone {
         /// Group.
         group: &'a str,
-        /// Whether every step passed.
-        ok: bool,
-        /// The failure, if any.
+        /// How.
+        end: GroupEnd,
+        /// The failure or what it waits for, if anything.
         detail: &'a str,
+    },
+    /// A group waits for its maintenance window (or the soak before its wave).
+    Waiting {
+        /// Group.
+        group: &'a str,
+        /// When it may start (UTC).
+        until: jiff::Timestamp,
+        /// What it waits for.
+        what: &'a str,
     },
 }
 
@@ -231,7 +286,7 @@ struct Ctx<'a> {
     drivers: &'a Drivers,
     manifest: &'a Manifest,
     connector: &'a dyn Connector,
-    settings: &'a Settings,
+    settings: &'a Settings<'a>,
     journal: &'a Mutex<Journal>,
     stop: &'a AtomicBool,
     observer: &'a dyn Observer,
@@ -250,8 +305,74 @@ impl Ctx<'_> {
         self.journal.lock().expect("journal lock").finished(key)
     }
 
-    fn halted(&self) -> bool {
-        self.stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst)
+    /// Why nothing new may start, if something says so.
+    fn hold(&self) -> Option<GroupStop> {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            Some(GroupStop::Interrupted(
+                "interrupted before this step".into(),
+            ))
+        } else if self.stop.load(Ordering::SeqCst) {
+            Some(GroupStop::Held(
+                "held before this step: the rollout is stopping".into(),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Whether a step was started and never ended (a crash or kill part-way): the device may
+    /// be in the middle of it, rebooting.
+    fn unfinished(&self, key: &str) -> bool {
+        let j = self.journal.lock().expect("journal lock");
+        j.entries
+            .iter()
+            .rev()
+            .find(|e| e.event != Event::Note && e.key() == key)
+            .is_some_and(|e| matches!(e.event, Event::Start | Event::Interrupted))
+    }
+
+    /// Waits until `g` may start: the soak before its wave (`ready`) is over and its window is
+    /// open with room for its estimated minutes. With `--due` a group that cannot start now
+    /// is left waiting; by default the wait is a countdown that Ctrl-C ends.
+    fn admit(&self, g: &Group, ready: Option<(jiff::Timestamp, String)>) -> Result<(), GroupStop> {
+        if self.settings.mode == WindowMode::Ignore {
+            return Ok(());
+        }
+        let name = group_name(g);
+        loop {
+            if let Some(h) = self.hold() {
+                return Err(h);
+            }
+            let now = self.settings.clock.now();
+            let verdict = match &ready {
+                Some((t, what)) if *t > now => Admit::At(*t, what.clone()),
+                _ => self.settings.windows.admit(g, now),
+            };
+            match verdict {
+                Admit::Now => return Ok(()),
+                Admit::Never(why) => return Err(GroupStop::Failed(why)),
+                Admit::At(t, what) => {
+                    if self.settings.mode == WindowMode::Due {
+                        return Err(GroupStop::Waiting(format!(
+                            "{what}: starts at {}",
+                            crate::planner::utc(t)
+                        )));
+                    }
+                    self.observer.on(Progress::Waiting {
+                        group: &name,
+                        until: t,
+                        what: &what,
+                    });
+                    let left = t.duration_since(now).unsigned_abs();
+                    let step = left.min(std::time::Duration::from_secs(1));
+                    if !self.settings.wait.sleep(step) {
+                        return Err(GroupStop::Interrupted(format!(
+                            "interrupted while waiting for {what}"
+                        )));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -280,8 +401,35 @@ fn step_key(fields: &[(&str, &str)]) -> String {
         .join(" ")
 }
 
-/// Runs one group's steps; `Err` is the reason it failed (or stopped).
-fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
+impl From<String> for GroupStop {
+    fn from(s: String) -> GroupStop {
+        GroupStop::Failed(s)
+    }
+}
+
+impl From<&str> for GroupStop {
+    fn from(s: &str) -> GroupStop {
+        GroupStop::Failed(s.to_string())
+    }
+}
+
+/// Runs one group's steps; `Err` says why it did not finish. `ready` is when its wave may
+/// start (the soak after the previous wave), checked with its window before its first
+/// unfinished step, so a finished group never waits.
+fn run_group(
+    c: &Ctx<'_>,
+    wave: usize,
+    g: &Group,
+    ready: &Option<(jiff::Timestamp, String)>,
+) -> Result<(), GroupStop> {
+    let mut admitted = false;
+    let mut admit = |c: &Ctx<'_>| -> Result<(), GroupStop> {
+        if !admitted {
+            c.admit(g, ready.clone())?;
+            admitted = true;
+        }
+        Ok(())
+    };
     let gname = group_name(g);
     let wave_s = wave.to_string();
     let mut roles: HashMap<&str, HaRole> = g
@@ -291,8 +439,8 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
         .collect();
     let kept: Sessions = Default::default();
     for step in &g.steps {
-        if c.halted() {
-            return Err("stopped before this step".into());
+        if let Some(h) = c.hold() {
+            return Err(h);
         }
         match step {
             PlanStep::Upgrade { device: name } => {
@@ -316,9 +464,10 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         prev = to;
                         continue;
                     }
-                    if c.halted() {
-                        return Err("stopped before this step".into());
+                    if let Some(h) = c.hold() {
+                        return Err(h);
                     }
+                    admit(c)?;
                     let image = c.manifest.find(vendor, &to).ok_or_else(|| {
                         format!(
                             "no {} {to} image in {}",
@@ -327,6 +476,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         )
                     })?;
                     let local = c.settings.images.join(&image.file);
+                    let resumed = c.unfinished(&step_key(&fields));
                     c.record(Event::Start, &fields)?;
                     c.observer.on(Progress::Step {
                         device: name,
@@ -359,6 +509,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         driver,
                         &hop_plan,
                         c.settings.wait,
+                        resumed,
                         &mut on_step,
                         &mut progress,
                     ) {
@@ -380,8 +531,12 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                             let msg = e.to_string();
                             let mut f = fields.to_vec();
                             f.push(("error", &msg));
+                            if let device::HopError::Interrupted(_) = e {
+                                c.record(Event::Interrupted, &f)?;
+                                return Err(GroupStop::Interrupted(format!("{name}: {msg}")));
+                            }
                             c.record(Event::Fail, &f)?;
-                            return Err(format!("{name}: {msg}"));
+                            return Err(GroupStop::Failed(format!("{name}: {msg}")));
                         }
                     }
                 }
@@ -403,6 +558,8 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                 if c.finished(&key) {
                     continue;
                 }
+                admit(c)?;
+                let resumed = c.unfinished(&key);
                 // An earlier attempt that got as far as the reboot command left memory low.
                 let rebooted_before =
                     c.journal
@@ -434,7 +591,8 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     driver,
                     &expect,
                     c.settings.wait,
-                    !rebooted_before,
+                    !rebooted_before && !resumed,
+                    resumed,
                     &mut on_step,
                 ) {
                     Ok(r) => {
@@ -475,8 +633,12 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         if e.after_reboot() {
                             f.push(("rebooted", "yes"));
                         }
+                        if let device::HopError::Interrupted(_) = e {
+                            c.record(Event::Interrupted, &f)?;
+                            return Err(GroupStop::Interrupted(format!("{name}: {msg}")));
+                        }
                         c.record(Event::Fail, &f)?;
-                        return Err(format!("{name}: {msg}"));
+                        return Err(GroupStop::Failed(format!("{name}: {msg}")));
                     }
                 }
             }
@@ -501,6 +663,7 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                     promote(&mut roles);
                     continue;
                 }
+                admit(c)?;
                 c.record(Event::Start, &fields)?;
                 let result = failover(c, g, to, mgmt_host, &roles, &kept);
                 match result {
@@ -517,7 +680,9 @@ fn run_group(c: &Ctx<'_>, wave: usize, g: &Group) -> Result<(), String> {
                         let mut f = fields.to_vec();
                         f.push(("error", &msg));
                         c.record(Event::Fail, &f)?;
-                        return Err(format!("{gname}: failover to {to}: {msg}"));
+                        return Err(GroupStop::Failed(format!(
+                            "{gname}: failover to {to}: {msg}"
+                        )));
                     }
                 }
             }
@@ -639,15 +804,44 @@ fn failover(
     ))
 }
 
+/// When the wave after `prev` may start: the time its last journaled step ended plus the soak,
+/// with what it waits for; `None` without a soak or when `prev` journaled nothing.
+fn soak_end(
+    journal: &Mutex<Journal>,
+    prev: &Wave,
+    soak_minutes: (i64, i64),
+) -> Option<(jiff::Timestamp, String)> {
+    let minutes = match prev.kind {
+        WaveKind::Canary => soak_minutes.0,
+        WaveKind::Wave => soak_minutes.1,
+    };
+    if minutes <= 0 {
+        return None;
+    }
+    let wave = prev.index.to_string();
+    let j = journal.lock().expect("journal lock");
+    let last = j
+        .entries
+        .iter()
+        .filter(|e| e.get("wave") == Some(wave.as_str()) && e.event != Event::Note)
+        .filter_map(|e| e.at.parse::<jiff::Timestamp>().ok())
+        .max()?;
+    Some((
+        last + jiff::SignedDuration::from_mins(minutes),
+        format!("the {minutes}-minute soak after wave {}", prev.index),
+    ))
+}
+
 /// Runs the waves of a plan (or of a reboot schedule). `confirm` is asked before each wave
 /// after the canary (with the previous wave's results); returning false stops the rollout.
+/// A wave starts only when every group of the one before it has finished.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     waves: &[Wave],
     drivers: &Drivers,
     manifest: &Manifest,
     connector: &dyn Connector,
-    settings: &Settings,
+    settings: &Settings<'_>,
     journal: &Mutex<Journal>,
     confirm: &mut dyn FnMut(&WaveReport) -> bool,
     observer: &dyn Observer,
@@ -657,13 +851,19 @@ pub fn run(
     let failures = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut outcome = Outcome::default();
-    let mut previous: Option<WaveReport> = None;
+    let mut previous: Option<(WaveReport, &Wave)> = None;
     for wave in waves {
         if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {
             break;
         }
-        let declined =
-            wave.kind == WaveKind::Wave && previous.as_ref().is_some_and(|p| !confirm(p));
+        if let Some((p, _)) = &previous
+            && (!p.waiting.is_empty() || !p.unfinished.is_empty())
+        {
+            // A wave whose groups have not all finished holds every later wave.
+            break;
+        }
+        let declined = wave.kind == WaveKind::Wave
+            && previous.as_ref().is_some_and(|(p, _)| p.ran && !confirm(p));
         if declined {
             outcome.stopped = Some(format!(
                 "stopped before wave {} at the operator's answer",
@@ -671,6 +871,9 @@ pub fn run(
             ));
             break;
         }
+        let ready = previous
+            .as_ref()
+            .and_then(|(_, w)| soak_end(journal, w, settings.soak_minutes));
         observer.on(Progress::Wave {
             index: wave.index,
             kind: wave.kind,
@@ -694,35 +897,50 @@ pub fn run(
             for _ in 0..settings.parallel.max(1).min(wave.groups.len().max(1)) {
                 scope.spawn(|| {
                     loop {
-                        if ctx.halted() {
-                            break;
-                        }
                         let Some(g) = queue.lock().expect("queue").pop_front() else {
                             break;
                         };
                         let name = group_name(g);
-                        match run_group(&ctx, wave.index, g) {
+                        let before = journal.lock().expect("journal").entries.len();
+                        let result = match ctx.hold() {
+                            Some(h) => Err(h),
+                            None => run_group(&ctx, wave.index, g, &ready),
+                        };
+                        let ran = journal.lock().expect("journal").entries.len() > before;
+                        let mut r = report.lock().expect("report");
+                        r.ran |= ran;
+                        let (end, detail) = match result {
                             Ok(()) => {
-                                observer.on(Progress::GroupDone {
-                                    group: &name,
-                                    ok: true,
-                                    detail: "",
-                                });
-                                report.lock().expect("report").completed += 1
+                                r.completed += 1;
+                                (GroupEnd::Done, String::new())
                             }
-                            Err(e) => {
-                                observer.on(Progress::GroupDone {
-                                    group: &name,
-                                    ok: false,
-                                    detail: &e,
-                                });
-                                report.lock().expect("report").failed.push((name, e));
+                            Err(GroupStop::Failed(e)) => {
+                                r.failed.push((name.clone(), e.clone()));
                                 let n = failures.fetch_add(1, Ordering::SeqCst) + 1;
                                 if wave.kind == WaveKind::Canary || n > allowed {
                                     stop.store(true, Ordering::SeqCst);
                                 }
+                                (GroupEnd::Failed, e)
                             }
-                        }
+                            Err(GroupStop::Waiting(e)) => {
+                                r.waiting.push((name.clone(), e.clone()));
+                                (GroupEnd::Waiting, e)
+                            }
+                            Err(GroupStop::Interrupted(e)) => {
+                                r.unfinished.push((name.clone(), e.clone()));
+                                (GroupEnd::Interrupted, e)
+                            }
+                            Err(GroupStop::Held(e)) => {
+                                r.unfinished.push((name.clone(), e.clone()));
+                                (GroupEnd::Held, e)
+                            }
+                        };
+                        drop(r);
+                        observer.on(Progress::GroupDone {
+                            group: &name,
+                            end,
+                            detail: &detail,
+                        });
                     }
                 });
             }
@@ -730,6 +948,7 @@ pub fn run(
         let report = report.into_inner().expect("report");
         outcome.completed += report.completed;
         outcome.failed.extend(report.failed.iter().cloned());
+        outcome.waiting.extend(report.waiting.iter().cloned());
         if !report.failed.is_empty() && wave.kind == WaveKind::Canary {
             outcome.stopped = Some("the canary failed: nothing else starts".into());
         } else if stop.load(Ordering::SeqCst) {
@@ -738,13 +957,13 @@ pub fn run(
                 failures.load(Ordering::SeqCst)
             ));
         }
-        previous = Some(report);
+        previous = Some((report, wave));
     }
     if INTERRUPTED.load(Ordering::SeqCst) {
         outcome.interrupted = true;
-        outcome.stopped.get_or_insert_with(|| {
-            "interrupted: current steps finished, nothing new started".into()
-        });
+        outcome.stopped = Some(
+            "interrupted: steps that were running commands finished, waits stopped, nothing new started (`--resume` continues)".into(),
+        );
     }
     outcome
 }
@@ -753,7 +972,6 @@ pub fn run(
 struct Probe<'a> {
     t: Box<dyn Transport>,
     driver: &'a Driver,
-    vendor: Vendor,
     checks: Vec<device::Check>,
 }
 
@@ -761,6 +979,7 @@ fn connect_and_precheck<'a>(
     drivers: &'a Drivers,
     connector: &dyn Connector,
     d: &PlannedDevice,
+    space_needed: Option<u64>,
 ) -> Result<Probe<'a>, String> {
     let (driver, vendor) = driver_of(drivers, d)?;
     let mut t = connector.connect(d).map_err(|e| e.to_string())?;
@@ -771,19 +990,23 @@ fn connect_and_precheck<'a>(
             vendor,
             version: Version::parse(vendor, &d.from).map_err(|e| e.to_string())?,
             role: role_of(&d.role),
-            space_needed: None,
+            space_needed,
         },
         device::Scope::All,
     );
-    Ok(Probe {
-        t,
-        driver,
-        vendor,
-        checks,
-    })
+    Ok(Probe { t, driver, checks })
 }
 
-/// The pre-checks and exact commands of a dry run for one device, without changing anything.
+/// Room an upload needs where images go: the image and a margin, as staging checks it.
+pub fn space_needed(size: u64) -> u64 {
+    size + (size / 20).max(64 << 20)
+}
+
+/// The pre-checks and exact commands of a dry run for one device, without changing anything:
+/// every gate the real run checks before its first change (version, role, sync, health, free
+/// space for the largest image, each hop's image in the manifest and in the folder with its
+/// size), and per hop the commands with the volume the real run would choose (the first
+/// inactive one, which changes as each reboot makes another volume active).
 pub fn dry_run_device(
     drivers: &Drivers,
     connector: &dyn Connector,
@@ -791,42 +1014,161 @@ pub fn dry_run_device(
     images: &Path,
     d: &PlannedDevice,
 ) -> Result<(Vec<device::Check>, Vec<String>), String> {
-    let Probe {
-        mut t,
-        driver,
-        vendor,
-        checks,
-    } = connect_and_precheck(drivers, connector, d)?;
-    let volume = device::choose_volume(t.as_mut(), driver).ok().flatten();
-    let mut commands = Vec::new();
+    let vendor: Vendor = d
+        .vendor
+        .parse()
+        .map_err(|e: crate::version::UnknownVendor| e.to_string())?;
+    let mut image_checks = Vec::new();
+    let mut hops = Vec::new();
     for hop in &d.path {
         let to = Version::parse(vendor, hop).map_err(|e| e.to_string())?;
-        match manifest.find(vendor, &to) {
-            None => commands.push(format!(
-                "# no {} {to} image in {}",
+        let img = manifest.find(vendor, &to);
+        let status = match img {
+            None => Some(format!(
+                "no {} {to} image in {}",
                 vendor.id(),
                 images.display()
             )),
-            Some(img) => {
-                commands.push(format!(
-                    "# upload {} to {}/ over SFTP, then:",
-                    img.file, driver.image_dir
-                ));
-                for cmd in ["image_checksum", "install", "reboot"] {
-                    let values = [
-                        ("image", img.file.as_str()),
-                        ("volume", volume.as_deref().unwrap_or("HD1.2")),
-                        ("release", hop.as_str()),
-                    ];
-                    match driver.render_with(cmd, &values) {
-                        Ok(line) => commands.push(line),
-                        Err(e) => commands.push(format!("# refused: {e}")),
-                    }
-                }
+            Some(img) => match std::fs::metadata(images.join(&img.file)) {
+                Err(e) => Some(format!("{}: {e}", images.join(&img.file).display())),
+                Ok(m) if m.len() != img.size => Some(format!(
+                    "{} is {} bytes, the manifest says {}",
+                    images.join(&img.file).display(),
+                    m.len(),
+                    img.size
+                )),
+                Ok(_) => None,
+            },
+        };
+        image_checks.push(device::Check {
+            name: "image",
+            status: if status.is_some() {
+                device::Status::Fail
+            } else {
+                device::Status::Ok
+            },
+            detail: status.unwrap_or_else(|| {
+                let img = img.expect("found");
+                format!("{} ({} MiB) for {to}", img.file, img.size >> 20)
+            }),
+        });
+        hops.push((to, img));
+    }
+    let largest = hops.iter().filter_map(|(_, i)| i.map(|i| i.size)).max();
+    let Probe {
+        mut t,
+        driver,
+        mut checks,
+    } = connect_and_precheck(drivers, connector, d, largest.map(space_needed))?;
+    checks.extend(image_checks);
+    // The volumes as the real run would choose them, hop after hop.
+    let wait_for = driver
+        .commands
+        .get("install")
+        .and_then(|c| c.wait_for.clone());
+    let mut rows = match &wait_for {
+        Some(cmd) => match driver.render(cmd, &[]).map(|l| t.exec(&l)) {
+            Ok(Ok(o)) if o.status == 0 => driver.parse_rows(cmd, &o.stdout),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let mut commands = Vec::new();
+    for (to, img) in &hops {
+        let Some(img) = img else {
+            commands.push(format!(
+                "# no {} {to} image: the run stops here",
+                vendor.id()
+            ));
+            break;
+        };
+        let volume = wait_for
+            .as_ref()
+            .map(|_| device::first_inactive(&rows).unwrap_or_else(|| "HD1.2".into()));
+        let mut values = vec![("image", img.file.as_str()), ("release", to.as_str())];
+        if let Some(v) = &volume {
+            values.push(("volume", v.as_str()));
+        }
+        commands.push(format!(
+            "# upload {} ({} MiB) to {}/ over SFTP unless it is there with its SHA-256, then:",
+            img.file,
+            img.size >> 20,
+            driver.image_dir
+        ));
+        for cmd in ["image_checksum", "install"] {
+            match driver.render_with(cmd, &values) {
+                Ok(line) => commands.push(line),
+                Err(e) => commands.push(format!("# refused: {e}")),
             }
+        }
+        if let (Some(cmd), Some(v)) = (&wait_for, &volume) {
+            commands.push(format!(
+                "# until `{}` shows {v} complete with {to}",
+                driver.commands[cmd].run
+            ));
+        }
+        match driver.render_with("reboot", &values) {
+            Ok(line) => commands.push(line),
+            Err(e) => commands.push(format!("# refused: {e}")),
+        }
+        commands.push(format!(
+            "# wait for SSH, then post-checks: runs {to}, role, sync, health"
+        ));
+        // After the reboot, the installed volume is the active one.
+        if let Some(v) = &volume {
+            device::activate(&mut rows, v);
         }
     }
     Ok((checks, commands))
+}
+
+/// The gates and command of a dry run's failover: both units checked as they are now (the one
+/// planned active must be active, the other standby, both in sync and healthy).
+pub fn dry_run_failover(
+    drivers: &Drivers,
+    connector: &dyn Connector,
+    g: &Group,
+    to: &str,
+    mgmt_host: &str,
+) -> Result<(Vec<device::Check>, Vec<String>), String> {
+    let target = g
+        .devices
+        .first()
+        .map(|d| PlannedDevice {
+            name: to.to_string(),
+            mgmt_host: mgmt_host.to_string(),
+            role: "standby".into(),
+            ..d.clone()
+        })
+        .ok_or("empty group")?;
+    let (driver, _) = driver_of(drivers, &target)?;
+    let active = g
+        .devices
+        .iter()
+        .find(|d| d.name != to && d.role == "active")
+        .ok_or_else(|| format!("no active member other than {to} in the group"))?;
+    let mut checks = Vec::new();
+    for (d, role) in [(&target, HaRole::Standby), (active, HaRole::Active)] {
+        let mut t = connector
+            .connect(d)
+            .map_err(|e| format!("{}: {e}", d.name))?;
+        for mut c in device::ha_gate(t.as_mut(), driver, role) {
+            c.detail = format!("{}: {}", d.name, c.detail);
+            checks.push(c);
+        }
+    }
+    let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
+    Ok((
+        checks,
+        vec![
+            format!(
+                "# on {} ({}), after its peer's upgrade:",
+                active.name, active.mgmt_host
+            ),
+            cmd,
+            format!("# until {to} reports active and {} standby", active.name),
+        ],
+    ))
 }
 
 /// The pre-checks, memory in use and exact reboot command of a dry run for one device, without
@@ -841,11 +1183,77 @@ pub fn dry_run_reboot(
         driver,
         checks,
         ..
-    } = connect_and_precheck(drivers, connector, d)?;
+    } = connect_and_precheck(drivers, connector, d, None)?;
     let volume = device::active_volume(t.as_mut(), driver).map_err(|e| e.to_string())?;
     let values: Vec<(&str, &str)> = volume.iter().map(|v| ("volume", v.as_str())).collect();
     let command = driver
         .render_with("reboot", &values)
         .unwrap_or_else(|e| format!("# refused: {e}"));
     Ok((checks, vec![command]))
+}
+
+/// The steps of `wave` the journal does not show finished, in words, with the window each
+/// group was planned in: what the run will do next, for the operator's consent.
+pub fn pending(wave: &Wave, entries: &[journal::Entry]) -> Vec<String> {
+    let finished: std::collections::HashSet<String> = entries
+        .iter()
+        .filter(|e| matches!(e.event, Event::Done | Event::Skip))
+        .map(journal::Entry::key)
+        .collect();
+    let w = wave.index.to_string();
+    let mut out = Vec::new();
+    for g in &wave.groups {
+        let gname = group_name(g);
+        let key = |step: &str, who: (&str, &str), to: Option<&str>| {
+            let mut f = vec![
+                ("wave", w.as_str()),
+                ("group", gname.as_str()),
+                ("step", step),
+                who,
+            ];
+            f.extend(to.map(|t| ("to", t)));
+            step_key(&f)
+        };
+        let mut lines = Vec::new();
+        for step in &g.steps {
+            match step {
+                PlanStep::Upgrade { device } => {
+                    let Some(d) = g.devices.iter().find(|d| &d.name == device) else {
+                        continue;
+                    };
+                    let mut prev = d.from.as_str();
+                    for hop in &d.path {
+                        if !finished.contains(&key("hop", ("device", device), Some(hop))) {
+                            lines.push(format!(
+                                "upgrade {device} ({}) {prev} -> {hop}",
+                                d.mgmt_host
+                            ));
+                        }
+                        prev = hop;
+                    }
+                }
+                PlanStep::Reboot { device } => {
+                    if !finished.contains(&key("reboot", ("device", device), None)) {
+                        lines.push(format!("reboot {device}"));
+                    }
+                }
+                PlanStep::Failover { to, .. } => {
+                    if !finished.contains(&key("failover", ("to", to), None)) {
+                        lines.push(format!("fail over to {to}"));
+                    }
+                }
+            }
+        }
+        if !lines.is_empty() {
+            out.push(format!(
+                "{gname} at {} (window {} to {}, about {} min): {}",
+                g.site,
+                g.window_start,
+                g.window_end,
+                g.estimated_minutes,
+                lines.join(", then ")
+            ));
+        }
+    }
+    out
 }

@@ -23,7 +23,8 @@ pub fn steps(entries: &[Entry]) -> Table {
     for e in entries {
         match e.event {
             Event::Start => starts.push(e),
-            Event::Done | Event::Fail | Event::Skip => {
+            Event::Note => {}
+            Event::Done | Event::Fail | Event::Skip | Event::Interrupted => {
                 let start = starts
                     .iter()
                     .rposition(|s| s.key() == e.key())
@@ -37,6 +38,7 @@ pub fn steps(entries: &[Entry]) -> Table {
                     Cell::text(match e.event {
                         Event::Done => "done",
                         Event::Fail => "FAILED",
+                        Event::Interrupted => "interrupted",
                         _ => "skipped",
                     }),
                     start
@@ -95,8 +97,11 @@ pub fn markdown(plan: &Plan, plan_path: &str, entries: &[Entry]) -> String {
                     })
                     .count();
                 let failed = mine.iter().rev().find(|e| e.event == Event::Fail);
+                let interrupted = mine.last().is_some_and(|e| e.event == Event::Interrupted);
                 let result = if done == d.path.len() {
                     "upgraded".to_string()
+                } else if interrupted {
+                    "interrupted (unfinished: `--resume` continues it)".into()
                 } else if let Some(f) = failed {
                     format!(
                         "failed: {}",
@@ -117,6 +122,13 @@ pub fn markdown(plan: &Plan, plan_path: &str, entries: &[Entry]) -> String {
                     d.path.len()
                 ));
             }
+        }
+    }
+    let notes = super::journal::notes(entries);
+    if !notes.is_empty() {
+        md.push_str("\n## Overrides\n\n");
+        for n in notes {
+            md.push_str(&format!("- {n}\n"));
         }
     }
     md.push_str("\n## Steps\n\n");

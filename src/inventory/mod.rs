@@ -250,7 +250,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
 }
 
 /// Names of devices, sites and HA groups: they end up in file names, journals and reports.
-fn valid_name(s: &str) -> bool {
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.as_bytes()[0].is_ascii_alphanumeric()

@@ -6,7 +6,7 @@
 use crate::{HashMap, HashSet};
 use std::path::Path;
 
-use super::file::{Group, Plan, PlannedDevice, SCHEMA};
+use super::file::{Group, Plan, PlannedDevice, SCHEMA, Step, Wave};
 use super::select::{Selection, Selector};
 use crate::catalog::Catalog;
 use crate::error::{InputError, Location};
@@ -61,6 +61,78 @@ pub fn load(path: &Path) -> Result<Plan, InputError> {
         }
     }
     serde_json::from_value(value).map_err(|e| InputError::new(at, format!("malformed plan: {e}")))
+}
+
+/// Everything in a plan that will reach a session or a command, checked before the first
+/// session whatever `--force` says: device and group names, management addresses, vendors,
+/// versions, and that every step names a device of its group. A hand-edited plan cannot get
+/// `$(touch x)` or `127.0.9.10;reboot` near a device, and a bad value late in the plan stops
+/// the run before the first device is changed, not when its turn comes.
+pub fn validate(waves: &[Wave]) -> Vec<String> {
+    use crate::inventory::{MgmtHost, valid_name};
+    use crate::version::{Vendor, Version};
+    let mut out = Vec::new();
+    for w in waves {
+        for g in &w.groups {
+            let gname = g.ha_group.as_deref().unwrap_or("");
+            if !gname.is_empty() && !valid_name(gname) {
+                out.push(format!(
+                    "wave {}: group name {gname:?} is not valid",
+                    w.index
+                ));
+            }
+            let at = |what: &str| format!("wave {} group {}: {what}", w.index, gname);
+            for d in &g.devices {
+                let dev = |what: String| at(&format!("device {:?}: {what}", d.name));
+                if !valid_name(&d.name) {
+                    out.push(dev("not a valid device name".into()));
+                }
+                if let Err(e) = d.mgmt_host.parse::<MgmtHost>() {
+                    out.push(dev(format!("mgmt_host {:?}: {e}", d.mgmt_host)));
+                }
+                match d.vendor.parse::<Vendor>() {
+                    Err(e) => out.push(dev(format!("vendor: {e}"))),
+                    Ok(v) => {
+                        for (field, value) in std::iter::once(("from", &d.from))
+                            .chain(d.path.iter().map(|h| ("path", h)))
+                        {
+                            if let Err(e) = Version::parse(v, value) {
+                                out.push(dev(format!("{field} {value:?}: {e}")));
+                            }
+                        }
+                    }
+                }
+                if !matches!(d.role.as_str(), "active" | "standby" | "standalone") {
+                    out.push(dev(format!(
+                        "role {:?} is not active, standby or standalone",
+                        d.role
+                    )));
+                }
+            }
+            let member = |n: &str| g.devices.iter().any(|d| d.name == n);
+            for step in &g.steps {
+                match step {
+                    Step::Upgrade { device } | Step::Reboot { device } if !member(device) => {
+                        out.push(at(&format!(
+                            "a step names {device:?}, not a device of the group"
+                        )));
+                    }
+                    Step::Failover { to, mgmt_host } => {
+                        if !valid_name(to) {
+                            out.push(at(&format!("failover to {to:?}: not a valid device name")));
+                        }
+                        if let Err(e) = mgmt_host.parse::<MgmtHost>() {
+                            out.push(at(&format!(
+                                "failover to {to:?}: mgmt_host {mgmt_host:?}: {e}"
+                            )));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The differences between `plan` and the current inventory and catalog.
