@@ -556,6 +556,8 @@ pub struct Wait {
     pub reboot: std::time::Duration,
     /// Until an install the device runs in the background is complete.
     pub install: std::time::Duration,
+    /// Until both units of a pair report their new roles after a failover.
+    pub failover: std::time::Duration,
     /// Pause between attempts to reconnect or to read install progress (at most 1 s while
     /// waiting to see it go down).
     pub interval: std::time::Duration,

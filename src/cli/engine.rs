@@ -35,6 +35,7 @@ impl WaitArgs {
         crate::device::Wait {
             reboot: std::time::Duration::from_secs(self.reboot_timeout),
             install: std::time::Duration::from_secs(self.install_timeout),
+            failover: std::time::Duration::from_secs(30),
             interval: std::time::Duration::from_secs_f64(self.poll_interval.clamp(0.05, 60.0)),
             cancel: &INTERRUPTED,
         }

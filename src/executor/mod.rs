@@ -8,6 +8,10 @@
 
 pub mod journal;
 pub mod report;
+#[cfg(test)]
+mod testbed;
+#[cfg(test)]
+mod tests;
 pub mod windows;
 
 use std::collections::{HashMap, VecDeque};
@@ -705,7 +709,7 @@ fn failed_checks(unit: &str, checks: &[device::Check]) -> Option<String> {
 /// be active, the one taking it standby, both in sync and healthy), and the failover is refused
 /// with both units' answers when either is not ready: a device itself fails over even when out
 /// of sync. After the command (on the current active, its exit status checked), both roles
-/// must have swapped within 30 s.
+/// must have swapped within `wait.failover` (30 s).
 fn failover(
     c: &Ctx<'_>,
     g: &Group,
@@ -786,21 +790,24 @@ fn failover(
             device::quote(&format!("{}\n{}", out.stderr, out.stdout))
         ));
     }
-    let mut last = String::new();
-    for i in 0..30 {
+    let wait = c.settings.wait;
+    let start = std::time::Instant::now();
+    let last = loop {
         let (ok, seen) = swapped(t_to.as_mut(), t_from.as_mut());
         if ok {
             keep(to, t_to);
             keep(&active.name, t_from);
             return Ok(());
         }
-        last = seen;
-        if i < 29 {
-            std::thread::sleep(std::time::Duration::from_secs(1));
+        if start.elapsed() >= wait.failover
+            || !wait.sleep(wait.interval.min(std::time::Duration::from_secs(1)))
+        {
+            break seen;
         }
-    }
+    };
     Err(format!(
-        "the roles did not swap within 30 s of `{cmd}`: {last}"
+        "the roles did not swap within {} s of `{cmd}`: {last}",
+        wait.failover.as_secs()
     ))
 }
 

@@ -1,0 +1,652 @@
+//! The rollout engine on a scripted fleet ([`super::testbed`]): failure budgets at their
+//! boundaries, HA order, both-unit failover checks, resume after each kind of fault, consent
+//! between waves, windows and soaks. Each runs in milliseconds; the same paths over real SSH
+//! are in the lab tests.
+
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use super::testbed::{Fault, Fleet};
+use super::*;
+use crate::clock::FixedClock;
+use crate::planner::file::{Group, Phase, PlannedDevice, Step, Wave, WaveKind};
+
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+struct Quiet;
+impl Observer for Quiet {
+    fn on(&self, _: Progress<'_>) {}
+}
+
+fn device(name: &str, role: &str, path: &[&str]) -> PlannedDevice {
+    PlannedDevice {
+        name: name.into(),
+        role: role.into(),
+        vendor: "f5".into(),
+        model: "i4800".into(),
+        from: "15.1.10".into(),
+        path: path.iter().map(|s| s.to_string()).collect(),
+        mgmt_host: format!("{name}.example:22"),
+        estimated_minutes: 60,
+    }
+}
+
+fn group(ha: Option<&str>, devices: Vec<PlannedDevice>, steps: Vec<Step>) -> Group {
+    Group {
+        site: "LAB".into(),
+        ha_group: ha.map(str::to_string),
+        phase: Phase::Full,
+        window_start: "2026-01-01T00:00:00Z".into(),
+        window_end: "2036-01-01T00:00:00Z".into(),
+        start: "2026-01-01T00:00:00Z".into(),
+        end: "2026-01-01T01:00:00Z".into(),
+        estimated_minutes: 60,
+        devices,
+        steps,
+    }
+}
+
+/// A standalone unit upgraded to 16.1.4.
+fn single(name: &str) -> Group {
+    group(
+        None,
+        vec![device(name, "standalone", &["16.1.4"])],
+        vec![Step::Upgrade {
+            device: name.into(),
+        }],
+    )
+}
+
+/// An HA pair, standby first, then a failover to it, then the former active.
+fn pair(g: &str, active: &str, standby: &str, path: &[&str]) -> Group {
+    group(
+        Some(g),
+        vec![
+            device(standby, "standby", path),
+            device(active, "active", path),
+        ],
+        vec![
+            Step::Upgrade {
+                device: standby.into(),
+            },
+            Step::Failover {
+                to: standby.into(),
+                mgmt_host: format!("{standby}.example:22"),
+            },
+            Step::Upgrade {
+                device: active.into(),
+            },
+        ],
+    )
+}
+
+fn waves(canary: Vec<Group>, rest: Vec<Group>) -> Vec<Wave> {
+    vec![
+        Wave {
+            index: 0,
+            kind: WaveKind::Canary,
+            not_before: String::new(),
+            groups: canary,
+        },
+        Wave {
+            index: 1,
+            kind: WaveKind::Wave,
+            not_before: String::new(),
+            groups: rest,
+        },
+    ]
+}
+
+/// A scripted fleet with images for 16.1.4 and 17.1.1.3, a journal and the built-in drivers.
+struct Bed {
+    fleet: Fleet,
+    dir: tempfile::TempDir,
+    manifest: Manifest,
+    drivers: Drivers,
+}
+
+impl Bed {
+    fn new() -> Bed {
+        let dir = tempfile::tempdir().unwrap();
+        let mut images = Vec::new();
+        for (file, version) in [
+            ("BIGIP-16.1.4-0.0.1.iso", "16.1.4"),
+            ("BIGIP-17.1.1.3-0.0.1.iso", "17.1.1.3"),
+        ] {
+            let p = dir.path().join(file);
+            std::fs::write(&p, version.as_bytes()).unwrap();
+            let (sha256, size) = crate::images::digest(&p).unwrap();
+            images.push(crate::images::Image {
+                vendor: Vendor::F5,
+                version: version.into(),
+                file: file.into(),
+                size,
+                sha256,
+            });
+        }
+        Bed {
+            fleet: Fleet::default(),
+            manifest: Manifest {
+                dir: dir.path().to_path_buf(),
+                images,
+            },
+            dir,
+            drivers: Drivers::load(None).unwrap(),
+        }
+    }
+
+    fn journal(&self) -> std::path::PathBuf {
+        self.dir.path().join("plan.journal")
+    }
+
+    fn run_with(
+        &self,
+        waves: &[Wave],
+        budget: Budget,
+        windows: &dyn Windows,
+        mode: WindowMode,
+        soak: (i64, i64),
+        confirm: &mut dyn FnMut(&WaveReport) -> bool,
+    ) -> Outcome {
+        let clock = FixedClock(jiff::Timestamp::now());
+        let settings = Settings {
+            parallel: 1,
+            budget,
+            wait: Wait {
+                reboot: Duration::from_millis(300),
+                install: Duration::from_secs(2),
+                failover: Duration::from_millis(50),
+                interval: Duration::from_millis(1),
+                cancel: &NEVER,
+            },
+            images: self.dir.path().to_path_buf(),
+            windows,
+            mode,
+            soak_minutes: soak,
+            clock: &clock,
+        };
+        let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
+        run(
+            waves,
+            &self.drivers,
+            &self.manifest,
+            &self.fleet,
+            &settings,
+            &journal,
+            confirm,
+            &Quiet,
+        )
+    }
+
+    fn run(&self, waves: &[Wave], budget: Budget) -> Outcome {
+        self.run_with(
+            waves,
+            budget,
+            &PlannedWindows,
+            WindowMode::Wait,
+            (0, 0),
+            &mut |_| true,
+        )
+    }
+
+    fn journal_text(&self) -> String {
+        std::fs::read_to_string(self.journal()).unwrap_or_default()
+    }
+}
+
+fn names(v: &[(String, String)]) -> Vec<&str> {
+    v.iter().map(|(g, _)| g.as_str()).collect()
+}
+
+#[test]
+fn budget_as_a_count_tolerates_exactly_that_many_failures() {
+    for (allowed, completed, failed, last_touched) in [
+        (1, 2, vec!["b1", "b3"], false),
+        (2, 3, vec!["b1", "b3"], true),
+    ] {
+        let bed = Bed::new();
+        for n in ["c0", "b2", "b4"] {
+            bed.fleet.add(n, "active", None, &[]);
+        }
+        for n in ["b1", "b3"] {
+            bed.fleet.add(n, "active", None, &[Fault::InstallFails]);
+        }
+        let w = waves(
+            vec![single("c0")],
+            ["b1", "b2", "b3", "b4"].map(single).to_vec(),
+        );
+        let out = bed.run(&w, Budget::Count(allowed));
+        assert_eq!(out.completed, completed, "allowed {allowed}: {out:?}");
+        assert_eq!(names(&out.failed), failed, "allowed {allowed}");
+        // The group after the failure that spends the budget never starts.
+        assert_eq!(
+            !bed.fleet.commands("b4").is_empty(),
+            last_touched,
+            "allowed {allowed}"
+        );
+        assert_eq!(
+            out.stopped
+                .as_deref()
+                .is_some_and(|s| s.contains("exceed the budget")),
+            !last_touched
+        );
+    }
+}
+
+#[test]
+fn budget_as_a_share_rounds_down() {
+    assert_eq!(Budget::Percent(25.0).allowed(10), 2);
+    assert_eq!(Budget::Percent(20.0).allowed(9), 1);
+    assert_eq!(Budget::Percent(0.0).allowed(50), 0);
+    assert_eq!(Budget::Percent(100.0).allowed(7), 7);
+    assert_eq!(Budget::Count(3).allowed(1), 3);
+    assert_eq!("5%".parse::<Budget>(), Ok(Budget::Percent(5.0)));
+    assert_eq!("2".parse::<Budget>(), Ok(Budget::Count(2)));
+    assert!("101%".parse::<Budget>().is_err());
+    assert!("-1".parse::<Budget>().is_err());
+    // 5 groups at 40 %: two failures are tolerated, the third stops what follows.
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    for n in ["b1", "b2", "b3"] {
+        bed.fleet.add(n, "active", None, &[Fault::InstallFails]);
+    }
+    bed.fleet.add("b4", "active", None, &[]);
+    let w = waves(
+        vec![single("c0")],
+        ["b1", "b2", "b3", "b4"].map(single).to_vec(),
+    );
+    let out = bed.run(&w, Budget::Percent(40.0));
+    assert_eq!(names(&out.failed), ["b1", "b2", "b3"]);
+    assert!(bed.fleet.commands("b4").is_empty());
+    assert!(
+        out.stopped
+            .unwrap()
+            .contains("3 failed groups exceed the budget of 2")
+    );
+}
+
+#[test]
+fn a_failed_canary_stops_everything_whatever_the_budget() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[Fault::InstallFails]);
+    bed.fleet.add("b1", "active", None, &[]);
+    let out = bed.run(
+        &waves(vec![single("c0")], vec![single("b1")]),
+        Budget::Count(5),
+    );
+    assert_eq!(out.completed, 0);
+    assert_eq!(
+        out.stopped.as_deref(),
+        Some("the canary failed: nothing else starts")
+    );
+    assert!(bed.fleet.commands("b1").is_empty());
+}
+
+#[test]
+fn a_pair_goes_standby_first_and_ends_swapped_on_the_target() {
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let w = waves(
+        vec![],
+        vec![pair("ha01", "lb01", "lb02", &["16.1.4", "17.1.1.3"])],
+    );
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(out.completed, 1, "{out:?}");
+    let events = bed.fleet.events();
+    let at = |e: &str| {
+        events
+            .iter()
+            .position(|x| x == e)
+            .unwrap_or_else(|| panic!("{e} missing: {events:?}"))
+    };
+    // Both hops of the standby (into HD1.2, then HD1.1), the failover, then the former active.
+    assert!(at("lb02 install HD1.2 16.1.4") < at("lb02 install HD1.1 17.1.1.3"));
+    assert!(at("lb02 install HD1.1 17.1.1.3") < at("lb01 failover to lb02"));
+    assert!(at("lb01 failover to lb02") < at("lb01 install HD1.2 16.1.4"));
+    // Never both down: every down of one is followed by its up before the other goes down.
+    let mut down = std::collections::HashSet::new();
+    for e in &events {
+        let (dev, what) = e.split_once(' ').unwrap();
+        match what {
+            "down" => {
+                assert!(down.is_empty(), "{dev} down while {down:?}: {events:?}");
+                down.insert(dev.to_string());
+            }
+            "up" => {
+                down.remove(dev);
+            }
+            _ => {}
+        }
+    }
+    // No reboot was ever refused: each waited for its install.
+    assert!(
+        !events.iter().any(|e| e.contains("reboot-refused")),
+        "{events:?}"
+    );
+    let (a, b) = (bed.fleet.device("lb01"), bed.fleet.device("lb02"));
+    assert_eq!((a.version(), a.role.as_str()), ("17.1.1.3", "standby"));
+    assert_eq!((b.version(), b.role.as_str()), ("17.1.1.3", "active"));
+}
+
+#[test]
+fn a_failover_is_refused_when_the_unit_giving_up_traffic_is_not_ready() {
+    let bed = Bed::new();
+    bed.fleet
+        .add("lb01", "active", Some("lb02"), &[Fault::OutOfSync]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let w = waves(vec![], vec![pair("ha01", "lb01", "lb02", &["16.1.4"])]);
+    let out = bed.run(&w, Budget::Count(0));
+    let (_, why) = &out.failed[0];
+    assert!(
+        why.contains("refused, nothing changed: lb01: sync: \"Changes Pending\", not in sync"),
+        "{why}"
+    );
+    assert!(!bed.fleet.events().iter().any(|e| e.contains("failover")));
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    // The unit taking traffic is checked too: a standby that already reports active is not
+    // a standby to fail over to.
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet
+        .add("lb02", "standby", Some("lb01"), &[Fault::OutOfSync]);
+    let w = waves(
+        vec![],
+        vec![group(
+            Some("ha01"),
+            vec![device("lb01", "active", &["16.1.4"])],
+            vec![Step::Failover {
+                to: "lb02".into(),
+                mgmt_host: "lb02.example:22".into(),
+            }],
+        )],
+    );
+    let out = bed.run(&w, Budget::Count(0));
+    let (_, why) = &out.failed[0];
+    assert!(why.contains("lb02: sync: \"Changes Pending\""), "{why}");
+}
+
+#[test]
+fn a_failover_whose_roles_do_not_swap_fails_with_what_both_units_say() {
+    let bed = Bed::new();
+    bed.fleet
+        .add("lb01", "active", Some("lb02"), &[Fault::FailoverIgnored]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let w = waves(vec![], vec![pair("ha01", "lb01", "lb02", &["16.1.4"])]);
+    let out = bed.run(&w, Budget::Count(0));
+    let (_, why) = &out.failed[0];
+    assert!(why.contains("the roles did not swap"), "{why}");
+    assert!(why.contains("lb02: is standby, expected active"), "{why}");
+    // The former active was never upgraded.
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+}
+
+#[test]
+fn resume_after_each_fault_finishes_and_repeats_no_finished_step() {
+    for (who, fault) in [
+        ("lb02", Fault::InstallFails),
+        ("lb02", Fault::NeverReturns),
+        ("lb02", Fault::WrongVersion),
+        ("lb01", Fault::FailoverFails),
+        ("lb01", Fault::OutOfSync),
+        ("lb01", Fault::Unreachable),
+    ] {
+        let bed = Bed::new();
+        let f = |n: &str| if n == who { vec![fault] } else { vec![] };
+        bed.fleet.add("lb01", "active", Some("lb02"), &f("lb01"));
+        bed.fleet.add("lb02", "standby", Some("lb01"), &f("lb02"));
+        bed.fleet.add("c0", "active", None, &[]);
+        let w = waves(
+            vec![single("c0")],
+            vec![pair("ha01", "lb01", "lb02", &["16.1.4", "17.1.1.3"])],
+        );
+        let first = bed.run(&w, Budget::Count(0));
+        assert_eq!(first.failed.len(), 1, "{fault:?}: {first:?}");
+        let before = bed.journal_text();
+        // Every started step ended: failed or done, never left open.
+        assert_eq!(
+            before.matches(" start ").count(),
+            before.matches(" done ").count() + before.matches(" fail ").count(),
+            "{fault:?}:\n{before}"
+        );
+        bed.fleet.fix(who);
+        let second = bed.run(&w, Budget::Count(0));
+        assert_eq!(second.failed, vec![], "{fault:?}");
+        assert_eq!(second.completed, 2, "{fault:?}");
+        let after = bed.journal_text();
+        for line in before.lines().filter(|l| l.contains(" done ")) {
+            let key = line.split_once(" done ").unwrap().1;
+            assert_eq!(
+                after.matches(&format!("start {key}")).count(),
+                1,
+                "{fault:?}: {key} started again:\n{after}"
+            );
+        }
+        let (a, b) = (bed.fleet.device("lb01"), bed.fleet.device("lb02"));
+        assert_eq!(
+            (a.version(), a.role.as_str()),
+            ("17.1.1.3", "standby"),
+            "{fault:?}"
+        );
+        assert_eq!(
+            (b.version(), b.role.as_str()),
+            ("17.1.1.3", "active"),
+            "{fault:?}"
+        );
+        assert_eq!(bed.fleet.device("c0").version(), "16.1.4");
+        // Each hop installed once on each unit, whatever was repeated around it (a failed
+        // install is installed again).
+        for d in ["lb01", "lb02"] {
+            let again = usize::from(fault == Fault::InstallFails && d == who);
+            let installs = bed
+                .fleet
+                .events()
+                .iter()
+                .filter(|e| e.starts_with(&format!("{d} install")))
+                .count();
+            assert_eq!(
+                installs,
+                2 + again,
+                "{fault:?} {d}: {:?}",
+                bed.fleet.events()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_declined_wave_changes_nothing() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    let mut asked = Vec::new();
+    let out = bed.run_with(
+        &waves(vec![single("c0")], vec![single("b1")]),
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |r| {
+            asked.push((r.index, r.completed));
+            false
+        },
+    );
+    assert_eq!(asked, [(0, 1)]);
+    assert!(bed.fleet.commands("b1").is_empty());
+    assert_eq!(
+        out.stopped.as_deref(),
+        Some("stopped before wave 1 at the operator's answer")
+    );
+}
+
+/// Groups whose window opens in a day.
+fn later(mut g: Group) -> Group {
+    let now = jiff::Timestamp::now();
+    g.window_start = (now + jiff::SignedDuration::from_hours(24)).to_string();
+    g.window_end = (now + jiff::SignedDuration::from_hours(28)).to_string();
+    g
+}
+
+#[test]
+fn due_leaves_a_group_outside_its_window_untouched_and_ignore_runs_it() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    let w = waves(vec![single("c0")], vec![later(single("b1"))]);
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Due,
+        (0, 0),
+        &mut |_| true,
+    );
+    assert_eq!(out.completed, 1);
+    assert_eq!(names(&out.waiting), ["b1"]);
+    assert!(out.waiting[0].1.contains("its window at "), "{out:?}");
+    assert!(out.failed.is_empty() && out.stopped.is_none(), "{out:?}");
+    assert!(bed.fleet.commands("b1").is_empty());
+    // Run again with the override: it runs; the canary, finished, is not run again.
+    let c0 = bed.fleet.commands("c0").len();
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Ignore,
+        (0, 0),
+        &mut |_| true,
+    );
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(bed.fleet.device("b1").version(), "16.1.4");
+    assert_eq!(bed.fleet.commands("c0").len(), c0);
+}
+
+#[test]
+fn a_window_too_short_or_closed_is_a_failure_not_a_change() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    let mut g = single("c0");
+    let now = jiff::Timestamp::now();
+    g.window_start = (now - jiff::SignedDuration::from_hours(2)).to_string();
+    // 59 minutes left for 60 minutes of work.
+    g.window_end = (now + jiff::SignedDuration::from_mins(59)).to_string();
+    let out = bed.run_with(
+        &waves(vec![g], vec![]),
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| true,
+    );
+    assert!(
+        out.failed[0].1.contains("has no room for its 60 minutes"),
+        "{out:?}"
+    );
+    assert!(bed.fleet.commands("c0").is_empty());
+}
+
+#[test]
+fn the_wave_after_the_canary_waits_for_the_soak_and_a_finished_group_never_waits() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    let w = waves(vec![single("c0")], vec![single("b1")]);
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Due,
+        (30, 0),
+        &mut |_| true,
+    );
+    assert_eq!(out.completed, 1);
+    assert!(
+        out.waiting[0].1.contains("the 30-minute soak after wave 0"),
+        "{out:?}"
+    );
+    assert!(bed.fleet.commands("b1").is_empty());
+    // Without a soak after the canary nothing holds wave 1; c0, done, does not wait for a
+    // window that has since closed.
+    let mut w = w;
+    w[0].groups[0].window_end = "2026-01-01T01:00:00Z".into();
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Due,
+        (0, 0),
+        &mut |_| true,
+    );
+    assert_eq!(out.completed, 2, "{out:?}");
+}
+
+#[test]
+fn pending_lists_only_what_the_journal_has_not_finished() {
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet
+        .add("lb02", "standby", Some("lb01"), &[Fault::InstallFails]);
+    let w = waves(
+        vec![],
+        vec![pair("ha01", "lb01", "lb02", &["16.1.4", "17.1.1.3"])],
+    );
+    let entries = Journal::read(&bed.journal()).unwrap_or_default();
+    let all = pending(&w[1], &entries);
+    assert_eq!(all.len(), 1);
+    assert!(
+        all[0].contains("upgrade lb02 (lb02.example:22) 15.1.10 -> 16.1.4, then upgrade lb02 (lb02.example:22) 16.1.4 -> 17.1.1.3, then fail over to lb02, then upgrade lb01"),
+        "{all:?}"
+    );
+    bed.run(&w, Budget::Count(0));
+    bed.fleet.fix("lb02");
+    let entries = Journal::read(&bed.journal()).unwrap();
+    // The first hop failed: it is still pending.
+    assert!(pending(&w[1], &entries)[0].starts_with("ha01 at LAB"));
+    bed.run(&w, Budget::Count(0));
+    let entries = Journal::read(&bed.journal()).unwrap();
+    assert!(pending(&w[1], &entries).is_empty());
+    assert!(pending(&w[0], &entries).is_empty());
+}
+
+#[test]
+fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
+    let bed = Bed::new();
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let d = device("lb02", "standby", &["16.1.4", "17.1.1.3"]);
+    let (checks, commands) =
+        dry_run_device(&bed.drivers, &bed.fleet, &bed.manifest, bed.dir.path(), &d).unwrap();
+    assert!(
+        checks.iter().all(|c| c.status != device::Status::Fail),
+        "{checks:?}"
+    );
+    let installs: Vec<&String> = commands
+        .iter()
+        .filter(|c| c.starts_with("tmsh install"))
+        .collect();
+    assert_eq!(
+        installs,
+        [
+            "tmsh install sys software image BIGIP-16.1.4-0.0.1.iso volume HD1.2 create-volume",
+            "tmsh install sys software image BIGIP-17.1.1.3-0.0.1.iso volume HD1.1 create-volume"
+        ]
+    );
+    assert!(commands.contains(&"tmsh reboot volume HD1.1".to_string()));
+    let sent = bed.fleet.commands("lb02");
+    assert!(
+        sent.iter()
+            .all(|c| !c.starts_with("tmsh install") && !c.starts_with("tmsh reboot")),
+        "{sent:?}"
+    );
+    // A missing image file is a failed gate.
+    std::fs::remove_file(bed.dir.path().join("BIGIP-17.1.1.3-0.0.1.iso")).unwrap();
+    let (checks, _) =
+        dry_run_device(&bed.drivers, &bed.fleet, &bed.manifest, bed.dir.path(), &d).unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.name == "image" && c.status == device::Status::Fail),
+        "{checks:?}"
+    );
+}
