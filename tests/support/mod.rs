@@ -215,10 +215,16 @@ impl Lab {
             .code(0);
     }
 
-    /// From the lab's own event log: no HA pair ever had both members down at once.
+    /// From the lab's own event log: no HA pair ever had both members down at once. The log
+    /// must exist and record at least one reboot, or there is nothing to judge.
+    #[track_caller]
     pub fn assert_pairs_never_both_down(&self) {
-        let events =
-            std::fs::read_to_string(self.dir.path().join("devices/events.log")).unwrap_or_default();
+        let events = std::fs::read_to_string(self.dir.path().join("devices/events.log"))
+            .expect("the lab's event log");
+        assert!(
+            events.lines().any(|l| l.ends_with(" down")),
+            "no reboot in the lab's event log:\n{events}"
+        );
         let mut down: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
         for line in events.lines() {
             let parts: Vec<&str> = line.split_whitespace().collect();
@@ -245,6 +251,64 @@ impl Lab {
     /// The lab's own event log (reboots, failovers), one `UNIX-TIME DEVICE EVENT` per line.
     pub fn events(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("devices/events.log")).unwrap_or_default()
+    }
+
+    /// Waits (up to 10 s) until a device's sshd accepts TCP connections.
+    #[track_caller]
+    pub fn wait_listening(&self, device: &str) {
+        let config = std::fs::read_to_string(
+            self.dir
+                .path()
+                .join("devices")
+                .join(device)
+                .join("sshd_config"),
+        )
+        .unwrap();
+        let addr = config
+            .lines()
+            .find_map(|l| l.strip_prefix("ListenAddress "))
+            .expect("ListenAddress")
+            .trim()
+            .to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{device} not listening on {addr}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    fn state(&self, device: &str) -> serde_json::Value {
+        let path = self
+            .dir
+            .path()
+            .join("devices")
+            .join(device)
+            .join("state.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// The version a lab device runs, from its own state.
+    pub fn version(&self, device: &str) -> String {
+        let s = self.state(device);
+        s["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["active"] == true)
+            .and_then(|v| v["version"].as_str())
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// A lab device's HA role, from its own state.
+    pub fn role(&self, device: &str) -> String {
+        self.state(device)["role"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     /// The commands a device received, from the lab's own log.
