@@ -50,6 +50,25 @@ fn hostile_values_never_reach_a_command() {
     for v in ["15.1.10; reboot", "$(id)", "a|b", "a&&b", "a>b"] {
         assert!(loose.render("install", &[("image", v)]).is_err(), "{v}");
     }
+    // Every shell metacharacter, alone in an otherwise plain value, is refused, and the value
+    // without it is rendered: the guard is the character, not the pattern.
+    assert_eq!(
+        loose.render("install", &[("image", "ab")]).unwrap(),
+        loose.commands["install"].run.replace("{image}", "ab")
+    );
+    for c in [
+        ';', '&', '|', '$', '`', '\'', '"', '\\', '<', '>', '(', ')', '{', '}', '[', ']', '*', '?',
+        '!', '#', '~', ' ', '\t', '\n', '\r', '\0', '\u{7f}',
+    ] {
+        let v = format!("a{c}b");
+        assert!(
+            matches!(
+                loose.render("install", &[("image", &v)]),
+                Err(RenderError::Refused { .. })
+            ),
+            "{c:?} was let through"
+        );
+    }
     assert!(matches!(
         f5.render("install", &[("image", "a.iso")]).unwrap_err(),
         RenderError::Missing { .. }

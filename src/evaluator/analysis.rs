@@ -439,6 +439,27 @@ mod tests {
     }
 
     #[test]
+    fn a_leak_must_be_material_as_well_as_significant() {
+        // Clean, steady rises over 14 days: each is significant; only those at or above the
+        // materiality floor are leaks.
+        let leak = |mib_per_day: f64, total: Option<f64>| {
+            let mut d = device(
+                14,
+                |m| 4.0 * GIB + mib_per_day * 1048576.0 * f64::from(m) / 1440.0 + 2e4 * noise(m),
+                |_| 1e9,
+            );
+            d.mem_total = total;
+            analyse(d, &Settings::default()).memory.unwrap().leak
+        };
+        // 0.1 % of 16 GiB is 16.4 MiB a day.
+        assert!(!leak(12.0, Some(16.0 * GIB)));
+        assert!(leak(20.0, Some(16.0 * GIB)));
+        // Without a total: 1 MiB a day.
+        assert!(!leak(0.5, None));
+        assert!(leak(2.0, None));
+    }
+
+    #[test]
     fn a_flat_noisy_series_is_not_a_leak() {
         let d = device(
             14,

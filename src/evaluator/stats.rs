@@ -417,6 +417,36 @@ mod tests {
         }
     }
 
+    /// A rising series with ties (tests/data/rising.csv, from scripts/stats-reference.py) and
+    /// pyMannKendall 1.4.3's values on it; the Sen interval from the same script's plain-Python
+    /// computation (sorted pairwise slopes, Gilbert 1987 eq. 16.15-16.16).
+    #[test]
+    fn a_rising_series_matches_pymannkendall_and_an_independent_sen_interval() {
+        let y: Vec<f64> = include_str!("../../tests/data/rising.csv")
+            .lines()
+            .skip(1)
+            .map(|l| l.parse().unwrap())
+            .collect();
+        let x: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
+        let mk = mann_kendall(&y);
+        assert_eq!(mk.n, 200);
+        assert_eq!(mk.s, 3648.0);
+        assert_eq!(mk.var_s, 895440.0);
+        // S > 0: the continuity correction subtracts one.
+        assert!((mk.z - 3.854051538094221).abs() < 1e-12, "z = {}", mk.z);
+        assert!(
+            (mk.p - 0.00011617912276684628).abs() < 1e-15,
+            "p = {}",
+            mk.p
+        );
+        assert!((mk.tau - 0.18331658291457287).abs() < 1e-15);
+        let l = theil_sen(&x, &y, mk.var_s, Z95).unwrap();
+        assert!((l.slope - 0.06).abs() < 1e-12, "{l:?}");
+        assert!((l.intercept - -0.9699999999999998).abs() < 1e-9, "{l:?}");
+        assert!((l.ci_low - 0.0310966845103631).abs() < 1e-12, "{l:?}");
+        assert!((l.ci_high - 0.08942906718476473).abs() < 1e-12, "{l:?}");
+    }
+
     #[test]
     fn sen_interval_on_a_textbook_series() {
         // Gilbert (1987) example 16.5 style check: a perfect line has a zero-width interval

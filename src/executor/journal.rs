@@ -298,6 +298,25 @@ mod tests {
         assert_eq!(j.entries[1].get("error"), Some("said \"no\" = bad\nnext"));
         assert!(j.finished("wave=1 step=hop device=a to=17.5.1"));
         assert!(!j.finished("wave=1 step=hop device=b to=17.5.1"));
+        // Started, failed or interrupted is not finished; skipped is.
+        for (event, finished) in [
+            (Event::Start, false),
+            (Event::Fail, false),
+            (Event::Interrupted, false),
+            (Event::Note, false),
+            (Event::Skip, true),
+            (Event::Done, true),
+        ] {
+            let p = dir.path().join(format!("{event:?}"));
+            let mut j = Journal::open(&p).unwrap();
+            j.record(event, &[("step", "hop"), ("device", "c"), ("error", "x")])
+                .unwrap();
+            assert_eq!(j.finished("step=hop device=c"), finished, "{event:?}");
+            // The same, read back from the file.
+            let read = Journal::open(&p).unwrap();
+            assert_eq!(read.entries.len(), 1, "{event:?}");
+            assert_eq!(read.finished("step=hop device=c"), finished, "{event:?}");
+        }
         assert_eq!(last_events(&j.entries).len(), 1);
     }
 }

@@ -283,6 +283,23 @@ mod tests {
     }
 
     #[test]
+    fn f5_builds_order_by_their_first_number_first() {
+        ascending(
+            Vendor::F5,
+            &[
+                "15.1.10",
+                "15.1.10-0.0.7",
+                "15.1.10-0.0.30",
+                "15.1.10-0.2.1",
+                "15.1.10-1.0.2",
+                "15.1.10-2.0.1",
+                "15.1.10-2.1.0",
+                "15.1.10.1",
+            ],
+        );
+    }
+
+    #[test]
     fn f5_hotfixes_order_numerically_not_lexically() {
         ascending(
             Vendor::F5,
