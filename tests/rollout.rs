@@ -303,6 +303,11 @@ fn ctrl_c_is_an_interruption_not_a_failure_and_resume_finishes() {
         !lab.dir.path().join("plan.lock").exists(),
         "the lock is released"
     );
+    Test::new()
+        .args(&["status", &lab.path("plan.json")])
+        .run()
+        .code(0)
+        .stdout_has("interrupted (--resume continues it)");
     args.push("--resume".into());
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     Test::new()

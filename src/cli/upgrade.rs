@@ -380,11 +380,15 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
                 let current = mine
                     .iter()
                     .rev()
-                    .find(|e| matches!(e.event, Event::Start | Event::Fail));
+                    .find(|e| matches!(e.event, Event::Start | Event::Fail | Event::Interrupted));
                 let (state, detail) = match current {
                     Some(e) if e.event == Event::Fail => {
                         ("failed", e.get("error").unwrap_or("").to_string())
                     }
+                    Some(e) if e.event == Event::Interrupted => (
+                        "interrupted (--resume continues it)",
+                        format!("hop to {}", e.get("to").unwrap_or("")),
+                    ),
                     Some(e) => (
                         "in progress (or interrupted)",
                         format!("hop to {}", e.get("to").unwrap_or("")),

@@ -213,6 +213,47 @@ fn broken_driver_files_name_the_problem() {
             .contains("uses {slot} but [params.slot] is not defined"),
         "{e}"
     );
+    // A parse pattern must capture what it reads.
+    let e = Driver::parse(
+        "d.toml",
+        &text.replace(
+            r"parse.build = '(?m)^\s*Build\s+(\S+)\s*$'",
+            r"parse.build = '(?m)^\s*Build\s+\S+\s*$'",
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("parse.build needs one capture group"),
+        "{e}"
+    );
+    // An install waited for through a command that is not a read-only status with rows and a
+    // `complete` pattern is refused: each of the three is needed.
+    for (what, broken) in [
+        (
+            "read-only",
+            text.replacen(
+                "run = \"tmsh show sys software status\"\nread_only = true",
+                "run = \"tmsh show sys software status\"",
+                1,
+            ),
+        ),
+        (
+            "rows",
+            text.replacen("\nrows = '", "\nnot_rows = '", 1)
+                .replace("not_rows = '(?m)", "# "),
+        ),
+        ("complete", text.replacen("complete = '^complete$'", "", 1)),
+    ] {
+        assert_ne!(broken, text, "{what}: the edit did not apply");
+        let e = Driver::parse("d.toml", &broken).unwrap_err();
+        assert!(
+            e.to_string().contains("commands.install.wait_for")
+                && e.to_string()
+                    .contains("must be a read-only command with `rows`"),
+            "{what}: {e}"
+        );
+    }
     let e = Driver::parse(
         "d.toml",
         &text.replace("vendor = \"f5\"", "vendor = \"cisco\""),
@@ -239,4 +280,27 @@ fn a_user_driver_replaces_the_builtin_one() {
     let d = Drivers::load(Some(&p)).unwrap();
     assert_eq!(d.get(Vendor::A10).unwrap().source, p.display().to_string());
     assert_eq!(d.all().len(), 4);
+}
+
+#[test]
+fn a_driver_shows_what_it_runs() {
+    let d = drivers();
+    let shown = d.get(Vendor::F5).unwrap().to_string();
+    assert!(
+        shown.starts_with("f5 driver (<embedded>/drivers/f5.toml): "),
+        "{shown}"
+    );
+    assert!(shown.contains("images go to /shared/images\n"), "{shown}");
+    assert!(
+        shown.contains("  param volume: ^(?:HD1\\.[1-9])$\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  show_version (read-only): tmsh show sys version\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  reboot: tmsh reboot volume {volume}\n"),
+        "{shown}"
+    );
 }

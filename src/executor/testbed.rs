@@ -47,6 +47,9 @@ pub struct Device {
     pub faults: Vec<Fault>,
     /// Status readings left before an install completes.
     installing: Option<(usize, u32)>,
+    /// Connection attempts the old system still answers after a reboot command (it takes a
+    /// moment to stop), and the volume it comes back on.
+    going_down: Option<(u32, usize)>,
     /// Connection attempts left while down after a reboot.
     down: u32,
     /// Images on the device, by file name, with their SHA-256.
@@ -89,6 +92,7 @@ impl Fleet {
                 peer: peer.map(str::to_string),
                 faults: faults.to_vec(),
                 installing: None,
+                going_down: None,
                 down: 0,
                 files: HashMap::new(),
             },
@@ -148,6 +152,19 @@ impl Connector for Fleet {
             .devices
             .get_mut(&d.name)
             .unwrap_or_else(|| panic!("no scripted device {}", d.name));
+        // A reboot command returns before the device stops: the old system answers a little
+        // longer, then the device goes down on the volume it boots next.
+        if let Some((left, next)) = dev.going_down.as_mut() {
+            if *left > 0 {
+                *left -= 1;
+            } else {
+                dev.active = *next;
+                dev.going_down = None;
+                dev.down = 2;
+                s.events.push(format!("{} down", d.name));
+            }
+        }
+        let dev = s.devices.get_mut(&d.name).expect("device");
         let gone = dev.faults.contains(&Fault::Unreachable)
             || (dev.down > 0 && dev.faults.contains(&Fault::NeverReturns));
         if dev.down > 0 && !gone {
@@ -297,11 +314,12 @@ impl Transport for Session {
                     st.events.push(format!("{name} reboot-refused HD1.{v}"));
                     return refused(&format!("01070734:3: Volume HD1.{v} is not bootable."));
                 }
-                if !d.faults.contains(&Fault::WrongVersion) {
-                    d.active = v - 1;
-                }
-                d.down = 2;
-                st.events.push(format!("{name} down"));
+                let next = if d.faults.contains(&Fault::WrongVersion) {
+                    d.active
+                } else {
+                    v - 1
+                };
+                d.going_down = Some((2, next));
                 ok("Rebooting...\n".into())
             }
             other => refused(&format!("Syntax Error: \"{other}\" unknown command")),
