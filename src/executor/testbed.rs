@@ -104,6 +104,11 @@ impl Fleet {
         self.state.lock().unwrap().devices[name].clone()
     }
 
+    /// Takes a device down for `attempts` connection attempts, as a reboot in progress does.
+    pub fn hold_down(&self, name: &str, attempts: u32) {
+        self.state.lock().unwrap().devices.get_mut(name).unwrap().down = attempts;
+    }
+
     /// Clears a device's faults (the operator fixed it).
     pub fn fix(&self, name: &str) {
         let mut s = self.state.lock().unwrap();

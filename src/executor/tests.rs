@@ -457,6 +457,31 @@ fn resume_after_each_fault_finishes_and_repeats_no_finished_step() {
 }
 
 #[test]
+fn a_step_left_unfinished_by_a_kill_waits_for_its_rebooting_device() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    // A run killed while c0 rebooted: its hop started and never ended; another step finished
+    // after it. The device is still down for a few attempts.
+    std::fs::write(
+        bed.journal(),
+        "2026-11-29T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+         2026-11-29T10:00:05Z done wave=9 group=x step=hop device=x to=16.1.4\n",
+    )
+    .unwrap();
+    bed.fleet.hold_down("c0", 5);
+    let w = waves(vec![single("c0")], vec![single("b1")]);
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(bed.fleet.device("c0").version(), "16.1.4");
+    // A device unreachable at the start of a fresh step is an error at once, not a wait.
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[Fault::Unreachable]);
+    let out = bed.run(&waves(vec![single("c0")], vec![]), Budget::Count(0));
+    assert!(out.failed[0].1.contains("cannot connect: Connection refused"), "{out:?}");
+}
+
+#[test]
 fn a_declined_wave_changes_nothing() {
     let bed = Bed::new();
     bed.fleet.add("c0", "active", None, &[]);
