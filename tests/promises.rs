@@ -4,7 +4,7 @@
 //! a kill mid-reboot, `--restart`, and errors that quote the device. Each test asserts from the
 //! lab's own logs (commands received, events) as well as from lbfleet's output.
 
-use crate::rollout::{setup, setup_with, spawn, upgrade, upgrade_args};
+use crate::rollout::{plan_lab, setup, setup_with, spawn, upgrade, upgrade_args};
 use crate::support::{Lab, Test};
 
 /// Rewrites the lab's plan file through `edit` (a hand edit, as a reviewer might make).
@@ -56,36 +56,20 @@ fn closed_window() -> String {
 }
 
 /// A lab whose site's window is not open now, planned (so the plan placed its groups there).
-fn lab_with_window(devices: u32, net: u32, window: &str, plan_flags: &[&str]) -> Lab {
+fn lab_with_window(devices: u32, net: u32, window: &str) -> Lab {
     let lab = Lab::up(devices, net, "");
     std::fs::write(
         lab.dir.path().join("inventory/sites.csv"),
         format!("site,timezone,windows,order\nLAB,UTC,{window},1\n"),
     )
     .unwrap();
-    lab.add_image("BIGIP-16.1.4-0.0.1.iso", "16.1.4", &vec![42u8; 1 << 20]);
-    let inventory = lab.path("inventory");
-    let plan = lab.path("plan.json");
-    let mut args = vec![
-        "plan",
-        inventory.as_str(),
-        "--target",
-        "f5=16.1.4",
-        "-o",
-        plan.as_str(),
-        "--canary-soak",
-        "0",
-        "-q",
-    ];
-    args.extend_from_slice(plan_flags);
-    Test::new().args(&args).run().code(0);
-    lab
+    plan_lab(lab, &[])
 }
 
 #[test]
 fn groups_start_only_inside_their_window_unless_windows_are_ignored() {
     let window = closed_window();
-    let lab = lab_with_window(2, 52, &window, &[]);
+    let lab = lab_with_window(2, 52, &window);
     // --due: what may start now runs (nothing), the rest is listed with its window; exit 0.
     upgrade(&lab, &["--yes", "--due"])
         .code(0)

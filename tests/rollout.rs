@@ -9,7 +9,12 @@ pub(crate) fn setup(devices: u32, net: u32, faults: &str) -> Lab {
 
 /// As [`setup`], with more `lbfleet plan` flags.
 pub(crate) fn setup_with(devices: u32, net: u32, faults: &str, plan_flags: &[&str]) -> Lab {
-    let lab = Lab::up(devices, net, faults);
+    plan_lab(Lab::up(devices, net, faults), plan_flags)
+}
+
+/// Adds a 16.1.4 image to `lab` and plans its inventory to 16.1.4 (canary soak 0 unless
+/// `plan_flags` say otherwise).
+pub(crate) fn plan_lab(lab: Lab, plan_flags: &[&str]) -> Lab {
     lab.add_image("BIGIP-16.1.4-0.0.1.iso", "16.1.4", &vec![42u8; 1 << 20]);
     let inventory = lab.path("inventory");
     let plan = lab.path("plan.json");
@@ -20,8 +25,6 @@ pub(crate) fn setup_with(devices: u32, net: u32, faults: &str, plan_flags: &[&st
         "f5=16.1.4",
         "-o",
         plan.as_str(),
-        "--start",
-        "2026-11-25T00:00:00Z",
         "-q",
     ];
     args.extend_from_slice(plan_flags);

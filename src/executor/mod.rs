@@ -695,6 +695,21 @@ fn run_group(
     Ok(())
 }
 
+/// The unit a failover promotes, as a planned device. It may not be upgraded in this group
+/// entry (a canary's second phase): the step carries its address; vendor and model are the
+/// group's.
+fn failover_target(g: &Group, to: &str, mgmt_host: &str) -> Result<PlannedDevice, String> {
+    g.devices
+        .first()
+        .map(|d| PlannedDevice {
+            name: to.to_string(),
+            mgmt_host: mgmt_host.to_string(),
+            role: "standby".into(),
+            ..d.clone()
+        })
+        .ok_or_else(|| "empty group".to_string())
+}
+
 /// The failed checks of one unit, for a refusal: `name: check: detail; ...`.
 fn failed_checks(unit: &str, checks: &[device::Check]) -> Option<String> {
     let bad: Vec<String> = checks
@@ -718,17 +733,7 @@ fn failover(
     roles: &HashMap<&str, HaRole>,
     kept: &Sessions,
 ) -> Result<(), String> {
-    // The unit to promote may not be upgraded in this entry (a canary's second phase): the
-    // step carries its address.
-    let target = g
-        .devices
-        .first()
-        .map(|d| PlannedDevice {
-            name: to.to_string(),
-            mgmt_host: mgmt_host.to_string(),
-            ..d.clone()
-        })
-        .ok_or("empty group")?;
+    let target = failover_target(g, to, mgmt_host)?;
     let (driver, _) = driver_of(c.drivers, &target)?;
     let active = g
         .devices
@@ -1138,16 +1143,7 @@ pub fn dry_run_failover(
     to: &str,
     mgmt_host: &str,
 ) -> Result<(Vec<device::Check>, Vec<String>), String> {
-    let target = g
-        .devices
-        .first()
-        .map(|d| PlannedDevice {
-            name: to.to_string(),
-            mgmt_host: mgmt_host.to_string(),
-            role: "standby".into(),
-            ..d.clone()
-        })
-        .ok_or("empty group")?;
+    let target = failover_target(g, to, mgmt_host)?;
     let (driver, _) = driver_of(drivers, &target)?;
     let active = g
         .devices

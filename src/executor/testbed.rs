@@ -106,7 +106,13 @@ impl Fleet {
 
     /// Takes a device down for `attempts` connection attempts, as a reboot in progress does.
     pub fn hold_down(&self, name: &str, attempts: u32) {
-        self.state.lock().unwrap().devices.get_mut(name).unwrap().down = attempts;
+        self.state
+            .lock()
+            .unwrap()
+            .devices
+            .get_mut(name)
+            .unwrap()
+            .down = attempts;
     }
 
     /// Clears a device's faults (the operator fixed it).

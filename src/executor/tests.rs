@@ -478,7 +478,12 @@ fn a_step_left_unfinished_by_a_kill_waits_for_its_rebooting_device() {
     let bed = Bed::new();
     bed.fleet.add("c0", "active", None, &[Fault::Unreachable]);
     let out = bed.run(&waves(vec![single("c0")], vec![]), Budget::Count(0));
-    assert!(out.failed[0].1.contains("cannot connect: Connection refused"), "{out:?}");
+    assert!(
+        out.failed[0]
+            .1
+            .contains("cannot connect: Connection refused"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -592,6 +597,26 @@ fn the_wave_after_the_canary_waits_for_the_soak_and_a_finished_group_never_waits
         "{out:?}"
     );
     assert!(bed.fleet.commands("b1").is_empty());
+    // A soak that has passed holds nothing: the canary finished long ago.
+    let earlier = Bed::new();
+    earlier.fleet.add("c0", "active", None, &[]);
+    earlier.fleet.add("b1", "active", None, &[]);
+    std::fs::write(
+        earlier.journal(),
+        "2026-01-01T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+         2026-01-01T10:05:00Z done wave=0 group=c0 step=hop device=c0 to=16.1.4\n",
+    )
+    .unwrap();
+    let out = earlier.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Due,
+        (30, 0),
+        &mut |_| true,
+    );
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(earlier.fleet.device("b1").version(), "16.1.4");
     // Without a soak after the canary nothing holds wave 1; c0, done, does not wait for a
     // window that has since closed.
     let mut w = w;
