@@ -367,8 +367,9 @@ impl Ctx<'_> {
                         until: t,
                         what: &what,
                     });
+                    // Checked again every poll interval (the countdown's pace).
                     let left = t.duration_since(now).unsigned_abs();
-                    let step = left.min(std::time::Duration::from_secs(1));
+                    let step = left.min(self.settings.wait.interval);
                     if !self.settings.wait.sleep(step) {
                         return Err(GroupStop::Interrupted(format!(
                             "interrupted while waiting for {what}"
@@ -738,7 +739,8 @@ fn failover(
     let active = g
         .devices
         .iter()
-        .find(|d| d.name != to && roles.get(d.name.as_str()) == Some(&HaRole::Active))
+        .filter(|d| d.name != to)
+        .find(|d| roles.get(d.name.as_str()) == Some(&HaRole::Active))
         .ok_or_else(|| format!("no active member other than {to} in the group"))?;
     let session = |d: &PlannedDevice| -> Result<Box<dyn Transport>, String> {
         match kept.borrow_mut().remove(&d.name) {

@@ -30,6 +30,10 @@ pub enum Fault {
     FailoverIgnored,
     /// Connections are refused.
     Unreachable,
+    /// The failover command makes the peer active but this unit stays active too.
+    FailoverHalf,
+    /// A reboot gives no memory back.
+    MemoryStays,
 }
 
 /// One scripted device.
@@ -54,6 +58,11 @@ pub struct Device {
     down: u32,
     /// Images on the device, by file name, with their SHA-256.
     files: HashMap<String, String>,
+    /// Bytes of memory in use (12 GiB of 32; a reboot brings it to 4 GiB).
+    pub mem_used: u64,
+    /// Reads of its failover status that still show its old role after a failover (a unit
+    /// takes a moment to change).
+    lag: u32,
 }
 
 impl Device {
@@ -95,6 +104,8 @@ impl Fleet {
                 going_down: None,
                 down: 0,
                 files: HashMap::new(),
+                mem_used: 12 << 30,
+                lag: 0,
             },
         );
     }
@@ -102,6 +113,17 @@ impl Fleet {
     /// A device's state now.
     pub fn device(&self, name: &str) -> Device {
         self.state.lock().unwrap().devices[name].clone()
+    }
+
+    /// Sets a device's memory in use.
+    pub fn set_memory(&self, name: &str, bytes: u64) {
+        self.state
+            .lock()
+            .unwrap()
+            .devices
+            .get_mut(name)
+            .unwrap()
+            .mem_used = bytes;
     }
 
     /// Takes a device down for `attempts` connection attempts, as a reboot in progress does.
@@ -159,6 +181,13 @@ fn refused(stderr: &str) -> Result<CommandOutput, SshError> {
 impl Connector for Fleet {
     fn connect(&self, d: &PlannedDevice) -> Result<Box<dyn Transport>, SshError> {
         let mut s = self.state.lock().unwrap();
+        // Each device answers at its own address only.
+        if d.mgmt_host != format!("{}.example:22", d.name) {
+            return Err(SshError::Connect {
+                target: d.mgmt_host.clone(),
+                message: format!("no device {} at this address", d.name),
+            });
+        }
         let dev = s
             .devices
             .get_mut(&d.name)
@@ -169,6 +198,9 @@ impl Connector for Fleet {
             if *left > 0 {
                 *left -= 1;
             } else {
+                if !dev.faults.contains(&Fault::MemoryStays) {
+                    dev.mem_used = 4 << 30;
+                }
                 dev.active = *next;
                 dev.going_down = None;
                 dev.down = 2;
@@ -252,11 +284,16 @@ impl Transport for Session {
                 ok(o)
             }
             "df -Pk /shared/images" => ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x 20971520 971520 20000000 5% /shared\n".into()),
-            "tmsh show cm failover-status" => ok(format!(
-                "Status   {}\nSummary  1/1 {}\n",
-                d.role.to_uppercase(),
-                d.role
-            )),
+            "tmsh show cm failover-status" => {
+                let role = if d.lag > 0 {
+                    d.lag -= 1;
+                    // Not changed yet: still the other role.
+                    if d.role == "active" { "standby" } else { "active" }
+                } else {
+                    d.role.as_str()
+                };
+                ok(format!("Status   {}\nSummary  1/1 {role}\n", role.to_uppercase()))
+            }
             "tmsh show cm sync-status" => ok(if d.peer.is_none() {
                 "Status   Standalone\n".into()
             } else if d.faults.contains(&Fault::OutOfSync) {
@@ -264,7 +301,10 @@ impl Transport for Session {
             } else {
                 "Status   In Sync\n".into()
             }),
-            "free -b" => ok("               total        used\nMem:    34359738368 12884901888\n".into()),
+            "free -b" => ok(format!(
+                "               total        used\nMem:    34359738368 {}\n",
+                d.mem_used
+            )),
             "tmsh load sys config verify" => ok("Validating configuration...\n  /config/bigip.conf\n".into()),
             "tmsh run sys failover standby" => {
                 if d.role != "active" {
@@ -276,10 +316,14 @@ impl Transport for Session {
                 if d.faults.contains(&Fault::FailoverIgnored) {
                     return ok(String::new());
                 }
-                d.role = "standby".into();
+                if !d.faults.contains(&Fault::FailoverHalf) {
+                    d.role = "standby".into();
+                }
                 let peer = d.peer.clone();
                 if let Some(p) = &peer {
-                    st.devices.get_mut(p).expect("peer").role = "active".into();
+                    let p = st.devices.get_mut(p).expect("peer");
+                    p.role = "active".into();
+                    p.lag = 2;
                 }
                 st.events
                     .push(format!("{name} failover to {}", peer.unwrap_or_default()));

@@ -150,6 +150,20 @@ impl Bed {
         confirm: &mut dyn FnMut(&WaveReport) -> bool,
     ) -> Outcome {
         let clock = FixedClock(jiff::Timestamp::now());
+        self.run_clocked(waves, budget, windows, mode, soak, confirm, &clock)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_clocked(
+        &self,
+        waves: &[Wave],
+        budget: Budget,
+        windows: &dyn Windows,
+        mode: WindowMode,
+        soak: (i64, i64),
+        confirm: &mut dyn FnMut(&WaveReport) -> bool,
+        clock: &(dyn crate::clock::Clock + Sync),
+    ) -> Outcome {
         let settings = Settings {
             parallel: 1,
             budget,
@@ -164,7 +178,7 @@ impl Bed {
             windows,
             mode,
             soak_minutes: soak,
-            clock: &clock,
+            clock,
         };
         let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
         run(
@@ -554,6 +568,25 @@ fn due_leaves_a_group_outside_its_window_untouched_and_ignore_runs_it() {
 }
 
 #[test]
+fn a_wave_waiting_for_its_window_holds_every_later_wave() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    let w = waves(vec![later(single("c0"))], vec![single("b1")]);
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Due,
+        (0, 0),
+        &mut |_| true,
+    );
+    assert_eq!(names(&out.waiting), ["c0"]);
+    assert_eq!(out.completed, 0);
+    assert!(bed.fleet.commands("b1").is_empty());
+}
+
+#[test]
 fn a_window_too_short_or_closed_is_a_failure_not_a_change() {
     let bed = Bed::new();
     bed.fleet.add("c0", "active", None, &[]);
@@ -699,4 +732,156 @@ fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
             .any(|c| c.name == "image" && c.status == device::Status::Fail),
         "{checks:?}"
     );
+}
+
+/// A clock that moves `step` on at every reading.
+struct Stepping {
+    now: Mutex<jiff::Timestamp>,
+    step: jiff::SignedDuration,
+}
+
+impl crate::clock::Clock for Stepping {
+    fn now(&self) -> jiff::Timestamp {
+        let mut t = self.now.lock().unwrap();
+        let now = *t;
+        *t = now + self.step;
+        now
+    }
+}
+
+#[test]
+fn by_default_a_group_waits_for_its_window_to_open_then_runs() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    let start = jiff::Timestamp::now();
+    let mut g = single("c0");
+    g.window_start = (start + jiff::SignedDuration::from_mins(25)).to_string();
+    g.window_end = (start + jiff::SignedDuration::from_hours(5)).to_string();
+    // Ten minutes pass at every look at the clock.
+    let clock = Stepping {
+        now: Mutex::new(start),
+        step: jiff::SignedDuration::from_mins(10),
+    };
+    let out = bed.run_clocked(
+        &waves(vec![g], vec![]),
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| true,
+        &clock,
+    );
+    assert_eq!(out.completed, 1, "{out:?}");
+    assert_eq!(bed.fleet.device("c0").version(), "16.1.4");
+    // It looked at the clock until the window opened (0, 10, 20 minutes: closed; 30: open).
+    assert!(*clock.now.lock().unwrap() >= start + jiff::SignedDuration::from_mins(30));
+}
+
+#[test]
+fn a_soak_ends_on_the_minute() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    // The soak counts from wave 0's last step; what other waves or notes did later does not
+    // move it.
+    std::fs::write(
+        bed.journal(),
+        "2026-01-01T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+         2026-01-01T10:05:00Z done wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+         2026-01-01T10:20:00Z done wave=7 group=z step=hop device=z to=16.1.4\n\
+         2026-01-01T10:21:00Z note wave=0 what=force detail=x\n",
+    )
+    .unwrap();
+    let w = waves(vec![single("c0")], vec![single("b1")]);
+    let at = |t: &str| FixedClock(t.parse().unwrap());
+    let run = |t: &str| {
+        bed.run_clocked(
+            &w,
+            Budget::Count(0),
+            &PlannedWindows,
+            WindowMode::Due,
+            (30, 0),
+            &mut |_| true,
+            &at(t),
+        )
+    };
+    // One second before the soak ends: waiting; at its end: it runs.
+    assert_eq!(names(&run("2026-01-01T10:34:59Z").waiting), ["b1"]);
+    assert!(bed.fleet.commands("b1").is_empty());
+    let out = run("2026-01-01T10:35:00Z");
+    assert!(out.waiting.is_empty(), "{out:?}");
+    assert_eq!(bed.fleet.device("b1").version(), "16.1.4");
+}
+
+#[test]
+fn a_failover_waits_for_both_roles_and_refuses_a_unit_left_active() {
+    // The new active takes a moment to report it (the scripted peer lags two readings): the
+    // engine waits for it rather than giving up.
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let w = waves(vec![], vec![pair("ha01", "lb01", "lb02", &["16.1.4"])]);
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
+    // A unit that stays active after handing over: both active is not a failover.
+    let bed = Bed::new();
+    bed.fleet
+        .add("lb01", "active", Some("lb02"), &[Fault::FailoverHalf]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let out = bed.run(&w, Budget::Count(0));
+    let (_, why) = &out.failed[0];
+    assert!(why.contains("the roles did not swap"), "{why}");
+    assert!(why.contains("lb01: is active, expected standby"), "{why}");
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+}
+
+fn reboot_group(name: &str) -> Group {
+    let mut g = single(name);
+    g.devices[0].path = vec![];
+    g.steps = vec![Step::Reboot {
+        device: name.into(),
+    }];
+    g
+}
+
+#[test]
+fn a_mitigation_reboot_must_give_memory_back_unless_an_earlier_attempt_rebooted() {
+    // Memory drops from 12 to 4 GiB: done.
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    let out = bed.run(&waves(vec![reboot_group("c0")], vec![]), Budget::Count(0));
+    assert_eq!(out.completed, 1, "{out:?}");
+    assert_eq!(bed.fleet.device("c0").mem_used, 4 << 30);
+    // Memory that stays: the reboot failed its purpose.
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[Fault::MemoryStays]);
+    let out = bed.run(&waves(vec![reboot_group("c0")], vec![]), Budget::Count(0));
+    assert!(
+        out.failed[0].1.contains("memory in use did not drop"),
+        "{out:?}"
+    );
+    // An earlier attempt of this step rebooted the device (then failed): memory already low
+    // is not held against the retry. Another device's reboot, or a failure before the
+    // reboot, does not count.
+    for (journal, ok) in [
+        (
+            "fail wave=0 group=c0 step=reboot device=c0 error=x rebooted=yes",
+            true,
+        ),
+        ("fail wave=0 group=c0 step=reboot device=c0 error=x", false),
+        (
+            "fail wave=0 group=b1 step=reboot device=b1 error=x rebooted=yes\n2026-01-01T10:00:01Z fail wave=0 group=c0 step=reboot device=c0 error=x",
+            false,
+        ),
+        (
+            "done wave=0 group=b1 step=reboot device=b1 rebooted=yes",
+            false,
+        ),
+    ] {
+        let bed = Bed::new();
+        bed.fleet.add("c0", "active", None, &[]);
+        bed.fleet.set_memory("c0", 4 << 30);
+        std::fs::write(bed.journal(), format!("2026-01-01T10:00:00Z {journal}\n")).unwrap();
+        let out = bed.run(&waves(vec![reboot_group("c0")], vec![]), Budget::Count(0));
+        assert_eq!(out.completed == 1, ok, "{journal}: {out:?}");
+    }
 }
