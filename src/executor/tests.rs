@@ -503,25 +503,35 @@ fn a_step_left_unfinished_by_a_kill_waits_for_its_rebooting_device() {
 #[test]
 fn a_declined_wave_changes_nothing() {
     let bed = Bed::new();
-    bed.fleet.add("c0", "active", None, &[]);
-    bed.fleet.add("b1", "active", None, &[]);
+    for n in ["c0", "b1", "b2"] {
+        bed.fleet.add(n, "active", None, &[]);
+    }
+    let mut w = waves(vec![single("c0")], vec![single("b1")]);
+    w.push(Wave {
+        index: 2,
+        kind: WaveKind::Wave,
+        not_before: String::new(),
+        groups: vec![single("b2")],
+    });
+    // Yes after the canary, no after wave 1.
     let mut asked = Vec::new();
     let out = bed.run_with(
-        &waves(vec![single("c0")], vec![single("b1")]),
+        &w,
         Budget::Count(0),
         &PlannedWindows,
         WindowMode::Wait,
         (0, 0),
         &mut |r| {
             asked.push((r.index, r.completed));
-            false
+            r.index == 0
         },
     );
-    assert_eq!(asked, [(0, 1)]);
-    assert!(bed.fleet.commands("b1").is_empty());
+    assert_eq!(asked, [(0, 1), (1, 1)]);
+    assert_eq!(bed.fleet.device("b1").version(), "16.1.4");
+    assert!(bed.fleet.commands("b2").is_empty());
     assert_eq!(
         out.stopped.as_deref(),
-        Some("stopped before wave 1 at the operator's answer")
+        Some("stopped before wave 2 at the operator's answer")
     );
 }
 
