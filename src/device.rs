@@ -483,6 +483,11 @@ fn remote_sha(t: &mut dyn Transport, d: &Driver, file: &str) -> Result<Option<St
         .flatten())
 }
 
+/// Room an upload of `size` bytes needs where images go: the image and 5 %, at least 64 MiB.
+pub fn space_needed(size: u64) -> u64 {
+    size + (size / 20).max(64 << 20)
+}
+
 /// Uploads an image unless the device already holds it with the right SHA-256, continuing a
 /// partial copy, and verifies the SHA-256 on the device. A resumed copy that does not verify is
 /// sent again from the start once.
@@ -507,7 +512,7 @@ pub fn stage(
         .get("available_kib")
         .and_then(|v| v.parse::<u64>().ok())
         .map(|k| k * 1024);
-    let need = image.size + (image.size / 20).max(64 << 20);
+    let need = space_needed(image.size);
     match free {
         Some(f) if f < need => {
             return Err(HopError::NoSpace(format!(

@@ -1011,11 +1011,6 @@ fn connect_and_precheck<'a>(
     Ok(Probe { t, driver, checks })
 }
 
-/// Room an upload needs where images go: the image and a margin, as staging checks it.
-pub fn space_needed(size: u64) -> u64 {
-    size + (size / 20).max(64 << 20)
-}
-
 /// The pre-checks and exact commands of a dry run for one device, without changing anything:
 /// every gate the real run checks before its first change (version, role, sync, health, free
 /// space for the largest image, each hop's image in the manifest and in the folder with its
@@ -1073,7 +1068,7 @@ pub fn dry_run_device(
         mut t,
         driver,
         mut checks,
-    } = connect_and_precheck(drivers, connector, d, largest.map(space_needed))?;
+    } = connect_and_precheck(drivers, connector, d, largest.map(device::space_needed))?;
     checks.extend(image_checks);
     // The volumes as the real run would choose them, hop after hop.
     let wait_for = driver

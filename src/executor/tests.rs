@@ -895,3 +895,42 @@ fn a_mitigation_reboot_must_give_memory_back_unless_an_earlier_attempt_rebooted(
         assert_eq!(out.completed == 1, ok, "{journal}: {out:?}");
     }
 }
+
+#[test]
+fn room_for_an_image_is_its_size_and_five_percent_or_64_mib() {
+    assert_eq!(device::space_needed(0), 64 << 20);
+    assert_eq!(device::space_needed(1 << 30), (1 << 30) + (64 << 20));
+    assert_eq!(device::space_needed(2 << 30), (2 << 30) + (2 << 30) / 20);
+    assert_eq!(device::space_needed(2_000_000_000), 2_100_000_000);
+}
+
+#[test]
+fn a_wave_finished_in_an_earlier_run_is_not_asked_about_again() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    std::fs::write(
+        bed.journal(),
+        "2026-01-01T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+         2026-01-01T10:05:00Z done wave=0 group=c0 step=hop device=c0 to=16.1.4\n",
+    )
+    .unwrap();
+    let mut asked = 0;
+    let out = bed.run_with(
+        &waves(vec![single("c0")], vec![single("b1")]),
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| {
+            asked += 1;
+            true
+        },
+    );
+    assert_eq!(out.completed, 2);
+    assert_eq!(
+        asked, 0,
+        "the operator's consent at the start covers the first wave run"
+    );
+    assert!(bed.fleet.commands("c0").is_empty());
+}
