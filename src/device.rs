@@ -700,6 +700,16 @@ pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
     pick_volume(&d.parse_rows("software_status", &out))
 }
 
+/// The rows of a read-only command (software status), its exit status checked.
+pub fn read_rows(
+    t: &mut dyn Transport,
+    d: &Driver,
+    cmd: &str,
+) -> Result<Vec<std::collections::BTreeMap<String, String>>, HopError> {
+    let out = run_cmd(t, d, "install", cmd, &[])?;
+    Ok(d.parse_rows(cmd, &out))
+}
+
 /// The first inactive volume of `rows`, if any.
 pub fn first_inactive(rows: &[std::collections::BTreeMap<String, String>]) -> Option<String> {
     pick_volume(rows).ok().flatten()

@@ -705,7 +705,6 @@ fn failover_target(g: &Group, to: &str, mgmt_host: &str) -> Result<PlannedDevice
         .map(|d| PlannedDevice {
             name: to.to_string(),
             mgmt_host: mgmt_host.to_string(),
-            role: "standby".into(),
             ..d.clone()
         })
         .ok_or_else(|| "empty group".to_string())
@@ -1075,13 +1074,11 @@ pub fn dry_run_device(
         .commands
         .get("install")
         .and_then(|c| c.wait_for.clone());
-    let mut rows = match &wait_for {
-        Some(cmd) => match driver.render(cmd, &[]).map(|l| t.exec(&l)) {
-            Ok(Ok(o)) if o.status == 0 => driver.parse_rows(cmd, &o.stdout),
-            _ => Vec::new(),
-        },
-        None => Vec::new(),
-    };
+    // Unreadable volumes leave the choice to the real run's own reading.
+    let mut rows = wait_for
+        .as_deref()
+        .and_then(|cmd| device::read_rows(t.as_mut(), driver, cmd).ok())
+        .unwrap_or_default();
     let mut commands = Vec::new();
     for (to, img) in &hops {
         let Some(img) = img else {
@@ -1145,7 +1142,8 @@ pub fn dry_run_failover(
     let active = g
         .devices
         .iter()
-        .find(|d| d.name != to && d.role == "active")
+        .filter(|d| d.name != to)
+        .find(|d| d.role == "active")
         .ok_or_else(|| format!("no active member other than {to} in the group"))?;
     let mut checks = Vec::new();
     for (d, role) in [(&target, HaRole::Standby), (active, HaRole::Active)] {

@@ -732,6 +732,20 @@ fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
             .all(|c| !c.starts_with("tmsh install") && !c.starts_with("tmsh reboot")),
         "{sent:?}"
     );
+    // An image file whose size is not the manifest's is a failed gate.
+    std::fs::write(
+        bed.dir.path().join("BIGIP-16.1.4-0.0.1.iso"),
+        b"16.1.4 and more",
+    )
+    .unwrap();
+    let (checks, _) =
+        dry_run_device(&bed.drivers, &bed.fleet, &bed.manifest, bed.dir.path(), &d).unwrap();
+    let image = checks.iter().find(|c| c.name == "image").unwrap();
+    assert_eq!(image.status, device::Status::Fail, "{checks:?}");
+    assert!(
+        image.detail.ends_with("is 15 bytes, the manifest says 6"),
+        "{image:?}"
+    );
     // A missing image file is a failed gate.
     std::fs::remove_file(bed.dir.path().join("BIGIP-17.1.1.3-0.0.1.iso")).unwrap();
     let (checks, _) =
@@ -933,4 +947,56 @@ fn a_wave_finished_in_an_earlier_run_is_not_asked_about_again() {
         "the operator's consent at the start covers the first wave run"
     );
     assert!(bed.fleet.commands("c0").is_empty());
+}
+
+#[test]
+fn a_dry_run_failover_checks_both_units_as_they_are_and_names_the_command() {
+    let bed = Bed::new();
+    bed.fleet
+        .add("lb01", "active", Some("lb02"), &[Fault::OutOfSync]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let g = pair("ha01", "lb01", "lb02", &["16.1.4"]);
+    let (checks, commands) =
+        dry_run_failover(&bed.drivers, &bed.fleet, &g, "lb02", "lb02.example:22").unwrap();
+    let shown: Vec<String> = checks
+        .iter()
+        .map(|c| format!("{} {:?} {}", c.name, c.status, c.detail))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "ha-role Ok lb02: standby as expected",
+            "sync Ok lb02: In Sync",
+            "health Ok lb02: /config/bigip.conf",
+            "ha-role Ok lb01: active as expected",
+            "sync Fail lb01: \"Changes Pending\", not in sync",
+            "health Ok lb01: /config/bigip.conf",
+        ]
+    );
+    assert_eq!(
+        commands,
+        [
+            "# on lb01 (lb01.example:22), after its peer's upgrade:",
+            "tmsh run sys failover standby",
+            "# until lb02 reports active and lb01 standby",
+        ]
+    );
+    // Read-only: nothing changed on either unit.
+    assert!(bed.fleet.events().is_empty());
+}
+
+#[test]
+fn a_dry_run_reboot_shows_the_reboot_into_the_running_volume() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    let g = reboot_group("c0");
+    let (checks, commands) = dry_run_reboot(&bed.drivers, &bed.fleet, &g.devices[0]).unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.name == "memory" && c.detail.starts_with("12.0 of 32.0 GiB")),
+        "{checks:?}"
+    );
+    assert_eq!(commands, ["tmsh reboot volume HD1.1"]);
+    assert!(bed.fleet.events().is_empty());
 }
