@@ -701,6 +701,17 @@ fn pending_lists_only_what_the_journal_has_not_finished() {
     let entries = Journal::read(&bed.journal()).unwrap();
     assert!(pending(&w[1], &entries).is_empty());
     assert!(pending(&w[0], &entries).is_empty());
+    // A reboot step, before and after.
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    let w = waves(vec![reboot_group("c0")], vec![]);
+    assert!(
+        pending(&w[0], &[])[0].ends_with("): reboot c0"),
+        "{:?}",
+        pending(&w[0], &[])
+    );
+    bed.run(&w, Budget::Count(0));
+    assert!(pending(&w[0], &Journal::read(&bed.journal()).unwrap()).is_empty());
 }
 
 #[test]
