@@ -298,6 +298,45 @@ mod tests {
         assert_eq!(j.entries[1].get("error"), Some("said \"no\" = bad\nnext"));
         assert!(j.finished("wave=1 step=hop device=a to=17.5.1"));
         assert!(!j.finished("wave=1 step=hop device=b to=17.5.1"));
+        // The file format: values that need it are quoted and escaped, others are bare.
+        let p = dir.path().join("format");
+        let mut f = Journal::open(&p).unwrap();
+        f.record(
+            Event::Note,
+            &[
+                ("what", "force"),
+                ("empty", ""),
+                ("eq", "a=b"),
+                ("quote", "say \"hi\""),
+                ("slash", "a\\b"),
+                ("space", "a b"),
+            ],
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let line = text.split_once(' ').unwrap().1;
+        assert_eq!(
+            line,
+            "note what=force empty=\"\" eq=\"a=b\" quote=\"say \\\"hi\\\"\" slash=\"a\\\\b\" space=\"a b\"\n"
+        );
+        // One line: a new journal does not start with an empty one.
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        let read = Journal::open(&p).unwrap();
+        assert_eq!(read.entries[0].get("quote"), Some("say \"hi\""));
+        assert_eq!(read.entries[0].get("slash"), Some("a\\b"));
+        assert_eq!(read.entries[0].get("empty"), Some(""));
+        // Notes are listed for the report; steps are not.
+        f.record(Event::Done, &[("step", "hop"), ("device", "a")])
+            .unwrap();
+        f.record(
+            Event::Note,
+            &[("what", "ignore-windows"), ("detail", "now")],
+        )
+        .unwrap();
+        let notes = notes(&f.entries);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].ends_with("Z force: "), "{notes:?}");
+        assert!(notes[1].ends_with("Z ignore-windows: now"), "{notes:?}");
         // Started, failed or interrupted is not finished; skipped is.
         for (event, finished) in [
             (Event::Start, false),
