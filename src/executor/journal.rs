@@ -293,8 +293,17 @@ mod tests {
         // A crash mid-write leaves half a line.
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"2026-11-25T00:00:00Z don").unwrap();
-        let j = Journal::open(&p).unwrap();
+        let mut j = Journal::open(&p).unwrap();
         assert_eq!(j.entries.len(), 3);
+        // The next entry starts on its own line, after the torn one.
+        j.record(Event::Start, &[("step", "hop"), ("device", "z")])
+            .unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("don\n2026-"), "{text}");
+        assert!(!text.contains("\n\n"), "{text}");
+        assert_eq!(Journal::read(&p).unwrap().len(), 4);
+        let j = Journal::open(&p).unwrap();
+        assert_eq!(j.entries.len(), 4);
         assert_eq!(j.entries[1].get("error"), Some("said \"no\" = bad\nnext"));
         assert!(j.finished("wave=1 step=hop device=a to=17.5.1"));
         assert!(!j.finished("wave=1 step=hop device=b to=17.5.1"));
@@ -356,6 +365,6 @@ mod tests {
             assert_eq!(read.entries.len(), 1, "{event:?}");
             assert_eq!(read.finished("step=hop device=c"), finished, "{event:?}");
         }
-        assert_eq!(last_events(&j.entries).len(), 1);
+        assert_eq!(last_events(&j.entries).len(), 2);
     }
 }

@@ -174,6 +174,67 @@ mod tests {
         assert_eq!(first_fit(&open, t("2026-11-29T15:00:00Z"), 301), None);
     }
 
+    fn site(windows: &str) -> Site {
+        Site {
+            name: "LAB".into(),
+            timezone_name: "UTC".into(),
+            timezone: jiff::tz::TimeZone::UTC,
+            windows: crate::inventory::parse_windows(windows).unwrap(),
+            order: None,
+            at: crate::error::Location::file("sites.csv"),
+        }
+    }
+
+    #[test]
+    fn separate_occurrences_stay_separate_and_a_group_waits_for_the_next() {
+        // Sunday 2026-11-29 15:00 UTC; the window is Mondays 08:00-13:00.
+        let now = t("2026-11-29T15:00:00Z");
+        let open = merged(occurrences(&site("Mon 08:00-13:00"), now, 14));
+        assert_eq!(
+            open,
+            [
+                (t("2026-11-30T08:00:00Z"), t("2026-11-30T13:00:00Z")),
+                (t("2026-12-07T08:00:00Z"), t("2026-12-07T13:00:00Z")),
+            ]
+        );
+        let w = SiteWindows::new(&[site("Mon 08:00-13:00")], 14);
+        let mut g = crate::planner::file::Group {
+            site: "LAB".into(),
+            ha_group: None,
+            phase: crate::planner::file::Phase::Full,
+            window_start: String::new(),
+            window_end: String::new(),
+            start: String::new(),
+            end: String::new(),
+            estimated_minutes: 120,
+            devices: vec![],
+            steps: vec![],
+        };
+        match w.admit(&g, now) {
+            Admit::At(at, what) => {
+                assert_eq!(at, t("2026-11-30T08:00:00Z"));
+                assert!(
+                    what.contains("room for 120 minutes (Mon 2026-11-30 08:00 UTC)"),
+                    "{what}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Between the two Mondays, after the first closed: the second.
+        assert_eq!(
+            w.admit(&g, t("2026-11-30T12:00:00Z")),
+            Admit::At(
+                t("2026-12-07T08:00:00Z"),
+                "the next LAB window with room for 120 minutes (Mon 2026-12-07 08:00 UTC)".into()
+            )
+        );
+        assert_eq!(w.admit(&g, t("2026-11-30T09:00:00Z")), Admit::Now);
+        g.estimated_minutes = 301;
+        assert!(matches!(w.admit(&g, now), Admit::Never(_)));
+        g.site = "NOWHERE".into();
+        assert!(matches!(w.admit(&g, now), Admit::Never(m) if m.contains("not in the inventory")));
+    }
+
     #[test]
     fn touching_occurrences_are_one_opening() {
         let site = Site {
