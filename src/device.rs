@@ -1134,3 +1134,222 @@ pub fn reboot(
         checks,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssh::CommandOutput;
+    use std::collections::HashMap;
+
+    /// A device that answers each command with a canned exit status and output.
+    struct Canned(HashMap<&'static str, (i32, String)>);
+
+    impl Transport for Canned {
+        fn exec(&mut self, command: &str) -> Result<CommandOutput, SshError> {
+            let (status, text) = self
+                .0
+                .get(command)
+                .cloned()
+                .unwrap_or((1, format!("Syntax Error: \"{command}\" unknown command")));
+            Ok(CommandOutput {
+                status,
+                stdout: if status == 0 {
+                    text.clone()
+                } else {
+                    String::new()
+                },
+                stderr: if status == 0 { String::new() } else { text },
+            })
+        }
+        fn upload(
+            &mut self,
+            _: &std::path::Path,
+            _: &str,
+            _: bool,
+            _: &mut dyn FnMut(u64, u64),
+        ) -> Result<u64, SshError> {
+            unreachable!("no uploads in pre-checks")
+        }
+    }
+
+    /// A healthy active BIG-IP on 15.1.10 with `free_kib` free and 12 of 32 GiB in use.
+    fn bigip(free_kib: u64, mem_total: u64) -> Canned {
+        let ok = |s: &str| (0, s.to_string());
+        Canned(HashMap::from([
+            (
+                "tmsh show sys version",
+                ok(
+                    "Sys::Version\nMain Package\n  Product      BIG-IP\n  Version      15.1.10\n  Build        0.0.3\n  Edition      Final\n",
+                ),
+            ),
+            (
+                "tmsh show cm failover-status",
+                ok("Status   ACTIVE\nSummary  1/1 active\n"),
+            ),
+            (
+                "tmsh show cm sync-status",
+                ok("Status   In Sync\nMode     high-availability\n"),
+            ),
+            (
+                "df -Pk /shared/images",
+                (
+                    0,
+                    format!(
+                        "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x 20971520 1 {free_kib} 5% /shared\n"
+                    ),
+                ),
+            ),
+            (
+                "free -b",
+                (
+                    0,
+                    format!("       total used\nMem:   {mem_total} 12884901888\n"),
+                ),
+            ),
+            (
+                "tmsh load sys config verify",
+                ok(
+                    "Validating system configuration...\nValidating configuration...\n  /config/bigip.conf\n",
+                ),
+            ),
+        ]))
+    }
+
+    fn f5() -> Driver {
+        crate::driver::Drivers::load(None)
+            .unwrap()
+            .get(Vendor::F5)
+            .unwrap()
+            .clone()
+    }
+
+    fn expect(role: HaRole, space: Option<u64>) -> Expectation {
+        Expectation {
+            vendor: Vendor::F5,
+            version: Version::parse(Vendor::F5, "15.1.10").unwrap(),
+            role,
+            space_needed: space,
+        }
+    }
+
+    fn shown(checks: &[Check]) -> Vec<String> {
+        checks
+            .iter()
+            .map(|c| format!("{} {:?} {}", c.name, c.status, c.detail))
+            .collect()
+    }
+
+    #[test]
+    fn every_precheck_reads_the_device_as_it_answers() {
+        let mut t = bigip(2_000_000, 34359738368);
+        let checks = precheck(&mut t, &f5(), &expect(HaRole::Active, None), Scope::All);
+        assert_eq!(
+            shown(&checks),
+            [
+                "version Ok runs 15.1.10",
+                "ha-role Ok active as expected",
+                "sync Ok In Sync",
+                "free-space Info 1953 MiB free in /shared/images",
+                "memory Info 12.0 of 32.0 GiB in use (38 %)",
+                "health Ok /config/bigip.conf",
+            ]
+        );
+        // The gate leaves out what cannot stop a step; a standalone unit has no sync.
+        let checks = precheck(
+            &mut t,
+            &f5(),
+            &expect(HaRole::Standalone, None),
+            Scope::Gate,
+        );
+        assert_eq!(
+            shown(&checks),
+            [
+                "version Ok runs 15.1.10",
+                "ha-role Ok active as expected",
+                "health Ok /config/bigip.conf",
+            ]
+        );
+        // A memory total of 0 is no figure.
+        let mut t = bigip(2_000_000, 0);
+        let checks = precheck(&mut t, &f5(), &expect(HaRole::Active, None), Scope::All);
+        assert!(shown(&checks).contains(&"memory Info not reported".to_string()));
+    }
+
+    #[test]
+    fn free_space_is_a_gate_exactly_at_what_an_upload_needs() {
+        let kib = 1_000_000u64;
+        for (need, status) in [
+            (kib * 1024, Status::Ok),
+            (kib * 1024 + 1, Status::Fail),
+            (kib * 1024 - 1, Status::Ok),
+        ] {
+            let mut t = bigip(kib, 34359738368);
+            let checks = precheck(
+                &mut t,
+                &f5(),
+                &expect(HaRole::Active, Some(need)),
+                Scope::Gate,
+            );
+            let c = checks.iter().find(|c| c.name == "free-space").unwrap();
+            assert_eq!(c.status, status, "need {need}: {c:?}");
+        }
+        let mut t = bigip(kib, 34359738368);
+        let checks = precheck(
+            &mut t,
+            &f5(),
+            &expect(HaRole::Active, Some(kib * 2048)),
+            Scope::Gate,
+        );
+        assert_eq!(
+            checks
+                .iter()
+                .find(|c| c.name == "free-space")
+                .unwrap()
+                .detail,
+            "976 MiB free in /shared/images, 1954 MiB needed"
+        );
+    }
+
+    #[test]
+    fn a_command_that_fails_is_a_failed_check_quoting_the_device() {
+        let mut t = bigip(1, 1);
+        t.0.insert(
+            "tmsh show cm sync-status",
+            (
+                1,
+                "01020036:3: The requested device group was not found.".into(),
+            ),
+        );
+        let checks = precheck(&mut t, &f5(), &expect(HaRole::Active, None), Scope::Gate);
+        let c = checks.iter().find(|c| c.name == "sync").unwrap();
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            c.detail,
+            "`tmsh show cm sync-status` exited 1: 01020036:3: The requested device group was not found."
+        );
+    }
+
+    #[test]
+    fn quotes_keep_the_first_three_lines() {
+        assert_eq!(quote(""), "nothing");
+        assert_eq!(quote("\n  \n"), "nothing");
+        assert_eq!(quote("Status   OFFLINE\n"), "\"Status   OFFLINE\"");
+        assert_eq!(quote("a\nb\n\nc\n"), "\"a / b / c\"");
+        assert_eq!(quote("a\nb\nc\nd"), "\"a / b / c / ...\"");
+    }
+
+    #[test]
+    fn netscaler_versions_join_release_and_build() {
+        let ns = crate::driver::Drivers::load(None).unwrap();
+        let ns = ns.get(Vendor::NetScaler).unwrap();
+        assert_eq!(
+            reported_version(
+                ns,
+                "NetScaler NS13.1: Build 37.38.nc, Date: Nov 23 2022, 04:42:36   (64-bit)"
+            )
+            .as_deref(),
+            Some("13.1-37.38")
+        );
+        assert_eq!(reported_version(ns, "nothing here"), None);
+    }
+}
