@@ -1352,4 +1352,282 @@ mod tests {
         );
         assert_eq!(reported_version(ns, "nothing here"), None);
     }
+
+    /// A device with a disk: images as bytes, a free-space figure, sha256sum over what is
+    /// stored, and uploads that continue a shorter copy when asked to.
+    struct Disk {
+        files: HashMap<String, Vec<u8>>,
+        free_kib: Option<u64>,
+        uploads: Vec<(bool, u64)>,
+    }
+
+    impl Transport for Disk {
+        fn exec(&mut self, command: &str) -> Result<CommandOutput, SshError> {
+            let out = |status: i32, stdout: String| {
+                Ok(CommandOutput {
+                    status,
+                    stdout,
+                    stderr: String::new(),
+                })
+            };
+            if let Some(file) = command.strip_prefix("sha256sum /shared/images/") {
+                return match self.files.get(file) {
+                    Some(b) => {
+                        use sha2::Digest;
+                        let sha = crate::fsutil::hex(&sha2::Sha256::digest(b));
+                        out(0, format!("{sha}  /shared/images/{file}\n"))
+                    }
+                    None => out(1, String::new()),
+                };
+            }
+            match (command, self.free_kib) {
+                ("df -Pk /shared/images", Some(k)) => out(
+                    0,
+                    format!(
+                        "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x 9 1 {k} 5% /shared\n"
+                    ),
+                ),
+                _ => out(0, "nothing useful\n".into()),
+            }
+        }
+
+        fn upload(
+            &mut self,
+            local: &std::path::Path,
+            remote: &str,
+            resume: bool,
+            progress: &mut dyn FnMut(u64, u64),
+        ) -> Result<u64, SshError> {
+            let bytes = std::fs::read(local).unwrap();
+            let name = remote.rsplit('/').next().unwrap().to_string();
+            let have = match self.files.get(&name) {
+                Some(b) if resume && b.len() <= bytes.len() => b.len(),
+                _ => 0,
+            };
+            let mut stored = self.files.get(&name).map_or(vec![], |b| b[..have].to_vec());
+            stored.extend_from_slice(&bytes[have..]);
+            self.files.insert(name, stored);
+            self.uploads.push((resume, have as u64));
+            progress(bytes.len() as u64, bytes.len() as u64);
+            Ok(have as u64)
+        }
+    }
+
+    /// An image of `len` bytes in a temp folder, with its manifest entry.
+    fn image(len: usize) -> (tempfile::TempDir, crate::images::Image) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = "BIGIP-16.1.4-0.0.1.iso";
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join(file), &bytes).unwrap();
+        let (sha256, size) = crate::images::digest(&dir.path().join(file)).unwrap();
+        let img = crate::images::Image {
+            vendor: Vendor::F5,
+            version: "16.1.4".into(),
+            file: file.into(),
+            size,
+            sha256,
+        };
+        (dir, img)
+    }
+
+    fn disk(free_kib: Option<u64>) -> Disk {
+        Disk {
+            files: HashMap::new(),
+            free_kib,
+            uploads: vec![],
+        }
+    }
+
+    #[test]
+    fn staging_needs_room_continues_a_partial_copy_and_resends_a_bad_one_once() {
+        let (dir, img) = image(3072);
+        let local = dir.path().join(&img.file);
+        let need = space_needed(img.size);
+        // 3 KiB and 64 MiB: a whole number of KiB.
+        assert_eq!(need % 1024, 0);
+        let kib = need / 1024;
+        // Exactly enough room: sent in full.
+        let mut t = disk(Some(kib));
+        let s = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap();
+        assert_eq!((s.sent, s.resumed_from), (3072, 0));
+        // Already there with its SHA-256: nothing sent.
+        let s = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap();
+        assert_eq!((s.sent, s.resumed_from), (0, 3072));
+        // One KiB short of what it needs: refused before sending.
+        let mut t = disk(Some(kib - 1));
+        let e = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap_err();
+        assert!(
+            matches!(&e, HopError::NoSpace(m) if m.contains("needed for BIGIP-16.1.4-0.0.1.iso")),
+            "{e}"
+        );
+        assert!(t.uploads.is_empty());
+        // No figure at all: refused too.
+        let mut t = disk(None);
+        let e = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap_err();
+        assert_eq!(e.to_string(), "not enough space: free space not reported");
+        // A partial copy is continued: only the rest is sent.
+        let bytes = std::fs::read(&local).unwrap();
+        let mut t = disk(Some(kib + 1));
+        t.files.insert(img.file.clone(), bytes[..1000].to_vec());
+        let s = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap();
+        assert_eq!((s.sent, s.resumed_from), (2072, 1000));
+        assert_eq!(t.uploads, [(true, 1000)]);
+        // A partial copy that was wrong is sent again from the start, once.
+        let mut t = disk(Some(kib + 1));
+        t.files.insert(img.file.clone(), vec![9u8; 1000]);
+        let s = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap();
+        assert_eq!((s.sent, s.resumed_from), (3072, 0));
+        assert_eq!(t.uploads, [(true, 1000), (false, 0)]);
+    }
+
+    #[test]
+    fn what_counts_as_after_the_reboot_and_what_a_refusal_says() {
+        let after = |e: HopError| e.after_reboot();
+        assert!(after(HopError::NotBack(5)));
+        assert!(after(HopError::Interrupted(
+            "waiting for the device to come back"
+        )));
+        assert!(after(HopError::Interrupted(
+            "waiting for the device to go down"
+        )));
+        assert!(!after(HopError::Interrupted(
+            "waiting for the install to complete"
+        )));
+        assert!(!after(HopError::NotDown(5)));
+        assert!(!after(HopError::NoSpace("x".into())));
+        assert!(!after(HopError::Precheck(vec![])));
+        let checks = vec![
+            Check {
+                name: "version",
+                status: Status::Ok,
+                detail: "runs 15.1.10".into(),
+            },
+            Check {
+                name: "sync",
+                status: Status::Fail,
+                detail: "\"Changes Pending\", not in sync".into(),
+            },
+            Check {
+                name: "health",
+                status: Status::Fail,
+                detail: "error".into(),
+            },
+        ];
+        assert_eq!(
+            HopError::Precheck(checks).to_string(),
+            "pre-checks failed, nothing changed: sync: \"Changes Pending\", not in sync; health: error"
+        );
+    }
+
+    #[test]
+    fn waits_end_at_once_when_cancelled() {
+        static ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+        static OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let wait = |cancel| Wait {
+            reboot: std::time::Duration::ZERO,
+            install: std::time::Duration::ZERO,
+            failover: std::time::Duration::ZERO,
+            interval: std::time::Duration::ZERO,
+            cancel,
+        };
+        let d = std::time::Duration::from_millis(150);
+        let start = std::time::Instant::now();
+        assert!(!wait(&ON).sleep(d));
+        assert!(start.elapsed() < d);
+        let start = std::time::Instant::now();
+        assert!(wait(&OFF).sleep(d));
+        assert!(start.elapsed() >= d);
+    }
+
+    fn row(
+        volume: &str,
+        version: &str,
+        active: &str,
+        status: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        [
+            ("volume", volume),
+            ("version", version),
+            ("active", active),
+            ("status", status),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn an_install_is_complete_only_with_the_target_on_the_volume() {
+        let d = f5();
+        let to = Version::parse(Vendor::F5, "16.1.4").unwrap();
+        let state = |r: Vec<_>| install_state(&d, "software_status", &r, "HD1.2", &to);
+        let active = row("HD1.1", "15.1.10", "yes", "complete");
+        assert_eq!(
+            state(vec![
+                active.clone(),
+                row("HD1.2", "16.1.4", "no", "complete")
+            ]),
+            InstallState::Complete
+        );
+        assert_eq!(
+            state(vec![
+                active.clone(),
+                row("HD1.2", "14.1.5", "no", "complete")
+            ]),
+            InstallState::Running(None, "HD1.2 shows 14.1.5 complete".into())
+        );
+        assert_eq!(
+            state(vec![
+                active.clone(),
+                row("HD1.2", "16.1.4", "no", "installing 42.000 pct")
+            ]),
+            InstallState::Running(Some(42.0), "HD1.2 installing 42.000 pct".into())
+        );
+        assert_eq!(
+            state(vec![
+                active.clone(),
+                row("HD1.2", "16.1.4", "no", "failed (media)")
+            ]),
+            InstallState::Failed("failed (media)".into())
+        );
+        assert_eq!(
+            state(vec![active]),
+            InstallState::Running(None, "HD1.2 not listed yet".into())
+        );
+    }
+
+    #[test]
+    fn the_volume_to_install_to_is_the_first_inactive_or_the_next_one() {
+        let status = |rows: &str| {
+            Canned(HashMap::from([(
+                "tmsh show sys software status",
+                (
+                    0,
+                    format!("Volume  Product   Version  Build  Active    Status\n{rows}"),
+                ),
+            )]))
+        };
+        let d = f5();
+        let mut t = status(
+            "HD1.1    BIG-IP  15.1.10  0.0.3  yes  complete\nHD1.2    BIG-IP  14.1.5  0.0.9  no  complete\n",
+        );
+        assert_eq!(choose_volume(&mut t, &d).unwrap().as_deref(), Some("HD1.2"));
+        let mut t = status("HD1.1    BIG-IP  15.1.10  0.0.3  yes  complete\n");
+        assert_eq!(choose_volume(&mut t, &d).unwrap().as_deref(), Some("HD1.2"));
+        // A driver that lists no volumes installs without one.
+        let ns = crate::driver::Drivers::load(None).unwrap();
+        assert_eq!(
+            choose_volume(&mut t, ns.get(Vendor::NetScaler).unwrap()).unwrap(),
+            None
+        );
+        // Without a background install to wait for, the volume comes from the same choice.
+        let to = Version::parse(Vendor::F5, "16.1.4").unwrap();
+        let mut t = status(
+            "HD1.1    BIG-IP  15.1.10  0.0.3  yes  complete\nHD1.2    BIG-IP  14.1.5  0.0.9  no  complete\n",
+        );
+        assert_eq!(
+            target_volume(&mut t, &d, &to, None).unwrap(),
+            (Some("HD1.2".into()), None)
+        );
+    }
 }
