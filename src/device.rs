@@ -1630,4 +1630,17 @@ mod tests {
             (Some("HD1.2".into()), None)
         );
     }
+
+    #[test]
+    fn volumes_alternate_hop_after_hop_from_a_single_one() {
+        let mut rows = vec![row("HD1.1", "15.1.10", "yes", "complete")];
+        let mut chosen = Vec::new();
+        for _ in 0..3 {
+            let v = first_inactive(&rows).unwrap();
+            activate(&mut rows, &v);
+            chosen.push(v);
+        }
+        assert_eq!(chosen, ["HD1.2", "HD1.1", "HD1.2"]);
+        assert_eq!(rows.len(), 2);
+    }
 }
