@@ -1643,4 +1643,36 @@ mod tests {
         assert_eq!(chosen, ["HD1.2", "HD1.1", "HD1.2"]);
         assert_eq!(rows.len(), 2);
     }
+
+    #[test]
+    fn memory_in_use_reads_and_shows_as_operators_say_it() {
+        let m = MemoryUse {
+            used: 12 << 30,
+            total: 32 << 30,
+        };
+        assert_eq!(m.to_string(), "12.0 GiB (38 %)");
+        let mut t = bigip(1, 34359738368);
+        assert_eq!(
+            memory(&mut t, &f5()).unwrap(),
+            Some(MemoryUse {
+                used: 12884901888,
+                total: 34359738368
+            })
+        );
+        let mut t = bigip(1, 0);
+        assert_eq!(memory(&mut t, &f5()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_session_closure_answers_when_it_opens() {
+        let mut up = || -> Result<Box<dyn Transport>, SshError> { Ok(Box::new(bigip(1, 1))) };
+        assert!(Reconnect::answers(&mut up));
+        let mut down = || -> Result<Box<dyn Transport>, SshError> {
+            Err(SshError::Connect {
+                target: "x".into(),
+                message: "refused".into(),
+            })
+        };
+        assert!(!Reconnect::answers(&mut down));
+    }
 }

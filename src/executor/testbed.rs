@@ -34,6 +34,8 @@ pub enum Fault {
     FailoverHalf,
     /// A reboot gives no memory back.
     MemoryStays,
+    /// The reboot command is refused (exit 1).
+    RebootRefused,
 }
 
 /// One scripted device.
@@ -365,6 +367,9 @@ impl Transport for Session {
             }
             c if c.starts_with("tmsh reboot volume HD1.") => {
                 let v: usize = c["tmsh reboot volume HD1.".len()..].parse().unwrap_or(0);
+                if d.faults.contains(&Fault::RebootRefused) {
+                    return refused("01070734:3: reboot is not allowed now");
+                }
                 if v == 0 || v > d.volumes.len() || d.volumes[v - 1].2 != "complete" {
                     st.events.push(format!("{name} reboot-refused HD1.{v}"));
                     return refused(&format!("01070734:3: Volume HD1.{v} is not bootable."));

@@ -1011,3 +1011,93 @@ fn a_dry_run_reboot_shows_the_reboot_into_the_running_volume() {
     assert_eq!(commands, ["tmsh reboot volume HD1.1"]);
     assert!(bed.fleet.events().is_empty());
 }
+
+/// Hears the engine's step events.
+struct Recorder(Mutex<Vec<String>>);
+impl Observer for Recorder {
+    fn on(&self, p: Progress<'_>) {
+        if let Progress::Step {
+            device,
+            step,
+            detail,
+        } = p
+        {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{device} {step} {detail}"));
+        }
+    }
+}
+
+#[test]
+fn install_progress_is_shown_once_per_reading_that_changes() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    let rec = Recorder(Mutex::new(vec![]));
+    let clock = FixedClock(jiff::Timestamp::now());
+    let settings = Settings {
+        parallel: 1,
+        budget: Budget::Count(0),
+        wait: Wait {
+            reboot: Duration::from_millis(300),
+            install: Duration::from_secs(2),
+            failover: Duration::from_millis(50),
+            interval: Duration::from_millis(1),
+            cancel: &NEVER,
+        },
+        images: bed.dir.path().to_path_buf(),
+        windows: &PlannedWindows,
+        mode: WindowMode::Wait,
+        soak_minutes: (0, 0),
+        clock: &clock,
+    };
+    let journal = Mutex::new(Journal::open(&bed.journal()).unwrap());
+    let out = run(
+        &waves(vec![single("c0")], vec![]),
+        &bed.drivers,
+        &bed.manifest,
+        &bed.fleet,
+        &settings,
+        &journal,
+        &mut |_| true,
+        &rec,
+    );
+    assert_eq!(out.completed, 1);
+    let installs: Vec<String> = rec
+        .0
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.starts_with("c0 Install"))
+        .collect();
+    assert_eq!(
+        installs,
+        [
+            "c0 Install 16.1.4",
+            "c0 Install 33 % (HD1.2 installing 33.000 pct)",
+            "c0 Install 50 % (HD1.2 installing 50.000 pct)",
+        ]
+    );
+}
+
+#[test]
+fn a_refused_reboot_or_a_wrong_volume_fails_with_what_the_device_did() {
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[Fault::RebootRefused]);
+    let out = bed.run(&waves(vec![single("c0")], vec![]), Budget::Count(0));
+    assert!(
+        out.failed[0].1.contains(
+            "reboot failed: `tmsh reboot volume HD1.2` exited 1: \"01070734:3: reboot is not allowed now\" (the device did not reboot)"
+        ),
+        "{out:?}"
+    );
+    assert!(!bed.fleet.events().iter().any(|e| e.ends_with(" down")));
+    let bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[Fault::WrongVersion]);
+    let out = bed.run(&waves(vec![single("c0")], vec![]), Budget::Count(0));
+    assert!(
+        out.failed[0].1.contains("came back on 15.1.10, not 16.1.4"),
+        "{out:?}"
+    );
+}
