@@ -374,6 +374,15 @@ impl Transport for Session {
                     st.events.push(format!("{name} reboot-refused HD1.{v}"));
                     return refused(&format!("01070734:3: Volume HD1.{v} is not bootable."));
                 }
+                // The traffic must be on the peer before a pair member reboots.
+                if let Some(peer) = d.peer.clone() {
+                    let p = &st.devices[&peer];
+                    if p.role != "active" || p.lag > 0 {
+                        st.events
+                            .push(format!("{name} rebooted while {peer} was not serving"));
+                    }
+                }
+                let d = st.devices.get_mut(&name).expect("device");
                 let next = if d.faults.contains(&Fault::WrongVersion) {
                     d.active
                 } else {

@@ -334,6 +334,11 @@ fn a_pair_goes_standby_first_and_ends_swapped_on_the_target() {
             _ => {}
         }
     }
+    // The peer carried the traffic at every reboot, by the devices' own account.
+    assert!(
+        !events.iter().any(|e| e.contains("was not serving")),
+        "{events:?}"
+    );
     // No reboot was ever refused: each waited for its install.
     assert!(
         !events.iter().any(|e| e.contains("reboot-refused")),
@@ -857,6 +862,11 @@ fn a_failover_waits_for_both_roles_and_refuses_a_unit_left_active() {
     bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
     let w = waves(vec![], vec![pair("ha01", "lb01", "lb02", &["16.1.4"])]);
     assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
+    let events = bed.fleet.events();
+    assert!(
+        !events.iter().any(|e| e.contains("was not serving")),
+        "{events:?}"
+    );
     // A unit that stays active after handing over: both active is not a failover.
     let bed = Bed::new();
     bed.fleet
