@@ -365,6 +365,19 @@ mod tests {
             assert_eq!(read.entries.len(), 1, "{event:?}");
             assert_eq!(read.finished("step=hop device=c"), finished, "{event:?}");
         }
-        assert_eq!(last_events(&j.entries).len(), 2);
+        let last: Vec<(Event, String)> = last_events(&j.entries)
+            .into_iter()
+            .map(|e| (e.event, e.key()))
+            .collect();
+        assert_eq!(
+            last,
+            [
+                (
+                    Event::Done,
+                    "wave=1 step=hop device=a to=17.5.1".to_string()
+                ),
+                (Event::Start, "step=hop device=z".to_string()),
+            ]
+        );
     }
 }

@@ -1111,3 +1111,102 @@ fn a_refused_reboot_or_a_wrong_volume_fails_with_what_the_device_did() {
         "{out:?}"
     );
 }
+
+/// A plan around `waves`, for the run report.
+fn plan_of(waves: Vec<Wave>) -> crate::planner::file::Plan {
+    let mut plan: crate::planner::file::Plan = serde_json::from_value(serde_json::json!({
+        "schema": "lbfleet.plan/1",
+        "created": "2026-11-29T10:00:00Z",
+        "inventory": {"paths": [], "files": [], "digest": ""},
+        "catalog": {"source": "embedded", "digest": ""},
+        "target": "f5=16.1.4",
+        "options": {
+            "start": "", "as_of": "", "max_per_wave": null, "max_per_site": null,
+            "ha_two_phase": false, "canary": true, "canary_soak_minutes": 0, "soak_minutes": 0,
+            "only": [], "exclude": [], "horizon_days": 14, "durations": []
+        },
+        "summary": {
+            "devices": 0, "selected": 0, "scheduled": 0, "up_to_date": 0, "unschedulable": 0,
+            "waves": 0, "windows_needed": {}, "finish": null
+        },
+        "waves": [],
+        "unschedulable": [],
+        "up_to_date": [],
+        "lints": []
+    }))
+    .unwrap();
+    plan.waves = waves;
+    plan
+}
+
+#[test]
+fn the_run_report_tells_each_device_s_result_and_each_step_s_time() {
+    let w = waves(
+        vec![single("c0")],
+        vec![
+            pair("ha01", "lb01", "lb02", &["16.1.4", "17.1.1.3"]),
+            single("b1"),
+            single("b2"),
+            single("b3"),
+        ],
+    );
+    let journal = "\
+2026-11-29T10:00:00Z note what=force detail=\"2 differences with the fleet\"
+2026-11-29T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4
+2026-11-29T10:07:30Z done wave=0 group=c0 step=hop device=c0 to=16.1.4
+2026-11-29T10:08:00Z start wave=1 group=ha01 step=hop device=lb02 to=16.1.4
+2026-11-29T10:09:00Z done wave=1 group=ha01 step=hop device=lb02 to=16.1.4
+2026-11-29T10:09:00Z start wave=1 group=ha01 step=hop device=lb02 to=17.1.1.3
+2026-11-29T10:09:40Z fail wave=1 group=ha01 step=hop device=lb02 to=17.1.1.3 error=\"install | failed\"
+2026-11-29T10:10:00Z start wave=1 group=b1 step=hop device=b1 to=16.1.4
+2026-11-29T10:10:05Z interrupted wave=1 group=b1 step=hop device=b1 to=16.1.4 error=x
+2026-11-29T10:11:00Z skip wave=1 group=b2 step=hop device=b2 to=16.1.4
+2026-11-29T10:12:00Z fail wave=1 group=b3 step=hop device=b3 to=16.1.4 error=first
+2026-11-29T10:13:00Z fail wave=1 group=b3 step=hop device=b3 to=16.1.4 error=second
+";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("j"), journal).unwrap();
+    let entries = Journal::read(&dir.path().join("j")).unwrap();
+    let md = report::markdown(&plan_of(w), "plan.json", &entries);
+    for row in [
+        "Target f5=16.1.4; 2 waves, 5 groups; journal from 2026-11-29T10:00:00Z to 2026-11-29T10:13:00Z.",
+        "| 0 | c0 | c0 | 15.1.10 | 16.1.4 | 1/1 | upgraded |",
+        "| 1 | ha01 | lb02 | 15.1.10 | 17.1.1.3 | 1/2 | failed: install \\| failed |",
+        "| 1 | ha01 | lb01 | 15.1.10 | 17.1.1.3 | 0/2 | not started |",
+        "| 1 | b1 | b1 | 15.1.10 | 16.1.4 | 0/1 | interrupted (unfinished: `--resume` continues it) |",
+        "| 1 | b2 | b2 | 15.1.10 | 16.1.4 | 1/1 | upgraded |",
+        "| 1 | b3 | b3 | 15.1.10 | 16.1.4 | 0/1 | failed: second |",
+        "## Overrides\n\n- 2026-11-29T10:00:00Z force: 2 differences with the fleet\n",
+    ] {
+        assert!(md.contains(row), "{row}\n{md}");
+    }
+    // A part-way device: one hop of two done, nothing failed.
+    let part = "2026-11-29T10:00:00Z done wave=1 group=ha01 step=hop device=lb02 to=16.1.4\n";
+    std::fs::write(dir.path().join("p"), part).unwrap();
+    let w = waves(
+        vec![],
+        vec![pair("ha01", "lb01", "lb02", &["16.1.4", "17.1.1.3"])],
+    );
+    let md = report::markdown(
+        &plan_of(w),
+        "p",
+        &Journal::read(&dir.path().join("p")).unwrap(),
+    );
+    assert!(
+        md.contains("| 1 | ha01 | lb02 | 15.1.10 | 17.1.1.3 | 1/2 | part-way |"),
+        "{md}"
+    );
+    // The steps, each with its seconds from start to end.
+    let t = report::steps(&entries);
+    let text =
+        String::from_utf8(crate::report::Format::Csv.exporter().export(&t).unwrap()).unwrap();
+    for line in [
+        "0,c0,hop,c0,16.1.4,done,450,",
+        "1,ha01,hop,lb02,16.1.4,done,60,",
+        "1,ha01,hop,lb02,17.1.1.3,FAILED,40,install | failed",
+        "1,b1,hop,b1,16.1.4,interrupted,5,x",
+        "1,b2,hop,b2,16.1.4,skipped,,",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
