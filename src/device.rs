@@ -1269,6 +1269,17 @@ mod tests {
                 "health Ok /config/bigip.conf",
             ]
         );
+        // A device that cannot say its memory is not held back by it.
+        let mut t = bigip(2_000_000, 34359738368);
+        t.0.remove("free -b");
+        let checks = precheck(&mut t, &f5(), &expect(HaRole::Active, None), Scope::All);
+        assert!(
+            shown(&checks).contains(
+                &"memory Info not reported (`free -b` exited 1: Syntax Error: \"free -b\" unknown command)"
+                    .to_string()
+            ),
+            "{checks:?}"
+        );
         // A memory total of 0 is no figure.
         let mut t = bigip(2_000_000, 0);
         let checks = precheck(&mut t, &f5(), &expect(HaRole::Active, None), Scope::All);
@@ -1359,6 +1370,8 @@ mod tests {
         files: HashMap<String, Vec<u8>>,
         free_kib: Option<u64>,
         uploads: Vec<(bool, u64)>,
+        /// Every upload arrives damaged.
+        corrupt: bool,
     }
 
     impl Transport for Disk {
@@ -1406,6 +1419,9 @@ mod tests {
             };
             let mut stored = self.files.get(&name).map_or(vec![], |b| b[..have].to_vec());
             stored.extend_from_slice(&bytes[have..]);
+            if self.corrupt {
+                stored[0] ^= 1;
+            }
             self.files.insert(name, stored);
             self.uploads.push((resume, have as u64));
             progress(bytes.len() as u64, bytes.len() as u64);
@@ -1435,6 +1451,7 @@ mod tests {
             files: HashMap::new(),
             free_kib,
             uploads: vec![],
+            corrupt: false,
         }
     }
 
@@ -1478,6 +1495,13 @@ mod tests {
         let s = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap();
         assert_eq!((s.sent, s.resumed_from), (3072, 0));
         assert_eq!(t.uploads, [(true, 1000), (false, 0)]);
+        // A whole copy that arrives damaged is not sent again: the link or the disk is at
+        // fault, and the hop stops with both digests.
+        let mut t = disk(Some(kib));
+        t.corrupt = true;
+        let e = stage(&mut t, &f5(), &img, &local, &mut |_, _| {}).unwrap_err();
+        assert!(matches!(e, HopError::ChecksumMismatch { .. }), "{e}");
+        assert_eq!(t.uploads, [(true, 0)]);
     }
 
     #[test]
