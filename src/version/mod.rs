@@ -283,6 +283,27 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_version_says_what_one_looks_like() {
+        let e = Version::parse(Vendor::NetScaler, "13.1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("invalid netscaler version \"13.1\": ")
+                && e.ends_with("(expected RELEASE-BUILD.SUB, e.g. 13.1-49.13)"),
+            "{e}"
+        );
+        let e = Version::parse(Vendor::F5, "fifteen")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(
+                "(expected MAJOR.MINOR.MAINT[.POINT] [HFn], e.g. 15.1.10.2 or 11.5.1 HF10)"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn f5_builds_order_by_their_first_number_first() {
         ascending(
             Vendor::F5,
