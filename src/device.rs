@@ -661,8 +661,7 @@ fn wait_installed(
         why,
     };
     loop {
-        let out = run_cmd(t, d, "install", status_cmd, &[])?;
-        let rows = d.parse_rows(status_cmd, &out);
+        let rows = read_rows(t, d, status_cmd)?;
         match install_state(d, status_cmd, &rows, volume, to) {
             InstallState::Complete => return Ok(()),
             InstallState::Failed(words) => {
@@ -696,8 +695,7 @@ pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
     {
         return Ok(None);
     }
-    let out = run_cmd(t, d, "install", "software_status", &[])?;
-    pick_volume(&d.parse_rows("software_status", &out))
+    pick_volume(&read_rows(t, d, "software_status")?)
 }
 
 /// The rows of a read-only command (software status), its exit status checked.
@@ -784,8 +782,7 @@ pub fn target_volume(
     let Some(status_cmd) = wait_for else {
         return Ok((choose_volume(t, d)?, None));
     };
-    let out = run_cmd(t, d, "install", status_cmd, &[])?;
-    let rows = d.parse_rows(status_cmd, &out);
+    let rows = read_rows(t, d, status_cmd)?;
     let earlier = rows.iter().find(|r| {
         r.get("active").map(String::as_str) == Some("no")
             && r.get("version")

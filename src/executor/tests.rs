@@ -164,6 +164,21 @@ impl Bed {
         confirm: &mut dyn FnMut(&WaveReport) -> bool,
         clock: &(dyn crate::clock::Clock + Sync),
     ) -> Outcome {
+        self.run_observed(waves, budget, windows, mode, soak, confirm, clock, &Quiet)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_observed(
+        &self,
+        waves: &[Wave],
+        budget: Budget,
+        windows: &dyn Windows,
+        mode: WindowMode,
+        soak: (i64, i64),
+        confirm: &mut dyn FnMut(&WaveReport) -> bool,
+        clock: &(dyn crate::clock::Clock + Sync),
+        observer: &dyn Observer,
+    ) -> Outcome {
         let settings = Settings {
             parallel: 1,
             budget,
@@ -189,7 +204,7 @@ impl Bed {
             &settings,
             &journal,
             confirm,
-            &Quiet,
+            observer,
         )
     }
 
@@ -1045,32 +1060,14 @@ fn install_progress_is_shown_once_per_reading_that_changes() {
     let bed = Bed::new();
     bed.fleet.add("c0", "active", None, &[]);
     let rec = Recorder(Mutex::new(vec![]));
-    let clock = FixedClock(jiff::Timestamp::now());
-    let settings = Settings {
-        parallel: 1,
-        budget: Budget::Count(0),
-        wait: Wait {
-            reboot: Duration::from_millis(300),
-            install: Duration::from_secs(2),
-            failover: Duration::from_millis(50),
-            interval: Duration::from_millis(1),
-            cancel: &NEVER,
-        },
-        images: bed.dir.path().to_path_buf(),
-        windows: &PlannedWindows,
-        mode: WindowMode::Wait,
-        soak_minutes: (0, 0),
-        clock: &clock,
-    };
-    let journal = Mutex::new(Journal::open(&bed.journal()).unwrap());
-    let out = run(
+    let out = bed.run_observed(
         &waves(vec![single("c0")], vec![]),
-        &bed.drivers,
-        &bed.manifest,
-        &bed.fleet,
-        &settings,
-        &journal,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
         &mut |_| true,
+        &FixedClock(jiff::Timestamp::now()),
         &rec,
     );
     assert_eq!(out.completed, 1);
