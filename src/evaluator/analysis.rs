@@ -341,10 +341,7 @@ fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
             }
             day = (d, f64::NEG_INFINITY);
         }
-        let y = f64::from(x.thr);
-        if y > day.1 {
-            day.1 = y;
-        }
+        day.1 = day.1.max(f64::from(x.thr));
     }
     if day.0 != u32::MAX {
         daily_peaks.push(day);
@@ -436,6 +433,54 @@ mod tests {
         assert!((34..=36).contains(&want), "{want}");
         let level = m.level.unwrap();
         assert!((m.days_to_exhaustion.unwrap() - (16.0 * GIB - level) / l.ci_high).abs() < 1e-9);
+        let to_threshold = (0.9 * 16.0 * GIB - level) / l.ci_high;
+        assert!((m.days_to_threshold.unwrap() - to_threshold).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_device_already_past_the_threshold_has_zero_days_to_it() {
+        // 14 GiB + 50 MiB/day for 14 days ends near 14.7 GiB, past 90 % of 16 GiB (14.4 GiB).
+        let rate = 50.0 * 1024.0 * 1024.0;
+        let d = device(
+            14,
+            |m| 14.0 * GIB + rate * f64::from(m) / 1440.0 + 5e6 * noise(m),
+            |_| 1e9,
+        );
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert!(m.leak);
+        assert_eq!(m.days_to_threshold, Some(0.0));
+        assert!(m.days_to_exhaustion.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn noise_larger_than_the_reboot_drop_splits_nothing() {
+        // ±1 GiB between samples on 16 GiB: many single drops exceed 5 % of the total
+        // (0.8 GiB), none exceeds 8 times the median change.
+        let d = device(3, |m| 6.0 * GIB + GIB * noise(m), |_| 1e9);
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert_eq!(m.reboots, Vec::<u32>::new());
+        assert_eq!(m.cycles.len(), 1);
+    }
+
+    #[test]
+    fn a_small_clean_step_down_is_not_a_reboot() {
+        // A quiet series (±1 MB) that steps down by 1 % of 16 GiB once and stays there: large
+        // against the noise, small against the memory.
+        let d = device(
+            3,
+            |m| 6.0 * GIB - if m < 2000 { 0.0 } else { 0.01 * 16.0 * GIB } + 1e6 * noise(m),
+            |_| 1e9,
+        );
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert_eq!(m.reboots, Vec::<u32>::new());
+    }
+
+    #[test]
+    fn an_idle_counter_at_zero_is_not_a_string_of_reboots() {
+        let mut d = device(2, |_| 0.0, |_| 1e9);
+        d.mem_total = None;
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert_eq!(m.reboots, Vec::<u32>::new());
     }
 
     #[test]
@@ -506,6 +551,72 @@ mod tests {
         assert_eq!(m.reboots.len(), 2);
         let l = m.cycle().unwrap().line.unwrap();
         assert!(l.ci_low <= rate && rate <= l.ci_high, "{l:?}");
+    }
+
+    #[test]
+    fn hourly_means_are_per_clock_hour_at_the_middle_of_the_hour() {
+        let h = 1_790_000_000 / 3600 * 3600;
+        // Two samples in the first hour (from 10 minutes in), one in the next.
+        let points = [(h + 600, 1.0), (h + 1200, 3.0), (h + 3600 + 60, 10.0)];
+        let c = cycle(&points, None, &Settings::default());
+        let day = 86_400.0;
+        assert_eq!(c.hourly, [(1200.0 / day, 2.0), (4800.0 / day, 10.0)]);
+        assert_eq!((c.start, c.end), (h + 600, h + 3660));
+        assert!(!c.judged);
+    }
+
+    #[test]
+    fn a_cycle_under_a_day_is_not_judged_even_with_24_hours_in_it() {
+        let h = 1_790_000_000 / 3600 * 3600;
+        let points: Vec<(u32, f64)> = (0..24).map(|i| (h + i * 3600, f64::from(i))).collect();
+        let c = cycle(&points, None, &Settings::default());
+        assert_eq!(c.hourly.len(), 24);
+        assert!(!c.judged && !c.leak);
+        assert_eq!(c.line, None);
+    }
+
+    #[test]
+    fn a_line_is_fitted_only_to_a_judged_significant_rise() {
+        let h = 1_790_000_000 / 3600 * 3600;
+        let series = |hours: u32, f: &dyn Fn(u32) -> f64| {
+            let points: Vec<(u32, f64)> = (0..hours).map(|i| (h + i * 3600, f(i))).collect();
+            cycle(&points, None, &Settings::default())
+        };
+        let gib = |i: u32| GIB + 1e8 * f64::from(i);
+        let rising = series(48, &gib);
+        assert!(rising.judged && rising.leak && rising.line.is_some());
+        // Short, falling, and flat (p = 1): no line.
+        assert_eq!(series(20, &gib).line, None);
+        assert_eq!(series(48, &|i| GIB - 1e8 * f64::from(i)).line, None);
+        let flat = series(48, &|i| GIB + 1e3 * f64::from(i % 2));
+        assert!(flat.judged && flat.mk.unwrap().p > 0.05);
+        assert_eq!(flat.line, None);
+        // Rising but not significant: a few steps up among noise.
+        let weak = series(48, &|i| GIB + 1e6 * noise(i) + 3e3 * f64::from(i));
+        let mk = weak.mk.unwrap();
+        assert!(mk.s > 0.0 && mk.p >= 0.05, "{mk:?}");
+        assert_eq!(weak.line, None);
+    }
+
+    #[test]
+    fn a_negative_zero_throughput_is_zero() {
+        let d = device(1, |_| f64::NAN, |m| if m % 2 == 0 { -0.0 } else { 5.0 });
+        let t = analyse(d, &Settings::default()).throughput.unwrap();
+        assert_eq!((t.max, t.p50), (5.0, 2.5));
+        assert!(t.p95 > 0.0);
+    }
+
+    #[test]
+    fn a_repeated_second_keeps_the_latest_values_and_a_missing_one_erases_nothing() {
+        let s = |t, mem: f32, thr: f32| Sample { t, mem, thr };
+        let merged = merge_duplicates(vec![
+            s(1, 10.0, 100.0),
+            s(1, f32::NAN, 200.0),
+            s(1, 30.0, f32::NAN),
+            s(2, 5.0, 6.0),
+        ]);
+        let got: Vec<_> = merged.iter().map(|x| (x.t, x.mem, x.thr)).collect();
+        assert_eq!(got, [(1, 30.0, 200.0), (2, 5.0, 6.0)]);
     }
 
     #[test]

@@ -42,20 +42,13 @@ pub fn mann_kendall(y: &[f64]) -> MannKendall {
         s_by_merging(y)
     };
     let nf = n as f64;
-    // Tie groups.
-    let mut ties = 0.0;
-    let mut i = 0;
-    while i < n {
-        let mut j = i + 1;
-        while j < n && sorted[j] == sorted[i] {
-            j += 1;
-        }
-        let t = (j - i) as f64;
-        if t > 1.0 {
-            ties += t * (t - 1.0) * (2.0 * t + 5.0);
-        }
-        i = j;
-    }
+    // Tie groups (a value alone adds nothing: t − 1 = 0).
+    let ties: f64 = tie_groups(&sorted)
+        .map(|t| {
+            let t = t as f64;
+            t * (t - 1.0) * (2.0 * t + 5.0)
+        })
+        .sum();
     let var_s = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - ties) / 18.0;
     let s = s as f64;
     let z = if s > 0.0 {
@@ -82,11 +75,12 @@ pub fn mann_kendall(y: &[f64]) -> MannKendall {
 /// S = Σ sgn(yⱼ − yₖ) over k < j, pair by pair: O(n²).
 fn s_by_pairs(y: &[f64]) -> i64 {
     let mut s: i64 = 0;
-    for k in 0..y.len() {
-        let yk = y[k];
-        for &yj in &y[k + 1..] {
+    let mut rest = y;
+    while let Some((&yk, later)) = rest.split_first() {
+        for &yj in later {
             s += (yj > yk) as i64 - (yj < yk) as i64;
         }
+        rest = later;
     }
     s
 }
@@ -124,16 +118,14 @@ fn s_by_merging(y: &[f64]) -> (i64, Vec<f64>) {
         std::mem::swap(&mut a, &mut b);
         width *= 2;
     }
-    let mut tied: i64 = 0;
-    let mut i = 0;
-    while i < n {
-        let j = i + a[i..].iter().take_while(|v| **v == a[i]).count();
-        let t = (j - i) as i64;
-        tied += t * (t - 1) / 2;
-        i = j;
-    }
+    let tied: i64 = tie_groups(&a).map(|t| t as i64 * (t as i64 - 1) / 2).sum();
     let pairs = (n as i64) * (n as i64 - 1) / 2;
     (pairs - tied - 2 * discordant, a)
+}
+
+/// The sizes of the runs of equal values in sorted `v`.
+fn tie_groups(v: &[f64]) -> impl Iterator<Item = usize> + '_ {
+    v.chunk_by(|a, b| a == b).map(<[f64]>::len)
 }
 
 /// Two-sided p-value of a standard normal score: erfc(|z|/√2).
@@ -372,6 +364,18 @@ mod tests {
         // implementations differ by an ulp).
         let p = 0.37591058740506833_f64;
         assert!((mk.p - p).abs() <= 2.0 * f64::EPSILON * p, "p = {}", mk.p);
+    }
+
+    #[test]
+    fn no_trend_scores_zero_and_one_value_has_no_tau() {
+        // S = 0: no continuity correction in either direction, z = 0, p = 1.
+        let mk = mann_kendall(&[1.0, 2.0, 1.0]);
+        assert_eq!((mk.s, mk.z, mk.p, mk.tau), (0.0, 0.0, 1.0, 0.0));
+        let mk = mann_kendall(&[5.0]);
+        assert_eq!((mk.n, mk.s, mk.tau), (1, 0.0, 0.0));
+        // The pair-by-pair S (used when values are missing) counts each pair once.
+        assert_eq!(s_by_pairs(&[1.0, 2.0, 3.0, f64::NAN, 0.0]), 3 - 3);
+        assert_eq!(s_by_pairs(&[1.0, 2.0, 2.0, 4.0]), 5);
     }
 
     #[test]

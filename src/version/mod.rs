@@ -304,6 +304,54 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_count_of_parts_says_how_many_are_expected() {
+        let e = Version::parse(Vendor::NetScaler, "13-49.13").unwrap_err();
+        assert_eq!(e.reason, "release: \"13\" has 1 numeric parts, 2 expected");
+        let e = Version::parse(Vendor::F5, "15.1").unwrap_err();
+        assert_eq!(e.reason, "\"15.1\" has 2 numeric parts, 3 to 4 expected");
+    }
+
+    #[test]
+    fn a_number_has_at_most_nine_digits() {
+        assert_eq!(
+            v(Vendor::F5, "15.1.123456789").to_string(),
+            "15.1.123456789"
+        );
+        let e = Version::parse(Vendor::F5, "15.1.1234567890").unwrap_err();
+        assert_eq!(e.reason, "\"1234567890\" is not a number");
+    }
+
+    #[test]
+    fn equal_versions_hash_alike_and_different_ones_apart() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |x: &Version| {
+            let mut h = DefaultHasher::new();
+            x.hash(&mut h);
+            h.finish()
+        };
+        let (a, b) = (v(Vendor::F5, "15.1.10"), v(Vendor::F5, "15.1.10.0"));
+        assert_eq!(hash(&a), hash(&b));
+        // A constant hash would still be consistent with Eq; it must also tell releases apart.
+        let c = v(Vendor::F5, "15.1.10.2");
+        let d = v(Vendor::Kemp, "15.1.10");
+        assert_ne!(hash(&a), hash(&c));
+        assert_ne!(hash(&a), hash(&d));
+    }
+
+    #[test]
+    fn kemp_build_letters_rank_above_the_bare_build() {
+        ascending(
+            Vendor::Kemp,
+            &["6.0-28", "6.0-28a", "6.0-28b", "6.0-28z", "6.0-29"],
+        );
+        assert_eq!(v(Vendor::Kemp, "6.0-28a").to_string(), "6.0-28a");
+        assert_eq!(
+            Version::parse(Vendor::Kemp, "6.0-28A").unwrap_err().reason,
+            "build: \"28A\" is not a number"
+        );
+    }
+
+    #[test]
     fn f5_builds_order_by_their_first_number_first() {
         ascending(
             Vendor::F5,
@@ -444,6 +492,9 @@ mod tests {
             "4.1.4-GR1"
         );
         assert_eq!(v(Vendor::Kemp, "7.2.62.0").branch().to_string(), "7.2.62");
+        // An A10 release without a GR line is its own X.Y.Z branch, shown without "-GR0".
+        assert_eq!(v(Vendor::A10, "5.2.1-P3").branch().to_string(), "5.2.1");
+        assert_eq!(v(Vendor::FortiAdc, "7.2.6").branch().to_string(), "7.2");
     }
 }
 

@@ -154,8 +154,9 @@ fn a10(s: &str) -> Parsed {
 fn kemp(s: &str) -> Parsed {
     if let Some((release, build)) = s.split_once('-') {
         let r = dotted(release, 2, 2).map_err(|e| format!("release: {e}"))?;
+        // A build letter ranks above the bare build: 28 < 28a < 28b (0 < b'a' < b'b').
         let (digits, letter) = match build.char_indices().last() {
-            Some((i, c)) if c.is_ascii_lowercase() => (&build[..i], u64::from(c as u8 - b'a' + 1)),
+            Some((i, c)) if c.is_ascii_lowercase() => (&build[..i], u64::from(c as u8)),
             _ => (build, 0),
         };
         let b = number(digits).map_err(|e| format!("build: {e}"))?;
