@@ -162,10 +162,7 @@ fn telemetry_evidence(
     for d in e.devices {
         let Some(m) = d.memory else { continue };
         let leak = m.leak.then(|| Leak {
-            bytes_per_day: m
-                .cycle()
-                .and_then(|c| c.line.as_ref())
-                .map_or(0.0, |l| l.slope),
+            bytes_per_day: m.line.map_or(0.0, |l| l.slope),
             interval_days: m.reboot_interval_days,
         });
         out.insert(d.name, leak);

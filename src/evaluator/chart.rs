@@ -152,7 +152,7 @@ pub fn memory(d: &DeviceResult, threshold: f64) -> Option<String> {
         gib,
     );
     if let (Some(c), Some(total)) = (m.cycle(), total) {
-        if let Some(l) = c.line {
+        if let Some(l) = m.line.filter(|_| m.leak) {
             // Band from the cycle start at the interval's slopes, to the end of the chart.
             let (xs, xe) = (day(c.start, 0.0), x_hi);
             let span = xe - xs;
@@ -198,7 +198,7 @@ pub fn memory(d: &DeviceResult, threshold: f64) -> Option<String> {
     }
     let _ = writeln!(
         out,
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">hourly means; orange: Theil–Sen trend and Sen's 95 % interval of the latest judged cycle</text>
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">hourly means; orange: the leak (pooled Theil–Sen slope of all cycles, Sen's 95 % interval) from the latest cycle's start</text>
 </svg>"##,
         W - RIGHT,
         TOP - 6.0

@@ -198,13 +198,7 @@ pub fn evaluate(
                 .filter_map(|&i| f(&devices[i]))
                 .reduce(f64::max)
         };
-        let leaking = |d: &DeviceResult| {
-            d.memory
-                .as_ref()
-                .filter(|m| m.leak)
-                .and_then(|m| m.cycle())
-                .and_then(|c| c.line)
-        };
+        let leaking = |d: &DeviceResult| d.memory.as_ref().filter(|m| m.leak).and_then(|m| m.line);
         u.needs = Needs {
             throughput_bps: sum(&|d| d.throughput.as_ref().map(|t| t.projected_peak)),
             ssl_tps: sum(&|d| d.peak_ssl_tps),

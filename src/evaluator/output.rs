@@ -8,7 +8,7 @@ use super::{Evaluation, chart};
 use crate::report::{Cell, Exporter, Table};
 
 /// The columns of `devices.csv`; the first twelve are the contract.
-pub const DEVICE_COLUMNS: [&str; 28] = [
+pub const DEVICE_COLUMNS: [&str; 29] = [
     "device",
     "samples",
     "leak",
@@ -28,6 +28,7 @@ pub const DEVICE_COLUMNS: [&str; 28] = [
     "duplicates",
     "reboots",
     "mk_p",
+    "cycles_judged",
     "mem_total_bytes",
     "mem_level_bytes",
     "days_to_threshold",
@@ -48,7 +49,7 @@ pub fn devices(e: &Evaluation) -> Table {
     let mut t = Table::new(&DEVICE_COLUMNS);
     for (d, p) in e.devices.iter().zip(&e.placement) {
         let m = d.memory.as_ref();
-        let line = m.and_then(|m| m.cycle()).and_then(|c| c.line);
+        let line = m.and_then(|m| m.line);
         let leak = m.map(|m| m.leak);
         let leak_line = line.filter(|_| leak == Some(true));
         let th = d.throughput.as_ref();
@@ -77,7 +78,8 @@ pub fn devices(e: &Evaluation) -> Table {
             Cell::text(p.as_ref().map(|p| p.model.clone()).unwrap_or_default()),
             Cell::Int(d.duplicates as i64),
             m.map_or(Cell::Empty, |m| Cell::Int(m.reboots.len() as i64)),
-            opt(m.and_then(|m| m.cycle()).and_then(|c| c.mk).map(|mk| mk.p)),
+            opt(m.and_then(|m| m.mk).map(|mk| mk.p)),
+            m.map_or(Cell::Empty, |m| Cell::Int(m.cycles_used as i64)),
             opt(m.and_then(|m| m.total)),
             opt(m.and_then(|m| m.level)),
             opt(m.and_then(|m| m.days_to_threshold)),
@@ -221,7 +223,7 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
         for &i in &leaking {
             let d = &e.devices[i];
             let m = d.memory.as_ref().expect("leaking devices have memory");
-            let l = m.cycle().and_then(|c| c.line).expect("judged");
+            let l = m.line.expect("a leak has a line");
             let every = m.reboot_interval_days;
             md.push_str(&format!(
                 "| {} | {} | {} ({} – {}) | {} | {} | {} | {} | {} |\n",
@@ -246,11 +248,12 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
         md.push('\n');
     }
     md.push_str(&format!(
-        "A cycle leaks when its hourly means trend upward with Mann–Kendall p < {}, Sen's 95 % interval excludes zero, and the Theil–Sen slope is at least {} % of total memory per day. Reboots (drops of at least {:.0} % of total memory and 8 times the usual change between samples) start new cycles; the latest cycle with {}+ hourly points is judged. Days and the reboot interval use the interval's upper bound.\n\n",
+        "A device leaks when the hourly means of all its cycles between reboots (each with {}+ hourly points and a day), taken together, trend upward with Mann–Kendall p < {} both as they are and with Hamed–Rao's correction for autocorrelation, Sen's 95 % interval of the pooled slope excludes zero, and at that slope memory would fill within {} days. Reboots are steps down that stay down, at least {} standard errors of the step and {} % of total memory. Days and the reboot interval use the interval's upper bound.\n\n",
+        s.min_hours,
         s.alpha,
-        fmt(s.min_leak_fraction * 100.0),
-        s.reboot_drop * 100.0,
-        s.min_hours
+        fmt(s.leak_horizon_days),
+        fmt(s.reboot_noise),
+        fmt(s.reboot_drop * 100.0)
     ));
     md.push_str("## Throughput\n\n| device | p50 | p95 | p99 | max | daily-peak trend / day | projected peak |\n|---|---|---|---|---|---|---|\n");
     let gb = |x: f64| format!("{} Gbit/s", fmt(x / 1e9));

@@ -8,6 +8,11 @@
 //!   N pairwise slopes and C = z₁₋α/₂ √Var(S), the bounds are the order statistics of rank
 //!   (N − C)/2 and (N + C)/2 + 1 (1-based), linearly interpolated between neighbouring ranks
 //!   when not whole (Gilbert 1987, §16.4).
+//! * **Pooled** (seasonal Kendall, Hirsch, Slack & Smith 1982): S and Var(S) of independent
+//!   series add up; the slope is the median of the pairwise slopes within each series.
+//! * **Hamed–Rao** (1998) modified Mann–Kendall for autocorrelated series: Var(S) scaled by n/n*
+//!   from the significant autocorrelations of the detrended ranks (pyMannKendall's
+//!   `hamed_rao_modification_test`).
 //! * **Quantiles**: linear interpolation between closest ranks, h = (n − 1)p (Hyndman–Fan type 7,
 //!   numpy's default and Prometheus' `quantile`).
 
@@ -51,6 +56,23 @@ pub fn mann_kendall(y: &[f64]) -> MannKendall {
         .sum();
     let var_s = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - ties) / 18.0;
     let s = s as f64;
+    let (z, p) = score(s, var_s);
+    MannKendall {
+        n,
+        s,
+        var_s,
+        z,
+        p,
+        tau: if n > 1 {
+            s / (0.5 * nf * (nf - 1.0))
+        } else {
+            0.0
+        },
+    }
+}
+
+/// The normal score of S with the continuity correction, and its two-sided p-value.
+fn score(s: f64, var_s: f64) -> (f64, f64) {
     let z = if s > 0.0 {
         (s - 1.0) / var_s.sqrt()
     } else if s < 0.0 {
@@ -58,18 +80,7 @@ pub fn mann_kendall(y: &[f64]) -> MannKendall {
     } else {
         0.0
     };
-    MannKendall {
-        n,
-        s,
-        var_s,
-        z,
-        p: two_sided_p(z),
-        tau: if n > 1 {
-            s / (0.5 * nf * (nf - 1.0))
-        } else {
-            0.0
-        },
-    }
+    (z, two_sided_p(z))
 }
 
 /// S = Σ sgn(yⱼ − yₖ) over k < j, pair by pair: O(n²).
@@ -156,9 +167,103 @@ impl SenLine {
 /// Theil–Sen on points `(x, y)`, with Sen's interval at normal score `z` using `var_s` (the
 /// Mann–Kendall variance of the same series). `None` with fewer than two distinct x.
 pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
+    Slopes::within(&[(x, y)]).line(var_s, z)
+}
+
+/// The pairwise slopes of one or more series that share a slope (a device's memory cycles
+/// between reboots: the same leak every cycle). Pairs are taken within each series only, as
+/// the seasonal Kendall slope estimator does with seasons (Hirsch, Slack & Smith 1982); the
+/// intercept is that of the last series.
+pub struct Slopes<'a> {
+    keys: Vec<u64>,
+    last: (&'a [f64], &'a [f64]),
+    median: Option<(usize, f64, f64)>,
+}
+
+impl<'a> Slopes<'a> {
+    /// Every pairwise slope within each `(x, y)` series (pairs with equal x skipped).
+    pub fn within(series: &[(&'a [f64], &'a [f64])]) -> Slopes<'a> {
+        let pairs: usize = series
+            .iter()
+            .map(|(x, _)| x.len() * x.len().saturating_sub(1) / 2)
+            .sum();
+        let mut keys = Vec::with_capacity(pairs);
+        for &(x, y) in series {
+            push_slopes(&mut keys, x, y);
+        }
+        Slopes {
+            keys,
+            last: series.last().copied().unwrap_or((&[], &[])),
+            median: None,
+        }
+    }
+
+    /// How many slopes there are.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there is none (fewer than two distinct x in every series).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The median slope (the mean of the middle two for an even count).
+    pub fn median(&mut self) -> Option<f64> {
+        Some(self.middle()?.1)
+    }
+
+    /// (index of the lower middle, the median, the lower middle's value), selected once.
+    fn middle(&mut self) -> Option<(usize, f64, f64)> {
+        if self.median.is_none() && !self.keys.is_empty() {
+            let n = self.keys.len();
+            let mid = (n - 1) / 2;
+            let (lo, hi) = slope_pair(&mut self.keys, mid);
+            let median = if n % 2 == 1 { lo } else { (lo + hi) / 2.0 };
+            self.median = Some((mid, median, lo));
+        }
+        self.median
+    }
+
+    /// The line: the median slope with Sen's interval at normal score `z` from `var_s`.
+    pub fn line(&mut self, var_s: f64, z: f64) -> Option<SenLine> {
+        // Order statistics by selection rather than sorting the N ≈ n²/2 slopes: the median
+        // first, then each bound inside the half that holds it.
+        let (mid, slope, mid_lo) = self.middle()?;
+        let keys = &mut self.keys;
+        let big_n = keys.len() as f64;
+        let c = z * var_s.sqrt();
+        let mut rank = |r: f64| -> f64 {
+            // 1-based rank r, clamped, linearly interpolated between neighbours.
+            let r = r.clamp(1.0, big_n) - 1.0;
+            let lo = r.floor() as usize;
+            let (lo_v, hi_v) = if lo < mid {
+                let (a, b) = slope_pair(&mut keys[..mid], lo);
+                (a, if lo + 1 == mid { mid_lo } else { b })
+            } else if lo == mid {
+                slope_pair(&mut keys[mid..], 0)
+            } else {
+                slope_pair(&mut keys[mid + 1..], lo - mid - 1)
+            };
+            lo_v + (hi_v - lo_v) * (r - lo as f64)
+        };
+        let ci_low = rank((big_n - c) / 2.0);
+        let ci_high = rank((big_n + c) / 2.0 + 1.0);
+        let (x, y) = self.last;
+        let intercept = median_unsorted(&mut y.to_vec()) - median_unsorted(&mut x.to_vec()) * slope;
+        Some(SenLine {
+            slope,
+            intercept,
+            ci_low,
+            ci_high,
+        })
+    }
+}
+
+/// Appends the pairwise slopes of one series as [`ordered`] keys.
+fn push_slopes(slopes: &mut Vec<u64>, x: &[f64], y: &[f64]) {
     assert_eq!(x.len(), y.len());
     let n = x.len();
-    let mut slopes = Vec::with_capacity(n * n.saturating_sub(1) / 2);
     if x.windows(2).all(|w| w[0] < w[1]) {
         // Increasing x (time order), so no pair is skipped: a loop the compiler vectorises.
         for i in 0..n {
@@ -180,51 +285,104 @@ pub fn theil_sen(x: &[f64], y: &[f64], var_s: f64, z: f64) -> Option<SenLine> {
             }
         }
     }
-    if slopes.is_empty() {
-        return None;
+}
+
+/// The k-th smallest slope (0-based) of [`ordered`] keys and the next one; selection on
+/// integer keys is about twice as fast as on floats.
+fn slope_pair(keys: &mut [u64], k: usize) -> (f64, f64) {
+    let (a, b) = key_pair(keys, k);
+    (unordered(a), unordered(b))
+}
+
+/// Mann–Kendall tests of independent series (cycles) taken together, as the seasonal Kendall
+/// test does: S and Var(S) are the sums (Hirsch, Slack & Smith 1982), n the total count and
+/// tau S over the pairs within the series.
+pub fn pooled(parts: &[MannKendall]) -> MannKendall {
+    let s: f64 = parts.iter().map(|m| m.s).sum();
+    let var_s: f64 = parts.iter().map(|m| m.var_s).sum();
+    let pairs: f64 = parts
+        .iter()
+        .map(|m| m.n as f64 * (m.n as f64 - 1.0) / 2.0)
+        .sum();
+    let (z, p) = score(s, var_s);
+    MannKendall {
+        n: parts.iter().map(|m| m.n).sum(),
+        s,
+        var_s,
+        z,
+        p,
+        tau: if pairs > 0.0 { s / pairs } else { 0.0 },
     }
-    // Order statistics by selection rather than sorting the N ≈ n²/2 slopes: the median
-    // first, then each bound inside the half that holds it.
-    let n_slopes = slopes.len();
-    let mid = (n_slopes - 1) / 2;
-    // Selection on integer keys (`ordered`) is about twice as fast as on floats.
-    let slope_pair = |keys: &mut [u64], k: usize| {
-        let (a, b) = key_pair(keys, k);
-        (unordered(a), unordered(b))
-    };
-    let (mid_lo, mid_hi) = slope_pair(&mut slopes, mid);
-    let slope = if n_slopes % 2 == 1 {
-        mid_lo
-    } else {
-        (mid_lo + mid_hi) / 2.0
-    };
-    let mut xs = x.to_vec();
-    let mut ys = y.to_vec();
-    let intercept = median_unsorted(&mut ys) - median_unsorted(&mut xs) * slope;
-    let big_n = n_slopes as f64;
-    let c = z * var_s.sqrt();
-    let mut rank = |r: f64| -> f64 {
-        // 1-based rank r, clamped, linearly interpolated between neighbours.
-        let r = r.clamp(1.0, big_n) - 1.0;
-        let lo = r.floor() as usize;
-        let (lo_v, hi_v) = if lo < mid {
-            let (a, b) = slope_pair(&mut slopes[..mid], lo);
-            (a, if lo + 1 == mid { mid_lo } else { b })
-        } else if lo == mid {
-            (mid_lo, mid_hi)
-        } else {
-            slope_pair(&mut slopes[mid + 1..], lo - mid - 1)
-        };
-        lo_v + (hi_v - lo_v) * (r - lo as f64)
-    };
-    let ci_low = rank((big_n - c) / 2.0);
-    let ci_high = rank((big_n + c) / 2.0 + 1.0);
-    Some(SenLine {
-        slope,
-        intercept,
-        ci_low,
-        ci_high,
-    })
+}
+
+/// Hamed & Rao's (1998) modified Mann–Kendall test for an autocorrelated series `y` (no
+/// missing values), as pyMannKendall's `hamed_rao_modification_test` with every lag: the
+/// series is detrended with the Sen slope per step `slope` (yᵢ − slope·i), its ranks'
+/// autocorrelations ρₖ (k ≥ 1) that are significant at `z_alpha` (|ρₖ| > z/√n) give
+/// n/n* = 1 + 2/(n(n−1)(n−2)) Σ (n−k)(n−k−1)(n−k−2) ρₖ, and Var(S) is multiplied by it.
+/// Positive autocorrelation (a series that wanders) widens the variance, so a wander is not
+/// taken for a trend. `mk` is the plain test of the same series.
+pub fn hamed_rao(y: &[f64], mk: &MannKendall, slope: f64, z_alpha: f64) -> MannKendall {
+    let n = y.len();
+    if n < 3 {
+        return *mk;
+    }
+    let detrended: Vec<f64> = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v - slope * (i + 1) as f64)
+        .collect();
+    let rho = autocorrelations(&ranks(&detrended));
+    let nf = n as f64;
+    let bound = z_alpha / nf.sqrt();
+    let sum: f64 = rho
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, r)| r.abs() > bound)
+        .map(|(k, r)| {
+            let m = (n - k) as f64;
+            m * (m - 1.0) * (m - 2.0) * r
+        })
+        .sum();
+    let var_s = mk.var_s * (1.0 + 2.0 / (nf * (nf - 1.0) * (nf - 2.0)) * sum);
+    let (z, p) = score(mk.s, var_s);
+    MannKendall { var_s, z, p, ..*mk }
+}
+
+/// Ranks from 1, ties sharing the mean of their ranks (scipy's `rankdata`, method "average").
+pub fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut out = vec![0.0; v.len()];
+    let mut below = 0;
+    for group in order.chunk_by(|&a, &b| v[a] == v[b]) {
+        let mean = below as f64 + (group.len() as f64 + 1.0) / 2.0;
+        for &i in group {
+            out[i] = mean;
+        }
+        below += group.len();
+    }
+    out
+}
+
+/// Sample autocorrelations at lags 0..n: Σ (yₜ − ȳ)(yₜ₊ₖ − ȳ) / Σ (yₜ − ȳ)² (statsmodels'
+/// `acf`, as pyMannKendall computes it).
+pub fn autocorrelations(v: &[f64]) -> Vec<f64> {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let c: Vec<f64> = v.iter().map(|x| x - mean).collect();
+    let c0: f64 = c.iter().map(|x| x * x).sum();
+    (0..c.len())
+        .map(|k| {
+            c[..c.len() - k]
+                .iter()
+                .zip(&c[k..])
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                / c0
+        })
+        .collect()
 }
 
 /// An integer key whose order is [`f64::total_cmp`]'s order of the floats.
@@ -364,6 +522,118 @@ mod tests {
         // implementations differ by an ulp).
         let p = 0.37591058740506833_f64;
         assert!((mk.p - p).abs() <= 2.0 * f64::EPSILON * p, "p = {}", mk.p);
+    }
+
+    /// shared/reference/ar1_no_trend.csv: x[i] = 0.95·x[i−1] + e[i], no trend, 720 values.
+    fn ar1() -> Vec<f64> {
+        include_str!("../../tests/data/ar1_no_trend.csv")
+            .lines()
+            .skip(1)
+            .map(|l| l.split_once(',').unwrap().1.parse().unwrap())
+            .collect()
+    }
+
+    #[track_caller]
+    fn close(got: f64, want: f64, rel: f64) {
+        assert!(
+            (got - want).abs() <= rel * want.abs(),
+            "got {got}, want {want} (relative {rel})"
+        );
+    }
+
+    #[test]
+    fn hamed_rao_matches_pymannkendall_on_an_ar1_series_without_trend() {
+        let y = ar1();
+        let x: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
+        let mk = mann_kendall(&y);
+        // The plain test raises a false alarm ...
+        assert_eq!((mk.s, mk.var_s), (28120.0, 41558200.0));
+        close(mk.z, 4.361857842312986, 1e-12);
+        close(mk.p, 1.2896265666251239e-05, 1e-9);
+        let slope = theil_sen(&x, &y, mk.var_s, Z95).unwrap().slope;
+        close(slope, 0.0028219712629154927, 1e-12);
+        // ... the modified one does not.
+        let hr = hamed_rao(&y, &mk, slope, Z95);
+        close(hr.var_s, 786316941.4572308, 1e-9);
+        close(hr.z, 1.002769359764846, 1e-9);
+        close(hr.p, 0.31597215564206005, 1e-9);
+        assert_eq!((hr.s, hr.n), (mk.s, mk.n));
+    }
+
+    #[test]
+    fn hamed_rao_matches_pymannkendall_on_the_reference_series() {
+        // pyMannKendall takes Sen's slope over the original positions (pairs with a missing
+        // value skipped) and detrends the series with the missing values dropped.
+        let (x, y) = reference();
+        let mk = mann_kendall(&y);
+        let slope = theil_sen(&x, &y, mk.var_s, Z95).unwrap().slope;
+        let hr = hamed_rao(&y, &mk, slope, Z95);
+        close(hr.var_s, 259723.81316716125, 1e-9);
+        close(hr.z, -3.8419950613710894, 1e-9);
+        close(hr.p, 0.00012203829241275166, 1e-7);
+    }
+
+    #[test]
+    fn ranks_share_ties_and_autocorrelations_start_at_one() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), [3.5, 1.0, 3.5, 2.0]);
+        let r = autocorrelations(&[1.0, 2.0, 3.0, 4.0]);
+        // Deviations -1.5, -0.5, 0.5, 1.5 (sum of squares 5): lag 1 = (0.75 − 0.25 + 0.75) / 5.
+        assert_eq!(r.len(), 4);
+        assert_eq!(r[0], 1.0);
+        close(r[1], 0.25, 1e-15);
+        close(r[3], -2.25 / 5.0, 1e-15);
+    }
+
+    #[test]
+    fn pairs_with_equal_x_are_skipped_and_x_may_come_in_any_order() {
+        // Pairs: (2,4)-(0,0): 2, (2,4)-(1,1): 3, (2,4)-(1,3): 1, (0,0)-(1,1): 1, (0,0)-(1,3): 3;
+        // (1,1)-(1,3) has no slope. Sorted 1, 1, 2, 3, 3.
+        let (x, y) = ([2.0, 0.0, 1.0, 1.0], [4.0, 0.0, 1.0, 3.0]);
+        let mut slopes = Slopes::within(&[(&x, &y)]);
+        assert_eq!(slopes.len(), 5);
+        assert_eq!(slopes.median(), Some(2.0));
+        // With C = 0 the bounds are the 1-based ranks N/2 = 2.5 and N/2 + 1 = 3.5,
+        // interpolated: 1 + 0.5 × (2 − 1) and 2 + 0.5 × (3 − 2).
+        let l = slopes.line(0.0, Z95).unwrap();
+        assert_eq!((l.slope, l.ci_low, l.ci_high), (2.0, 1.5, 2.5));
+        // median(y) = 2, median(x) = 1.
+        assert_eq!(l.intercept, 0.0);
+        // Sorted x with a repeat: the same slopes as in any order.
+        let (x, y) = ([0.0, 1.0, 1.0, 2.0], [0.0, 1.0, 3.0, 4.0]);
+        let mut sorted = Slopes::within(&[(&x, &y)]);
+        assert_eq!((sorted.len(), sorted.median()), (5, Some(2.0)));
+        assert!(Slopes::within(&[(&[1.0, 1.0], &[0.0, 5.0])]).is_empty());
+        assert_eq!(theil_sen(&[1.0, 1.0], &[0.0, 5.0], 1.0, Z95), None);
+    }
+
+    #[test]
+    fn pooled_cycles_add_their_s_and_variance_and_share_one_slope() {
+        let a = [1.0, 2.0, 4.0, 3.0, 5.0];
+        let b = [10.0, 12.0, 11.0, 13.0];
+        let (ma, mb) = (mann_kendall(&a), mann_kendall(&b));
+        let m = pooled(&[ma, mb]);
+        assert_eq!((m.n, m.s, m.var_s), (9, ma.s + mb.s, ma.var_s + mb.var_s));
+        close(m.tau, (ma.s + mb.s) / 16.0, 1e-15);
+        assert_eq!(m.z, (m.s - 1.0) / m.var_s.sqrt());
+        // Slopes within each cycle only: a's 10 and b's 6, never across the jump between them.
+        let xa = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let xb = [5.0, 6.0, 7.0, 8.0];
+        let mut all: Vec<f64> = Vec::new();
+        for (x, y) in [(&xa[..], &a[..]), (&xb[..], &b[..])] {
+            for i in 0..x.len() {
+                for j in i + 1..x.len() {
+                    all.push((y[j] - y[i]) / (x[j] - x[i]));
+                }
+            }
+        }
+        all.sort_by(f64::total_cmp);
+        let mut slopes = Slopes::within(&[(&xa, &a), (&xb, &b)]);
+        assert_eq!(slopes.len(), 16);
+        assert_eq!(slopes.median(), Some(median_sorted(&all)));
+        let l = slopes.line(m.var_s, Z95).unwrap();
+        // The intercept is the last cycle's: median(b) − median(xb) · slope.
+        close(l.intercept, 11.5 - 6.5 * l.slope, 1e-12);
+        assert!(l.ci_low <= l.slope && l.slope <= l.ci_high);
     }
 
     #[test]
