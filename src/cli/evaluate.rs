@@ -27,6 +27,10 @@ pub struct Args {
     /// How far ahead to project throughput (`3y`, `18m`, `90d`).
     #[arg(long, value_name = "DURATION", default_value = "3y")]
     horizon: Days,
+    /// Growth of peak throughput per year, used beyond what the history's trend supports
+    /// (`20%/y`) [default: none, the observed peak].
+    #[arg(long, value_name = "RATE")]
+    growth: Option<Growth>,
     /// Capacity to keep free (`30%` or `0.3`).
     #[arg(long, value_name = "PERCENT", default_value = "30%")]
     headroom: Fraction,
@@ -96,6 +100,35 @@ impl FromStr for Fraction {
     }
 }
 
+/// A yearly growth rate: `20%/y`, `20%/year`, `20%` or `0.2`; from -100 % (exclusive) to
+/// 1000 %.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Growth(f64);
+
+impl FromStr for Growth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || format!("\"{s}\": expected a yearly growth rate such as 20%/y or 0.2");
+        let t = s.trim().to_ascii_lowercase();
+        let t = ["/year", "/yr", "/y"]
+            .iter()
+            .find_map(|u| t.strip_suffix(u))
+            .unwrap_or(&t)
+            .trim();
+        let v = match t.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+            None => t.parse::<f64>(),
+        }
+        .map_err(|_| err())?;
+        if !(v > -1.0 && v <= 10.0) {
+            return Err(format!(
+                "\"{s}\": must be above -100 % and at most 1000 % a year"
+            ));
+        }
+        Ok(Growth(v))
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     small_pages();
     if !(args.safety_factor.is_finite() && args.safety_factor >= 1.0) {
@@ -129,6 +162,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         threshold: args.memory_threshold.0,
         safety_factor: args.safety_factor,
         horizon_days: args.horizon.0,
+        growth_per_year: args.growth.map(|g| g.0),
         current_interval_days: args.reboot_interval.0,
         ..Settings::default()
     };
@@ -180,5 +214,26 @@ fn small_pages() {
     // SAFETY: PR_SET_THP_DISABLE only changes this process's page policy; failure is harmless.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_rates_in_the_forms_operators_write() {
+        for (text, want) in [
+            ("20%/y", 0.2),
+            ("20 %/year", 0.2),
+            ("0.2", 0.2),
+            ("-5%/yr", -0.05),
+        ] {
+            assert_eq!(text.parse::<Growth>(), Ok(Growth(want)), "{text}");
+        }
+        for bad in ["20%/month", "fast", "-100%", "1001%"] {
+            let e = bad.parse::<Growth>().unwrap_err();
+            assert!(e.starts_with(&format!("\"{bad}\": ")), "{e}");
+        }
     }
 }

@@ -52,6 +52,8 @@ pub struct Settings {
     pub min_hours: usize,
     /// How far ahead throughput is projected, in days (`--horizon`, 3 years).
     pub horizon_days: f64,
+    /// Growth of the peak per year beyond what the history supports (`--growth`, none).
+    pub growth_per_year: Option<f64>,
     /// The reboot interval operators use today, in days (7: weekly).
     pub current_interval_days: f64,
 }
@@ -67,6 +69,7 @@ impl Default for Settings {
             leak_horizon_days: 365.0,
             min_hours: 24,
             horizon_days: 3.0 * 365.25,
+            growth_per_year: None,
             current_interval_days: 7.0,
         }
     }
@@ -144,9 +147,44 @@ pub struct Throughput {
     pub daily_peaks: Vec<(u32, f64)>,
     /// Theil–Sen trend of the daily peaks in bits/s per day (x = day number), with 7+ days.
     pub trend: Option<SenLine>,
-    /// max(highest daily peak, the trend at the horizon).
+    /// Mann–Kendall p-value of the daily peaks (with 7+ days).
+    pub trend_p: Option<f64>,
+    /// The peak at the horizon (see [`Basis`]), never below the highest daily peak.
     pub projected_peak: f64,
+    /// What the projection rests on.
+    pub basis: Basis,
+    /// Days past the last daily peak the trend was extrapolated (0 unless the basis has it).
+    pub trend_days: f64,
 }
+
+/// What a projected peak rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// A significant upward trend of the daily peaks, extrapolated to the horizon but no further
+    /// than [`MAX_EXTRAPOLATION`] times the history's span.
+    Trend,
+    /// The trend as far as the history supports, then the operator's growth rate.
+    TrendGrowth,
+    /// The highest daily peak grown at the operator's rate (no significant trend).
+    Growth,
+    /// The highest daily peak (no significant trend, no growth rate given).
+    Observed,
+}
+
+impl Basis {
+    /// The name in `devices.csv` and the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Trend => "trend",
+            Basis::TrendGrowth => "trend+growth",
+            Basis::Growth => "growth",
+            Basis::Observed => "observed",
+        }
+    }
+}
+
+/// A trend of daily peaks is extrapolated at most this many times the span it was seen over.
+pub const MAX_EXTRAPOLATION: f64 = 3.0;
 
 /// Everything about one device.
 #[derive(Clone, Debug, PartialEq)]
@@ -443,20 +481,46 @@ fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
     else {
         unreachable!("three probabilities, three quantiles")
     };
-    let trend = (daily_peaks.len() >= 7)
-        .then(|| {
-            let xs: Vec<f64> = daily_peaks.iter().map(|d| f64::from(d.0)).collect();
-            let ys: Vec<f64> = daily_peaks.iter().map(|d| d.1).collect();
-            let mk = stats::mann_kendall(&ys);
-            stats::theil_sen(&xs, &ys, mk.var_s, Z95)
-        })
-        .flatten();
+    let fit = (daily_peaks.len() >= 7).then(|| {
+        let xs: Vec<f64> = daily_peaks.iter().map(|d| f64::from(d.0)).collect();
+        let ys: Vec<f64> = daily_peaks.iter().map(|d| d.1).collect();
+        let mk = stats::mann_kendall(&ys);
+        (mk, stats::theil_sen(&xs, &ys, mk.var_s, Z95))
+    });
+    let trend = fit.and_then(|f| f.1);
+    let trend_p = fit.map(|f| f.0.p);
     let highest = daily_peaks
         .iter()
         .map(|d| d.1)
         .fold(f64::NEG_INFINITY, f64::max);
-    let last_day = daily_peaks.last().map_or(0.0, |d| f64::from(d.0));
-    let projected_peak = trend.map_or(highest, |l| l.at(last_day + s.horizon_days).max(highest));
+    let (first_day, last_day) = match (daily_peaks.first(), daily_peaks.last()) {
+        (Some(a), Some(b)) => (f64::from(a.0), f64::from(b.0)),
+        _ => (0.0, 0.0),
+    };
+    // Only a significant rise is extrapolated, and only as far as the history supports.
+    let rising = fit
+        .filter(|(mk, _)| mk.s > 0.0 && mk.p < s.alpha)
+        .and_then(|f| f.1);
+    let trend_days = s
+        .horizon_days
+        .min(MAX_EXTRAPOLATION * (last_day - first_day));
+    let grow = |peak: f64, days: f64| {
+        s.growth_per_year
+            .map(|g| peak * (1.0 + g).powf(days / 365.25))
+    };
+    let (projected_peak, basis, trend_days) = match rising {
+        Some(l) => {
+            let at = l.at(last_day + trend_days).max(highest);
+            match grow(at, s.horizon_days - trend_days) {
+                Some(p) if trend_days < s.horizon_days => (p, Basis::TrendGrowth, trend_days),
+                _ => (at, Basis::Trend, trend_days),
+            }
+        }
+        None => match grow(highest, s.horizon_days) {
+            Some(p) => (p, Basis::Growth, 0.0),
+            None => (highest, Basis::Observed, 0.0),
+        },
+    };
     Some(Throughput {
         samples,
         p50,
@@ -465,7 +529,10 @@ fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
         max,
         daily_peaks,
         trend,
+        trend_p,
         projected_peak,
+        basis,
+        trend_days,
     })
 }
 
@@ -879,30 +946,87 @@ mod tests {
         assert_eq!(t.projected_peak, 1439.0);
     }
 
-    #[test]
-    fn growing_peaks_are_projected() {
-        // Daily peak 1 Gbit/s + 10 Mbit/s per day: in 3 years about 11.96 Gbit/s more.
-        let d = device(
+    /// 30 days: a daily peak of `peak(day)` at noon, 100 Mbit/s otherwise.
+    fn peaks(peak: impl Fn(f64) -> f64) -> DeviceData {
+        device(
             30,
             |_| f64::NAN,
-            |m| {
-                let day = f64::from(m / 1440);
+            move |m| {
                 if m % 1440 == 720 {
-                    1e9 + 1e7 * day
+                    peak(f64::from(m / 1440))
                 } else {
                     1e8
                 }
             },
-        );
+        )
+    }
+
+    #[test]
+    fn a_significant_trend_is_extrapolated_as_far_as_the_history_supports() {
+        // Daily peak 1 Gbit/s + 10 Mbit/s per day over 30 days (29 days apart): the 3-year
+        // horizon is cut to 3 × 29 = 87 days past the last peak.
         let s = Settings::default();
-        let t = analyse(d, &s).throughput.unwrap();
+        let t = analyse(peaks(|day| 1e9 + 1e7 * day), &s)
+            .throughput
+            .unwrap();
         let l = t.trend.unwrap();
         assert!((l.slope - 1e7).abs() / 1e7 < 1e-4, "{l:?}");
-        let want = 1e9 + 1e7 * (29.0 + s.horizon_days);
+        assert_eq!((t.basis, t.trend_days), (Basis::Trend, 87.0));
+        let want = 1e9 + 1e7 * (29.0 + 87.0);
         assert!(
             (t.projected_peak - want).abs() / want < 1e-4,
-            "{} vs {want}",
+            "{}",
             t.projected_peak
         );
+        // A short horizon is used whole.
+        let short = Settings {
+            horizon_days: 30.0,
+            ..s
+        };
+        let t = analyse(peaks(|day| 1e9 + 1e7 * day), &short)
+            .throughput
+            .unwrap();
+        assert_eq!(t.trend_days, 30.0);
+        assert!((t.projected_peak - (1e9 + 1e7 * 59.0)).abs() < 1e3);
+        // Beyond the supported span, the operator's growth rate: 20 % a year for the rest.
+        let grown = Settings {
+            growth_per_year: Some(0.2),
+            ..s
+        };
+        let t = analyse(peaks(|day| 1e9 + 1e7 * day), &grown)
+            .throughput
+            .unwrap();
+        assert_eq!(t.basis, Basis::TrendGrowth);
+        let want = (1e9 + 1e7 * 116.0) * 1.2f64.powf((3.0 * 365.25 - 87.0) / 365.25);
+        assert!(
+            (t.projected_peak - want).abs() / want < 1e-4,
+            "{}",
+            t.projected_peak
+        );
+    }
+
+    #[test]
+    fn without_a_significant_rise_the_peak_is_observed_or_grown() {
+        // Daily peaks that wander around 1 Gbit/s with no trend: no extrapolation.
+        let wander = |day: f64| 1e9 + 5e7 * noise(day as u32 + 11);
+        let t = analyse(peaks(wander), &Settings::default())
+            .throughput
+            .unwrap();
+        assert!(t.trend_p.unwrap() >= 0.05, "{:?}", t.trend_p);
+        assert_eq!((t.basis, t.trend_days), (Basis::Observed, 0.0));
+        assert_eq!(t.projected_peak, t.max);
+        let grown = Settings {
+            growth_per_year: Some(0.2),
+            ..Settings::default()
+        };
+        let t = analyse(peaks(wander), &grown).throughput.unwrap();
+        assert_eq!(t.basis, Basis::Growth);
+        assert!((t.projected_peak - t.max * 1.2f64.powi(3)).abs() / t.max < 1e-9);
+        // A falling trend is significant but never projected below the highest peak.
+        let t = analyse(peaks(|day| 2e9 - 1e7 * day), &Settings::default())
+            .throughput
+            .unwrap();
+        assert!(t.trend_p.unwrap() < 0.05);
+        assert_eq!((t.basis, t.projected_peak), (Basis::Observed, 2e9));
     }
 }

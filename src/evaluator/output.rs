@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
+use super::analysis::{self, Basis};
 use super::candidates::fmt;
 use super::{Evaluation, chart};
 use crate::report::{Cell, Exporter, Table};
 
 /// The columns of `devices.csv`; the first twelve are the contract.
-pub const DEVICE_COLUMNS: [&str; 29] = [
+pub const DEVICE_COLUMNS: [&str; 31] = [
     "device",
     "samples",
     "leak",
@@ -38,6 +39,8 @@ pub const DEVICE_COLUMNS: [&str; 29] = [
     "peak_connections",
     "peak_ssl_tps",
     "peak_cpu_pct",
+    "projection_basis",
+    "projection_trend_days",
 ];
 
 fn round(x: f64) -> Cell {
@@ -92,6 +95,8 @@ pub fn devices(e: &Evaluation) -> Table {
             opt(d.peak_connections),
             opt(d.peak_ssl_tps),
             opt(d.peak_cpu_pct),
+            Cell::text(th.map_or("", |t| t.basis.as_str())),
+            opt(th.map(|t| t.trend_days)),
         ]);
     }
     t
@@ -255,12 +260,12 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
         fmt(s.reboot_noise),
         fmt(s.reboot_drop * 100.0)
     ));
-    md.push_str("## Throughput\n\n| device | p50 | p95 | p99 | max | daily-peak trend / day | projected peak |\n|---|---|---|---|---|---|---|\n");
+    md.push_str("## Throughput\n\n| device | p50 | p95 | p99 | max | daily-peak trend / day | projected peak | basis |\n|---|---|---|---|---|---|---|---|\n");
     let gb = |x: f64| format!("{} Gbit/s", fmt(x / 1e9));
     for d in &e.devices {
         if let Some(t) = &d.throughput {
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 d.name,
                 gb(t.p50),
                 gb(t.p95),
@@ -269,11 +274,20 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
                 t.trend
                     .map(|l| format!("{} Mbit/s", fmt(l.slope / 1e6)))
                     .unwrap_or_default(),
-                gb(t.projected_peak)
+                gb(t.projected_peak),
+                match t.basis {
+                    Basis::Trend | Basis::TrendGrowth =>
+                        format!("{} ({} days)", t.basis.as_str(), fmt(t.trend_days)),
+                    b => b.as_str().to_string(),
+                }
             ));
         }
     }
-    md.push_str("\nQuantiles interpolate linearly between closest ranks (type 7, as numpy and Prometheus). The projected peak is the larger of the highest daily peak and the Theil–Sen trend of daily peaks at the horizon (7+ days of data).\n\n## Hardware\n\nPer HA group (N+1: one unit carries the pair's summed projected peak) or standalone device.\n\n| unit | site | needs | current | best feasible candidates |\n|---|---|---|---|---|\n");
+    md.push_str(&format!("\nQuantiles interpolate linearly between closest ranks (type 7, as numpy and Prometheus). The projected peak rests on a trend only when the daily peaks (7+ days) rise significantly (Mann–Kendall p < {alpha}), and the Theil–Sen trend is extrapolated at most {ext} times the days it was seen over (basis `trend`, with the days); beyond that, or without a significant trend, it grows the peak at the `--growth` rate when one is given ({growth}: `trend+growth` or `growth`), else it is the highest daily peak (`observed`). It is never below the highest daily peak.\n\n## Hardware\n\nPer HA group (N+1: one unit carries the pair's summed projected peak) or standalone device.\n\n| unit | site | needs | current | best feasible candidates |\n|---|---|---|---|---|\n",
+        alpha = s.alpha,
+        ext = fmt(analysis::MAX_EXTRAPOLATION),
+        growth = s.growth_per_year.map_or("none given".to_string(), |g| format!("{} % a year", fmt(g * 100.0))),
+    ));
     for u in &e.units {
         let cur = u.current.as_ref().map_or(String::new(), |(c, v)| {
             format!(
