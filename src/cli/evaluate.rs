@@ -13,7 +13,7 @@ use crate::report::Format;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Telemetry CSV files (timestamp, device, and any of mem_used_bytes, mem_total_bytes,
-    /// throughput_bps, connections, cpu_pct, ssl_tps).
+    /// throughput_bps, connections, cpu_pct, ssl_tps, uptime_s).
     #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
     telemetry: Vec<PathBuf>,
     /// Inventory folders or files, for sites, HA groups and current models

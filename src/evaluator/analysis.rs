@@ -31,7 +31,7 @@
 //!    judged cycle.
 
 use super::stats::{self, MannKendall, SenLine, Z95};
-use super::telemetry::{DeviceData, Sample};
+use super::telemetry::{BOOT_JITTER, DeviceData, Sample};
 
 /// Thresholds of the analysis.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,6 +99,8 @@ pub struct Memory {
     pub total: Option<f64>,
     /// Reboots found (Unix seconds of the first sample after each).
     pub reboots: Vec<u32>,
+    /// How they were found.
+    pub reboots_from: RebootSource,
     /// Every cycle, oldest first.
     pub cycles: Vec<Cycle>,
     /// Index of the latest judged cycle (the baseline's).
@@ -215,6 +217,7 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         name,
         samples,
         mem_total,
+        boots,
         connections_daily,
         ssl_daily,
         cpu_daily,
@@ -229,7 +232,7 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         samples: v.len(),
         duplicates: raw - v.len(),
         span: v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)),
-        memory: memory(&v, mem_total, s),
+        memory: memory(&v, mem_total, boots, s),
         throughput: throughput(&v, s),
         peak_connections: peak(&connections_daily),
         peak_ssl_tps: peak(&ssl_daily),
@@ -254,7 +257,7 @@ fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
     v
 }
 
-fn memory(v: &[Sample], total: Option<f64>, s: &Settings) -> Option<Memory> {
+fn memory(v: &[Sample], total: Option<f64>, boots: Vec<u32>, s: &Settings) -> Option<Memory> {
     let points: Vec<(u32, f64)> = v
         .iter()
         .filter(|x| !x.mem.is_nan())
@@ -263,7 +266,11 @@ fn memory(v: &[Sample], total: Option<f64>, s: &Settings) -> Option<Memory> {
     if points.is_empty() {
         return None;
     }
-    let mut cuts = reboots(&points, total, s);
+    let (mut cuts, reboots_from) = if boots.is_empty() {
+        (reboots(&points, total, s), RebootSource::Steps)
+    } else {
+        (booted(&points, boots), RebootSource::Uptime)
+    };
     let reboots: Vec<u32> = cuts.iter().map(|&i| points[i].0).collect();
     cuts.insert(0, 0);
     cuts.push(points.len());
@@ -284,6 +291,7 @@ fn memory(v: &[Sample], total: Option<f64>, s: &Settings) -> Option<Memory> {
         samples: points.len(),
         total,
         reboots,
+        reboots_from,
         judged: cycles.iter().rposition(|c| c.judged),
         cycles_used: used.len(),
         mk,
@@ -305,6 +313,44 @@ fn memory(v: &[Sample], total: Option<f64>, s: &Settings) -> Option<Memory> {
         m.reboot_interval_days = Some(days.max(0.0) as u32);
     }
     Some(m)
+}
+
+/// Where a device's reboots come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RebootSource {
+    /// The telemetry's `uptime_s`: exact.
+    Uptime,
+    /// Steps down in memory (see the module documentation).
+    Steps,
+}
+
+impl RebootSource {
+    /// The name in `devices.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RebootSource::Uptime => "uptime",
+            RebootSource::Steps => "memory steps",
+        }
+    }
+}
+
+/// The indexes of the first sample after each boot in `boots` (instants from the uptime,
+/// unsorted, repeated within [`BOOT_JITTER`]) that falls after the first sample.
+fn booted(points: &[(u32, f64)], mut boots: Vec<u32>) -> Vec<usize> {
+    boots.sort_unstable();
+    let mut cuts: Vec<usize> = Vec::new();
+    let mut last_boot: Option<u32> = None;
+    for b in boots {
+        if last_boot.is_some_and(|l| b - l <= BOOT_JITTER) {
+            continue;
+        }
+        last_boot = Some(b);
+        let i = points.partition_point(|p| p.0 < b);
+        if i > 0 && i < points.len() && cuts.last() != Some(&i) {
+            cuts.push(i);
+        }
+    }
+    cuts
 }
 
 /// Samples each side of a possible reboot whose levels are compared.
@@ -734,6 +780,51 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn uptime_says_exactly_when_a_device_rebooted() {
+        // Reboots that free only 0.2 % of 64 GiB (under the step floor) are found from the
+        // uptime, at the first sample after each boot; the weekly leak is pooled over them.
+        let rate = 0.002 * 64.0 * GIB / 7.0;
+        let mut d = saw_tooth(28, 5, 30.0 * GIB, rate, 1e6);
+        let t0 = 1_790_000_000 / 86_400 * 86_400;
+        let week = 7 * 86_400;
+        // Two readings of each boot, a second apart, and one boot before the data.
+        d.boots = vec![
+            t0 + week,
+            t0 + week + 1,
+            t0 - 50,
+            t0 + 3 * week,
+            t0 + 2 * week,
+        ];
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert_eq!(m.reboots_from, RebootSource::Uptime);
+        assert_eq!(m.reboots, [t0 + week, t0 + 2 * week, t0 + 3 * week]);
+        assert_eq!(m.cycles_used, 4);
+        let l = m.line.unwrap();
+        assert!((l.slope - rate).abs() / rate < 0.10, "{l:?} vs {rate}");
+        // The same memory without uptime: the steps are too small to be reboots.
+        let m = analyse(
+            saw_tooth(28, 5, 30.0 * GIB, rate, 1e6),
+            &Settings::default(),
+        )
+        .memory
+        .unwrap();
+        assert_eq!((m.reboots_from, m.reboots.len()), (RebootSource::Steps, 0));
+    }
+
+    #[test]
+    fn with_uptime_a_step_down_without_a_boot_is_not_a_reboot() {
+        let mut d = device(
+            3,
+            |m| 6.0 * GIB - if m < 2000 { 0.0 } else { 0.05 * 16.0 * GIB } + 1e6 * noise(m),
+            |_| 1e9,
+        );
+        d.boots = vec![1_000];
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert_eq!(m.reboots, Vec::<u32>::new());
+        assert_eq!(m.cycles.len(), 1);
     }
 
     #[test]

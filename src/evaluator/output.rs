@@ -9,7 +9,7 @@ use super::{Evaluation, chart};
 use crate::report::{Cell, Exporter, Table};
 
 /// The columns of `devices.csv`; the first twelve are the contract.
-pub const DEVICE_COLUMNS: [&str; 31] = [
+pub const DEVICE_COLUMNS: [&str; 32] = [
     "device",
     "samples",
     "leak",
@@ -28,6 +28,7 @@ pub const DEVICE_COLUMNS: [&str; 31] = [
     "model",
     "duplicates",
     "reboots",
+    "reboots_from",
     "mk_p",
     "cycles_judged",
     "mem_total_bytes",
@@ -81,6 +82,7 @@ pub fn devices(e: &Evaluation) -> Table {
             Cell::text(p.as_ref().map(|p| p.model.clone()).unwrap_or_default()),
             Cell::Int(d.duplicates as i64),
             m.map_or(Cell::Empty, |m| Cell::Int(m.reboots.len() as i64)),
+            Cell::text(m.map_or("", |m| m.reboots_from.as_str())),
             opt(m.and_then(|m| m.mk).map(|mk| mk.p)),
             m.map_or(Cell::Empty, |m| Cell::Int(m.cycles_used as i64)),
             opt(m.and_then(|m| m.total)),

@@ -1,8 +1,8 @@
 //! Reading telemetry CSV: streaming, on every core, in bounded memory.
 //!
 //! A file has a header with `timestamp` (RFC 3339, or Unix seconds) and `device`, and any of
-//! `mem_used_bytes`, `mem_total_bytes`, `throughput_bps`, `connections`, `cpu_pct`, `ssl_tps`
-//! (other columns are ignored). An empty cell is a missing sample. Rows may be unsorted,
+//! `mem_used_bytes`, `mem_total_bytes`, `throughput_bps`, `connections`, `cpu_pct`, `ssl_tps`,
+//! `uptime_s` (other columns are ignored). An empty cell is a missing sample. Rows may be unsorted,
 //! duplicated and gappy: each device's samples are sorted later and duplicates (same device and
 //! second) merged, later rows winning.
 //!
@@ -153,6 +153,9 @@ pub struct DeviceData {
     pub samples: Chunked,
     /// Largest `mem_total_bytes` seen.
     pub mem_total: Option<f64>,
+    /// Boot instants (Unix seconds, timestamp − `uptime_s`), unsorted, possibly repeated;
+    /// empty when the telemetry has no uptime for the device.
+    pub boots: Vec<u32>,
     /// Peak connections per UTC day (day number since the epoch).
     pub connections_daily: BTreeMap<u32, f64>,
     /// Peak SSL transactions per second per UTC day.
@@ -184,21 +187,25 @@ pub struct Telemetry {
 }
 
 /// Metric columns lbfleet reads.
-pub const METRICS: [&str; 6] = [
+pub const METRICS: [&str; N] = [
     "mem_used_bytes",
     "mem_total_bytes",
     "throughput_bps",
     "connections",
     "cpu_pct",
     "ssl_tps",
+    "uptime_s",
 ];
+
+/// How many metric columns there are.
+const N: usize = 7;
 
 #[derive(Clone, Copy, Debug)]
 struct Columns {
     n: usize,
     timestamp: usize,
     device: usize,
-    metric: [Option<usize>; 6],
+    metric: [Option<usize>; N],
 }
 
 /// Daily peaks of one metric in one block: the day being read inline, earlier days (a block
@@ -228,6 +235,9 @@ impl DayPeaks {
     }
 }
 
+/// Boot instants (from `uptime_s`) this close are one boot, seconds.
+pub const BOOT_JITTER: u32 = 120;
+
 /// Per-device results of one block.
 #[derive(Default)]
 struct BlockDevice {
@@ -235,6 +245,7 @@ struct BlockDevice {
     key: Key,
     samples: Vec<Sample>,
     mem_total: Option<f64>,
+    boots: Vec<u32>,
     connections: DayPeaks,
     ssl: DayPeaks,
     cpu: DayPeaks,
@@ -365,6 +376,7 @@ impl Merger<'_> {
             let mut v = d.samples;
             v.clear();
             emptied.push(v);
+            target.boots.extend(&d.boots);
             target.mem_total = match (target.mem_total, d.mem_total) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
@@ -580,7 +592,7 @@ fn parse_block(bytes: &[u8], cols: Columns, fast: &Fast, spares: Vec<Vec<Sample>
     let mut fields: Vec<&[u8]> = Vec::with_capacity(cols.n + 1);
     let mut this = 0;
     let mut pos = 0;
-    let mut vals = [f64::NAN; 6];
+    let mut vals = [f64::NAN; N];
     while pos < bytes.len() {
         this += 1;
         let relative = this - 1;
@@ -690,10 +702,10 @@ fn locate<'b>(
 }
 
 /// Stores one row's values for device `i`.
-fn store(result: &mut BlockResult, i: usize, t: u32, vals: [f64; 6]) {
+fn store(result: &mut BlockResult, i: usize, t: u32, vals: [f64; N]) {
     result.last = i;
     let d = &mut result.devices[i].1;
-    let [mem, total, thr, conn, cpu, ssl] = vals;
+    let [mem, total, thr, conn, cpu, ssl, uptime] = vals;
     if !mem.is_nan() || !thr.is_nan() {
         d.samples.push(Sample {
             t,
@@ -703,6 +715,16 @@ fn store(result: &mut BlockResult, i: usize, t: u32, vals: [f64; 6]) {
     }
     if !total.is_nan() {
         d.mem_total = Some(d.mem_total.map_or(total, |m: f64| m.max(total)));
+    }
+    if !uptime.is_nan() {
+        // The boot instant; rows of one boot agree within clock jitter, so keep one of them.
+        let boot = (f64::from(t) - uptime).round().max(0.0) as u32;
+        if d.boots
+            .last()
+            .is_none_or(|&b| b.abs_diff(boot) > BOOT_JITTER)
+        {
+            d.boots.push(boot);
+        }
     }
     let day = t / 86_400;
     for (v, peaks) in [
@@ -774,7 +796,7 @@ impl Fast {
         mut i: usize,
         guess: &Key,
         dates: &mut DateCache,
-        vals: &mut [f64; 6],
+        vals: &mut [f64; N],
     ) -> Option<Plain> {
         let mut out = Plain {
             t: 0,
@@ -783,7 +805,7 @@ impl Fast {
             next: 0,
         };
         if !self.every_metric {
-            *vals = [f64::NAN; 6];
+            *vals = [f64::NAN; N];
         }
         let last = self.kinds.len() - 1;
         for (k, kind) in self.kinds.iter().enumerate() {
@@ -1114,7 +1136,7 @@ fn row<'b>(
         return Err("empty device".into());
     }
     let t = timestamp(trim(fields[cols.timestamp]), dates)?;
-    let mut vals = [f64::NAN; 6];
+    let mut vals = [f64::NAN; N];
     for (k, c) in cols.metric.iter().enumerate() {
         if let Some(c) = c {
             let f = trim(fields[*c]);
@@ -1301,7 +1323,7 @@ mod tests {
     fn both_ways(block: &[u8]) -> Ways {
         let cols = columns(HEADER).unwrap();
         let fast = Fast::new(cols);
-        let mut vals = [f64::NAN; 6];
+        let mut vals = [f64::NAN; N];
         let mut quick = BlockResult::default();
         // A date seen before: the fast reader's own time-of-day parsing.
         let mut dates = DateCache::default();
@@ -1495,6 +1517,27 @@ mod tests {
         let lb2 = t.devices.iter().find(|d| d.name == "lb,2").unwrap();
         let s = lb2.samples.first_for_tests(1)[0];
         assert_eq!((s.thr, s.mem.is_nan()), (200.0, true));
+    }
+
+    #[test]
+    fn uptime_gives_each_device_its_boot_instants() {
+        // lb1 booted at 1_790_000_000 (three rows agree within a second) and again 1000 s
+        // later; lb2 reports no uptime; a quoted line goes through the general reader.
+        let (_d, p) = write(
+            "timestamp,device,mem_used_bytes,uptime_s\n\
+             1790000100,lb1,5,100\n\
+             1790000200,lb1,5,201\n\
+             1790000300,\"lb1\",5,300\n\
+             1790001100,lb1,1,100\n\
+             1790001100,lb2,1,\n",
+        );
+        let t = read(&[p], false).unwrap();
+        let lb1 = t.devices.iter().find(|d| d.name == "lb1").unwrap();
+        // Readings of one boot within a few seconds are kept once.
+        assert_eq!(lb1.boots, [1_790_000_000, 1_790_001_000]);
+        let lb2 = t.devices.iter().find(|d| d.name == "lb2").unwrap();
+        assert!(lb2.boots.is_empty());
+        assert!(t.columns.iter().any(|c| c == "uptime_s"));
     }
 
     #[test]
