@@ -322,3 +322,42 @@ fn the_committed_sample_evaluation_is_not_stale() {
         );
     }
 }
+
+#[test]
+fn the_terminal_shows_the_essentials_and_wide_shows_every_column() {
+    let args = [
+        "evaluate",
+        "--telemetry",
+        "t.csv",
+        "--inventory",
+        "inv",
+        "-o",
+        "out",
+    ];
+    let out = setup().args(&args).run();
+    out.code(0);
+    let header = out.stdout.lines().next().unwrap().to_string();
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        columns,
+        [
+            "DEVICE",
+            "LEAK_MB_PER_DAY",
+            "CYCLES",
+            "DAYS_TO_EXHAUSTION",
+            "REBOOT_EVERY_DAYS",
+            "P95_GBPS",
+            "PROJECTED_GBPS",
+            "BASIS"
+        ]
+    );
+    // devices.csv keeps every column whatever the terminal shows.
+    assert!(
+        out.read("out/devices.csv")
+            .starts_with("device,samples,leak,")
+    );
+    let wide = out.then().args(&args).args(&["--wide"]).run();
+    wide.code(0)
+        .stdout_has("LEAK_CI_HIGH")
+        .stdout_has("PROJECTION_BASIS");
+}

@@ -53,6 +53,10 @@ pub struct Args {
     /// How to print the device table.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Print every column of devices.csv in the table (the default table and Markdown show
+    /// the essentials; CSV and JSON always have every column).
+    #[arg(long)]
+    wide: bool,
 }
 
 /// A duration in days: `3y`, `18m` (months of 30.44 days), `6w`, `90d`.
@@ -176,7 +180,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     };
     let e = evaluator::evaluate(&opts, inv.as_ref(), &catalog)?;
     let files = output::write_all(&e, &args.output)?;
-    let bytes = args.format.exporter().export(&output::devices(&e))?;
+    let table = match args.format {
+        Format::Table | Format::Markdown if !args.wide => output::summary(&e),
+        _ => output::devices(&e),
+    };
+    let bytes = args.format.exporter().export(&table)?;
     crate::report::emit(&bytes, None)?;
     eprintln!(
         "wrote {} files to {} (report: {})",

@@ -104,6 +104,43 @@ pub fn devices(e: &Evaluation) -> Table {
     t
 }
 
+/// The essentials per device, for a terminal: the leak in MB a day, the cycles it was judged
+/// on, days to exhaustion, the recommended reboot interval, p95 and projected peak in Gbit/s
+/// and what the projection rests on.
+pub fn summary(e: &Evaluation) -> Table {
+    let mut t = Table::new(&[
+        "device",
+        "leak_mb_per_day",
+        "cycles",
+        "days_to_exhaustion",
+        "reboot_every_days",
+        "p95_gbps",
+        "projected_gbps",
+        "basis",
+    ]);
+    let one = |x: f64| Cell::Float((x * 10.0).round() / 10.0);
+    let gbps = |x: f64| Cell::Float((x / 1e7).round() / 100.0);
+    for d in &e.devices {
+        let m = d.memory.as_ref();
+        let th = d.throughput.as_ref();
+        t.push(vec![
+            Cell::text(d.name.clone()),
+            m.filter(|m| m.leak)
+                .and_then(|m| m.line)
+                .map_or(Cell::Empty, |l| one(l.slope / 1e6)),
+            m.map_or(Cell::Empty, |m| Cell::Int(m.cycles_used as i64)),
+            m.and_then(|m| m.days_to_exhaustion)
+                .map_or(Cell::Empty, one),
+            m.and_then(|m| m.reboot_interval_days)
+                .map_or(Cell::Empty, |n| Cell::Int(i64::from(n))),
+            th.map_or(Cell::Empty, |t| gbps(t.p95)),
+            th.map_or(Cell::Empty, |t| gbps(t.projected_peak)),
+            Cell::text(th.map_or("", |t| t.basis.as_str())),
+        ]);
+    }
+    t
+}
+
 /// The columns of `candidates.csv`.
 pub const CANDIDATE_COLUMNS: [&str; 17] = [
     "unit",
