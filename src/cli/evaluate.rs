@@ -20,8 +20,9 @@ pub struct Args {
     /// [default: inventories/ when it exists].
     #[arg(long, value_name = "PATH", num_args = 1..)]
     inventory: Vec<PathBuf>,
-    /// Candidate models CSV (the catalog's model columns, optional price) [default: the
-    /// catalog's models].
+    /// Candidate models CSV (vendor, model, l4_throughput_gbps, memory_gb, ssl_tps_rsa2k,
+    /// max_concurrent_conns, power_w, price, currency) [default: candidates.csv in the
+    /// inventory folder when there is one, else the catalog's models].
     #[arg(long, value_name = "FILE")]
     candidates: Option<PathBuf>,
     /// How far ahead to project throughput (`3y`, `18m`, `90d`).
@@ -158,7 +159,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         };
         Some(inv)
     };
-    let (candidates, dims) = match &args.candidates {
+    let beside = inv_paths
+        .iter()
+        .map(|p| p.join("candidates.csv"))
+        .find(|p| p.is_file());
+    let (candidates, dims) = match args.candidates.as_ref().or(beside.as_ref()) {
         Some(p) => candidates::from_file(p)?,
         None => (candidates::from_catalog(&catalog), candidates::Dims::ALL),
     };

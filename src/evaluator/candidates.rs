@@ -37,6 +37,8 @@ pub struct Candidate {
     pub connections: Option<f64>,
     /// Price in any currency (the same for all candidates).
     pub price: Option<f64>,
+    /// The price's currency (`currency` column), the same for every priced candidate.
+    pub currency: Option<String>,
     /// Power draw, W.
     pub power_w: Option<f64>,
 }
@@ -89,6 +91,7 @@ pub fn from_catalog(catalog: &Catalog) -> Vec<Candidate> {
             ssl_tps: m.ssl_tps_rsa2k,
             connections: m.max_concurrent_conns,
             price: None,
+            currency: None,
             power_w: m.power_w,
         })
         .collect()
@@ -96,7 +99,8 @@ pub fn from_catalog(catalog: &Catalog) -> Vec<Candidate> {
 
 /// Candidates from a CSV with the catalog's model columns (`vendor`, `model`,
 /// `l4_throughput_gbps`, `memory_gb`, `ssl_tps_rsa2k`, `max_concurrent_conns`, `power_w`) and an
-/// optional `price`. Empty cells are unknown; an absent column is a need not judged.
+/// optional `price` with its `currency` (one currency for every priced row). Empty cells are
+/// unknown; an absent column is a need not judged; other columns (`source`) are ignored.
 pub fn from_file(path: &Path) -> Result<(Vec<Candidate>, Dims), InputError> {
     let file = CsvFile::read(path)?.strict()?;
     let [vendor, model] = file.require(["vendor", "model"])?;
@@ -109,6 +113,8 @@ pub fn from_file(path: &Path) -> Result<(Vec<Candidate>, Dims), InputError> {
         col("power_w"),
         col("price"),
     );
+    let currency = col("currency");
+    let mut seen_currency: Option<(String, u64)> = None;
     let dims = Dims {
         throughput: thr.is_some(),
         memory: mem.is_some(),
@@ -142,6 +148,30 @@ pub fn from_file(path: &Path) -> Result<(Vec<Candidate>, Dims), InputError> {
                 "model is empty",
             ));
         }
+        let price_value = num(price, "price")?;
+        let cur = row.get(currency).trim().to_ascii_uppercase();
+        let cur = (!cur.is_empty()).then_some(cur);
+        if price_value.is_some() {
+            match (&seen_currency, &cur) {
+                (Some((first, line)), c) if c.as_deref().unwrap_or("") != first => {
+                    return Err(InputError::new(
+                        file.at(row).field("currency"),
+                        format!(
+                            "{} differs from {} at line {line}: give every price in one currency",
+                            c.as_deref()
+                                .map_or("no currency".into(), |c| format!("\"{c}\"")),
+                            if first.is_empty() {
+                                "no currency".into()
+                            } else {
+                                format!("\"{first}\"")
+                            }
+                        ),
+                    ));
+                }
+                (None, c) => seen_currency = Some((c.clone().unwrap_or_default(), row.line)),
+                _ => {}
+            }
+        }
         out.push(Candidate {
             vendor: v.to_ascii_lowercase(),
             model: m.to_string(),
@@ -149,7 +179,8 @@ pub fn from_file(path: &Path) -> Result<(Vec<Candidate>, Dims), InputError> {
             memory_gb: num(mem, "memory_gb")?,
             ssl_tps: num(ssl, "ssl_tps_rsa2k")?,
             connections: num(conns, "max_concurrent_conns")?,
-            price: num(price, "price")?,
+            price: price_value,
+            currency: cur,
             power_w: num(power, "power_w")?,
         });
     }
@@ -190,6 +221,37 @@ pub struct Verdict {
     pub memory_days: Option<f64>,
     /// Price per Gbit/s, when both are known.
     pub cost_per_gbps: Option<f64>,
+    /// Per judged need with a known figure: how far the figure exceeds the need with headroom
+    /// (memory: the days after a reboot beyond the interval), in % (negative: short).
+    pub margins: Vec<(&'static str, f64)>,
+}
+
+impl Verdict {
+    /// The margin of one need, in %.
+    pub fn margin(&self, what: &str) -> Option<f64> {
+        self.margins.iter().find(|m| m.0 == what).map(|m| m.1)
+    }
+
+    /// The verdict in words: `enough (+35 % throughput)`, `short: …` or
+    /// `unknown (needs datasheet figure: …)`.
+    pub fn describe(&self) -> String {
+        match self.feasible {
+            Some(true) => {
+                let tightest = self
+                    .margins
+                    .iter()
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(what, m)| format!(" (+{}% {what})", fmt(*m)))
+                    .unwrap_or_default();
+                format!("enough{tightest}")
+            }
+            Some(false) => format!("short: {}", self.shortfalls.join("; ")),
+            None => format!(
+                "unknown (needs datasheet figure: {})",
+                self.unknown.join(", ")
+            ),
+        }
+    }
 }
 
 /// Judges a candidate.
@@ -205,6 +267,7 @@ pub fn judge(
         shortfalls: Vec::new(),
         unknown: Vec::new(),
         memory_days: None,
+        margins: Vec::new(),
         cost_per_gbps: c
             .price
             .zip(c.throughput_gbps)
@@ -219,12 +282,18 @@ pub fn judge(
             };
             match have {
                 None => v.unknown.push(what),
-                Some(have) if have * to_unit < need * scale => v.shortfalls.push(format!(
-                    "{what}: needs {} {unit} with headroom, has {}",
-                    fmt(need * scale / to_unit),
-                    fmt(have)
-                )),
-                Some(_) => {}
+                Some(have) => {
+                    let needed = need * scale;
+                    v.margins
+                        .push((what, (have * to_unit - needed) / needed * 100.0));
+                    if have * to_unit < needed {
+                        v.shortfalls.push(format!(
+                            "{what}: needs {} {unit} with headroom, has {}",
+                            fmt(needed / to_unit),
+                            fmt(have)
+                        ));
+                    }
+                }
             }
         };
     check(
@@ -249,6 +318,8 @@ pub fn judge(
                 let bytes = gb * 1024.0 * 1024.0 * 1024.0;
                 let days = (threshold * bytes - needs.baseline_bytes.unwrap_or(0.0)) / rate;
                 v.memory_days = Some(days.max(0.0));
+                v.margins
+                    .push(("memory", (days - interval_days) / interval_days * 100.0));
                 if days < interval_days {
                     v.shortfalls.push(format!(
                         "memory: reaches {:.0} % {} days after a reboot at the observed leak, less than the {} day interval",
@@ -318,6 +389,7 @@ mod tests {
             ssl_tps: None,
             connections: None,
             price,
+            currency: None,
             power_w: None,
         }
     }
@@ -360,6 +432,60 @@ mod tests {
             (v.feasible, v.unknown.as_slice()),
             (None, &["throughput"][..])
         );
+    }
+
+    #[test]
+    fn margins_say_how_far_each_known_figure_exceeds_the_need() {
+        let needs = Needs {
+            throughput_bps: Some(7e9),
+            leak_bytes_per_day: Some(1024.0 * 1024.0 * 1024.0),
+            baseline_bytes: Some(4.0 * 1024.0 * 1024.0 * 1024.0),
+            ..Needs::default()
+        };
+        // 10 Gbit/s needed with 30 % headroom: 15 Gbit/s is 50 % more; memory lasts 53.6
+        // days after a reboot against a 7-day interval.
+        let v = judge(
+            &cand("a", Some(15.0), Some(64.0), None),
+            &needs,
+            0.3,
+            0.9,
+            7.0,
+        );
+        assert!((v.margin("throughput").unwrap() - 50.0).abs() < 1e-9);
+        assert!((v.margin("memory").unwrap() - (53.6 - 7.0) / 7.0 * 100.0).abs() < 1e-9);
+        assert_eq!(v.describe(), "enough (+50% throughput)");
+        let v = judge(&cand("b", Some(5.0), None, None), &needs, 0.3, 0.9, 7.0);
+        assert!((v.margin("throughput").unwrap() + 50.0).abs() < 1e-9);
+        assert_eq!(v.margin("memory"), None);
+        assert!(
+            v.describe()
+                .starts_with("short: throughput: needs 10 Gbit/s")
+        );
+        let v = judge(&cand("c", None, None, None), &needs, 0.3, 0.9, 7.0);
+        assert_eq!(
+            v.describe(),
+            "unknown (needs datasheet figure: throughput, memory)"
+        );
+    }
+
+    #[test]
+    fn a_candidate_file_gives_one_currency_for_every_price() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.csv");
+        let head = "vendor,model,l4_throughput_gbps,price,currency,source\n";
+        std::fs::write(
+            &p,
+            format!("{head}f5,a,10,1000,usd,datasheet\nf5,b,20,,,\nf5,c,40,3000,USD,\n"),
+        )
+        .unwrap();
+        let (c, dims) = from_file(&p).unwrap();
+        assert_eq!(c[0].currency.as_deref(), Some("USD"));
+        assert_eq!((c[1].price, c[2].price), (None, Some(3000.0)));
+        assert!(dims.throughput && !dims.memory);
+        std::fs::write(&p, format!("{head}f5,a,10,1000,USD,\nf5,b,20,900,EUR,\n")).unwrap();
+        let e = from_file(&p).unwrap_err().to_string();
+        assert!(e.contains(":3:") && e.contains("currency"), "{e}");
+        assert!(e.contains("\"EUR\" differs from \"USD\" at line 2"), "{e}");
     }
 
     #[test]

@@ -233,6 +233,7 @@ pub fn evaluate(
                 ssl_tps: m.ssl_tps_rsa2k,
                 connections: m.max_concurrent_conns,
                 price: None,
+                currency: None,
                 power_w: m.power_w,
             };
             let v = candidates::judge(

@@ -141,8 +141,71 @@ pub fn summary(e: &Evaluation) -> Table {
     t
 }
 
+/// A unit's needs in words, with headroom: throughput, SSL TPS and connections where the
+/// telemetry has them, and memory for a leak over the reboot interval.
+fn needs(n: &super::Needs, e: &Evaluation) -> String {
+    let scale = 1.0 / (1.0 - e.headroom);
+    let mut out: Vec<String> = Vec::new();
+    if let Some(t) = n.throughput_bps {
+        out.push(format!("{} Gbit/s", fmt(t * scale / 1e9)));
+    }
+    if let Some(x) = n.ssl_tps {
+        out.push(format!("{} SSL TPS", fmt(x * scale)));
+    }
+    if let Some(x) = n.connections {
+        out.push(format!("{} connections", fmt(x * scale)));
+    }
+    if let Some(rate) = n.leak_bytes_per_day {
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        out.push(format!(
+            "memory for {} GiB/day over {} days from {} GiB",
+            fmt(rate / gib),
+            fmt(e.settings.current_interval_days),
+            fmt(n.baseline_bytes.unwrap_or(0.0) / gib)
+        ));
+    }
+    out.join("; ")
+}
+
+/// How many candidates could not be judged for some unit, and which figures they lack.
+fn unjudged(e: &Evaluation) -> String {
+    let n = e.candidates.len();
+    let mut lacking: Vec<(&str, usize)> = Vec::new();
+    let mut models = 0;
+    for i in 0..n {
+        let mut missing: Vec<&str> = Vec::new();
+        for u in &e.units {
+            for what in &u.verdicts[i].unknown {
+                if !missing.contains(what) {
+                    missing.push(what);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            models += 1;
+        }
+        for what in missing {
+            match lacking.iter_mut().find(|l| l.0 == what) {
+                Some(l) => l.1 += 1,
+                None => lacking.push((what, 1)),
+            }
+        }
+    }
+    if models == 0 {
+        return format!("All {n} candidates were judged on known figures.");
+    }
+    let why: Vec<String> = lacking
+        .iter()
+        .map(|(what, k)| format!("{k} lack {what}"))
+        .collect();
+    format!(
+        "{models} of {n} candidates could not be judged for at least one unit: {} (give datasheet figures with `--candidates`).",
+        why.join(", ")
+    )
+}
+
 /// The columns of `candidates.csv`.
-pub const CANDIDATE_COLUMNS: [&str; 17] = [
+pub const CANDIDATE_COLUMNS: [&str; 22] = [
     "unit",
     "site",
     "kind",
@@ -157,8 +220,13 @@ pub const CANDIDATE_COLUMNS: [&str; 17] = [
     "ssl_tps",
     "connections",
     "price",
+    "currency",
     "cost_per_gbps",
     "power_w",
+    "throughput_margin_pct",
+    "ssl_margin_pct",
+    "connections_margin_pct",
+    "memory_margin_pct",
     "why",
 ];
 
@@ -194,8 +262,13 @@ fn candidates_of(e: &Evaluation, units: &[super::Unit]) -> Table {
                 opt(c.ssl_tps),
                 opt(c.connections),
                 opt(c.price),
+                Cell::text(c.currency.clone().unwrap_or_default()),
                 opt(v.cost_per_gbps),
                 opt(c.power_w),
+                opt(v.margin("throughput")),
+                opt(v.margin("SSL TPS")),
+                opt(v.margin("connections")),
+                opt(v.margin("memory")),
                 Cell::text(why.join("; ")),
             ]
         };
@@ -322,22 +395,14 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
             ));
         }
     }
-    md.push_str(&format!("\nQuantiles interpolate linearly between closest ranks (type 7, as numpy and Prometheus). The projected peak rests on a trend only when the daily peaks (7+ days) rise significantly (Mann–Kendall p < {alpha}), and the Theil–Sen trend is extrapolated at most {ext} times the days it was seen over (basis `trend`, with the days); beyond that, or without a significant trend, it grows the peak at the `--growth` rate when one is given ({growth}: `trend+growth` or `growth`), else it is the highest daily peak (`observed`). It is never below the highest daily peak.\n\n## Hardware\n\nPer HA group (N+1: one unit carries the pair's summed projected peak) or standalone device.\n\n| unit | site | needs | current | best feasible candidates |\n|---|---|---|---|---|\n",
+    md.push_str(&format!("\nQuantiles interpolate linearly between closest ranks (type 7, as numpy and Prometheus). The projected peak rests on a trend only when the daily peaks (7+ days) rise significantly (Mann–Kendall p < {alpha}), and the Theil–Sen trend is extrapolated at most {ext} times the days it was seen over (basis `trend`, with the days); beyond that, or without a significant trend, it grows the peak at the `--growth` rate when one is given ({growth}: `trend+growth` or `growth`), else it is the highest daily peak (`observed`). It is never below the highest daily peak.\n\n## Hardware\n\nPer HA group (N+1: one unit carries the pair's summed projected peak) or standalone device.\n\n| unit | site | needs (with headroom) | current | best feasible candidates |\n|---|---|---|---|---|\n",
         alpha = s.alpha,
         ext = fmt(analysis::MAX_EXTRAPOLATION),
         growth = s.growth_per_year.map_or("none given".to_string(), |g| format!("{} % a year", fmt(g * 100.0))),
     ));
     for u in &e.units {
         let cur = u.current.as_ref().map_or(String::new(), |(c, v)| {
-            format!(
-                "{} ({})",
-                c.model,
-                match v.feasible {
-                    Some(true) => "enough".to_string(),
-                    Some(false) => format!("short: {}", v.shortfalls.join("; ")),
-                    None => format!("unknown: {}", v.unknown.join(", ")),
-                }
-            )
+            format!("{}: {}", c.model, v.describe())
         });
         let best: Vec<String> = u
             .ranked
@@ -345,22 +410,36 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
             .take(3)
             .map(|&i| {
                 let c = &e.candidates[i];
-                format!("{} {}", c.vendor, c.model)
+                let price = c.price.map_or(String::new(), |p| {
+                    format!(", {} {}", fmt(p), c.currency.as_deref().unwrap_or(""))
+                        .trim_end()
+                        .to_string()
+                });
+                format!(
+                    "{} {} {}{price}",
+                    c.vendor,
+                    c.model,
+                    u.verdicts[i].describe()
+                )
             })
             .collect();
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             u.name,
             u.site.clone().unwrap_or_default(),
-            u.needs
-                .throughput_bps
-                .map(|n| format!("{} with headroom", gb(n / (1.0 - e.headroom))))
-                .unwrap_or_default(),
+            needs(&u.needs, e),
             cur,
-            best.join(", ")
+            if best.is_empty() {
+                "none feasible on known figures".to_string()
+            } else {
+                best.join("; ")
+            }
         ));
     }
-    md.push_str("\nFigures the catalog or candidate file does not give are unknown, never guessed; every candidate and its shortfalls are in `candidates.csv`.\n");
+    md.push_str(&format!(
+        "\n{}\n\nFigures the catalog or candidate file does not give are unknown, never guessed: a candidate with an unknown figure a unit needs is never feasible. Margins are how far a figure exceeds the need with headroom (memory: the days after a reboot beyond the interval). Every candidate, its margins and shortfalls are in `candidates.csv`.\n",
+        unjudged(e)
+    ));
     if !charts.is_empty() {
         md.push_str("\n## Charts\n\n");
         for (file, title) in charts {

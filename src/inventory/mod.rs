@@ -191,6 +191,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Whether a CSV is a list of candidate models (vendor and model columns, no device `name`,
+/// no site `timezone`): `evaluate`'s `--candidates` file, not part of the inventory.
+fn is_candidates(csv: &CsvFile) -> bool {
+    csv.column("vendor").is_some()
+        && csv.column("model").is_some()
+        && csv.column("name").is_none()
+        && csv.column("timezone").is_none()
+}
+
 /// Reads and checks the inventory under `paths` against `catalog`.
 pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputError> {
     let files = discover(paths)?;
@@ -198,14 +207,20 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
     let mut site_files = Vec::new();
     let mut device_files = Vec::new();
     let mut inv_findings = Vec::new();
+    let mut files_read = Vec::new();
     for path in &files {
         let name = path.display().to_string();
         let bytes = std::fs::read(path)
             .map_err(|e| InputError::new(Location::file(&name), format!("cannot read: {e}")))?;
+        let csv = CsvFile::parse(name.clone(), &bytes)?;
+        // A candidate hardware list (`evaluate --candidates`) may live beside the inventory.
+        if is_candidates(&csv) {
+            continue;
+        }
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(&bytes);
-        let csv = CsvFile::parse(name, &bytes)?;
+        files_read.push(path.clone());
         // A row that does not split into the header's columns is a finding; the rest is checked.
         inv_findings.extend(csv.bad_rows.iter().map(|e| Finding {
             severity: Severity::Error,
@@ -228,7 +243,7 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
         }
     }
     let mut inv = Inventory {
-        files,
+        files: files_read,
         digest: format!("sha256:{}", crate::fsutil::hex(&hasher.finalize())),
         findings: inv_findings,
         ..Inventory::default()
@@ -788,6 +803,36 @@ fn check_ha_groups(inv: &mut Inventory, tainted: &HashSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_candidates_list_beside_the_inventory_is_not_part_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write(
+            "sites.csv",
+            "site,timezone,windows\nS1,UTC,Sun 00:00-04:00\n",
+        );
+        write(
+            "devices.csv",
+            "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n\
+             d0,S1,kemp,LM-1500,7.2.48.2,10.0.0.1,,standalone\n",
+        );
+        let catalog = Catalog::embedded().unwrap();
+        let before = load(&[dir.path().to_path_buf()], &catalog).unwrap();
+        write(
+            "candidates.csv",
+            "vendor,model,memory_gb,price,currency\nf5,i4800,32,,\n",
+        );
+        let inv = load(&[dir.path().to_path_buf()], &catalog).unwrap();
+        assert_eq!(inv.files.len(), 2);
+        assert_eq!(inv.devices.len(), 1);
+        // Prices change without the inventory's digest (which plans record) changing.
+        assert_eq!(inv.digest, before.digest);
+        // Anything else that is neither sites nor devices is still refused.
+        write("notes.csv", "what,when\nx,y\n");
+        let e = load(&[dir.path().to_path_buf()], &catalog).unwrap_err();
+        assert!(e.to_string().contains("neither a sites file"), "{e}");
+    }
 
     #[test]
     fn duplicates_are_found_across_threads_in_file_order() {

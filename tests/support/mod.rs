@@ -50,8 +50,10 @@ impl Test {
     pub fn sample(self) -> Test {
         let sites = std::fs::read(repo().join("inventories/sites.csv")).unwrap();
         let devices = std::fs::read(repo().join("inventories/devices.csv")).unwrap();
+        let candidates = std::fs::read(repo().join("inventories/candidates.csv")).unwrap();
         self.file("inventories/sites.csv", sites)
             .file("inventories/devices.csv", devices)
+            .file("inventories/candidates.csv", candidates)
     }
 
     pub fn args(mut self, args: &[&str]) -> Test {
