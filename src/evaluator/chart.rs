@@ -54,12 +54,55 @@ impl Axis {
     }
 }
 
+/// Round tick values from `lo` to `hi`: steps of 1, 2 or 5 times a power of ten, at most
+/// `max` of them.
+fn ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span > 0.0) || max < 2 {
+        return vec![lo];
+    }
+    let pow = 10f64.powf((span / (max - 1) as f64).log10().floor());
+    let range = |step: f64| {
+        let first = (lo / step - 1e-9).ceil() as i64;
+        let last = (hi / step + 1e-9).floor() as i64;
+        first..=last
+    };
+    let step = [1.0, 2.0, 5.0, 10.0, 20.0]
+        .iter()
+        .map(|m| m * pow)
+        .find(|&st| range(st).count() <= max)
+        .unwrap_or(50.0 * pow);
+    range(step).map(|k| k as f64 * step).collect()
+}
+
+/// Day ticks for a time axis in days since `t0` (Unix seconds): UTC midnights every 1, 2, 7,
+/// 14 or 28 days, at most `max`, with "Mon DD" labels.
+fn date_ticks(t0: u32, days: f64, max: usize) -> Vec<(f64, String)> {
+    let step = [1u32, 2, 7, 14, 28]
+        .into_iter()
+        .find(|st| days / f64::from(*st) <= max as f64)
+        .unwrap_or(56);
+    let first_midnight = t0.div_ceil(86_400) * 86_400;
+    (0..)
+        .map(|k| first_midnight + k * step * 86_400)
+        .map(|t| (f64::from(t - t0) / 86_400.0, t))
+        .take_while(|(d, _)| *d <= days)
+        .map(|(d, t)| {
+            let label = jiff::Timestamp::from_second(i64::from(t))
+                .map(|ts| ts.strftime("%b %d").to_string())
+                .unwrap_or_default();
+            (d, label)
+        })
+        .collect()
+}
+
+/// The chart's frame: title, grid and tick labels (y values divided by `y_scale`), axes and
+/// their labels.
 fn frame(
     out: &mut String,
     title: &str,
-    x: &Axis,
+    (x, x_ticks): (&Axis, &[(f64, String)]),
     y: &Axis,
-    x_label: &str,
     y_label: &str,
     y_scale: f64,
 ) {
@@ -72,44 +115,78 @@ fn frame(
         LEFT,
         esc(title)
     );
-    for k in 0..=5 {
-        let v = y.lo + (y.hi - y.lo) * f64::from(k) / 5.0;
-        let py = y.map(v);
+    for v in ticks(y.lo / y_scale, y.hi / y_scale, 7) {
+        let py = y.map(v * y_scale);
         let _ = writeln!(
             out,
             r##"<line x1="{LEFT}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
             W - RIGHT,
             LEFT - 6.0,
             py + 4.0,
-            fmt(v / y_scale)
+            fmt(v)
         );
     }
-    for k in 0..=5 {
-        let v = x.lo + (x.hi - x.lo) * f64::from(k) / 5.0;
-        let px = x.map(v);
+    for (v, label) in x_ticks {
+        let px = x.map(*v);
         let _ = writeln!(
             out,
-            r##"<text x="{px:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            r##"<line x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="#333"/><text x="{px:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            H - BOTTOM,
+            H - BOTTOM + 5.0,
             H - BOTTOM + 18.0,
-            fmt(v)
+            esc(label)
         );
     }
     let _ = writeln!(
         out,
         r##"<line x1="{LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#333"/><line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{:.1}" stroke="#333"/>
-<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>
 <text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">{}</text>"##,
         H - BOTTOM,
         W - RIGHT,
         H - BOTTOM,
         H - BOTTOM,
-        (LEFT + W - RIGHT) / 2.0,
-        H - 10.0,
-        esc(x_label),
         (TOP + H - BOTTOM) / 2.0,
         (TOP + H - BOTTOM) / 2.0,
         esc(y_label)
     );
+}
+
+/// A legend along the bottom: each entry's colour as it is drawn (a line, a dashed line or a
+/// filled box) and its name.
+fn legend(out: &mut String, entries: &[(&str, &str, &str)]) {
+    let mut px = LEFT;
+    let py = H - 12.0;
+    for (kind, color, name) in entries {
+        let swatch = match *kind {
+            "band" => format!(
+                r##"<rect x="{px:.1}" y="{:.1}" width="18" height="10" fill="{color}" fill-opacity="0.35"/>"##,
+                py - 9.0
+            ),
+            "box" => format!(
+                r##"<rect x="{px:.1}" y="{:.1}" width="18" height="10" fill="{color}"/>"##,
+                py - 9.0
+            ),
+            "dash" => format!(
+                r##"<line x1="{px:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="2" stroke-dasharray="4 3"/>"##,
+                py - 4.0,
+                px + 18.0,
+                py - 4.0
+            ),
+            _ => format!(
+                r##"<line x1="{px:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="2"/>"##,
+                py - 4.0,
+                px + 18.0,
+                py - 4.0
+            ),
+        };
+        let _ = writeln!(
+            out,
+            r##"{swatch}<text x="{:.1}" y="{py:.1}" fill="#333">{}</text>"##,
+            px + 23.0,
+            esc(name)
+        );
+        px += 23.0 + 7.0 * name.chars().count() as f64 + 18.0;
+    }
 }
 
 /// Memory in use (hourly means) with the judged cycle's trend, Sen's interval as a band, and
@@ -142,48 +219,28 @@ pub fn memory(d: &DeviceResult, threshold: f64) -> Option<String> {
             None => String::new(),
         }
     );
-    frame(
-        &mut out,
-        &title,
-        &x,
-        &y,
-        "days since first sample",
-        "GiB in use",
-        gib,
-    );
-    if let (Some(c), Some(total)) = (m.cycle(), total) {
-        if let Some(l) = m.line.filter(|_| m.leak) {
-            // Band from the cycle start at the interval's slopes, to the end of the chart.
-            let (xs, xe) = (day(c.start, 0.0), x_hi);
-            let span = xe - xs;
-            let _ = writeln!(
-                out,
-                r##"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="#f4a261" fill-opacity="0.25"/>"##,
-                x.map(xs),
-                y.map(l.intercept),
-                x.map(xe),
-                y.map((l.intercept + l.ci_high * span).min(y_hi)),
-                x.map(xe),
-                y.map((l.intercept + l.ci_low * span).max(0.0)),
-            );
-            let _ = writeln!(
-                out,
-                r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#e76f51" stroke-width="2"/>"##,
-                x.map(xs),
-                y.map(l.intercept),
-                x.map(xe),
-                y.map((l.intercept + l.slope * span).min(y_hi)),
-            );
-        }
+    let x_ticks = date_ticks(t0, x_hi, 9);
+    frame(&mut out, &title, (&x, &x_ticks), &y, "GiB in use", gib);
+    let mut drawn: Vec<(&str, &str, &str)> = vec![("line", "#264653", "hourly mean")];
+    for &r in &m.reboots {
+        let px = x.map(day(r, 0.0));
+        let _ = writeln!(
+            out,
+            r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{:.1}" stroke="#6c757d" stroke-dasharray="2 3"/>"##,
+            y.map(0.0)
+        );
+    }
+    if !m.reboots.is_empty() {
+        drawn.push(("dash", "#6c757d", "reboot"));
+    }
+    if let Some(total) = total {
         let ty = y.map(threshold * total);
         let _ = writeln!(
             out,
-            r##"<line x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#c1121f" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#c1121f">threshold {:.0} %</text>"##,
+            r##"<line x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#c1121f" stroke-dasharray="6 4"/>"##,
             W - RIGHT,
-            W - RIGHT - 4.0,
-            ty - 5.0,
-            threshold * 100.0
         );
+        drawn.push(("dash", "#c1121f", "threshold"));
     }
     for c in &m.cycles {
         let mut path = String::new();
@@ -196,13 +253,42 @@ pub fn memory(d: &DeviceResult, threshold: f64) -> Option<String> {
             path.trim_end()
         );
     }
-    let _ = writeln!(
-        out,
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">hourly means; orange: the leak (pooled Theil–Sen slope of all cycles, Sen's 95 % interval) from the latest cycle's start</text>
-</svg>"##,
-        W - RIGHT,
-        TOP - 6.0
-    );
+    // Drawn over the data, so a trend that follows it closely stays visible.
+    let mut trend = String::new();
+    if let (Some(c), Some(l)) = (m.cycle(), m.line.filter(|_| m.leak)) {
+        // The pooled slope from the latest cycle's start, with Sen's interval as a band.
+        let (xs, xe) = (day(c.start, 0.0), x_hi);
+        let span = xe - xs;
+        let _ = writeln!(
+            trend,
+            r##"<polygon points="{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="#f4a261" fill-opacity="0.35"/>"##,
+            x.map(xs),
+            y.map(l.intercept),
+            x.map(xe),
+            y.map((l.intercept + l.ci_high * span).min(y_hi)),
+            x.map(xe),
+            y.map((l.intercept + l.ci_low * span).max(0.0)),
+        );
+        let _ = writeln!(
+            trend,
+            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#e76f51" stroke-width="2"/>"##,
+            x.map(xs),
+            y.map(l.intercept),
+            x.map(xe),
+            y.map((l.intercept + l.slope * span).min(y_hi)),
+        );
+        drawn.push(("line", "#e76f51", "leak trend"));
+        drawn.push(("band", "#f4a261", "95 % interval"));
+    }
+    out.push_str(&trend);
+    let threshold_name = format!("threshold {:.0} %", threshold * 100.0);
+    for e in drawn.iter_mut() {
+        if e.2 == "threshold" {
+            e.2 = &threshold_name;
+        }
+    }
+    legend(&mut out, &drawn);
+    out.push_str("</svg>\n");
     Some(out)
 }
 
@@ -212,19 +298,28 @@ pub fn capacity(e: &Evaluation, u: &Unit) -> Option<String> {
     let need = u.needs.throughput_bps? / 1e9;
     let with_headroom = need / (1.0 - e.headroom);
     let mut bars: Vec<(String, f64, &str)> = Vec::new();
+    // The current model is shown once, as the current one.
+    let current = u
+        .current
+        .as_ref()
+        .map(|(c, _)| (c.vendor.as_str(), c.model.as_str()));
+    let not_current = |i: &&usize| {
+        let c = &e.candidates[**i];
+        current != Some((c.vendor.as_str(), c.model.as_str()))
+    };
     if let Some((c, v, t)) = u
         .current
         .as_ref()
         .and_then(|(c, v)| c.throughput_gbps.map(|t| (c, v, t)))
     {
-        let color = if v.feasible == Some(true) {
-            "#2a9d8f"
-        } else {
-            "#c1121f"
+        let color = match v.feasible {
+            Some(true) => "#2a9d8f",
+            Some(false) => "#c1121f",
+            None => "#adb5bd",
         };
         bars.push((format!("{} (current)", c.model), t, color));
     }
-    for &i in u.ranked.iter().take(5) {
+    for &i in u.ranked.iter().filter(not_current).take(5) {
         let c = &e.candidates[i];
         bars.push((c.model.clone(), c.throughput_gbps.unwrap_or(0.0), "#2a9d8f"));
     }
@@ -239,7 +334,7 @@ pub fn capacity(e: &Evaluation, u: &Unit) -> Option<String> {
             .partial_cmp(&e.candidates[a].throughput_gbps)
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    for &i in short.iter().take(3) {
+    for &i in short.iter().filter(not_current).take(3) {
         let c = &e.candidates[i];
         bars.push((c.model.clone(), c.throughput_gbps.unwrap_or(0.0), "#e9c46a"));
     }
@@ -261,8 +356,7 @@ pub fn capacity(e: &Evaluation, u: &Unit) -> Option<String> {
         fmt(with_headroom),
         e.headroom * 100.0
     );
-    for k in 0..=5 {
-        let v = y_hi * f64::from(k) / 5.0;
+    for v in ticks(0.0, y_hi, 7) {
         let _ = writeln!(
             out,
             r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#ddd"/><text x="{2:.1}" y="{3:.1}" text-anchor="end">{4}</text>"##,
@@ -293,21 +387,54 @@ pub fn capacity(e: &Evaluation, u: &Unit) -> Option<String> {
         r##"<line x1="{LEFT}" y1="{ny:.1}" x2="{:.1}" y2="{ny:.1}" stroke="#c1121f" stroke-dasharray="6 4"/>
 <line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{:.1}" stroke="#333"/>
 <text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">L4 throughput, Gbit/s</text>
-<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">green: feasible (best first), yellow: short, red line: need with headroom</text>
-</svg>"##,
+"##,
         W - RIGHT,
         H - BOTTOM,
         (TOP + H - BOTTOM) / 2.0,
         (TOP + H - BOTTOM) / 2.0,
-        W - RIGHT,
-        H - 8.0
     );
+    let mut drawn = Vec::new();
+    for (color, name) in [
+        ("#2a9d8f", "enough (candidates best first)"),
+        ("#e9c46a", "short"),
+        ("#c1121f", "current, short"),
+        ("#adb5bd", "current, other figures unknown"),
+    ] {
+        if bars.iter().any(|b| b.2 == color) {
+            drawn.push(("box", color, name));
+        }
+    }
+    drawn.push(("dash", "#c1121f", "need with headroom"));
+    legend(&mut out, &drawn);
+    out.push_str("</svg>\n");
     Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_round_steps_of_one_two_or_five() {
+        assert_eq!(ticks(0.0, 12.6, 7), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]);
+        assert_eq!(ticks(0.0, 16.8, 7), [0.0, 5.0, 10.0, 15.0]);
+        assert_eq!(ticks(0.0, 209.0, 7), [0.0, 50.0, 100.0, 150.0, 200.0]);
+        assert_eq!(ticks(0.0, 0.9, 7), [0.0, 0.2, 0.4, 0.6000000000000001, 0.8]);
+        assert_eq!(ticks(3.0, 3.0, 7), [3.0]);
+    }
+
+    #[test]
+    fn the_time_axis_shows_dates_at_midnight_every_day_or_week() {
+        // 2026-10-01 06:00 UTC; 14.5 days: every 2 days from Oct 02 (at most 9 ticks).
+        let t0 = 1_790_812_800 + 6 * 3600;
+        let t = date_ticks(t0, 14.5, 9);
+        assert_eq!(t[0], (0.75, "Oct 02".to_string()));
+        assert_eq!(t[1].1, "Oct 04");
+        assert_eq!(t.len(), 7);
+        // 60 days: weekly.
+        let t = date_ticks(t0, 60.0, 9);
+        assert_eq!((t[1].0 - t[0].0, t.len()), (7.0, 9));
+    }
 
     #[test]
     fn coordinates_print_as_one_decimal_formatting_does() {

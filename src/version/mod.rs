@@ -304,6 +304,29 @@ mod tests {
     }
 
     #[test]
+    fn vendor_names_and_their_aliases() {
+        for v in Vendor::ALL {
+            assert_eq!(v.id().parse::<Vendor>(), Ok(v));
+            assert_eq!(v.to_string(), v.id());
+        }
+        for (alias, v) in [
+            ("BIG-IP", Vendor::F5),
+            ("bigip", Vendor::F5),
+            (" Citrix ", Vendor::NetScaler),
+            ("A10", Vendor::A10),
+            ("LoadMaster", Vendor::Kemp),
+            ("fortinet", Vendor::FortiAdc),
+            ("GENERIC", Vendor::Generic),
+        ] {
+            assert_eq!(alias.parse::<Vendor>(), Ok(v), "{alias}");
+        }
+        assert_eq!(
+            " radware ".parse::<Vendor>(),
+            Err(UnknownVendor("radware".into()))
+        );
+    }
+
+    #[test]
     fn a_wrong_count_of_parts_says_how_many_are_expected() {
         let e = Version::parse(Vendor::NetScaler, "13-49.13").unwrap_err();
         assert_eq!(e.reason, "release: \"13\" has 1 numeric parts, 2 expected");
