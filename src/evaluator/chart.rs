@@ -58,7 +58,7 @@ impl Axis {
 /// `max` of them.
 fn ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     let span = hi - lo;
-    if !(span > 0.0) || max < 2 {
+    if span.is_nan() || span <= 0.0 || max < 2 {
         return vec![lo];
     }
     let pow = 10f64.powf((span / (max - 1) as f64).log10().floor());

@@ -228,6 +228,24 @@ mod tests {
     }
 
     #[test]
+    fn strict_bounds_exclude_their_version_and_inclusive_ones_include_it() {
+        let below = set("<15.1.10");
+        assert!(below.contains(&v("15.1.9")));
+        assert!(!below.contains(&v("15.1.10")));
+        assert!(!below.contains(&v("15.1.11")));
+        let above = set(">15.1.10");
+        assert!(above.contains(&v("15.1.11")));
+        assert!(!above.contains(&v("15.1.10")));
+        assert!(!above.contains(&v("15.1.9")));
+        assert_eq!(
+            (below.to_string(), above.to_string()),
+            ("<15.1.10".into(), ">15.1.10".into())
+        );
+        assert!(set("").is_empty() && VersionSet::empty().is_empty());
+        assert!(!set("*").is_empty() && !below.is_empty());
+    }
+
+    #[test]
     fn bad_terms_are_errors() {
         assert!(VersionSet::parse(Vendor::F5, "15.a.x").is_err());
         assert!(VersionSet::parse(Vendor::F5, ">=15.1").is_err());
