@@ -246,6 +246,22 @@ mod tests {
     }
 
     #[test]
+    fn named_versions_are_those_compared_with_not_branches() {
+        let s = set("15.1.x, >=15.1.5; 16.1.x; 17.1.0");
+        let named: Vec<String> = s.named_versions().map(|v| v.to_string()).collect();
+        assert_eq!(named, ["15.1.5", "17.1.0"]);
+    }
+
+    #[test]
+    fn a_branch_prefix_has_at_most_as_many_parts_as_a_version_key() {
+        assert!(set("15.1.10.2.0.0.x").contains(&v("15.1.10.2")));
+        assert_eq!(
+            VersionSet::parse(Vendor::F5, "1.2.3.4.5.6.7.x"),
+            Err(VersionSetError::Prefix("1.2.3.4.5.6.7.x".into()))
+        );
+    }
+
+    #[test]
     fn bad_terms_are_errors() {
         assert!(VersionSet::parse(Vendor::F5, "15.a.x").is_err());
         assert!(VersionSet::parse(Vendor::F5, ">=15.1").is_err());
