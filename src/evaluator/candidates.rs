@@ -10,8 +10,9 @@
 //! (1 − headroom), and, for a leaking unit, its memory lasts the required reboot interval:
 //! (threshold × memory − baseline) / leak rate ≥ interval. A figure the candidate file does
 //! not give makes the verdict **unknown** for that need, never a guess. Feasible candidates are
-//! ranked by cost per Gbit/s when every one has a price, else by the smallest sufficient
-//! throughput; infeasible ones list their shortfalls.
+//! ranked by price per unit of the unit's **binding need** (the need the candidates meet with
+//! the least room: throughput, SSL TPS, connections or memory) when every one has a price, else
+//! by the smallest sufficient throughput; infeasible ones list their shortfalls.
 
 use std::path::Path;
 
@@ -341,19 +342,71 @@ pub fn judge(
     v
 }
 
-/// Ranks feasible candidates: by cost per Gbit/s when all have it, else smallest throughput
-/// (then memory). Returns indices into `verdicts` of the feasible ones, best first.
-pub fn rank(cands: &[Candidate], verdicts: &[Verdict]) -> Vec<usize> {
+/// A unit's **binding need**: of the needs judged on known figures, the one the candidates
+/// meet with the least room (the lowest median margin). It is what a box is bought for, so
+/// prices compare per unit of it.
+pub fn binding(verdicts: &[Verdict]) -> Option<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for v in verdicts {
+        for (what, _) in &v.margins {
+            if !names.contains(what) {
+                names.push(what);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|what| {
+            let mut m: Vec<f64> = verdicts.iter().filter_map(|v| v.margin(what)).collect();
+            (what, super::stats::median_unsorted(&mut m))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(what, _)| what)
+}
+
+/// A candidate's figure for a need, in the need's unit (Gbit/s, TPS, connections, GiB).
+pub fn capacity(c: &Candidate, what: &str) -> Option<f64> {
+    match what {
+        "throughput" => c.throughput_gbps,
+        "SSL TPS" => c.ssl_tps,
+        "connections" => c.connections,
+        "memory" => c.memory_gb,
+        _ => None,
+    }
+}
+
+/// The unit a need's figure is counted in, for "cost per …".
+pub fn unit_of(what: &str) -> &'static str {
+    match what {
+        "throughput" => "Gbit/s",
+        "SSL TPS" => "SSL TPS",
+        "connections" => "connection",
+        _ => "GiB",
+    }
+}
+
+/// Price per unit of the binding need's figure, when both are known.
+pub fn cost_per_unit(c: &Candidate, binding: Option<&str>) -> Option<f64> {
+    let have = capacity(c, binding?)?;
+    c.price.filter(|_| have > 0.0).map(|p| p / have)
+}
+
+/// Ranks feasible candidates: by price per unit of the binding need when every one has it,
+/// else by the smallest sufficient throughput (then memory). Returns indices into `verdicts`
+/// of the feasible ones, best first.
+pub fn rank(cands: &[Candidate], verdicts: &[Verdict], binding: Option<&str>) -> Vec<usize> {
     let mut ok: Vec<usize> = (0..cands.len())
         .filter(|&i| verdicts[i].feasible == Some(true))
         .collect();
-    let priced = ok.iter().all(|&i| verdicts[i].cost_per_gbps.is_some());
+    let priced = ok
+        .iter()
+        .all(|&i| cost_per_unit(&cands[i], binding).is_some());
     let key = |i: usize| -> (f64, f64, f64) {
         let c = &cands[i];
         let t = c.throughput_gbps.unwrap_or(f64::INFINITY);
         let m = c.memory_gb.unwrap_or(f64::INFINITY);
         if priced {
-            (verdicts[i].cost_per_gbps.unwrap_or(f64::INFINITY), t, m)
+            (cost_per_unit(c, binding).unwrap_or(f64::INFINITY), t, m)
         } else {
             (t, m, 0.0)
         }
@@ -489,6 +542,44 @@ mod tests {
     }
 
     #[test]
+    fn prices_compare_per_unit_of_the_need_with_the_least_room() {
+        // 1 Gbit/s (1.43 with headroom) is easy for everyone; a 1 GiB/day leak over 7 days
+        // from 4 GiB is the tight one: memory binds, so price per GiB ranks.
+        let needs = Needs {
+            throughput_bps: Some(1e9),
+            leak_bytes_per_day: Some(1024.0 * 1024.0 * 1024.0),
+            baseline_bytes: Some(4.0 * 1024.0 * 1024.0 * 1024.0),
+            ..Needs::default()
+        };
+        let c = vec![
+            cand("fast", Some(100.0), Some(16.0), Some(16_000.0)),
+            cand("roomy", Some(10.0), Some(64.0), Some(32_000.0)),
+            cand("tiny", Some(10.0), Some(8.0), Some(1_000.0)),
+        ];
+        let v: Vec<Verdict> = c.iter().map(|x| judge(x, &needs, 0.3, 0.9, 7.0)).collect();
+        assert_eq!(v[2].feasible, Some(false), "{:?}", v[2]);
+        let b = binding(&v);
+        assert_eq!(b, Some("memory"));
+        // 32 000 / 64 GiB = 500 per GiB beats 16 000 / 16 GiB = 1000 per GiB (per Gbit/s
+        // it would be the other way round).
+        assert_eq!(cost_per_unit(&c[1], b), Some(500.0));
+        let order: Vec<&str> = rank(&c, &v, b)
+            .iter()
+            .map(|&i| c[i].model.as_str())
+            .collect();
+        assert_eq!(order, ["roomy", "fast"]);
+        assert_eq!(
+            rank(&c, &v, Some("throughput"))
+                .iter()
+                .map(|&i| c[i].model.as_str())
+                .collect::<Vec<_>>(),
+            ["fast", "roomy"]
+        );
+        assert_eq!(binding(&[]), None);
+        assert_eq!(unit_of("memory"), "GiB");
+    }
+
+    #[test]
     fn ranking_by_price_per_gbps_else_smallest() {
         let needs = Needs {
             throughput_bps: Some(1e9),
@@ -505,7 +596,8 @@ mod tests {
                 .map(|i| c[i].model.clone())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(rank(&c, &v)), ["big", "mid", "small"]);
+        assert_eq!(binding(&v), Some("throughput"));
+        assert_eq!(names(rank(&c, &v, binding(&v))), ["big", "mid", "small"]);
         let unpriced: Vec<Candidate> = c
             .iter()
             .map(|x| Candidate {
@@ -517,6 +609,9 @@ mod tests {
             .iter()
             .map(|x| judge(x, &needs, 0.3, 0.9, 7.0))
             .collect();
-        assert_eq!(names(rank(&unpriced, &v)), ["small", "mid", "big"]);
+        assert_eq!(
+            names(rank(&unpriced, &v, binding(&v))),
+            ["small", "mid", "big"]
+        );
     }
 }

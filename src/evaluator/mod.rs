@@ -70,6 +70,8 @@ pub struct Unit {
     pub verdicts: Vec<Verdict>,
     /// Feasible candidates, best first.
     pub ranked: Vec<usize>,
+    /// The need the candidates meet with the least room (see [`candidates::binding`]).
+    pub binding: Option<&'static str>,
 }
 
 /// The whole evaluation.
@@ -181,6 +183,7 @@ pub fn evaluate(
                 current: None,
                 verdicts: Vec::new(),
                 ranked: Vec::new(),
+                binding: None,
             }),
         }
     }
@@ -220,7 +223,8 @@ pub fn evaluate(
                 )
             })
             .collect();
-        u.ranked = candidates::rank(&opts.candidates, &u.verdicts);
+        u.binding = candidates::binding(&u.verdicts);
+        u.ranked = candidates::rank(&opts.candidates, &u.verdicts, u.binding);
         let current = u.members.iter().find_map(|&i| placement[i].as_ref());
         u.current = current.and_then(|p| {
             let vendor: crate::version::Vendor = p.vendor.parse().ok()?;

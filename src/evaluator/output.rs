@@ -205,7 +205,7 @@ fn unjudged(e: &Evaluation) -> String {
 }
 
 /// The columns of `candidates.csv`.
-pub const CANDIDATE_COLUMNS: [&str; 22] = [
+pub const CANDIDATE_COLUMNS: [&str; 24] = [
     "unit",
     "site",
     "kind",
@@ -222,6 +222,8 @@ pub const CANDIDATE_COLUMNS: [&str; 22] = [
     "price",
     "currency",
     "cost_per_gbps",
+    "binding_need",
+    "cost_per_binding_unit",
     "power_w",
     "throughput_margin_pct",
     "ssl_margin_pct",
@@ -264,6 +266,8 @@ fn candidates_of(e: &Evaluation, units: &[super::Unit]) -> Table {
                 opt(c.price),
                 Cell::text(c.currency.clone().unwrap_or_default()),
                 opt(v.cost_per_gbps),
+                Cell::text(u.binding.unwrap_or("")),
+                opt(super::candidates::cost_per_unit(c, u.binding)),
                 opt(c.power_w),
                 opt(v.margin("throughput")),
                 opt(v.margin("SSL TPS")),
@@ -410,10 +414,18 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
             .take(3)
             .map(|&i| {
                 let c = &e.candidates[i];
+                let cur = c.currency.as_deref().unwrap_or("");
                 let price = c.price.map_or(String::new(), |p| {
-                    format!(", {} {}", fmt(p), c.currency.as_deref().unwrap_or(""))
-                        .trim_end()
-                        .to_string()
+                    let per = super::candidates::cost_per_unit(c, u.binding)
+                        .zip(u.binding)
+                        .map_or(String::new(), |(k, what)| {
+                            format!(
+                                ", {} {cur} per {}",
+                                fmt(k),
+                                super::candidates::unit_of(what)
+                            )
+                        });
+                    format!(", {} {cur}{per}", fmt(p)).replace("  ", " ")
                 });
                 format!(
                     "{} {} {}{price}",
@@ -427,7 +439,10 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
             "| {} | {} | {} | {} | {} |\n",
             u.name,
             u.site.clone().unwrap_or_default(),
-            needs(&u.needs, e),
+            match u.binding {
+                Some(b) => format!("{}; binding: {b}", needs(&u.needs, e)),
+                None => needs(&u.needs, e),
+            },
             cur,
             if best.is_empty() {
                 "none feasible on known figures".to_string()
