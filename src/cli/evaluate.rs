@@ -44,6 +44,10 @@ pub struct Args {
     /// The reboot interval used today, compared with the recommendation (`7d`).
     #[arg(long, value_name = "DURATION", default_value = "7d")]
     reboot_interval: Days,
+    /// Journals of `lbfleet upgrade` or `reboots run` (PLAN.journal): the reboots lbfleet
+    /// performed cut the memory series exactly where they happened.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    journal: Vec<PathBuf>,
     /// Count and skip malformed rows (the report lists the first line numbers) instead of
     /// stopping at the first.
     #[arg(long)]
@@ -182,6 +186,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         headroom: args.headroom.0,
         candidates,
         dims,
+        journals: args.journal.clone(),
     };
     let e = evaluator::evaluate(&opts, inv.as_ref(), &catalog)?;
     let files = output::write_all(&e, &args.output)?;

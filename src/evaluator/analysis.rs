@@ -218,6 +218,7 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         samples,
         mem_total,
         boots,
+        reboot_windows,
         connections_daily,
         ssl_daily,
         cpu_daily,
@@ -232,7 +233,7 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         samples: v.len(),
         duplicates: raw - v.len(),
         span: v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)),
-        memory: memory(&v, mem_total, boots, s),
+        memory: memory(&v, mem_total, (boots, reboot_windows), s),
         throughput: throughput(&v, s),
         peak_connections: peak(&connections_daily),
         peak_ssl_tps: peak(&ssl_daily),
@@ -257,7 +258,12 @@ fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
     v
 }
 
-fn memory(v: &[Sample], total: Option<f64>, boots: Vec<u32>, s: &Settings) -> Option<Memory> {
+fn memory(
+    v: &[Sample],
+    total: Option<f64>,
+    (boots, performed): (Vec<u32>, Vec<(u32, u32)>),
+    s: &Settings,
+) -> Option<Memory> {
     let points: Vec<(u32, f64)> = v
         .iter()
         .filter(|x| !x.mem.is_nan())
@@ -266,10 +272,15 @@ fn memory(v: &[Sample], total: Option<f64>, boots: Vec<u32>, s: &Settings) -> Op
     if points.is_empty() {
         return None;
     }
-    let (mut cuts, reboots_from) = if boots.is_empty() {
-        (reboots(&points, total, s), RebootSource::Steps)
-    } else {
+    let (mut cuts, reboots_from) = if !boots.is_empty() {
         (booted(&points, boots), RebootSource::Uptime)
+    } else if !performed.is_empty() {
+        (
+            with_performed(&points, reboots(&points, total, s), &performed),
+            RebootSource::StepsAndJournal,
+        )
+    } else {
+        (reboots(&points, total, s), RebootSource::Steps)
     };
     let reboots: Vec<u32> = cuts.iter().map(|&i| points[i].0).collect();
     cuts.insert(0, 0);
@@ -322,6 +333,8 @@ pub enum RebootSource {
     Uptime,
     /// Steps down in memory (see the module documentation).
     Steps,
+    /// Steps down in memory and the reboots lbfleet performed (its journals).
+    StepsAndJournal,
 }
 
 impl RebootSource {
@@ -330,6 +343,7 @@ impl RebootSource {
         match self {
             RebootSource::Uptime => "uptime",
             RebootSource::Steps => "memory steps",
+            RebootSource::StepsAndJournal => "memory steps + journal",
         }
     }
 }
@@ -350,6 +364,45 @@ fn booted(points: &[(u32, f64)], mut boots: Vec<u32>) -> Vec<usize> {
             cuts.push(i);
         }
     }
+    cuts
+}
+
+/// How long after a performed step ends its reboot may still show in the telemetry (samples
+/// are exported late, a device reports memory a while after it is back).
+const PERFORMED_SLACK: u32 = 3600;
+
+/// The step-found reboots `found` with the reboots lbfleet performed: in each performed step's
+/// time (to [`PERFORMED_SLACK`] after it), the cut is at the largest drop between samples, and
+/// a step-found reboot there is the same one; a step with no sample in its time cuts at the
+/// first sample after it.
+fn with_performed(
+    points: &[(u32, f64)],
+    found: Vec<usize>,
+    performed: &[(u32, u32)],
+) -> Vec<usize> {
+    let mut cuts: Vec<usize> = Vec::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for &(from, to) in performed {
+        let a = points.partition_point(|p| p.0 <= from).max(1);
+        let b = points.partition_point(|p| p.0 <= to.saturating_add(PERFORMED_SLACK));
+        let cut = (a..b)
+            .max_by(|&i, &j| {
+                let drop = |k: usize| points[k - 1].1 - points[k].1;
+                drop(i).total_cmp(&drop(j))
+            })
+            .unwrap_or(a);
+        if cut < points.len() {
+            cuts.push(cut);
+            spans.push((a, b));
+        }
+    }
+    cuts.extend(
+        found
+            .into_iter()
+            .filter(|&i| !spans.iter().any(|&(a, b)| (a..=b).contains(&i))),
+    );
+    cuts.sort_unstable();
+    cuts.dedup();
     cuts
 }
 
@@ -812,6 +865,46 @@ mod tests {
         .memory
         .unwrap();
         assert_eq!((m.reboots_from, m.reboots.len()), (RebootSource::Steps, 0));
+    }
+
+    #[test]
+    fn the_reboots_lbfleet_performed_cut_where_memory_dropped_within_them() {
+        // Drops of 0.2 % of 64 GiB: too small for the steps, but the journal says a hop ran
+        // from 20 minutes before each reboot to 10 minutes after it.
+        let rate = 0.002 * 64.0 * GIB / 7.0;
+        let mut d = saw_tooth(28, 5, 30.0 * GIB, rate, 1e6);
+        let t0 = 1_790_000_000 / 86_400 * 86_400;
+        let week = 7 * 86_400;
+        d.reboot_windows = (1..4)
+            .map(|k| (t0 + k * week - 1200, t0 + k * week + 600))
+            .collect();
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        assert_eq!(m.reboots_from, RebootSource::StepsAndJournal);
+        assert_eq!(m.reboots, [t0 + week, t0 + 2 * week, t0 + 3 * week]);
+        let l = m.line.unwrap();
+        assert!((l.slope - rate).abs() / rate < 0.10, "{l:?} vs {rate}");
+        // A step-found reboot elsewhere stays; one inside a performed step is the same one.
+        let points: Vec<(u32, f64)> = (0..100u32)
+            .map(|i| {
+                (
+                    i * 300,
+                    if i < 30 || (50..80).contains(&i) {
+                        10.0
+                    } else {
+                        1.0
+                    },
+                )
+            })
+            .collect();
+        let step = [(25 * 300, 40 * 300)];
+        assert_eq!(with_performed(&points, vec![30, 80], &step), [30, 80]);
+        assert_eq!(with_performed(&points, vec![31], &step), [30]);
+        // A step after the last sample cuts nothing; one whose time has no sample cuts at the
+        // first sample after it.
+        let late = [(200 * 300, 201 * 300)];
+        assert_eq!(with_performed(&points, vec![], &late), Vec::<usize>::new());
+        let sparse: Vec<(u32, f64)> = vec![(0, 5.0), (100, 5.0), (10_000, 1.0), (10_100, 1.0)];
+        assert_eq!(with_performed(&sparse, vec![], &[(200, 300)]), [2]);
     }
 
     #[test]

@@ -17,8 +17,9 @@ use std::path::PathBuf;
 use analysis::{DeviceResult, Settings};
 use candidates::{Candidate, Needs, Verdict};
 
+use crate::HashMap;
 use crate::catalog::Catalog;
-use crate::error::InputError;
+use crate::error::{InputError, Location};
 use crate::inventory::{HaRole, Inventory};
 
 /// What to evaluate and how.
@@ -36,6 +37,44 @@ pub struct Options {
     pub candidates: Vec<Candidate>,
     /// Which needs the candidates speak to.
     pub dims: candidates::Dims,
+    /// Journals of `upgrade` and `reboots run`: the reboots lbfleet itself performed.
+    pub journals: Vec<PathBuf>,
+}
+
+/// The reboots lbfleet performed, per device: from each finished `hop` or `reboot` step of
+/// the journals, the time from its start to its end (Unix seconds).
+pub fn journal_reboots(paths: &[PathBuf]) -> Result<HashMap<String, Vec<(u32, u32)>>, InputError> {
+    use crate::executor::journal::{Event, Journal};
+    let mut out: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
+    for path in paths {
+        let name = path.display().to_string();
+        let entries = Journal::read(path)
+            .map_err(|e| InputError::new(Location::file(&name), format!("cannot read: {e}")))?;
+        let mut started: HashMap<String, u32> = HashMap::default();
+        for e in &entries {
+            if !matches!(e.get("step"), Some("hop" | "reboot")) {
+                continue;
+            }
+            let Some(device) = e.get("device") else {
+                continue;
+            };
+            let Ok(at) = e.at.parse::<jiff::Timestamp>() else {
+                continue;
+            };
+            let at = u32::try_from(at.as_second()).unwrap_or(0);
+            match e.event {
+                Event::Start => {
+                    started.insert(e.key(), at);
+                }
+                Event::Done => {
+                    let from = started.remove(&e.key()).unwrap_or(at);
+                    out.entry(device.to_string()).or_default().push((from, at));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Where a device stands in the inventory.
@@ -104,8 +143,12 @@ pub fn evaluate(
     catalog: &Catalog,
 ) -> Result<Evaluation, InputError> {
     let t = telemetry::read(&opts.telemetry, opts.skip_bad_rows)?;
+    let mut performed = journal_reboots(&opts.journals)?;
     let settings = opts.settings;
-    let datas = t.devices;
+    let mut datas = t.devices;
+    for d in &mut datas {
+        d.reboot_windows = performed.remove(&d.name).unwrap_or_default();
+    }
     let n = datas.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -261,4 +304,39 @@ pub fn evaluate(
         settings,
         headroom: opts.headroom,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journals_give_each_device_the_time_of_its_finished_hops_and_reboots() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.journal");
+        std::fs::write(
+            &p,
+            "2026-10-08T02:00:00Z start wave=1 group=g step=hop device=lb1 to=17.5.1\n\
+             2026-10-08T02:00:00Z start wave=1 group=g step=precheck device=lb2\n\
+             2026-10-08T02:30:00Z done wave=1 group=g step=hop device=lb1 to=17.5.1\n\
+             2026-10-08T03:00:00Z start wave=1 group=g step=hop device=lb2 to=17.5.1\n\
+             2026-10-08T03:10:00Z fail wave=1 group=g step=hop device=lb2 to=17.5.1 error=\"no\"\n\
+             2026-10-15T02:00:00Z start wave=2 group=g step=reboot device=lb2\n\
+             2026-10-15T02:05:00Z done wave=2 group=g step=reboot device=lb2\n",
+        )
+        .unwrap();
+        let r = journal_reboots(&[p]).unwrap();
+        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_second() as u32;
+        assert_eq!(
+            r["lb1"],
+            [(t("2026-10-08T02:00:00Z"), t("2026-10-08T02:30:00Z"))]
+        );
+        // The failed hop rebooted nothing lbfleet can vouch for; the mitigation reboot did.
+        assert_eq!(
+            r["lb2"],
+            [(t("2026-10-15T02:00:00Z"), t("2026-10-15T02:05:00Z"))]
+        );
+        let e = journal_reboots(&[dir.path().join("missing.journal")]).unwrap_err();
+        assert!(e.to_string().contains("missing.journal"), "{e}");
+    }
 }

@@ -156,6 +156,8 @@ pub struct DeviceData {
     /// Boot instants (Unix seconds, timestamp − `uptime_s`), unsorted, possibly repeated;
     /// empty when the telemetry has no uptime for the device.
     pub boots: Vec<u32>,
+    /// Reboots lbfleet performed (from journals, not the telemetry): each step's start and end.
+    pub reboot_windows: Vec<(u32, u32)>,
     /// Peak connections per UTC day (day number since the epoch).
     pub connections_daily: BTreeMap<u32, f64>,
     /// Peak SSL transactions per second per UTC day.
