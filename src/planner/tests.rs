@@ -521,3 +521,77 @@ fn lints_name_path_mismatch_and_unsupported_targets() {
     let p = plan(&inv, &opts);
     assert!(p.lints.iter().all(|l| l.code != "target-end-of-support"));
 }
+
+#[test]
+fn only_the_phase_with_the_active_unit_counts_the_failover() {
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n\
+         s1,FRA1,f5,i7800,15.1.10,10.0.0.3,,standalone\n"
+    );
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.canary = false;
+    opts.ha_two_phase = true;
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let minutes = |name: &str| {
+        p.waves
+            .iter()
+            .flat_map(|w| &w.groups)
+            .find(|g| g.devices.iter().any(|d| d.name == name))
+            .map(|g| g.estimated_minutes)
+            .unwrap()
+    };
+    let failover = i64::from(
+        opts.durations
+            .of(crate::version::Vendor::F5, "i7800")
+            .failover,
+    );
+    assert!(failover > 0);
+    // The same path on each unit: the standby's phase and the standalone take the hops only,
+    // the active's phase the hops and the failover.
+    assert_eq!(minutes("a2"), minutes("s1"));
+    assert_eq!(minutes("a1"), minutes("a2") + failover);
+}
+
+#[test]
+fn a_selector_that_splits_an_ha_group_plans_or_leaves_it_whole_with_a_lint() {
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n\
+         s1,FRA1,f5,i7800,15.1.10,10.0.0.3,,standalone\n"
+    );
+    let inv = load(SITES, &devices);
+    let base = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let run = |only: &[&str], exclude: &[&str]| {
+        let mut opts = base.clone();
+        opts.selection.only = only.iter().map(|s| s.parse().unwrap()).collect();
+        opts.selection.exclude = exclude.iter().map(|s| s.parse().unwrap()).collect();
+        let p = plan(&inv, &opts);
+        let mut names: Vec<String> = p.devices().map(|(_, _, d)| d.name.clone()).collect();
+        names.sort();
+        let lints: Vec<String> = p
+            .lints
+            .iter()
+            .filter(|l| l.code == "selector-splits-group")
+            .map(|l| l.message.clone())
+            .collect();
+        (names, lints)
+    };
+    let (names, lints) = run(&["device=a1"], &[]);
+    assert_eq!(names, ["a1", "a2"]);
+    assert_eq!(lints.len(), 1);
+    assert!(
+        lints[0].contains("g1: the group is planned as a whole"),
+        "{lints:?}"
+    );
+    let (names, lints) = run(&[], &["device=a2"]);
+    assert_eq!(names, ["s1"]);
+    assert!(
+        lints[0].contains("g1: the group is left out as a whole"),
+        "{lints:?}"
+    );
+    // Whole groups and standalones split nothing.
+    assert_eq!(run(&["device=a1,a2"], &[]).1.len(), 0);
+    assert_eq!(run(&["device=s1"], &[]), (vec!["s1".to_string()], vec![]));
+    assert_eq!(run(&[], &["device=s1"]).1.len(), 0);
+}
