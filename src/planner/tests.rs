@@ -595,3 +595,32 @@ fn a_selector_that_splits_an_ha_group_plans_or_leaves_it_whole_with_a_lint() {
     assert_eq!(run(&["device=s1"], &[]), (vec!["s1".to_string()], vec![]));
     assert_eq!(run(&[], &["device=s1"]).1.len(), 0);
 }
+
+#[test]
+fn devices_without_a_path_are_counted_per_kind_in_one_lint() {
+    let devices = format!(
+        "{HEADER}s1,FRA1,f5,i7800,15.1.10,10.0.0.1,,standalone\n\
+         s2,FRA1,f5,i7800,15.1.10,10.0.0.2,,standalone\n\
+         s3,FRA1,f5,i7800,15.1.10,10.0.0.3,,standalone\n\
+         s4,FRA1,f5,i4800,15.1.10,10.0.0.4,,standalone\n"
+    );
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.target = "f5=21.1.0".parse().unwrap();
+    let p = plan(&inv, &opts);
+    let no_path: Vec<&str> = p
+        .lints
+        .iter()
+        .filter(|l| l.code == "no-path")
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(no_path.len(), 2, "{no_path:?}");
+    assert!(
+        no_path[0].starts_with("1 f5 i4800 15.1.10 device is left out: "),
+        "{no_path:?}"
+    );
+    assert!(
+        no_path[1].starts_with("3 f5 i7800 15.1.10 devices are left out: "),
+        "{no_path:?}"
+    );
+}
