@@ -231,7 +231,8 @@ pub fn build(
         let (Some(site), false) = (site, upgrading.is_empty()) else {
             continue;
         };
-        if upgrading.len() > 1 {
+        {
+            // Members on different paths (a lone member never differs).
             let paths: Vec<Vec<&str>> = upgrading
                 .iter()
                 .map(|(_, hops)| hops.iter().map(|h| h.version.as_str()).collect())

@@ -552,6 +552,12 @@ fn only_the_phase_with_the_active_unit_counts_the_failover() {
     // the active's phase the hops and the failover.
     assert_eq!(minutes("a2"), minutes("s1"));
     assert_eq!(minutes("a1"), minutes("a2") + failover);
+    // The same path on both units: no mismatch to report.
+    assert!(
+        p.lints.iter().all(|l| l.code != "ha-path-mismatch"),
+        "{:?}",
+        p.lints
+    );
 }
 
 #[test]
