@@ -552,6 +552,15 @@ fn only_the_phase_with_the_active_unit_counts_the_failover() {
     // the active's phase the hops and the failover.
     assert_eq!(minutes("a2"), minutes("s1"));
     assert_eq!(minutes("a1"), minutes("a2") + failover);
+    // Two phases of one pair and a standalone: the standalone shares the first window.
+    assert_eq!(p.summary.windows_needed["FRA1"], 2);
+    assert_eq!(p.waves.len(), 2);
+    // The plan keeps the soaks it was made with, in minutes.
+    let mut soaked = opts.clone();
+    soaked.canary_soak = jiff::SignedDuration::from_mins(90);
+    soaked.soak = jiff::SignedDuration::from_mins(30);
+    let o = plan(&inv, &soaked).options;
+    assert_eq!((o.canary_soak_minutes, o.soak_minutes), (90, 30));
     // The same path on both units: no mismatch to report.
     assert!(
         p.lints.iter().all(|l| l.code != "ha-path-mismatch"),
@@ -628,5 +637,74 @@ fn devices_without_a_path_are_counted_per_kind_in_one_lint() {
     assert!(
         no_path[1].starts_with("3 f5 i7800 15.1.10 devices are left out: "),
         "{no_path:?}"
+    );
+}
+
+/// Durations where an i7800 hop takes 100 minutes and a failover 30.
+fn slow_i7800(dir: &tempfile::TempDir) -> super::durations::Durations {
+    let path = dir.path().join("d.csv");
+    std::fs::write(
+        &path,
+        "vendor,model,upload,install,reboot,checks,failover\nf5,i7800,10,40,30,20,30\n",
+    )
+    .unwrap();
+    super::durations::Durations::with_file(&path).unwrap()
+}
+
+#[test]
+fn a_group_longer_than_every_window_is_unschedulable_and_a_half_placed_pair_is_named() {
+    // A 2-hour window: the standby's 100 minutes fit, the active's 100 + 30 do not.
+    let sites = "site,timezone,windows\nFRA1,Europe/Berlin,Sun 00:00-02:00\n";
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.7,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.7,10.0.0.2,g1,standby\n"
+    );
+    let inv = load(sites, &devices);
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.durations = slow_i7800(&dir);
+    opts.target = "f5=15.1.10".parse().unwrap();
+    opts.canary = false;
+    opts.ha_two_phase = true;
+    let p = plan(&inv, &opts);
+    let placed: Vec<&str> = p.devices().map(|(_, _, d)| d.name.as_str()).collect();
+    assert_eq!(placed, ["a2"], "{:#?}", p.unschedulable);
+    let a1 = p.unschedulable.iter().find(|u| u.name == "a1").unwrap();
+    assert!(
+        a1.reason
+            .contains("needs 130 min in one window and the longest window of site FRA1 is 120 min"),
+        "{}",
+        a1.reason
+    );
+    assert!(p.lints.iter().any(|l| {
+        l.code == "half-upgraded-group"
+            && l.message
+                .starts_with("HA group g1: the standby is planned but the active cannot be placed")
+    }));
+    // Exactly as long as the window: it fits.
+    let sites = "site,timezone,windows\nFRA1,Europe/Berlin,Sun 00:00-02:10\n";
+    let p = plan(&load(sites, &devices), &opts);
+    assert_eq!(p.devices().count(), 2);
+    assert!(p.lints.iter().all(|l| l.code != "half-upgraded-group"));
+}
+
+#[test]
+fn the_canary_names_each_uncovered_kind_once() {
+    // Two pairs whose actives run a release no standby or standalone runs.
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10.2,10.0.0.2,g1,standby\n\
+         b1,FRA1,f5,i7800,15.1.10,10.0.0.3,g2,active\nb2,FRA1,f5,i7800,15.1.10.2,10.0.0.4,g2,standby\n"
+    );
+    let inv = load(SITES, &devices);
+    let opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let p = plan(&inv, &opts);
+    let lint = p
+        .lints
+        .iter()
+        .find(|l| l.code == "canary-coverage")
+        .unwrap();
+    assert!(
+        lint.message.ends_with("does not cover one kind of device (no standby or standalone unit of that kind): f5 i7800 15.1.10"),
+        "{}",
+        lint.message
     );
 }
