@@ -708,3 +708,48 @@ fn the_canary_names_each_uncovered_kind_once() {
         lint.message
     );
 }
+
+#[test]
+fn waves_beyond_the_first_weeks_still_find_their_windows() {
+    // One device a week at one site for 6 weeks: past the 3 weeks of windows listed at first.
+    let mut devices = String::from(HEADER);
+    for i in 0..6 {
+        writeln!(
+            devices,
+            "s{i},FRA1,kemp,LM-1500,7.2.48.2,10.0.0.{i},,standalone"
+        )
+        .unwrap();
+    }
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.canary = false;
+    opts.max_per_site = Some(1);
+    // 300 minutes a device: one per 8-hour Sunday window.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.csv");
+    std::fs::write(
+        &path,
+        "vendor,model,upload,install,reboot,checks,failover\nkemp,,50,50,25,25,5\n",
+    )
+    .unwrap();
+    opts.durations = super::durations::Durations::with_file(&path).unwrap();
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    assert!(p.unschedulable.is_empty(), "{:?}", p.unschedulable);
+    let starts: Vec<&str> = p
+        .waves
+        .iter()
+        .map(|w| &w.groups[0].window_start[..10])
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-11-29",
+            "2026-12-06",
+            "2026-12-13",
+            "2026-12-20",
+            "2026-12-27",
+            "2027-01-03"
+        ]
+    );
+}
