@@ -205,10 +205,12 @@ fn slot_in(
     let need = SignedDuration::from_mins(minutes);
     let first = occ.start.timestamp().max(lower);
     let close = occ.end.timestamp();
+    // The first instant, and each end of a reboot after it (an end before it is the first).
     let mut candidates: Vec<Timestamp> = std::iter::once(first)
-        .chain(busy.iter().map(|b| b.1).filter(|&e| e > first && e < close))
+        .chain(busy.iter().map(|b| b.1.max(first)))
         .collect();
     candidates.sort();
+    candidates.dedup();
     candidates.into_iter().find_map(|s| {
         let e = s.checked_add(need).ok()?;
         let overlapping = busy.iter().filter(|b| b.0 < e && s < b.1).count();

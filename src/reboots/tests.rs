@@ -348,3 +348,42 @@ fn only_the_named_defects_count_when_given() {
             .is_empty()
     );
 }
+
+#[test]
+fn intervals_in_days_weeks_or_auto() {
+    for (text, want) in [
+        ("auto", Interval::Auto),
+        (" AUTO ", Interval::Auto),
+        ("7d", Interval::Days(7)),
+        ("2w", Interval::Days(14)),
+        ("366d", Interval::Days(366)),
+    ] {
+        assert_eq!(text.parse::<Interval>(), Ok(want), "{text}");
+    }
+    assert_eq!(Interval::Days(7).to_string(), "7d");
+    assert_eq!(Interval::Auto.to_string(), "auto");
+    for bad in ["0d", "367d", "53w", "7x", "d", "weekly"] {
+        let e = bad.parse::<Interval>().unwrap_err();
+        assert!(e.starts_with(&format!("\"{bad}\": ")), "{e}");
+    }
+}
+
+#[test]
+fn a_reboot_slot_may_end_exactly_when_the_window_closes() {
+    let z = |s: &str| s.parse::<jiff::ZonedDateTime>().unwrap();
+    let occ = Occurrence {
+        start: z("2026-11-29T00:00:00+01:00[Europe/Berlin]"),
+        end: z("2026-11-29T06:00:00+01:00[Europe/Berlin]"),
+    };
+    let start = occ.start.timestamp();
+    let at = |h: i64| start + SignedDuration::from_hours(h);
+    // The whole window.
+    assert_eq!(slot_in(&occ, start, 360, &[], 1), Some((start, at(6))));
+    assert_eq!(slot_in(&occ, start, 361, &[], 1), None);
+    // A reboot from 0 to 2 h with a cap of one: the next slot starts when it ends, and one
+    // that ended before the lower bound does not move the start earlier.
+    let busy = [(at(0), at(2)), (at(-3), at(-1))];
+    assert_eq!(slot_in(&occ, start, 240, &busy, 1), Some((at(2), at(6))));
+    assert_eq!(slot_in(&occ, start, 241, &busy, 1), None);
+    assert_eq!(slot_in(&occ, start, 60, &busy, 2), Some((start, at(1))));
+}
