@@ -245,6 +245,9 @@ pub fn build(
         let devices = &groups[key];
         let mut members = Vec::new();
         let mut any = false;
+        // Affected members whose telemetry shows no leak: skipped only when the whole group
+        // gets no reboots (a clean standby of a leaking active is rebooted with its pair).
+        let mut clean = Vec::new();
         for d in devices {
             let model = catalog.model(d.vendor, &d.model);
             let defects: Vec<String> = catalog
@@ -263,7 +266,7 @@ pub fn build(
             let trusted_clean = opts.interval == Interval::Auto && measured_clean;
             let needs = leak.is_some() || (!defects.is_empty() && !trusted_clean);
             if !defects.is_empty() && !needs {
-                skipped.push(Unschedulable {
+                clean.push(Unschedulable {
                     name: d.name.clone(),
                     site: d.site.clone(),
                     code: "not-leaking".into(),
@@ -289,6 +292,7 @@ pub fn build(
             });
         }
         if !any {
+            skipped.extend(clean);
             continue;
         }
         for m in &mut members {
