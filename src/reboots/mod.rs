@@ -363,10 +363,12 @@ pub fn build(
                 (m.leak.is_none() && still.is_empty()).then(|| (*at, to.clone()))
             });
             match fix {
+                // The group's reboots end when its last member is fixed.
                 Some(f) => {
-                    if fixed_after.as_ref().is_none_or(|(t, _)| f.0 > *t) {
-                        fixed_after = Some(f);
-                    }
+                    fixed_after = Some(match fixed_after.take() {
+                        Some(old) => std::cmp::max_by_key(old, f, |x| x.0),
+                        None => f,
+                    });
                 }
                 None => all_fixed = false,
             }

@@ -192,6 +192,22 @@ fn a_planned_upgrade_to_a_fixed_release_ends_the_reboots() {
     assert_eq!(starts(&s, "c1").len(), 6);
     let a1 = s.devices.iter().find(|d| d.name == "a1").unwrap();
     assert_eq!(a1.fixed_by.as_deref(), Some("17.5.1"));
+    // Units fixed a week apart (two-phase): reboots go on until the later one is fixed.
+    let mut ev = Evidence::default();
+    ev.upgrades
+        .insert("a2".into(), (ts("2026-12-03T03:00:00Z"), "17.5.1".into()));
+    ev.upgrades
+        .insert("a1".into(), (ts("2026-12-10T03:00:00Z"), "17.5.1".into()));
+    let s = schedule(&fleet(), &opts(Interval::Days(7), 6, 1), &ev);
+    assert_eq!(starts(&s, "ha-a").len(), 2, "{:?}", starts(&s, "ha-a"));
+    // ... whichever order the members are listed in.
+    let mut ev = Evidence::default();
+    ev.upgrades
+        .insert("a1".into(), (ts("2026-12-03T03:00:00Z"), "17.5.1".into()));
+    ev.upgrades
+        .insert("a2".into(), (ts("2026-12-10T03:00:00Z"), "17.5.1".into()));
+    let s = schedule(&fleet(), &opts(Interval::Days(7), 6, 1), &ev);
+    assert_eq!(starts(&s, "ha-a").len(), 2, "{:?}", starts(&s, "ha-a"));
     // Only one unit fixed, or an upgrade to 13.1.5 (still inside ID708830): reboots go on.
     for (devices, to) in [(&["a2"][..], "17.5.1"), (&["a1", "a2"][..], "13.1.5")] {
         let mut ev = Evidence::default();
@@ -388,4 +404,21 @@ fn a_reboot_slot_may_end_exactly_when_the_window_closes() {
     assert_eq!(slot_in(&occ, start, 240, &busy, 1), Some((at(2), at(6))));
     assert_eq!(slot_in(&occ, start, 241, &busy, 1), None);
     assert_eq!(slot_in(&occ, start, 60, &busy, 2), Some((start, at(1))));
+}
+
+#[test]
+fn groups_are_placed_site_by_site_in_the_order_of_sites_csv() {
+    // No order column: sites.csv lists NYC before FRA, devices.csv the other way round.
+    let sites = "site,timezone,windows\nNYC,America/New_York,Sun 00:00-06:00\nFRA,Europe/Berlin,Sun 00:00-06:00\n";
+    let devices = format!(
+        "{HEADER}f1,FRA,f5,i4800,12.1.2,f1.example,,standalone\n\
+         n1,NYC,f5,i4800,12.1.2,n1.example,,standalone\n"
+    );
+    let s = schedule(
+        &load(sites, &devices),
+        &opts(Interval::Days(7), 1, 1),
+        &Evidence::default(),
+    );
+    let names: Vec<&str> = s.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["n1", "f1"]);
 }
