@@ -422,3 +422,20 @@ fn groups_are_placed_site_by_site_in_the_order_of_sites_csv() {
     let names: Vec<&str> = s.devices.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["n1", "f1"]);
 }
+
+#[test]
+fn a_long_schedule_finds_a_window_for_every_round() {
+    // 20 weekly rounds: windows are searched for the whole span, not a fixed few weeks.
+    let s = schedule(
+        &fleet(),
+        &opts(Interval::Days(7), 20, 1),
+        &Evidence::default(),
+    );
+    let c1 = starts(&s, "c1");
+    assert_eq!(c1.len(), 20, "{c1:?}");
+    // Sundays in Berlin: a week apart, 167 hours across the spring change.
+    assert!(c1.windows(2).all(|w| {
+        let h = (w[1] - w[0]).as_hours();
+        h == 168 || h == 167
+    }));
+}
