@@ -439,3 +439,32 @@ fn a_long_schedule_finds_a_window_for_every_round() {
         h == 168 || h == 167
     }));
 }
+
+#[test]
+fn a_device_fixed_before_its_first_window_is_skipped_with_why() {
+    // c1's upgrade to 17.5.1 ends on Thursday, before Sunday's window.
+    let mut ev = Evidence::default();
+    ev.upgrades
+        .insert("c1".into(), (ts("2026-11-26T03:00:00Z"), "17.5.1".into()));
+    let s = schedule(&fleet(), &opts(Interval::Days(7), 4, 1), &ev);
+    assert!(starts(&s, "c1").is_empty());
+    let c1 = s.skipped.iter().find(|x| x.name == "c1").unwrap();
+    assert_eq!(c1.code, "fixed-first");
+    assert!(
+        c1.reason
+            .starts_with("its planned upgrade to 17.5.1 ends 2026-11-26T03:00:00Z"),
+        "{}",
+        c1.reason
+    );
+    // Each rebooted device's estimate is its reboot and checks (F5: 15 + 10 minutes).
+    let g = s.rounds[0]
+        .groups
+        .iter()
+        .find(|g| g.ha_group.as_deref() == Some("ha-a"))
+        .unwrap();
+    assert!(
+        g.devices.iter().all(|d| d.estimated_minutes == 25),
+        "{:?}",
+        g.devices
+    );
+}
