@@ -310,6 +310,23 @@ fn due_reboots_are_those_started_in_an_open_window_batched_by_the_site_cap() {
     assert!(due(&s, after).is_empty());
     assert_eq!(missed(&s, after, &|_, _| false).len(), 2);
     assert_eq!(missed(&s, after, &|_, _| true).len(), 0);
+    // The window's last instant belongs to it: at its close nothing is due any more and the
+    // unfinished reboots are missed; a moment before, they are due and not missed.
+    let close = ts(&first[0].window_end);
+    assert!(due(&s, close).is_empty());
+    assert_eq!(missed(&s, close, &|_, _| false).len(), 2);
+    let just_before = close - SignedDuration::from_secs(1);
+    assert_eq!(due(&s, just_before).len(), 2);
+    assert!(missed(&s, just_before, &|_, _| false).is_empty());
+    // A cap of two lets both run in one batch.
+    let s = schedule(
+        &fleet(),
+        &opts(Interval::Days(7), 2, 2),
+        &Evidence::default(),
+    );
+    let later = due(&s, ts("2026-11-29T02:00:00Z"));
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0].groups.len(), 2);
 }
 
 #[test]
