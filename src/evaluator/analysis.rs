@@ -803,6 +803,8 @@ mod tests {
             assert_eq!(m.reboots.len(), 3, "{rate}");
             assert!(m.leak, "{rate}");
             assert_eq!(m.cycles_used, 4);
+            // The latest judged cycle (the baseline's) is the last one.
+            assert_eq!(m.cycle().map(|c| c.start), Some(m.cycles[3].start));
             let l = m.line.unwrap();
             assert!((l.slope - rate).abs() / rate < 0.10, "{rate}: {l:?}");
             assert!(
@@ -1187,6 +1189,27 @@ mod tests {
             "{}",
             t.projected_peak
         );
+    }
+
+    #[test]
+    fn bases_and_reboot_sources_have_the_names_the_csv_documents() {
+        let names: Vec<&str> = [
+            Basis::Trend,
+            Basis::TrendGrowth,
+            Basis::Growth,
+            Basis::Observed,
+        ]
+        .map(Basis::as_str)
+        .to_vec();
+        assert_eq!(names, ["trend", "trend+growth", "growth", "observed"]);
+        let names: Vec<&str> = [
+            RebootSource::Uptime,
+            RebootSource::Steps,
+            RebootSource::StepsAndJournal,
+        ]
+        .map(RebootSource::as_str)
+        .to_vec();
+        assert_eq!(names, ["uptime", "memory steps", "memory steps + journal"]);
     }
 
     #[test]
