@@ -910,6 +910,65 @@ mod tests {
     }
 
     #[test]
+    fn boot_readings_within_two_minutes_are_one_boot() {
+        let points: Vec<(u32, f64)> = (0..100u32).map(|i| (i * 60, 1.0)).collect();
+        // 120 s apart: one boot; 121 s: two.
+        assert_eq!(booted(&points, vec![1200, 1320]), [20]);
+        assert_eq!(booted(&points, vec![1200, 1321]), [20, 23]);
+    }
+
+    #[test]
+    fn the_cut_in_a_performed_step_is_at_the_largest_drop_in_bytes() {
+        // Drops of 500 (to half) and of 496 (to a hundredth of the level, then 3): the largest
+        // drop in bytes, not in proportion.
+        let points = [
+            (0, 1000.0),
+            (60, 500.0),
+            (120, 500.0),
+            (180, 4.0),
+            (240, 1.0),
+        ];
+        assert_eq!(with_performed(&points, vec![], &[(0, 300)]), [1]);
+    }
+
+    #[test]
+    fn a_dip_that_lasts_hours_but_recovers_within_six_is_not_a_reboot() {
+        // Quiet 6 GiB on 16 GiB, 2 GiB lower for 2 hours, then back.
+        let d = device(
+            3,
+            |m| {
+                6.0 * GIB
+                    - if (2000..2120).contains(&m) {
+                        2.0 * GIB
+                    } else {
+                        0.0
+                    }
+                    + 1e6 * noise(m)
+            },
+            |_| 1e9,
+        );
+        assert_eq!(
+            analyse(d, &Settings::default()).memory.unwrap().reboots,
+            Vec::<u32>::new()
+        );
+    }
+
+    #[test]
+    fn short_series_are_not_searched_for_reboots_but_24_samples_are() {
+        let step = |n: u32| -> Vec<(u32, f64)> {
+            (0..n)
+                .map(|i| (i * 60, if i < n / 2 { 10e9 } else { 1e9 }))
+                .collect()
+        };
+        let s = Settings::default();
+        assert_eq!(
+            reboots(&step(20), Some(16.0 * GIB), &s),
+            Vec::<usize>::new()
+        );
+        assert_eq!(reboots(&step(24), Some(16.0 * GIB), &s), [12]);
+    }
+
+    #[test]
     fn with_uptime_a_step_down_without_a_boot_is_not_a_reboot() {
         let mut d = device(
             3,
