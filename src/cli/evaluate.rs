@@ -167,9 +167,16 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|p| p.join("candidates.csv"))
         .find(|p| p.is_file());
-    let (candidates, dims) = match args.candidates.as_ref().or(beside.as_ref()) {
-        Some(p) => candidates::from_file(p)?,
-        None => (candidates::from_catalog(&catalog), candidates::Dims::ALL),
+    let (candidates, dims, candidates_from) = match args.candidates.as_ref().or(beside.as_ref()) {
+        Some(p) => {
+            let (c, d) = candidates::from_file(p)?;
+            (c, d, p.display().to_string())
+        }
+        None => (
+            candidates::from_catalog(&catalog),
+            candidates::Dims::ALL,
+            "the catalog's models".to_string(),
+        ),
     };
     let settings = Settings {
         threshold: args.memory_threshold.0,
@@ -185,6 +192,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         settings,
         headroom: args.headroom.0,
         candidates,
+        candidates_from,
         dims,
         journals: args.journal.clone(),
     };

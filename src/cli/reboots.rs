@@ -157,6 +157,7 @@ fn telemetry_evidence(
         headroom: 0.3,
         candidates: Vec::new(),
         dims: crate::evaluator::candidates::Dims::ALL,
+        candidates_from: String::new(),
         journals: Vec::new(),
     };
     let e = crate::evaluator::evaluate(&opts, Some(inv), catalog)?;

@@ -10,9 +10,10 @@
 //! (1 − headroom), and, for a leaking unit, its memory lasts the required reboot interval:
 //! (threshold × memory − baseline) / leak rate ≥ interval. A figure the candidate file does
 //! not give makes the verdict **unknown** for that need, never a guess. Feasible candidates are
-//! ranked by price per unit of the unit's **binding need** (the need the candidates meet with
-//! the least room: throughput, SSL TPS, connections or memory) when every one has a price, else
-//! by the smallest sufficient throughput; infeasible ones list their shortfalls.
+//! ranked cheapest first when every one has a price (the price per unit of the unit's **binding
+//! need**, the need the candidates meet with the least room, orders them the same way and is
+//! reported), else by the smallest sufficient throughput; infeasible ones list their
+//! shortfalls.
 
 use std::path::Path;
 
@@ -364,18 +365,7 @@ pub fn binding(verdicts: &[Verdict]) -> Option<&'static str> {
         .map(|(what, _)| what)
 }
 
-/// A candidate's figure for a need, in the need's unit (Gbit/s, TPS, connections, GiB).
-pub fn capacity(c: &Candidate, what: &str) -> Option<f64> {
-    match what {
-        "throughput" => c.throughput_gbps,
-        "SSL TPS" => c.ssl_tps,
-        "connections" => c.connections,
-        "memory" => c.memory_gb,
-        _ => None,
-    }
-}
-
-/// The unit a need's figure is counted in, for "cost per …".
+/// The unit a need is counted in, for "cost per …".
 pub fn unit_of(what: &str) -> &'static str {
     match what {
         "throughput" => "Gbit/s",
@@ -385,28 +375,51 @@ pub fn unit_of(what: &str) -> &'static str {
     }
 }
 
-/// Price per unit of the binding need's figure, when both are known.
-pub fn cost_per_unit(c: &Candidate, binding: Option<&str>) -> Option<f64> {
-    let have = capacity(c, binding?)?;
-    c.price.filter(|_| have > 0.0).map(|p| p / have)
+/// How much of a need a box must have, in the need's unit ([`unit_of`]), with headroom:
+/// memory is what lasts the interval from the baseline at the leak's rate below the threshold.
+pub fn needed(
+    needs: &Needs,
+    what: &str,
+    headroom: f64,
+    threshold: f64,
+    interval_days: f64,
+) -> Option<f64> {
+    let scale = 1.0 / (1.0 - headroom);
+    match what {
+        "throughput" => needs.throughput_bps.map(|t| t * scale / 1e9),
+        "SSL TPS" => needs.ssl_tps.map(|t| t * scale),
+        "connections" => needs.connections.map(|c| c * scale),
+        _ => needs.leak_bytes_per_day.map(|rate| {
+            (needs.baseline_bytes.unwrap_or(0.0) + rate * interval_days)
+                / threshold
+                / (1024.0 * 1024.0 * 1024.0)
+        }),
+    }
+    .filter(|n| *n > 0.0)
 }
 
-/// Ranks feasible candidates: by price per unit of the binding need when every one has it,
-/// else by the smallest sufficient throughput (then memory). Returns indices into `verdicts`
-/// of the feasible ones, best first.
-pub fn rank(cands: &[Candidate], verdicts: &[Verdict], binding: Option<&str>) -> Vec<usize> {
+/// Ranks feasible candidates: the cheapest first when every one has a price (for one unit the
+/// same order as the price per unit of its binding need), more room (the tightest margin)
+/// breaking ties; else the smallest sufficient throughput (then memory). Returns indices into
+/// `verdicts` of the feasible ones, best first.
+pub fn rank(cands: &[Candidate], verdicts: &[Verdict]) -> Vec<usize> {
     let mut ok: Vec<usize> = (0..cands.len())
         .filter(|&i| verdicts[i].feasible == Some(true))
         .collect();
-    let priced = ok
-        .iter()
-        .all(|&i| cost_per_unit(&cands[i], binding).is_some());
+    let priced = ok.iter().all(|&i| cands[i].price.is_some());
+    let tightest = |i: usize| {
+        verdicts[i]
+            .margins
+            .iter()
+            .map(|m| m.1)
+            .fold(f64::INFINITY, f64::min)
+    };
     let key = |i: usize| -> (f64, f64, f64) {
         let c = &cands[i];
         let t = c.throughput_gbps.unwrap_or(f64::INFINITY);
         let m = c.memory_gb.unwrap_or(f64::INFINITY);
         if priced {
-            (cost_per_unit(c, binding).unwrap_or(f64::INFINITY), t, m)
+            (c.price.unwrap_or(f64::INFINITY), -tightest(i), t)
         } else {
             (t, m, 0.0)
         }
@@ -542,9 +555,9 @@ mod tests {
     }
 
     #[test]
-    fn prices_compare_per_unit_of_the_need_with_the_least_room() {
+    fn the_cheapest_box_that_is_enough_comes_first_and_the_binding_need_is_named() {
         // 1 Gbit/s (1.43 with headroom) is easy for everyone; a 1 GiB/day leak over 7 days
-        // from 4 GiB is the tight one: memory binds, so price per GiB ranks.
+        // from 4 GiB is the tight one: memory binds.
         let needs = Needs {
             throughput_bps: Some(1e9),
             leak_bytes_per_day: Some(1024.0 * 1024.0 * 1024.0),
@@ -552,31 +565,26 @@ mod tests {
             ..Needs::default()
         };
         let c = vec![
-            cand("fast", Some(100.0), Some(16.0), Some(16_000.0)),
-            cand("roomy", Some(10.0), Some(64.0), Some(32_000.0)),
+            cand("roomy", Some(100.0), Some(64.0), Some(32_000.0)),
+            cand("fits", Some(10.0), Some(16.0), Some(16_000.0)),
             cand("tiny", Some(10.0), Some(8.0), Some(1_000.0)),
+            cand("same-price", Some(40.0), Some(32.0), Some(16_000.0)),
         ];
         let v: Vec<Verdict> = c.iter().map(|x| judge(x, &needs, 0.3, 0.9, 7.0)).collect();
         assert_eq!(v[2].feasible, Some(false), "{:?}", v[2]);
-        let b = binding(&v);
-        assert_eq!(b, Some("memory"));
-        // 32 000 / 64 GiB = 500 per GiB beats 16 000 / 16 GiB = 1000 per GiB (per Gbit/s
-        // it would be the other way round).
-        assert_eq!(cost_per_unit(&c[1], b), Some(500.0));
-        let order: Vec<&str> = rank(&c, &v, b)
-            .iter()
-            .map(|&i| c[i].model.as_str())
-            .collect();
-        assert_eq!(order, ["roomy", "fast"]);
-        assert_eq!(
-            rank(&c, &v, Some("throughput"))
-                .iter()
-                .map(|&i| c[i].model.as_str())
-                .collect::<Vec<_>>(),
-            ["fast", "roomy"]
-        );
+        assert_eq!(binding(&v), Some("memory"));
+        // Cheapest that is enough first; at one price, the one with more room.
+        let order: Vec<&str> = rank(&c, &v).iter().map(|&i| c[i].model.as_str()).collect();
+        assert_eq!(order, ["same-price", "fits", "roomy"]);
+        // Memory needed: (4 + 7 × 1) GiB / 0.9.
+        let gib = needed(&needs, "memory", 0.3, 0.9, 7.0).unwrap();
+        assert!((gib - 11.0 / 0.9).abs() < 1e-9, "{gib}");
+        let gbps = needed(&needs, "throughput", 0.3, 0.9, 7.0).unwrap();
+        assert!((gbps - 1.0 / 0.7).abs() < 1e-12);
+        assert_eq!(needed(&needs, "SSL TPS", 0.3, 0.9, 7.0), None);
         assert_eq!(binding(&[]), None);
         assert_eq!(unit_of("memory"), "GiB");
+        assert_eq!(unit_of("throughput"), "Gbit/s");
     }
 
     #[test]
@@ -597,7 +605,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(binding(&v), Some("throughput"));
-        assert_eq!(names(rank(&c, &v, binding(&v))), ["big", "mid", "small"]);
+        // Priced: the cheapest first.
+        assert_eq!(names(rank(&c, &v)), ["small", "mid", "big"]);
         let unpriced: Vec<Candidate> = c
             .iter()
             .map(|x| Candidate {
@@ -609,9 +618,6 @@ mod tests {
             .iter()
             .map(|x| judge(x, &needs, 0.3, 0.9, 7.0))
             .collect();
-        assert_eq!(
-            names(rank(&unpriced, &v, binding(&v))),
-            ["small", "mid", "big"]
-        );
+        assert_eq!(names(rank(&unpriced, &v)), ["small", "mid", "big"]);
     }
 }

@@ -35,6 +35,8 @@ pub struct Options {
     pub headroom: f64,
     /// The models to weigh.
     pub candidates: Vec<Candidate>,
+    /// Where the candidates come from, for the report (a file, or the catalog).
+    pub candidates_from: String,
     /// Which needs the candidates speak to.
     pub dims: candidates::Dims,
     /// Journals of `upgrade` and `reboots run`: the reboots lbfleet itself performed.
@@ -50,6 +52,13 @@ pub fn journal_reboots(paths: &[PathBuf]) -> Result<HashMap<String, Vec<(u32, u3
         let name = path.display().to_string();
         let entries = Journal::read(path)
             .map_err(|e| InputError::new(Location::file(&name), format!("cannot read: {e}")))?;
+        let text_len = std::fs::metadata(path).map_or(0, |m| m.len());
+        if entries.is_empty() && text_len > 0 {
+            return Err(InputError::new(
+                Location::file(&name),
+                "not an lbfleet journal (no line such as `2026-11-25T15:44:01Z start wave=1 group=g step=hop device=lb1`): give the PLAN.journal that upgrade or reboots run wrote",
+            ));
+        }
         let mut started: HashMap<String, u32> = HashMap::default();
         for e in &entries {
             if !matches!(e.get("step"), Some("hop" | "reboot")) {
@@ -134,6 +143,10 @@ pub struct Evaluation {
     pub settings: Settings,
     /// Headroom used.
     pub headroom: f64,
+    /// Where the candidates come from.
+    pub candidates_from: String,
+    /// The journals read and how many reboots each gave.
+    pub journals: Vec<(String, usize)>,
 }
 
 /// Runs the evaluation.
@@ -144,6 +157,15 @@ pub fn evaluate(
 ) -> Result<Evaluation, InputError> {
     let t = telemetry::read(&opts.telemetry, opts.skip_bad_rows)?;
     let mut performed = journal_reboots(&opts.journals)?;
+    let journals: Vec<(String, usize)> = opts
+        .journals
+        .iter()
+        .map(|p| {
+            let n = journal_reboots(std::slice::from_ref(p))
+                .map_or(0, |m| m.values().map(Vec::len).sum());
+            (p.display().to_string(), n)
+        })
+        .collect();
     let settings = opts.settings;
     let mut datas = t.devices;
     for d in &mut datas {
@@ -267,12 +289,17 @@ pub fn evaluate(
             })
             .collect();
         u.binding = candidates::binding(&u.verdicts);
-        u.ranked = candidates::rank(&opts.candidates, &u.verdicts, u.binding);
+        u.ranked = candidates::rank(&opts.candidates, &u.verdicts);
         let current = u.members.iter().find_map(|&i| placement[i].as_ref());
         u.current = current.and_then(|p| {
             let vendor: crate::version::Vendor = p.vendor.parse().ok()?;
             let m = catalog.model(vendor, &p.model)?;
-            let c = Candidate {
+            // The candidates file's figures for the same model are the operator's datasheet:
+            // the current box is judged on them too.
+            let listed = opts.candidates.iter().find(|c| {
+                c.vendor.eq_ignore_ascii_case(vendor.id()) && c.model.eq_ignore_ascii_case(&m.id)
+            });
+            let c = listed.cloned().unwrap_or_else(|| Candidate {
                 vendor: p.vendor.clone(),
                 model: m.id.clone(),
                 throughput_gbps: m.l4_throughput_gbps,
@@ -282,7 +309,7 @@ pub fn evaluate(
                 price: None,
                 currency: None,
                 power_w: m.power_w,
-            };
+            });
             let v = candidates::judge(
                 &c,
                 &judged,
@@ -303,6 +330,8 @@ pub fn evaluate(
         candidates: opts.candidates.clone(),
         settings,
         headroom: opts.headroom,
+        candidates_from: opts.candidates_from.clone(),
+        journals,
     })
 }
 
@@ -338,5 +367,17 @@ mod tests {
         );
         let e = journal_reboots(&[dir.path().join("missing.journal")]).unwrap_err();
         assert!(e.to_string().contains("missing.journal"), "{e}");
+        // Something else given as a journal is refused, not read as "no reboots".
+        let other = dir.path().join("plan.json");
+        std::fs::write(&other, "{\"schema\": \"lbfleet.plan/1\"}\n").unwrap();
+        let e = journal_reboots(&[other]).unwrap_err().to_string();
+        assert!(
+            e.contains("plan.json") && e.contains("not an lbfleet journal"),
+            "{e}"
+        );
+        // An empty journal (a run that did nothing yet) is fine.
+        let empty = dir.path().join("empty.journal");
+        std::fs::write(&empty, "").unwrap();
+        assert!(journal_reboots(&[empty]).unwrap().is_empty());
     }
 }

@@ -104,13 +104,13 @@ pub fn devices(e: &Evaluation) -> Table {
     t
 }
 
-/// The essentials per device, for a terminal: the leak in MB a day, the cycles it was judged
+/// The essentials per device, for a terminal: the leak in MiB a day (GiB in the report), the cycles it was judged
 /// on, days to exhaustion, the recommended reboot interval, p95 and projected peak in Gbit/s
 /// and what the projection rests on.
 pub fn summary(e: &Evaluation) -> Table {
     let mut t = Table::new(&[
         "device",
-        "leak_mb_per_day",
+        "leak_mib_per_day",
         "cycles",
         "days_to_exhaustion",
         "reboot_every_days",
@@ -127,7 +127,7 @@ pub fn summary(e: &Evaluation) -> Table {
             Cell::text(d.name.clone()),
             m.filter(|m| m.leak)
                 .and_then(|m| m.line)
-                .map_or(Cell::Empty, |l| one(l.slope / 1e6)),
+                .map_or(Cell::Empty, |l| one(l.slope / 1048576.0)),
             m.map_or(Cell::Empty, |m| Cell::Int(m.cycles_used as i64)),
             m.and_then(|m| m.days_to_exhaustion)
                 .map_or(Cell::Empty, one),
@@ -139,6 +139,19 @@ pub fn summary(e: &Evaluation) -> Table {
         ]);
     }
     t
+}
+
+/// A candidate's price per unit of the unit's binding need (with headroom).
+fn cost_per_need(e: &Evaluation, u: &super::Unit, c: &super::Candidate) -> Option<f64> {
+    let s = &e.settings;
+    let need = super::candidates::needed(
+        &u.needs,
+        u.binding?,
+        e.headroom,
+        s.threshold,
+        s.current_interval_days,
+    )?;
+    c.price.map(|p| p / need)
 }
 
 /// A unit's needs in words, with headroom: throughput, SSL TPS and connections where the
@@ -223,7 +236,7 @@ pub const CANDIDATE_COLUMNS: [&str; 24] = [
     "currency",
     "cost_per_gbps",
     "binding_need",
-    "cost_per_binding_unit",
+    "cost_per_binding_need_unit",
     "power_w",
     "throughput_margin_pct",
     "ssl_margin_pct",
@@ -267,7 +280,7 @@ fn candidates_of(e: &Evaluation, units: &[super::Unit]) -> Table {
                 Cell::text(c.currency.clone().unwrap_or_default()),
                 opt(v.cost_per_gbps),
                 Cell::text(u.binding.unwrap_or("")),
-                opt(super::candidates::cost_per_unit(c, u.binding)),
+                opt(cost_per_need(e, u, c)),
                 opt(c.power_w),
                 opt(v.margin("throughput")),
                 opt(v.margin("SSL TPS")),
@@ -316,6 +329,24 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
         fmt(s.horizon_days),
         fmt(s.current_interval_days),
     ));
+    md.push_str(&format!(
+        "Candidates: {} ({} models).",
+        e.candidates_from,
+        e.candidates.len()
+    ));
+    if e.journals.is_empty() {
+        md.push_str(" No journal given: reboots come from uptime or from memory alone.\n\n");
+    } else {
+        let read: Vec<String> = e
+            .journals
+            .iter()
+            .map(|(f, n)| format!("{f} ({n} reboots)"))
+            .collect();
+        md.push_str(&format!(
+            " Reboots lbfleet performed, from its journals: {}.\n\n",
+            read.join(", ")
+        ));
+    }
     let missing: Vec<&str> = e
         .devices
         .iter()
@@ -369,7 +400,7 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
         md.push('\n');
     }
     md.push_str(&format!(
-        "A device leaks when the hourly means of all its cycles between reboots (each with {}+ hourly points and a day), taken together, trend upward with Mann–Kendall p < {} both as they are and with Hamed–Rao's correction for autocorrelation, Sen's 95 % interval of the pooled slope excludes zero, and at that slope memory would fill within {} days. Reboots are steps down that stay down, at least {} standard errors of the step and {} % of total memory. Days and the reboot interval use the interval's upper bound.\n\n",
+        "A device leaks when the hourly means of all its cycles between reboots (each with {}+ hourly points and a day), taken together, trend upward with Mann–Kendall p < {} both as they are and with Hamed–Rao's correction for autocorrelation, Sen's 95 % interval of the pooled slope excludes zero, and at that slope memory would fill within {} days. Reboots are steps down that stay down, at least {} times the series' own step noise and {} % of total memory (exact from `uptime_s` when the telemetry has it). Days and the reboot interval use the interval's upper bound; days to the threshold and to exhaustion count from the latest level, the reboot interval from a fresh reboot (the post-reboot baseline), so a device can be days from exhaustion and still be fine with its next weekly reboot.\n\n",
         s.min_hours,
         s.alpha,
         fmt(s.leak_horizon_days),
@@ -399,10 +430,10 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
             ));
         }
     }
-    md.push_str(&format!("\nQuantiles interpolate linearly between closest ranks (type 7, as numpy and Prometheus). The projected peak rests on a trend only when the daily peaks (7+ days) rise significantly (Mann–Kendall p < {alpha}), and the Theil–Sen trend is extrapolated at most {ext} times the days it was seen over (basis `trend`, with the days); beyond that, or without a significant trend, it grows the peak at the `--growth` rate when one is given ({growth}: `trend+growth` or `growth`), else it is the highest daily peak (`observed`). It is never below the highest daily peak.\n\n## Hardware\n\nPer HA group (N+1: one unit carries the pair's summed projected peak) or standalone device.\n\n| unit | site | needs (with headroom) | current | best feasible candidates |\n|---|---|---|---|---|\n",
+    md.push_str(&format!("\nQuantiles interpolate linearly between closest ranks (type 7, as numpy and Prometheus). The projected peak rests on a trend only when the daily peaks (7+ days) rise significantly (Mann–Kendall p < {alpha}), and the Theil–Sen trend is extrapolated at most {ext} times the days it was seen over (basis `trend`, with the days); beyond that, or without a significant trend, it grows the peak at the `--growth` rate when one is given (basis `trend+growth` or `growth`; {growth}), else it is the highest daily peak (`observed`). It is never below the highest daily peak.\n\n## Hardware\n\nPer HA group (N+1: one unit carries the pair's summed projected peak) or standalone device.\n\n| unit | site | needs (with headroom) | current | best feasible candidates |\n|---|---|---|---|---|\n",
         alpha = s.alpha,
         ext = fmt(analysis::MAX_EXTRAPOLATION),
-        growth = s.growth_per_year.map_or("none given".to_string(), |g| format!("{} % a year", fmt(g * 100.0))),
+        growth = s.growth_per_year.map_or("none given here".to_string(), |g| format!("{} % a year here", fmt(g * 100.0))),
     ));
     for u in &e.units {
         let cur = u.current.as_ref().map_or(String::new(), |(c, v)| {
@@ -416,15 +447,16 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
                 let c = &e.candidates[i];
                 let cur = c.currency.as_deref().unwrap_or("");
                 let price = c.price.map_or(String::new(), |p| {
-                    let per = super::candidates::cost_per_unit(c, u.binding)
-                        .zip(u.binding)
-                        .map_or(String::new(), |(k, what)| {
-                            format!(
-                                ", {} {cur} per {}",
-                                fmt(k),
-                                super::candidates::unit_of(what)
-                            )
-                        });
+                    let per =
+                        cost_per_need(e, u, c)
+                            .zip(u.binding)
+                            .map_or(String::new(), |(k, what)| {
+                                format!(
+                                    ", {} {cur} per {} needed",
+                                    fmt(k),
+                                    super::candidates::unit_of(what)
+                                )
+                            });
                     format!(", {} {cur}{per}", fmt(p)).replace("  ", " ")
                 });
                 format!(
