@@ -424,29 +424,28 @@ fn reboots(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Vec<usize
         sums.push(sums[sums.len() - 1] + p.1);
     }
     let mean = |a: usize, b: usize| (sums[b] - sums[a]) / (b - a) as f64;
-    // The noise of a step, at the step's own scale: the differences between the means of
-    // neighbouring windows of SIDE samples, across the whole series, and their robust spread
-    // (1.4826 × the median absolute deviation). A series that wanders has a wide spread, so
-    // its wander is not taken for reboots; the reboots themselves are a few outliers.
-    let mut steps: Vec<f64> = (SIDE..=n - SIDE)
-        .step_by(SIDE)
-        .map(|i| mean(i - SIDE, i) - mean(i, i + SIDE))
-        .collect();
-    let centre = stats::median_unsorted(&mut steps);
-    let mut dev: Vec<f64> = steps.iter().map(|d| (d - centre).abs()).collect();
-    let spread = 1.4826 * stats::median_unsorted(&mut dev);
+    let spread = step_noise(&mean, n);
     let need = |level: f64| (s.reboot_noise * spread).max(s.reboot_drop * total.unwrap_or(level));
     let median = |a: usize, b: usize| {
         let mut w: Vec<f64> = points[a..b].iter().map(|p| p.1).collect();
         stats::median_unsorted(&mut w)
     };
     // A candidate's step, confirmed with medians (robust to a stray sample) and a level that
-    // stays down for STAY_SECONDS (or to the end of the data).
-    let confirm = |i: usize| {
+    // stays down over the STAY_SECONDS after it (that instant excluded; or to the end).
+    let confirm = |best: usize| {
+        // Means locate a step to within a window: the reboot is the largest drop between
+        // samples there.
+        let i = (best + 1 - SIDE..best + SIDE)
+            .filter(|&k| k >= SIDE && k + SIDE <= n)
+            .max_by(|&a, &b| {
+                let drop = |k: usize| points[k - 1].1 - points[k].1;
+                drop(a).total_cmp(&drop(b)).then(b.cmp(&a))
+            })
+            .unwrap_or(best);
         let before = median(i - SIDE, i);
         let step = before - median(i, i + SIDE);
         let stay_end = points.partition_point(|p| p.0 < points[i].0.saturating_add(STAY_SECONDS));
-        step >= need(before) && median(i, stay_end.max(i + SIDE)) <= before - step / 2.0
+        (step >= need(before) && median(i, stay_end) <= before - step / 2.0).then_some(i)
     };
     let mut found: Vec<usize> = Vec::new();
     let mut best: Option<(usize, f64)> = None;
@@ -462,14 +461,30 @@ fn reboots(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Vec<usize
                     }
                 }
                 _ => {
-                    found.extend(best.map(|b| b.0).filter(|&j| confirm(j)));
+                    found.extend(best.and_then(|b| confirm(b.0)));
                     best = Some((i, step));
                 }
             }
         }
     }
-    found.extend(best.map(|b| b.0).filter(|&j| confirm(j)));
+    found.extend(best.and_then(|b| confirm(b.0)));
+    found.dedup();
     found
+}
+
+/// The noise of a step, at the step's own scale: the differences between the means (`mean`
+/// of a half-open index range) of neighbouring windows of SIDE samples across the `n` samples,
+/// and their robust spread (1.4826 × the median absolute deviation, σ for normal noise). A
+/// series that wanders has a wide spread, so its wander is not taken for reboots; a trend
+/// moves every difference alike and adds nothing; the reboots themselves are a few outliers.
+fn step_noise(mean: &dyn Fn(usize, usize) -> f64, n: usize) -> f64 {
+    let mut steps: Vec<f64> = (SIDE..=n - SIDE)
+        .step_by(SIDE)
+        .map(|i| mean(i - SIDE, i) - mean(i, i + SIDE))
+        .collect();
+    let centre = stats::median_unsorted(&mut steps);
+    let mut dev: Vec<f64> = steps.iter().map(|d| (d - centre).abs()).collect();
+    1.4826 * stats::median_unsorted(&mut dev)
 }
 
 /// The device's trend over its judged cycles: the pooled plain test and, when it shows a
@@ -950,6 +965,64 @@ mod tests {
         assert_eq!(
             analyse(d, &Settings::default()).memory.unwrap().reboots,
             Vec::<u32>::new()
+        );
+    }
+
+    #[test]
+    fn step_noise_is_the_spread_of_window_differences_whatever_the_trend() {
+        // Uniform noise of ±1 (σ = 1/√3): a difference of two 12-sample means has σ·√(2/12).
+        let n = 120_000;
+        let values: Vec<f64> = (0..n as u32).map(noise).collect();
+        let mut sums = vec![0.0];
+        for v in &values {
+            sums.push(sums[sums.len() - 1] + v);
+        }
+        let mean = |a: usize, b: usize| (sums[b] - sums[a]) / (b - a) as f64;
+        let want = (1.0 / 3f64.sqrt()) * (2.0 / 12.0f64).sqrt();
+        let got = step_noise(&mean, n);
+        assert!((got - want).abs() / want < 0.03, "{got} vs {want}");
+        // A strong trend (each difference −12 × 0.5) changes nothing.
+        let trended = |a: usize, b: usize| mean(a, b) + 0.5 * (a + b - 1) as f64 / 2.0;
+        let got_t = step_noise(&trended, n);
+        assert!((got_t - got).abs() < 1e-6, "{got_t} vs {got}");
+    }
+
+    #[test]
+    fn a_reboot_right_after_a_rise_is_compared_with_the_level_just_before_it() {
+        // 4 GiB for two days, 8 GiB for the last two hours, then a reboot back to 4 GiB.
+        let d = device(
+            3,
+            |m| {
+                let up = (2880..3000).contains(&m);
+                (if up { 8.0 } else { 4.0 }) * GIB + 1e6 * noise(m)
+            },
+            |_| 1e9,
+        );
+        let m = analyse(d, &Settings::default()).memory.unwrap();
+        let t0 = m.cycles[0].start;
+        assert_eq!(m.reboots, [t0 + 3000 * 60]);
+    }
+
+    #[test]
+    fn the_level_must_stay_down_over_the_six_hours_after_a_drop_its_end_excluded() {
+        // Samples every 30 minutes at 10 GiB (of 16), then from sample 120 six at 8 GiB and
+        // the rest back up. Over the 6 hours after the drop (12 samples, the 13th at exactly
+        // 6 h excluded) half are low: the median is halfway and it counts as staying down.
+        let (hi, lo) = (10.0 * GIB, 8.0 * GIB);
+        let points: Vec<(u32, f64)> = (0..240u32)
+            .map(|k| (k * 1800, if (120..126).contains(&k) { lo } else { hi }))
+            .collect();
+        assert_eq!(
+            reboots(&points, Some(16.0 * GIB), &Settings::default()),
+            [120]
+        );
+        // One low sample fewer: not down.
+        let points: Vec<(u32, f64)> = (0..240u32)
+            .map(|k| (k * 1800, if (120..125).contains(&k) { lo } else { hi }))
+            .collect();
+        assert_eq!(
+            reboots(&points, Some(16.0 * GIB), &Settings::default()),
+            Vec::<usize>::new()
         );
     }
 
