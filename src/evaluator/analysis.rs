@@ -447,7 +447,24 @@ fn reboots(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Vec<usize
         let stay_end = points.partition_point(|p| p.0 < points[i].0.saturating_add(STAY_SECONDS));
         (step >= need(before) && median(i, stay_end) <= before - step / 2.0).then_some(i)
     };
-    let mut found: Vec<usize> = Vec::new();
+    let mut found: Vec<usize> = candidates(&mean, n, &need)
+        .into_iter()
+        .filter_map(confirm)
+        .collect();
+    found.dedup();
+    found
+}
+
+/// Where steps down may be, for [`reboots`] to confirm: scanning windows of SIDE samples either
+/// side, each run of positions whose difference of means reaches half the step a reboot needs
+/// (`need` at the level before), and of each run the position with the largest step. Only a
+/// sieve: confirmation refines each to the largest drop between samples and decides.
+fn candidates(
+    mean: &dyn Fn(usize, usize) -> f64,
+    n: usize,
+    need: &dyn Fn(f64) -> f64,
+) -> Vec<usize> {
+    let mut out = Vec::new();
     let mut best: Option<(usize, f64)> = None;
     for i in SIDE..=n - SIDE {
         let before = mean(i - SIDE, i);
@@ -461,15 +478,14 @@ fn reboots(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Vec<usize
                     }
                 }
                 _ => {
-                    found.extend(best.and_then(|b| confirm(b.0)));
+                    out.extend(best.map(|b| b.0));
                     best = Some((i, step));
                 }
             }
         }
     }
-    found.extend(best.and_then(|b| confirm(b.0)));
-    found.dedup();
-    found
+    out.extend(best.map(|b| b.0));
+    out
 }
 
 /// The noise of a step, at the step's own scale: the differences between the means (`mean`
@@ -1183,6 +1199,32 @@ mod tests {
         assert_eq!(c.hourly, [(1200.0 / day, 2.0), (4800.0 / day, 10.0)]);
         assert_eq!((c.start, c.end), (h + 600, h + 3660));
         assert!(!c.judged);
+    }
+
+    #[test]
+    fn the_autocorrelation_correction_detrends_each_cycle_by_the_slope_per_hour() {
+        // Three days of hourly points rising 1e8 a day with a wandering (AR(1)) noise.
+        let h = 1_790_000_000 / 3600 * 3600;
+        let mut w = 0.0;
+        let points: Vec<(u32, f64)> = (0..72u32)
+            .map(|i| {
+                w = 0.9 * w + 3e6 * noise(i);
+                (h + i * 3600, GIB + 1e8 * f64::from(i) / 24.0 + w)
+            })
+            .collect();
+        let c = cycle(&points, &Settings::default());
+        let (mk, line) = trend(&[&c], &Settings::default());
+        let (mk, line) = (mk.unwrap(), line.unwrap());
+        let ys: Vec<f64> = c.hourly.iter().map(|p| p.1).collect();
+        let want = stats::hamed_rao(&ys, &c.mk.unwrap(), line.slope / 24.0, Z95);
+        assert!(
+            (mk.var_s - want.var_s).abs() <= 1e-9 * want.var_s,
+            "{mk:?} vs {want:?}"
+        );
+        assert!(
+            mk.var_s != c.mk.unwrap().var_s,
+            "the correction changed nothing: {mk:?}"
+        );
     }
 
     #[test]
