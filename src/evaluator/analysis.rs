@@ -297,7 +297,7 @@ fn memory(
         _ => 1024.0 * 1024.0,
     };
     let leak = matches!((mk, line), (Some(mk), Some(l))
-        if mk.s > 0.0 && mk.p < s.alpha && l.ci_low > 0.0 && l.slope >= material);
+        if rises(&mk, s.alpha) && l.ci_low > 0.0 && l.slope >= material);
     let mut m = Memory {
         samples: points.len(),
         total,
@@ -503,6 +503,11 @@ fn step_noise(mean: &dyn Fn(usize, usize) -> f64, n: usize) -> f64 {
     1.4826 * stats::median_unsorted(&mut dev)
 }
 
+/// Whether a Mann–Kendall test shows a significant rise (S > 0, p < `alpha`).
+fn rises(mk: &MannKendall, alpha: f64) -> bool {
+    mk.s > 0.0 && mk.p < alpha
+}
+
 /// The device's trend over its judged cycles: the pooled plain test and, when it shows a
 /// significant rise, the Hamed–Rao corrected test and the pooled line.
 fn trend(used: &[&Cycle], s: &Settings) -> (Option<MannKendall>, Option<SenLine>) {
@@ -512,7 +517,7 @@ fn trend(used: &[&Cycle], s: &Settings) -> (Option<MannKendall>, Option<SenLine>
     }
     let plain = stats::pooled(&tests);
     // The slopes matter only for a significant upward trend: skip the O(n²) pairs otherwise.
-    if !(plain.s > 0.0 && plain.p < s.alpha) {
+    if !rises(&plain, s.alpha) {
         return (Some(plain), None);
     }
     let series: Vec<(Vec<f64>, Vec<f64>)> = used
@@ -628,9 +633,7 @@ fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
         _ => (0.0, 0.0),
     };
     // Only a significant rise is extrapolated, and only as far as the history supports.
-    let rising = fit
-        .filter(|(mk, _)| mk.s > 0.0 && mk.p < s.alpha)
-        .and_then(|f| f.1);
+    let rising = fit.filter(|(mk, _)| rises(mk, s.alpha)).and_then(|f| f.1);
     let trend_days = s
         .horizon_days
         .min(MAX_EXTRAPOLATION * (last_day - first_day));
@@ -1346,8 +1349,20 @@ mod tests {
         let t = analyse(peaks(|day| 1e9 + 1e7 * day), &short)
             .throughput
             .unwrap();
-        assert_eq!(t.trend_days, 30.0);
+        assert_eq!((t.basis, t.trend_days), (Basis::Trend, 30.0));
         assert!((t.projected_peak - (1e9 + 1e7 * 59.0)).abs() < 1e3);
+        // A growth rate changes nothing when the trend reaches the horizon.
+        let short_grown = Settings {
+            growth_per_year: Some(0.2),
+            ..short
+        };
+        let g = analyse(peaks(|day| 1e9 + 1e7 * day), &short_grown)
+            .throughput
+            .unwrap();
+        assert_eq!(
+            (g.basis, g.projected_peak),
+            (Basis::Trend, t.projected_peak)
+        );
         // Beyond the supported span, the operator's growth rate: 20 % a year for the rest.
         let grown = Settings {
             growth_per_year: Some(0.2),
