@@ -183,11 +183,12 @@ pub struct Slopes<'a> {
 impl<'a> Slopes<'a> {
     /// Every pairwise slope within each `(x, y)` series (pairs with equal x skipped).
     pub fn within(series: &[(&'a [f64], &'a [f64])]) -> Slopes<'a> {
-        let pairs: usize = series
-            .iter()
-            .map(|(x, _)| x.len() * x.len().saturating_sub(1) / 2)
-            .sum();
-        let mut keys = Vec::with_capacity(pairs);
+        let mut keys = Vec::with_capacity(
+            series
+                .iter()
+                .map(|(x, _)| x.len() * x.len().saturating_sub(1) / 2)
+                .sum(),
+        );
         for &(x, y) in series {
             push_slopes(&mut keys, x, y);
         }
@@ -603,6 +604,7 @@ mod tests {
         let mut sorted = Slopes::within(&[(&x, &y)]);
         assert_eq!((sorted.len(), sorted.median()), (5, Some(2.0)));
         assert!(Slopes::within(&[(&[1.0, 1.0], &[0.0, 5.0])]).is_empty());
+        assert!(!Slopes::within(&[(&[1.0, 2.0], &[0.0, 5.0])]).is_empty());
         assert_eq!(theil_sen(&[1.0, 1.0], &[0.0, 5.0], 1.0, Z95), None);
     }
 
