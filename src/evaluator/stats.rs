@@ -264,27 +264,22 @@ impl<'a> Slopes<'a> {
 /// Appends the pairwise slopes of one series as [`ordered`] keys.
 fn push_slopes(slopes: &mut Vec<u64>, x: &[f64], y: &[f64]) {
     assert_eq!(x.len(), y.len());
-    let n = x.len();
-    if x.windows(2).all(|w| w[0] < w[1]) {
-        // Increasing x (time order), so no pair is skipped: a loop the compiler vectorises.
-        for i in 0..n {
-            let (xi, yi) = (x[i], y[i]);
+    // Increasing x (time order): no pair is skipped, a loop the compiler vectorises.
+    let increasing = x.windows(2).all(|w| w[0] < w[1]);
+    let (mut xs, mut ys) = (x, y);
+    while let (Some((&xi, x_later)), Some((&yi, y_later))) = (xs.split_first(), ys.split_first()) {
+        let later = x_later.iter().zip(y_later);
+        if increasing {
+            slopes.extend(later.map(|(xj, yj)| ordered((yj - yi) / (xj - xi))));
+        } else {
+            // Pairs with equal x have no slope.
             slopes.extend(
-                x[i + 1..]
-                    .iter()
-                    .zip(&y[i + 1..])
+                later
+                    .filter(|(xj, _)| **xj != xi)
                     .map(|(xj, yj)| ordered((yj - yi) / (xj - xi))),
             );
         }
-    } else {
-        for i in 0..n {
-            for j in i + 1..n {
-                let dx = x[j] - x[i];
-                if dx != 0.0 {
-                    slopes.push(ordered((y[j] - y[i]) / dx));
-                }
-            }
-        }
+        (xs, ys) = (x_later, y_later);
     }
 }
 
@@ -328,10 +323,11 @@ pub fn hamed_rao(y: &[f64], mk: &MannKendall, slope: f64, z_alpha: f64) -> MannK
     if n < 3 {
         return *mk;
     }
+    // pyMannKendall subtracts slope·i for i from 1; any offset leaves the ranks alike.
     let detrended: Vec<f64> = y
         .iter()
         .enumerate()
-        .map(|(i, v)| v - slope * (i + 1) as f64)
+        .map(|(i, v)| v - slope * i as f64)
         .collect();
     let rho = autocorrelations(&ranks(&detrended));
     let nf = n as f64;
@@ -572,6 +568,16 @@ mod tests {
         close(hr.var_s, 259723.81316716125, 1e-9);
         close(hr.z, -3.8419950613710894, 1e-9);
         close(hr.p, 0.00012203829241275166, 1e-7);
+    }
+
+    #[test]
+    fn tiny_series_keep_their_plain_variance_and_one_value_pools_to_no_tau() {
+        // Fewer than three values: nothing to correct (n(n-1)(n-2) = 0).
+        let mk = mann_kendall(&[1.0, 2.0]);
+        assert_eq!(hamed_rao(&[1.0, 2.0], &mk, 1.0, Z95), mk);
+        let one = mann_kendall(&[1.0]);
+        let m = pooled(&[one, one]);
+        assert_eq!((m.n, m.tau), (2, 0.0));
     }
 
     #[test]
