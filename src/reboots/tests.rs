@@ -421,6 +421,9 @@ fn a_reboot_slot_may_end_exactly_when_the_window_closes() {
     assert_eq!(slot_in(&occ, start, 240, &busy, 1), Some((at(2), at(6))));
     assert_eq!(slot_in(&occ, start, 241, &busy, 1), None);
     assert_eq!(slot_in(&occ, start, 60, &busy, 2), Some((start, at(1))));
+    // A reboot that starts exactly when ours would end does not overlap it.
+    let later = [(at(4), at(6))];
+    assert_eq!(slot_in(&occ, start, 240, &later, 1), Some((start, at(4))));
 }
 
 #[test]
@@ -450,6 +453,13 @@ fn a_long_schedule_finds_a_window_for_every_round() {
     );
     let c1 = starts(&s, "c1");
     assert_eq!(c1.len(), 20, "{c1:?}");
+    // The unaffected pair is neither rebooted nor listed as skipped.
+    assert!(starts(&s, "ha-b").is_empty());
+    assert!(
+        s.skipped.iter().all(|x| !x.name.starts_with('b')),
+        "{:?}",
+        s.skipped
+    );
     // Sundays in Berlin: a week apart, 167 hours across the spring change.
     assert!(c1.windows(2).all(|w| {
         let h = (w[1] - w[0]).as_hours();
