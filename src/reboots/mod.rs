@@ -218,6 +218,12 @@ fn slot_in(
     })
 }
 
+/// How many days of windows to list for a schedule of `weeks`: the schedule's span and two
+/// months more, for sites whose windows are far apart.
+fn search_days(weeks: u32) -> i64 {
+    7 * i64::from(weeks) + 60
+}
+
 /// Builds the schedule.
 pub fn build(
     inv: &Inventory,
@@ -414,7 +420,7 @@ pub fn build(
         .from
         .checked_add(SignedDuration::from_hours(24 * 7 * i64::from(opts.weeks)))
         .expect("horizon in range");
-    let search_days = 7 * i64::from(opts.weeks) + 60;
+    let search_days = search_days(opts.weeks);
     let mut occurrences: BTreeMap<&str, Vec<Occurrence>> = BTreeMap::new();
     let mut busy: BTreeMap<&str, Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
     let mut rounds: Vec<Vec<(Group, Timestamp)>> = Vec::new();
