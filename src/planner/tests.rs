@@ -609,6 +609,10 @@ fn a_selector_that_splits_an_ha_group_plans_or_leaves_it_whole_with_a_lint() {
     assert_eq!(run(&["device=a1,a2"], &[]).1.len(), 0);
     assert_eq!(run(&["device=s1"], &[]), (vec!["s1".to_string()], vec![]));
     assert_eq!(run(&[], &["device=s1"]).1.len(), 0);
+    assert_eq!(
+        run(&[], &["device=a1,a2"]),
+        (vec!["s1".to_string()], vec![])
+    );
 }
 
 #[test]
