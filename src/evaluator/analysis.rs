@@ -451,7 +451,9 @@ fn reboots(points: &[(u32, f64)], total: Option<f64>, s: &Settings) -> Vec<usize
         .into_iter()
         .filter_map(confirm)
         .collect();
-    found.dedup();
+    // A reboot whose drop spans several samples may be confirmed from two neighbouring runs of
+    // candidates: cuts closer than a window are one reboot.
+    found.dedup_by(|later, kept| *later - *kept < SIDE);
     found
 }
 
@@ -1043,6 +1045,61 @@ mod tests {
             reboots(&points, Some(16.0 * GIB), &Settings::default()),
             Vec::<usize>::new()
         );
+    }
+
+    /// Minute samples with the given level (GiB) at each index, on 16 GiB.
+    fn levels(f: impl Fn(u32) -> f64, n: u32) -> Vec<(u32, f64)> {
+        (0..n).map(|i| (i * 60, f(i) * GIB)).collect()
+    }
+
+    #[test]
+    fn the_cut_is_the_largest_drop_in_bytes_near_the_step() {
+        // 10 GiB, then 5 at 100 (a drop of 5, half), then 0.04 at 102 (4.96, to a hundredth).
+        let p = levels(
+            |i| {
+                if i < 100 {
+                    10.0
+                } else if i < 102 {
+                    5.0
+                } else {
+                    0.04
+                }
+            },
+            300,
+        );
+        assert_eq!(reboots(&p, Some(16.0 * GIB), &Settings::default()), [100]);
+    }
+
+    #[test]
+    fn the_cut_is_never_where_a_window_would_leave_the_series() {
+        // A large drop at 5 (too early for a window of 12 before it) and the step at 13.
+        let p = levels(
+            |i| {
+                if i < 5 {
+                    12.0
+                } else if i < 13 {
+                    4.0
+                } else {
+                    1.0
+                }
+            },
+            300,
+        );
+        assert_eq!(reboots(&p, Some(16.0 * GIB), &Settings::default()), [13]);
+        // A step at 280 of 300 and a larger drop at 292 (too late for 12 after it).
+        let p = levels(
+            |i| {
+                if i < 280 {
+                    12.0
+                } else if i < 292 {
+                    9.0
+                } else {
+                    1.0
+                }
+            },
+            300,
+        );
+        assert_eq!(reboots(&p, Some(16.0 * GIB), &Settings::default()), [280]);
     }
 
     #[test]
