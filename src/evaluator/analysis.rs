@@ -951,6 +951,9 @@ mod tests {
         // 120 s apart: one boot; 121 s: two.
         assert_eq!(booted(&points, vec![1200, 1320]), [20]);
         assert_eq!(booted(&points, vec![1200, 1321]), [20, 23]);
+        // A boot after the last sample (or at the first) starts no cycle in the data.
+        assert_eq!(booted(&points, vec![0, 99 * 60 + 30]), Vec::<usize>::new());
+        assert_eq!(booted(&points, vec![99 * 60]), [99]);
     }
 
     #[test]
