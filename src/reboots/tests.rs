@@ -484,12 +484,13 @@ fn a_device_fixed_before_its_first_window_is_skipped_with_why() {
         c1.reason
     );
     // Another device that cannot get a window changes nothing for c1.
-    let sites = format!("{BERLIN}SHORT,Europe/Berlin,Sun 00:00-00:10\n");
+    // (SHORT first: its device is placed, and found unschedulable, before c1.)
+    let sites = "site,timezone,windows\nSHORT,Europe/Berlin,Sun 00:00-00:10\nFRA,Europe/Berlin,Sun 00:00-06:00\n";
     let devices = format!(
         "{HEADER}c1,FRA,f5,i4800,12.1.2,c1.example,,standalone\n\
          x1,SHORT,f5,i4800,12.1.2,x1.example,,standalone\n"
     );
-    let s2 = schedule(&load(&sites, &devices), &opts(Interval::Days(7), 4, 1), &ev);
+    let s2 = schedule(&load(sites, &devices), &opts(Interval::Days(7), 4, 1), &ev);
     assert!(
         s2.unschedulable
             .iter()
