@@ -678,10 +678,21 @@ mod tests {
 
     const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
+    /// A device's data from its samples and total memory.
+    fn data(samples: &[Sample], total: f64) -> DeviceData {
+        let mut c = Chunked::default();
+        c.extend_for_tests(samples);
+        DeviceData {
+            name: "d".into(),
+            samples: c,
+            mem_total: Some(total),
+            ..DeviceData::default()
+        }
+    }
+
     /// `days` of one-minute samples from t0: memory from `f(minute)`, throughput from `g`.
     fn device(days: u32, f: impl Fn(u32) -> f64, g: impl Fn(u32) -> f64) -> DeviceData {
         let t0 = 1_790_000_000 / 86_400 * 86_400;
-        let mut c = Chunked::default();
         let samples: Vec<Sample> = (0..days * 1440)
             .map(|m| Sample {
                 t: t0 + m * 60,
@@ -689,13 +700,7 @@ mod tests {
                 thr: g(m) as f32,
             })
             .collect();
-        c.extend_for_tests(&samples);
-        DeviceData {
-            name: "d".into(),
-            samples: c,
-            mem_total: Some(16.0 * GIB),
-            ..DeviceData::default()
-        }
+        data(&samples, 16.0 * GIB)
     }
 
     /// Deterministic pseudo-random noise, uniform in [-1, 1) (SplitMix64's output function:
@@ -815,14 +820,7 @@ mod tests {
                 }
             })
             .collect();
-        let mut c = Chunked::default();
-        c.extend_for_tests(&samples);
-        DeviceData {
-            name: "d".into(),
-            samples: c,
-            mem_total: Some(64.0 * GIB),
-            ..DeviceData::default()
-        }
+        data(&samples, 64.0 * GIB)
     }
 
     #[test]
@@ -1151,15 +1149,9 @@ mod tests {
                 thr: 1e9,
             })
             .collect();
-        let mut c = Chunked::default();
-        c.extend_for_tests(&samples);
-        let d = DeviceData {
-            name: "d".into(),
-            samples: c,
-            mem_total: Some(16.0 * GIB),
-            ..DeviceData::default()
-        };
-        let m = analyse(d, &Settings::default()).memory.unwrap();
+        let m = analyse(data(&samples, 16.0 * GIB), &Settings::default())
+            .memory
+            .unwrap();
         assert_eq!(m.reboots, Vec::<u32>::new());
         assert!(!m.leak, "{:?}", m.mk);
         let plain = stats::pooled(

@@ -156,16 +156,16 @@ pub fn evaluate(
     catalog: &Catalog,
 ) -> Result<Evaluation, InputError> {
     let t = telemetry::read(&opts.telemetry, opts.skip_bad_rows)?;
-    let mut performed = journal_reboots(&opts.journals)?;
-    let journals: Vec<(String, usize)> = opts
-        .journals
-        .iter()
-        .map(|p| {
-            let n = journal_reboots(std::slice::from_ref(p))
-                .map_or(0, |m| m.values().map(Vec::len).sum());
-            (p.display().to_string(), n)
-        })
-        .collect();
+    // Each journal read once: its reboots per device, and how many for the report.
+    let mut performed: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
+    let mut journals: Vec<(String, usize)> = Vec::new();
+    for p in &opts.journals {
+        let one = journal_reboots(std::slice::from_ref(p))?;
+        journals.push((p.display().to_string(), one.values().map(Vec::len).sum()));
+        for (device, steps) in one {
+            performed.entry(device).or_default().extend(steps);
+        }
+    }
     let settings = opts.settings;
     let mut datas = t.devices;
     for d in &mut datas {
