@@ -21,6 +21,16 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut AtomicWriter<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
+    write_atomic_checked(path, fill, |_| Ok(true))
+}
+
+/// As [`write_atomic_with`], with `check` called on the finished temp file just before it
+/// replaces `path`: `false` or an error from `check` leaves `path` as it was.
+pub fn write_atomic_checked(
+    path: &Path,
+    fill: impl FnOnce(&mut AtomicWriter<'_>) -> std::io::Result<()>,
+    check: impl FnOnce(&Path) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -39,6 +49,9 @@ pub fn write_atomic_with(
     set_default_permissions(tmp.as_file())
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
+    if !check(tmp.path())? {
+        return Ok(());
+    }
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
@@ -61,6 +74,22 @@ fn set_default_permissions(f: &std::fs::File) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn set_default_permissions(_: &std::fs::File) -> std::io::Result<()> {
     Ok(())
+}
+
+/// Moves a file aside as `NAME.YYYYMMDDTHHMMSSZ` (the time now, UTC), returning where.
+pub fn set_aside(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{stamp}"));
+    let kept = std::path::PathBuf::from(name);
+    if kept.exists() {
+        anyhow::bail!("{} exists already: try again in a second", kept.display());
+    }
+    std::fs::rename(path, &kept)
+        .with_context(|| format!("cannot move {} aside", path.display()))?;
+    Ok(kept)
 }
 
 /// Lower-case hex of bytes.

@@ -288,3 +288,101 @@ fn an_unknown_target_is_refused_unless_allowed() {
     out.code(0).stdout_has("\"target\": \"f5=17.9.9\"");
     assert!(out.read("plan.json").contains("17.9.9"));
 }
+
+/// Files in the test folder whose names start with `prefix`.
+fn kept(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_format_asked_for_lands_in_the_file_named_and_the_plan_where_asked() {
+    let t = Test::new()
+        .sample()
+        .args(&[
+            "plan",
+            START[0],
+            START[1],
+            "--format",
+            "markdown",
+            "-o",
+            "ticket.md",
+        ])
+        .run();
+    t.code(0)
+        .stdout_has("wave")
+        .stderr_has("wrote ticket.md (markdown)")
+        .stderr_has("wrote plan.json (the plan)");
+    assert!(
+        t.read("ticket.md").starts_with("## Upgrade plan"),
+        "{}",
+        t.read("ticket.md")
+    );
+    let plan: serde_json::Value = serde_json::from_str(&t.read("plan.json")).unwrap();
+    assert_eq!(plan["schema"], "lbfleet.plan/1");
+    // The extension alone says the format; JSON is the plan itself.
+    let t = t
+        .then()
+        .args(&["plan", START[0], START[1], "-o", "steps.txt"])
+        .run();
+    t.code(0);
+    assert!(
+        t.read("steps.txt").contains("wave"),
+        "{}",
+        t.read("steps.txt")
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(&t.read("steps.txt")).is_err());
+}
+
+#[test]
+fn a_redirected_plan_never_silently_replaces_an_earlier_one() {
+    let first = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1]])
+        .run();
+    first.code(0);
+    let earlier = first.read("plan.json");
+    // `plan --format markdown > ticket.md` with other inputs: the earlier plan is kept.
+    let second = first
+        .then()
+        .args(&[
+            "plan",
+            START[0],
+            START[1],
+            "--target",
+            "f5=17.1.3",
+            "--format",
+            "markdown",
+        ])
+        .run();
+    second.code(0).stdout_has("## Upgrade plan");
+    let old = kept(&second.dir, "plan.json.");
+    assert_eq!(old.len(), 1, "{old:?}");
+    assert_eq!(std::fs::read_to_string(&old[0]).unwrap(), earlier);
+    let name = old[0].file_name().unwrap().to_str().unwrap();
+    second.stderr_has(&format!("is kept as {name}"));
+    assert!(second.read("plan.json").contains("17.1.3"));
+    // The same inputs again: nothing more is kept.
+    let third = second
+        .then()
+        .args(&["plan", START[0], START[1], "--target", "f5=17.1.3"])
+        .run();
+    third.code(0);
+    assert_eq!(kept(&third.dir, "plan.json.").len(), 1);
+    // A plan whose rollout has a journal is never replaced by another.
+    let current = third.read("plan.json");
+    std::fs::write(
+        third.dir.join("plan.journal"),
+        "2026-11-25T15:47:30Z start wave=0 group=x step=hop\n",
+    )
+    .unwrap();
+    let fourth = third.then().args(&["plan", START[0], START[1]]).run();
+    fourth.code(2).stderr_has("plan.journal");
+    assert_eq!(fourth.read("plan.json"), current);
+    assert_eq!(kept(&fourth.dir, "plan.json.").len(), 1);
+}

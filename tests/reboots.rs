@@ -334,6 +334,56 @@ fn the_sample_schedule_exports_to_icalendar_and_csv() {
 }
 
 #[test]
+fn a_calendar_asked_for_in_a_file_lands_there_and_names_its_schedule() {
+    let args = [
+        "reboots", "plan", "--defect", "ID640376", "--from", FROM, "--weeks", "2",
+    ];
+    let t = Test::new()
+        .sample()
+        .args(&args)
+        .args(&["--format", "ics", "-o", "reboots.ics"])
+        .run();
+    t.code(0)
+        .stdout_has("cn01-lb02")
+        .stderr_has("wrote reboots.ics (ics)")
+        .stderr_has("wrote reboots.json (the schedule)");
+    let ics = t.read("reboots.ics");
+    let mut parser = ical::IcalParser::new(std::io::BufReader::new(ics.as_bytes()));
+    let cal = parser.next().unwrap().unwrap();
+    let schedule = t.dir.join("reboots.json").canonicalize().unwrap();
+    let description = cal.events[0]
+        .properties
+        .iter()
+        .find(|p| p.name == "DESCRIPTION")
+        .and_then(|p| p.value.clone())
+        .unwrap();
+    assert!(
+        description.contains(&format!("lbfleet reboots run {} --due", schedule.display())),
+        "{description}"
+    );
+    let s: serde_json::Value = serde_json::from_str(&t.read("reboots.json")).unwrap();
+    assert!(!s["rounds"].as_array().unwrap().is_empty());
+    // `--format ics > x.ics` from other inputs: the earlier schedule is kept, and named.
+    let earlier = t.read("reboots.json");
+    let again = t
+        .then()
+        .args(&args[..7])
+        .args(&["1", "--format", "ics"])
+        .run();
+    again
+        .code(0)
+        .stdout_has("BEGIN:VCALENDAR")
+        .stderr_has("is kept as");
+    let kept: Vec<_> = std::fs::read_dir(&again.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().contains("reboots.json."))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), earlier);
+}
+
+#[test]
 fn bad_input_is_refused_with_the_reason() {
     let t = Test::new().sample();
     let out = t

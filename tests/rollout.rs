@@ -299,8 +299,7 @@ fn ctrl_c_is_an_interruption_not_a_failure_and_resume_finishes() {
     assert_eq!(text.matches(" start ").count(), 1, "{text}");
     assert_eq!(text.matches(" interrupted ").count(), 1, "{text}");
     assert!(!text.contains(" fail "), "{text}");
-    let report =
-        std::fs::read_to_string(lab.dir.path().join("reports/rollout-plan.md")).unwrap_or_default();
+    let report = std::fs::read_to_string(lab.dir.path().join("plan.report.md")).unwrap();
     assert!(!report.contains("FAILED"), "{report}");
     assert!(
         !lab.dir.path().join("plan.lock").exists(),

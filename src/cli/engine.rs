@@ -158,21 +158,6 @@ impl Lock {
     }
 }
 
-/// Moves a journal aside as `NAME.YYYYMMDDTHHMMSSZ` (for `--restart`), returning where.
-pub fn set_aside(journal: &Path) -> anyhow::Result<PathBuf> {
-    let stamp = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
-    let mut name = journal.as_os_str().to_owned();
-    name.push(format!(".{stamp}"));
-    let kept = PathBuf::from(name);
-    if kept.exists() {
-        anyhow::bail!("{} exists already: try again in a second", kept.display());
-    }
-    std::fs::rename(journal, &kept)?;
-    Ok(kept)
-}
-
 impl Drop for Lock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
@@ -201,12 +186,12 @@ pub fn observer() -> Box<dyn Observer> {
     }
 }
 
-/// Where the run report goes: `given`, else `reports/PREFIX-STEM.md` for the input file.
-pub fn report_path(given: &Option<PathBuf>, input: &Path, prefix: &str) -> PathBuf {
-    given.clone().unwrap_or_else(|| {
-        let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or(prefix);
-        PathBuf::from("reports").join(format!("{prefix}-{stem}.md"))
-    })
+/// Where the run report goes: `given`, else beside the input file as `STEM.report.md` (as
+/// its journal and lock are), wherever lbfleet was started from.
+pub fn report_path(given: &Option<PathBuf>, input: &Path) -> PathBuf {
+    given
+        .clone()
+        .unwrap_or_else(|| input.with_extension("report.md"))
 }
 
 /// After a run: the step table on stdout, the Markdown report (from the steps) written
@@ -282,4 +267,24 @@ pub fn print_dry_run(
         }
     }
     Ok(blocked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_report_goes_beside_its_plan_unless_given() {
+        let plan = Path::new("/srv/fleet/plan.json");
+        assert_eq!(
+            report_path(&None, plan),
+            Path::new("/srv/fleet/plan.report.md")
+        );
+        assert_eq!(
+            report_path(&None, Path::new("reboots")),
+            Path::new("reboots.report.md")
+        );
+        let given = Some(PathBuf::from("r.md"));
+        assert_eq!(report_path(&given, plan), Path::new("r.md"));
+    }
 }

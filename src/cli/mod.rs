@@ -9,6 +9,7 @@ mod evaluate;
 mod images;
 mod inventory_check;
 mod inventory_report;
+mod output;
 mod path;
 mod plan;
 mod progress;
@@ -48,20 +49,42 @@ enum Command {
     /// Show the vendor-supported upgrade path between two versions.
     Path(path::Args),
     /// Work with one device over SSH.
+    #[command(
+        after_help = "Writes: nothing locally, except the known_hosts file when \
+        --accept-new-host-keys records a key."
+    )]
     Device(Box<device::Args>),
     /// Show vendor drivers and the commands they would run.
     Drivers(drivers::Args),
     /// Maintain the firmware image folder and its manifest.
+    #[command(after_help = "Writes: `add`: the image copied into the folder and its manifest.csv.")]
     Images(images::Args),
     /// Find memory leaks, reboot intervals, projected peaks and the hardware that carries them.
+    #[command(
+        after_help = "Writes: devices.csv, candidates.csv, report.md and SVG charts in -o DIR \
+        (default reports/evaluation/)."
+    )]
     Evaluate(Box<evaluate::Args>),
     /// Run a plan over SSH: waves, HA order, failure budget, journal, resume.
+    #[command(
+        after_help = "Writes: PLAN.journal, PLAN.lock while it runs, and the run report \
+        PLAN.report.md, beside the plan; --restart keeps the old journal as PLAN.journal.YYYYMMDDTHHMMSSZ."
+    )]
     Upgrade(Box<upgrade::Args>),
     /// Where a rollout stands, from its journal.
     Status(upgrade::StatusArgs),
     /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).
+    #[command(
+        after_help = "Writes: `plan`: reboots.json, or -o FILE.json (an earlier schedule from \
+        other inputs is kept beside it); -o FILE.ics|.csv|.txt writes that rendering too. `run`: \
+        SCHEDULE.journal, SCHEDULE.lock while it runs, and the run report SCHEDULE.report.md."
+    )]
     Reboots(reboots::Args),
     /// Plan a staged rollout: canary, waves, HA order, maintenance windows.
+    #[command(
+        after_help = "Writes: plan.json, or -o FILE.json (an earlier plan from other inputs is kept \
+        beside it as plan.json.YYYYMMDDTHHMMSSZ); -o FILE.md|.txt writes that rendering too."
+    )]
     Plan(Box<plan::Args>),
     /// Check the fleet inventory or report on it.
     #[command(subcommand)]
@@ -73,6 +96,7 @@ enum InventoryCommand {
     /// Validate inventory files; exit 0 clean (warnings allowed), 1 findings, 2 unreadable.
     Check(inventory_check::Args),
     /// One row per device: advisories, target, upgrade path and action.
+    #[command(after_help = "Writes: -o FILE only (the format from its extension).")]
     Report(inventory_report::Args),
 }
 
@@ -176,5 +200,37 @@ where
         Command::Images(args) => images::run(&args),
         Command::Inventory(InventoryCommand::Check(args)) => inventory_check::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Report(args)) => inventory_report::run(&ctx, &args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_that_writes_files_says_which_in_its_help() {
+        use clap::CommandFactory;
+        // Commands that only read and print.
+        let read_only = ["versions", "catalog", "path", "drivers", "status", "check"];
+        let cli = super::Cli::command();
+        let mut leaves = Vec::new();
+        for c in cli.get_subcommands() {
+            if c.get_name() == "inventory" {
+                leaves.extend(c.get_subcommands());
+            } else {
+                leaves.push(c);
+            }
+        }
+        assert!(leaves.len() >= 13, "{}", leaves.len());
+        for c in leaves {
+            let writes = c
+                .get_after_help()
+                .is_some_and(|h| h.to_string().starts_with("Writes: "));
+            assert_eq!(
+                writes,
+                !read_only.contains(&c.get_name()),
+                "{}: {:?}",
+                c.get_name(),
+                c.get_after_help()
+            );
+        }
     }
 }

@@ -36,12 +36,14 @@ pub struct Args {
     /// Date for the recommended policy and the end-of-support lint [default: the start date].
     #[arg(long, value_name = "DATE")]
     as_of: Option<Date>,
-    /// Write the plan (JSON) to FILE, atomically.
-    #[arg(short, long, value_name = "FILE", default_value = "plan.json")]
-    output: PathBuf,
-    /// What to print: a table of steps, the plan JSON, or Markdown for a change ticket.
-    #[arg(long, value_enum, default_value = "table")]
-    format: PrintFormat,
+    /// Write to FILE (atomically) instead of stdout: the plan when FILE is JSON, else the
+    /// --format rendering (the plan then goes to plan.json).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A table of steps, the plan JSON, or Markdown for a change ticket [default: from the -o
+    /// extension (.json, .md, .txt), else table].
+    #[arg(long, value_enum)]
+    format: Option<PrintFormat>,
     /// Print only the summary and warnings, not every step (large fleets).
     #[arg(short, long)]
     quiet: bool,
@@ -224,8 +226,37 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     };
     let plan = planner::build(&inv, &catalog, &opts, &prov)
         .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
-    crate::fsutil::write_atomic_with(&args.output, |w| write_json(w, &plan))?;
-    match args.format {
+    let to = super::output::destinations(
+        args.format,
+        args.output.as_deref(),
+        PrintFormat::Json,
+        PrintFormat::Table,
+        "plan.json",
+    );
+    let saved = super::output::save(&to.saved, "plan", |w| write_json(w, &plan))?;
+    if let Some(file) = &to.rendered {
+        let bytes = match to.format {
+            PrintFormat::Markdown => crate::report::Format::Markdown
+                .exporter()
+                .export_sections(&planner::markdown(&plan))?,
+            _ => crate::report::Format::Table
+                .exporter()
+                .export(&planner::table(&plan))?,
+        };
+        crate::fsutil::write_atomic(file, &bytes)?;
+        eprintln!(
+            "wrote {} ({})",
+            file.display(),
+            super::output::name(to.format)
+        );
+    }
+    // With -o the terminal shows the steps; without, what --format asks for.
+    let shown = if args.output.is_some() {
+        PrintFormat::Table
+    } else {
+        to.format
+    };
+    match shown {
         _ if args.quiet => {
             for line in planner::summary_lines(&plan) {
                 super::out(line)?;
@@ -254,7 +285,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    eprintln!("wrote {}", args.output.display());
+    eprintln!("{}", saved.message("plan", &to.saved));
     // Freeing a 100 000-device plan and inventory piece by piece takes longer than exiting.
     std::mem::forget((plan, inv, catalog));
     Ok(ExitStatus::Success)

@@ -111,8 +111,12 @@ pub struct Bars {
 
 impl Bars {
     pub fn new() -> Bars {
+        Bars::with_multi(MultiProgress::new())
+    }
+
+    fn with_multi(multi: MultiProgress) -> Bars {
         Bars {
-            multi: MultiProgress::new(),
+            multi,
             wave: Mutex::new(None),
             devices: Mutex::new(HashMap::new()),
         }
@@ -123,17 +127,25 @@ impl Bars {
         map.entry(name.to_string())
             .or_insert_with(|| {
                 let bar = self.multi.add(ProgressBar::new(0));
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "  {prefix:<14} {msg} {bytes}/{total_bytes} {binary_bytes_per_sec}",
-                    )
-                    .expect("valid template"),
-                );
+                bar.set_style(step_style());
                 bar.set_prefix(name.to_string());
                 bar
             })
             .clone()
     }
+}
+
+/// A device's line between uploads: its step, no byte counters.
+fn step_style() -> ProgressStyle {
+    ProgressStyle::with_template("  {prefix:<14} {msg}").expect("valid template")
+}
+
+/// A device's line while it uploads.
+fn upload_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "  {prefix:<14} {msg} {bytes}/{total_bytes} {binary_bytes_per_sec}",
+    )
+    .expect("valid template")
 }
 
 impl Observer for Bars {
@@ -153,9 +165,8 @@ impl Observer for Bars {
                     .progress_chars("=> "),
                 );
                 bar.set_prefix(format!("wave {index} ({kind:?})"));
-                if let Some(old) = self.wave.lock().expect("lock").replace(bar) {
-                    old.finish();
-                }
+                self.settle();
+                *self.wave.lock().expect("lock") = Some(bar);
             }
             Progress::Step {
                 device,
@@ -163,6 +174,8 @@ impl Observer for Bars {
                 detail,
             } => {
                 let bar = self.device(device);
+                // The counters of an upload that ended would stay on the line, stale.
+                bar.set_style(step_style());
                 bar.set_message(format!("{step} {detail}"));
                 bar.tick();
             }
@@ -172,7 +185,10 @@ impl Observer for Bars {
                 total,
             } => {
                 let bar = self.device(device);
-                bar.set_length(total);
+                if bar.length() != Some(total) {
+                    bar.set_style(upload_style());
+                    bar.set_length(total);
+                }
                 bar.set_position(done);
             }
             Progress::GroupDone { group, end, detail } => {
@@ -189,5 +205,77 @@ impl Observer for Bars {
                 bar.tick();
             }
         }
+    }
+
+    /// Device lines go (their last state is in the journal and the step table); the wave's
+    /// bar stays as its final count.
+    fn settle(&self) {
+        for (_, bar) in self.devices.lock().expect("lock").drain() {
+            bar.finish_and_clear();
+        }
+        if let Some(wave) = self.wave.lock().expect("lock").take() {
+            wave.finish();
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        self.settle();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use indicatif::{InMemoryTerm, MultiProgress, ProgressDrawTarget};
+
+    use super::*;
+    use crate::planner::file::WaveKind;
+
+    #[test]
+    fn finished_lines_leave_no_stale_byte_counters() {
+        let term = InMemoryTerm::new(20, 100);
+        let multi =
+            MultiProgress::with_draw_target(ProgressDrawTarget::term_like(Box::new(term.clone())));
+        let bars = Bars::with_multi(multi.clone());
+        bars.on(Progress::Wave {
+            index: 0,
+            kind: WaveKind::Canary,
+            groups: 1,
+        });
+        bars.on(Progress::Upload {
+            device: "lb02",
+            done: 1 << 20,
+            total: 4 << 20,
+        });
+        multi.suspend(|| {});
+        assert!(
+            term.contents().contains("1.00 MiB/4.00 MiB"),
+            "{}",
+            term.contents()
+        );
+        // The upload ended: the install's line has no byte counters left from it.
+        bars.on(Progress::Step {
+            device: "lb02",
+            step: "install",
+            detail: "HD1.2",
+        });
+        multi.suspend(|| {});
+        let shown = term.contents();
+        assert!(
+            shown.contains("lb02") && shown.contains("install HD1.2"),
+            "{shown}"
+        );
+        assert!(!shown.contains("MiB"), "{shown}");
+        // The wave is over: device lines go, the wave's count stays.
+        bars.on(Progress::GroupDone {
+            group: "lb02",
+            end: GroupEnd::Done,
+            detail: "",
+        });
+        bars.settle();
+        let shown = term.contents();
+        assert!(!shown.contains("install"), "{shown}");
+        assert!(shown.contains("1/1 groups"), "{shown}");
     }
 }

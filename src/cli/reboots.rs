@@ -71,12 +71,14 @@ struct PlanArgs {
     /// version (repeatable or comma-separated ids, as `lbfleet catalog` shows them).
     #[arg(long, value_name = "ID", value_delimiter = ',')]
     defect: Vec<String>,
-    /// Write the schedule (JSON) to FILE, atomically.
-    #[arg(short, long, value_name = "FILE", default_value = "reboots.json")]
-    output: PathBuf,
-    /// What to print: a table of steps, CSV, the schedule JSON, or an iCalendar file.
-    #[arg(long, value_enum, default_value = "table")]
-    format: PrintFormat,
+    /// Write to FILE (atomically) instead of stdout: the schedule when FILE is JSON, else the
+    /// --format rendering (the schedule then goes to reboots.json).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A table of steps, CSV, the schedule JSON, or an iCalendar file [default: from the -o
+    /// extension (.json, .csv, .ics, .txt), else table].
+    #[arg(long, value_enum)]
+    format: Option<PrintFormat>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -123,7 +125,7 @@ struct RunArgs {
     /// Inventory folders or files [default: the paths recorded in the schedule].
     #[arg(long, value_name = "PATH", num_args = 1..)]
     inventory: Vec<PathBuf>,
-    /// Where to write the Markdown run report [default: reports/reboots-SCHEDULE.md].
+    /// Where to write the Markdown run report [default: beside the schedule, SCHEDULE.report.md].
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     #[command(flatten)]
@@ -291,26 +293,48 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     };
     let s = reboots::build(&inv, &catalog, &opts, &ev, &prov);
     let json = serde_json::to_string_pretty(&s)? + "\n";
-    crate::fsutil::write_atomic(&args.output, json.as_bytes())?;
-    match args.format {
-        PrintFormat::Json => crate::report::emit(json.as_bytes(), None)?,
-        PrintFormat::Ics => crate::report::emit(reboots::ics::calendar(&s).as_bytes(), None)?,
-        PrintFormat::Csv => crate::report::emit(
-            &crate::report::Format::Csv.exporter().export(&table(&s))?,
-            None,
-        )?,
-        PrintFormat::Table => {
-            crate::report::emit(
-                &crate::report::Format::Table.exporter().export(&table(&s))?,
-                None,
-            )?;
-            super::out("")?;
-            for line in summary(&s) {
-                super::out(line)?;
+    let to = super::output::destinations(
+        args.format,
+        args.output.as_deref(),
+        PrintFormat::Json,
+        PrintFormat::Table,
+        "reboots.json",
+    );
+    let saved = super::output::save(&to.saved, "schedule", |w| {
+        std::io::Write::write_all(w, json.as_bytes())
+    })?;
+    let render = |format| -> anyhow::Result<Vec<u8>> {
+        Ok(match format {
+            PrintFormat::Json => json.clone().into_bytes(),
+            PrintFormat::Ics => reboots::ics::calendar(&s, &to.saved).into_bytes(),
+            PrintFormat::Csv => crate::report::Format::Csv.exporter().export(&table(&s))?,
+            PrintFormat::Table => {
+                let mut bytes = crate::report::Format::Table.exporter().export(&table(&s))?;
+                bytes.push(b'\n');
+                for line in summary(&s) {
+                    bytes.extend_from_slice(line.as_bytes());
+                    bytes.push(b'\n');
+                }
+                bytes
             }
-        }
+        })
+    };
+    if let Some(file) = &to.rendered {
+        crate::fsutil::write_atomic(file, &render(to.format)?)?;
+        eprintln!(
+            "wrote {} ({})",
+            file.display(),
+            super::output::name(to.format)
+        );
     }
-    eprintln!("wrote {}", args.output.display());
+    // With -o the terminal shows the steps; without, what --format asks for.
+    let shown = if args.output.is_some() {
+        PrintFormat::Table
+    } else {
+        to.format
+    };
+    crate::report::emit(&render(shown)?, None)?;
+    eprintln!("{}", saved.message("schedule", &to.saved));
     Ok(ExitStatus::Success)
 }
 
@@ -507,11 +531,12 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         &mut go_on,
         observer.as_ref(),
     );
+    observer.settle();
     let entries = journal.into_inner().expect("journal").entries;
     engine::finish(
         &outcome,
         &entries,
-        &engine::report_path(&args.report, &args.schedule, "reboots"),
+        &engine::report_path(&args.report, &args.schedule),
         |steps| {
             Ok(format!(
                 "# Reboot run report: {}\n\nJournal {}; {count} group reboots due at {}.\n\n{}",

@@ -60,7 +60,7 @@ pub struct Args {
     /// Inventory folders or files [default: the paths recorded in the plan].
     #[arg(long, value_name = "PATH", num_args = 1..)]
     inventory: Vec<PathBuf>,
-    /// Where to write the Markdown run report [default: reports/rollout-PLAN.md].
+    /// Where to write the Markdown run report [default: beside the plan, PLAN.report.md].
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     #[command(flatten)]
@@ -168,7 +168,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let jpath = journal_path(&args.plan, &args.journal);
     let _lock = Lock::take(&jpath)?;
     if args.restart && jpath.exists() {
-        let kept = engine::set_aside(&jpath)?;
+        let kept = crate::fsutil::set_aside(&jpath)?;
         eprintln!(
             "restart: the previous journal is kept as {}",
             kept.display()
@@ -248,6 +248,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let observer = engine::observer();
     let yes = args.yes;
     let mut confirm = |prev: &WaveReport| -> bool {
+        observer.settle();
         eprintln!(
             "wave {} done: {} groups completed, {} failed{}",
             prev.index,
@@ -280,13 +281,14 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         &mut confirm,
         observer.as_ref(),
     );
+    observer.settle();
     let entries = journal.into_inner().expect("journal").entries;
     let total: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
     let plan_name = args.plan.display().to_string();
     engine::finish(
         &outcome,
         &entries,
-        &engine::report_path(&args.report, &args.plan, "rollout"),
+        &engine::report_path(&args.report, &args.plan),
         |_| {
             Ok(crate::executor::report::markdown(
                 &plan, &plan_name, &entries,

@@ -271,6 +271,8 @@ pub enum Progress<'a> {
 pub trait Observer: Sync {
     /// One event.
     fn on(&self, p: Progress<'_>);
+    /// Nothing is in flight (a wave ended, or the run): clear what is shown per device.
+    fn settle(&self) {}
 }
 
 /// Set by the Ctrl-C handler: finish the current steps, start nothing new.

@@ -29,16 +29,31 @@ fn text(v: &str) -> String {
 
 /// Appends a content line folded at 75 octets (continuations start with a space), ended by CRLF.
 fn line(out: &mut String, content: &str) {
+    // The current physical line: its characters and octets (a continuation counts its space).
+    let mut cur: Vec<char> = Vec::new();
     let mut width = 0;
     for c in content.chars() {
         let n = c.len_utf8();
         if width + n > 75 {
+            // Never fold beside a space: RFC 5545 unfolding keeps it, but clients that trim
+            // folded lines (ical-rs among them) would lose it.
+            let next = |k: usize| cur.get(k).copied().unwrap_or(c);
+            let mut k = cur.len();
+            while k > 1 && (cur[k - 1] == ' ' || next(k) == ' ') {
+                k -= 1;
+            }
+            if k == 1 {
+                k = cur.len();
+            }
+            out.extend(&cur[..k]);
             out.push_str("\r\n ");
-            width = 1;
+            cur.drain(..k);
+            width = 1 + cur.iter().map(|c| c.len_utf8()).sum::<usize>();
         }
-        out.push(c);
+        cur.push(c);
         width += n;
     }
+    out.extend(&cur);
     out.push_str("\r\n");
 }
 
@@ -144,9 +159,11 @@ fn summary(g: &Group) -> String {
     steps.join(", ")
 }
 
-/// The calendar. Events are stable across runs (UIDs from round, group and start), so a
-/// re-imported schedule updates events instead of duplicating them.
-pub fn calendar(s: &Schedule) -> String {
+/// The calendar of the schedule saved at `path` (each event says how to run it). Events are
+/// stable across runs (UIDs from round, group and start), so a re-imported schedule updates
+/// events instead of duplicating them.
+pub fn calendar(s: &Schedule, path: &std::path::Path) -> String {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut out = String::new();
     line(&mut out, "BEGIN:VCALENDAR");
     line(&mut out, "VERSION:2.0");
@@ -223,11 +240,12 @@ pub fn calendar(s: &Schedule) -> String {
             );
             line(&mut out, &format!("LOCATION:{}", text(&g.site)));
             let mut description = format!(
-                "Round {} of the lbfleet reboot schedule: {}.\nWindow {} to {}.\nRun: lbfleet reboots run SCHEDULE --due",
+                "Round {} of the lbfleet reboot schedule: {}.\nWindow {} to {}.\nRun: lbfleet reboots run {} --due",
                 r.index,
                 summary(g),
                 g.window_start,
-                g.window_end
+                g.window_end,
+                path.display()
             );
             let _ = write!(description, "\nEstimated {} min.", g.estimated_minutes);
             line(&mut out, &format!("DESCRIPTION:{}", text(&description)));
@@ -251,6 +269,15 @@ mod tests {
             assert!(l.len() <= 75, "{} octets: {l}", l.len());
         }
         assert!(out.contains("\r\n é"));
+        // Words keep their spaces through unfolding by clients that trim continuations.
+        let mut out = String::new();
+        let words = format!("DESCRIPTION:{}end", "abc ".repeat(40));
+        line(&mut out, &words);
+        assert!(!out.contains("\r\n  ") && !out.contains(" \r\n"), "{out:?}");
+        assert_eq!(out.replace("\r\n ", ""), words + "\r\n");
+        for l in out.split("\r\n") {
+            assert!(l.len() <= 75, "{l}");
+        }
         assert_eq!(text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
     }
 

@@ -336,7 +336,10 @@ fn the_calendar_parses_with_an_icalendar_parser() {
         &opts(Interval::Days(7), 4, 1),
         &Evidence::default(),
     );
-    let text = ics::calendar(&s);
+    let text = ics::calendar(
+        &s,
+        std::path::Path::new("/srv/lbfleet/a long folder/reboots.json"),
+    );
     let mut parser = ical::IcalParser::new(std::io::BufReader::new(text.as_bytes()));
     let cal = parser.next().expect("one calendar").expect("parses");
     assert!(parser.next().is_none());
@@ -358,6 +361,12 @@ fn the_calendar_parses_with_an_icalendar_parser() {
     // The first reboot: Sunday 29 November 2026, 00:00 in Berlin.
     assert_eq!(start.value.as_deref(), Some("20261129T000000"));
     assert!(prop(e, "SUMMARY").value.unwrap().contains("ha-a"));
+    // Each event says how to run it, with the schedule's own path (folded lines unfolded).
+    let description = prop(e, "DESCRIPTION").value.unwrap();
+    assert!(
+        description.contains("lbfleet reboots run /srv/lbfleet/a long folder/reboots.json --due"),
+        "{description}"
+    );
     let uids: std::collections::HashSet<_> =
         cal.events.iter().map(|e| prop(e, "UID").value).collect();
     assert_eq!(uids.len(), cal.events.len());
