@@ -76,17 +76,23 @@ fn set_default_permissions(_: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Moves a file aside as `NAME.YYYYMMDDTHHMMSSZ` (the time now, UTC), returning where.
+/// Moves a file aside as `NAME.YYYYMMDDTHHMMSSZ` (the time now, UTC; `-2`, `-3`... added when
+/// that name is taken, as by a second move in the same second), returning where.
 pub fn set_aside(path: &Path) -> anyhow::Result<std::path::PathBuf> {
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{stamp}"));
-    let kept = std::path::PathBuf::from(name);
-    if kept.exists() {
-        anyhow::bail!("{} exists already: try again in a second", kept.display());
-    }
+    let kept = (1..)
+        .map(|n| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!(".{stamp}"));
+            if n > 1 {
+                name.push(format!("-{n}"));
+            }
+            std::path::PathBuf::from(name)
+        })
+        .find(|p| !p.exists())
+        .expect("an unused name");
     std::fs::rename(path, &kept)
         .with_context(|| format!("cannot move {} aside", path.display()))?;
     Ok(kept)
@@ -101,4 +107,31 @@ pub fn hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_set_aside_in_the_same_second_keep_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json");
+        let mut kept = Vec::new();
+        for text in ["a", "b", "c"] {
+            std::fs::write(&p, text).unwrap();
+            kept.push(set_aside(&p).unwrap());
+            assert!(!p.exists());
+        }
+        let texts: Vec<String> = kept
+            .iter()
+            .map(|k| std::fs::read_to_string(k).unwrap())
+            .collect();
+        assert_eq!(texts, ["a", "b", "c"]);
+        let name = kept[0].file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(
+            name.starts_with("plan.json.2") && name.ends_with('Z'),
+            "{name}"
+        );
+    }
 }
