@@ -25,24 +25,37 @@ pub struct Destinations<F> {
 }
 
 /// `--format` and `-o` resolved: the format is the one given, else `-o`'s extension (`.md`
-/// Markdown, `.txt` a table, `.json`, `.csv`, `.ics`; JSON when the extension says nothing),
-/// else `default`. The JSON is saved to `-o` when that gets JSON, else to `default_path`.
+/// Markdown, `.txt` a table, `.json`, `.csv`, `.ics`; JSON for a name without one), else
+/// `default`. The JSON is saved to `-o` when that gets JSON, else to `default_path`. An
+/// extension that names none of the command's formats is refused (`plan -o x.ics`).
 pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
     format: Option<F>,
     output: Option<&Path>,
     json: F,
     default: F,
     default_path: &str,
-) -> Destinations<F> {
+) -> anyhow::Result<Destinations<F>> {
     let Some(out) = output else {
-        return Destinations {
+        return Ok(Destinations {
             format: format.unwrap_or(default),
             rendered: None,
             saved: PathBuf::from(default_path),
-        };
+        });
     };
-    let format = format.or_else(|| by_extension(out)).unwrap_or(json);
-    if format == json {
+    let format = match (format, out.extension()) {
+        (Some(f), _) => f,
+        (None, None) => json,
+        (None, Some(_)) => by_extension(out).ok_or_else(|| {
+            let names: Vec<String> = F::value_variants().iter().map(|f| name(*f)).collect();
+            anyhow::anyhow!(
+                "-o {}: the extension names none of the formats ({}); use one of theirs \
+                 (.json, .md, .txt, ...) or say --format",
+                out.display(),
+                names.join(", ")
+            )
+        })?,
+    };
+    Ok(if format == json {
         Destinations {
             format,
             rendered: None,
@@ -54,7 +67,7 @@ pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
             rendered: Some(out.to_path_buf()),
             saved: PathBuf::from(default_path),
         }
-    }
+    })
 }
 
 /// A format's name as `--format` takes it.
@@ -169,7 +182,7 @@ mod tests {
     }
 
     fn dest(format: Option<F>, out: Option<&str>) -> Destinations<F> {
-        destinations(format, out.map(Path::new), F::Json, F::Table, "plan.json")
+        destinations(format, out.map(Path::new), F::Json, F::Table, "plan.json").unwrap()
     }
 
     #[test]
@@ -186,8 +199,17 @@ mod tests {
             (d.format, d.rendered, d.saved),
             (F::Json, None, "x/p.json".into())
         );
-        // An extension that names no format: the plan, as `-o` always meant.
+        // A name without an extension: the plan, as `-o` always meant.
         assert_eq!(dest(None, Some("plan")).saved, Path::new("plan"));
+        // One that names no format is a mistake, unless --format says what to write.
+        let err = destinations(None, Some(Path::new("x.yaml")), F::Json, F::Table, "p.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.yaml") && err.contains("table, json, markdown, ics"),
+            "{err}"
+        );
+        assert_eq!(dest(Some(F::Ics), Some("x.yaml")).format, F::Ics);
         // No -o: the rendering on stdout, the plan at the default path.
         let d = dest(Some(F::Markdown), None);
         assert_eq!(

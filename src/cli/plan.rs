@@ -187,6 +187,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     if let Some(Command::Check(c)) = &args.command {
         return check(ctx, c);
     }
+    let to = super::output::destinations(
+        args.format,
+        args.output.as_deref(),
+        PrintFormat::Json,
+        PrintFormat::Table,
+        "plan.json",
+    )?;
     let durations = match &args.durations {
         Some(p) => Durations::with_file(p)?,
         None => Durations::default(),
@@ -226,13 +233,6 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     };
     let plan = planner::build(&inv, &catalog, &opts, &prov)
         .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
-    let to = super::output::destinations(
-        args.format,
-        args.output.as_deref(),
-        PrintFormat::Json,
-        PrintFormat::Table,
-        "plan.json",
-    );
     let saved = super::output::save(&to.saved, "plan", |w| write_json(w, &plan))?;
     if let Some(file) = &to.rendered {
         let bytes = match to.format {

@@ -246,6 +246,13 @@ fn summary(s: &Schedule) -> Vec<String> {
 }
 
 fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let to = super::output::destinations(
+        args.format,
+        args.output.as_deref(),
+        PrintFormat::Json,
+        PrintFormat::Table,
+        "reboots.json",
+    )?;
     let durations = match &args.durations {
         Some(p) => Durations::with_file(p)?,
         None => Durations::default(),
@@ -293,13 +300,6 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     };
     let s = reboots::build(&inv, &catalog, &opts, &ev, &prov);
     let json = serde_json::to_string_pretty(&s)? + "\n";
-    let to = super::output::destinations(
-        args.format,
-        args.output.as_deref(),
-        PrintFormat::Json,
-        PrintFormat::Table,
-        "reboots.json",
-    );
     let saved = super::output::save(&to.saved, "schedule", |w| {
         std::io::Write::write_all(w, json.as_bytes())
     })?;
