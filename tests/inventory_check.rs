@@ -222,3 +222,38 @@ fn a_row_with_missing_or_extra_commas_is_a_finding_and_the_rest_is_checked() {
         .stdout_has("inv/devices.csv:6: error[csv-row]: 9 fields, but the header has 8")
         .stdout_has("inv/devices.csv:7: field \"version\": error[invalid-version]");
 }
+
+#[test]
+fn typos_in_vendor_model_and_site_get_a_did_you_mean() {
+    fleet("x1,CN01,netscalar,MPX 8905,13.1-49.13,x1.example.net,,standalone\nx2,CN01,F5,i480,15.1.10,x2.example.net,,standalone\nx3,FRA9,f5,i4800,15.1.10,x3.example.net,,standalone\nx4,CN01,cisco,ace,1.0,x4.example.net,,standalone\n")
+        .run()
+        .code(1)
+        .stdout_has("inv/devices.csv:5: field \"vendor\": error[unknown-vendor]: unknown vendor \"netscalar\" (did you mean \"netscaler\"?)")
+        .stdout_has("\"i480\" is not a known f5 model (did you mean \"i4800\"?)")
+        .stdout_has("site \"FRA9\" is not in sites.csv (did you mean \"FRA1\"?)")
+        // Nothing close: the known values instead of a guess.
+        .stdout_has("unknown vendor \"cisco\" (expected one of: f5, netscaler")
+        .stdout_lacks("\"cisco\" (did you mean");
+}
+
+#[test]
+fn a_vendor_typo_on_the_command_line_gets_a_did_you_mean() {
+    Test::new()
+        .args(&["path", "--vendor", "netscalar", "13.1-49.13", "14.1-66.62"])
+        .run()
+        .code(2)
+        .stderr_has("unknown vendor \"netscalar\" (did you mean \"netscaler\"?)");
+    Test::new()
+        .args(&[
+            "path", "--vendor", "f5", "--model", "i780", "15.1.10", "17.5.1",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("\"i780\" is not a known f5 model (did you mean \"i7800\"?)");
+    Test::new()
+        .sample()
+        .args(&["inventory", "report", "--target", "f5=17.1.3,kmep=7.2.60"])
+        .run()
+        .code(2)
+        .stderr_has("unknown vendor \"kmep\" (did you mean \"kemp\"?)");
+}

@@ -556,14 +556,15 @@ fn check_row(
         find(Error, "site", "unknown-site", "site is empty".into());
     } else if inv.site(site).is_none() {
         let known: Vec<&str> = inv.sites.iter().map(|s| s.name.as_str()).collect();
+        let hint = match crate::suggest::closest(site, known.iter().copied()).as_slice() {
+            [] => format!("known: {}", known.join(", ")),
+            found => crate::suggest::question(found).expect("found one"),
+        };
         find(
             Error,
             "site",
             "unknown-site",
-            format!(
-                "site \"{site}\" is not in sites.csv (known: {})",
-                known.join(", ")
-            ),
+            format!("site \"{site}\" is not in sites.csv ({hint})"),
         );
     }
 
@@ -578,7 +579,7 @@ fn check_row(
     let model_entry: Option<&Model> = vendor.and_then(|v| {
             let m = catalog.model(v, model);
             if m.is_none() {
-                find(Error, "model", "unknown-model", format!("\"{model}\" is not a known {v} model (see `lbfleet catalog models --vendor {v}`)"));
+                find(Error, "model", "unknown-model", format!("\"{model}\" is not a known {v} model{} (see `lbfleet catalog models --vendor {v}`)", catalog.model_hint(v, model)));
             }
             m
         });
