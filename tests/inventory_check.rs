@@ -257,3 +257,29 @@ fn a_vendor_typo_on_the_command_line_gets_a_did_you_mean() {
         .code(2)
         .stderr_has("unknown vendor \"kmep\" (did you mean \"kemp\"?)");
 }
+
+#[test]
+fn a_site_in_error_is_reported_once_and_its_devices_are_skipped() {
+    // Regression: one time-zone typo gave an unknown-site error on every device row of the site,
+    // listed before the site's own error.
+    let out = Test::new()
+        .file("inv/sites.csv", "site,timezone,windows\nCN01,Asia/Shanghai,Sat 02:00-06:00\nFRA1,Europe/Berlni,Sun 01:00-05:00\n")
+        .file("inv/devices.csv", format!("{HEADER}fra1-lb01,FRA1,f5,i4800,15.1.10,x1.example.net,fra1-ha1,active\nfra1-lb02,FRA1,f5,i4800,15.1.10,x2.example.net,fra1-ha1,standby\ncn01-lb01,CN01,f5,i4800,15.1.10,x3.example.net,,standalone\nfra1-lb03,FRA1,f5,i4800,15.1.10,x4.example.net,,standalone\ncn01-lb02,LON9,f5,i4800,15.1.10,x5.example.net,,standalone\n"))
+        .args(&["inventory", "check", "inv"])
+        .run();
+    out.code(1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert!(
+        lines[0].starts_with("inv/sites.csv:3: field \"timezone\": error[unknown-timezone]: \"Europe/Berlni\" is not an IANA time zone (did you mean \"Europe/Berlin\"?); the 3 device rows at site \"FRA1\" are skipped, not checked further, until the site is fixed (first at inv/devices.csv:2)"),
+        "{}",
+        out.stdout
+    );
+    // A site that is nowhere in sites.csv is still an error on its device row.
+    assert!(
+        lines[1].starts_with("inv/devices.csv:6: field \"site\": error[unknown-site]"),
+        "{}",
+        out.stdout
+    );
+    out.stderr_has("2 error(s)");
+}
