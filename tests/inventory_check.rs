@@ -283,3 +283,20 @@ fn a_site_in_error_is_reported_once_and_its_devices_are_skipped() {
     );
     out.stderr_has("2 error(s)");
 }
+
+#[test]
+fn the_summary_counts_rows_read_not_only_usable_devices() {
+    // Regression: a duplicated row (which also takes its HA peer out) made a 4-row fleet read as
+    // "1 devices"; a broken site row made the sites look fewer.
+    Test::new()
+        .file(
+            "inv/sites.csv",
+            format!("{SITES}NYC2,America/New_Yrok,Sat 23:00-03:00\n"),
+        )
+        .file("inv/devices.csv", format!("{HEADER}cn01-lb01,CN01,f5,i4800,12.1.2,lb01.example.net,cn01-ha1,active\ncn01-lb02,CN01,f5,i4800,12.1.2,lb02.example.net,cn01-ha1,standby\nfra1-lb01,FRA1,kemp,LM-1500,7.2.48.2,10.0.0.3:2222,,standalone\ncn01-lb01,CN01,f5,i4800,12.1.2,lb01.example.net,cn01-ha1,active\nx1,CN01,f5\n"))
+        .args(&["inventory", "check", "inv"])
+        .run()
+        .code(1)
+        .stderr_has("checked 2 files, 3 sites, 5 devices: ")
+        .stderr_has("usable: 2 sites, 1 devices");
+}

@@ -118,6 +118,10 @@ pub struct Inventory {
     pub files: Vec<PathBuf>,
     /// SHA-256 over the files read (names and bytes).
     pub digest: String,
+    /// Device rows read, with errors or not (`devices` holds the usable ones).
+    pub device_rows: usize,
+    /// Site rows read, with errors or not (`sites` holds the usable ones).
+    pub site_rows: usize,
     /// Everything found wrong: sites files first, then in file order.
     pub findings: Vec<Finding>,
     site_index: HashMap<String, usize>,
@@ -251,6 +255,11 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
         findings: inv_findings,
         ..Inventory::default()
     };
+    let rows = |files: &[CsvFile]| -> usize {
+        files.iter().map(|c| c.rows.len() + c.bad_rows.len()).sum()
+    };
+    inv.site_rows = rows(&site_files);
+    inv.device_rows = rows(&device_files);
     for csv in &site_files {
         load_sites(csv, &mut inv)?;
     }
