@@ -133,17 +133,36 @@ fn plan_check_reports_drift() {
         changed.push('\n');
     }
     changed.push_str("syd1-lb99,SYD1,kemp,LM-1500,7.2.48.2,10.9.9.9,,standalone,R1\n");
+    // Where each device is: its line in the plan file, its row in the changed inventory.
+    let plan = out.read("plan.json");
+    let plan_line = |device: &str| {
+        let key = format!("\"name\": \"{device}\"");
+        1 + plan.lines().position(|l| l.contains(&key)).unwrap()
+    };
+    let row = |device: &str| {
+        let start = format!("{device},");
+        1 + changed.lines().position(|l| l.starts_with(&start)).unwrap()
+    };
+    let at = |device: &str| {
+        format!(
+            "plan.json:{}: error[{{}}]: {device} (inventories/devices.csv:{}): ",
+            plan_line(device),
+            row(device)
+        )
+    };
     let out = out
         .then()
-        .file("inventories/devices.csv", changed)
+        .file("inventories/devices.csv", changed.clone())
         .args(&["plan", "check", "plan.json"])
         .run();
     out.code(1)
-        .stdout_has("fra1-lb01: HA role is standby, the plan expects active[role-changed]")
-        .stdout_has("fra1-lb02: HA role is active, the plan expects standby[role-changed]")
-        .stdout_has("nyc2-lb07: runs 7.2.6 (hop 1 of the planned path), the plan expects 7.1.0[version-drift]")
-        .stdout_has("syd1-lb04: no longer in the inventory[device-removed]")
-        .stdout_has("syd1-lb99: in the inventory (kemp LM-1500 7.2.48.2) but not in the plan[device-added]")
+        .stdout_has(&(at("fra1-lb01").replace("{}", "role-changed") + "HA role is standby, the plan expects active"))
+        .stdout_has(&(at("fra1-lb02").replace("{}", "role-changed") + "HA role is active, the plan expects standby"))
+        .stdout_has(&(at("nyc2-lb07").replace("{}", "version-drift") + "runs 7.2.6 (hop 1 of the planned path), the plan expects 7.1.0"))
+        // Gone from the inventory: the plan's line only.
+        .stdout_has(&format!("plan.json:{}: error[device-removed]: syd1-lb04: no longer in the inventory", plan_line("syd1-lb04")))
+        // Not in the plan: no plan line, the inventory row.
+        .stdout_has(&format!("plan.json: error[device-added]: syd1-lb99 (inventories/devices.csv:{}): in the inventory (kemp LM-1500 7.2.48.2) but not in the plan", row("syd1-lb99")))
         .stderr_has("5 differences");
 }
 
@@ -173,7 +192,7 @@ fn plan_check_notices_another_catalog() {
         .args(&["plan", "check", "plan.json", "--catalog", "cat"])
         .run()
         .code(1)
-        .stdout_has("[catalog-changed]");
+        .stdout_has("plan.json: error[catalog-changed]: the catalog changed since planning");
 }
 
 #[test]

@@ -308,7 +308,7 @@ pub(crate) fn inventory_paths(plan: &planner::Plan, given: &[PathBuf]) -> Vec<Pa
 }
 
 fn check(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
-    let plan = planner::check::load(&args.plan)?;
+    let (plan, lines) = planner::check::load_located(&args.plan)?;
     let paths = inventory_paths(&plan, &args.paths);
     let Some((inv, catalog)) = load_inventory(ctx, &paths)? else {
         return Ok(ExitStatus::Findings);
@@ -316,7 +316,7 @@ fn check(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let diffs = planner::check::check(&plan, &inv, &catalog);
     let name = args.plan.display();
     for d in &diffs {
-        super::out(format!("{name}: {d}"))?;
+        super::out(d.located(&args.plan, &lines))?;
     }
     if !diffs.is_empty() {
         eprintln!(
