@@ -405,3 +405,57 @@ fn a_redirected_plan_never_silently_replaces_an_earlier_one() {
     assert_eq!(fourth.read("plan.json"), current);
     assert_eq!(kept(&fourth.dir, "plan.json.").len(), 1);
 }
+
+#[test]
+fn a_selector_that_matches_nothing_is_refused_and_nothing_is_written() {
+    // Regression: `--only site=FRA9` (no such site) printed "0 selected", exit 0, and wrote an
+    // empty plan.
+    let sample =
+        std::fs::read_to_string(crate::support::repo().join("inventories/devices.csv")).unwrap();
+    let mut sites: Vec<&str> = sample
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
+    sites.sort_unstable();
+    sites.dedup();
+    assert!(sites.contains(&"FRA1") && !sites.contains(&"FRA9"));
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1], "--only", "site=FRA9"])
+        .run();
+    out.code(2)
+        .stderr_has(&format!(
+            "--only site=fra9: no device at site \"fra9\" (did you mean \"FRA1\"?); sites with devices: {}",
+            sites.join(", ")
+        ))
+        .stderr_has("no plan written");
+    assert!(!out.path_exists("plan.json"));
+
+    // Each selector matches something, but together they leave nothing.
+    let out = Test::new()
+        .sample()
+        .args(&[
+            "plan",
+            START[0],
+            START[1],
+            "--only",
+            "site=FRA1",
+            "--exclude",
+            "site=fra*",
+        ])
+        .run();
+    out.code(2)
+        .stderr_has("--only site=fra1 --exclude site=fra* together leave no device");
+    assert!(!out.path_exists("plan.json"));
+
+    // An exclude that matches nothing is harmless, but named: probably a typo.
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1], "--exclude", "site=FRA9", "-q"])
+        .run();
+    out.code(0).stderr_has(
+        "warning: --exclude site=fra9: no device at site \"fra9\" (did you mean \"FRA1\"?)",
+    );
+    assert!(out.path_exists("plan.json"));
+}

@@ -219,6 +219,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         durations,
         horizon_days: args.horizon,
     };
+    if !selection_ok(&opts.selection, &inv) {
+        eprintln!("no plan written");
+        return Ok(ExitStatus::Input);
+    }
     let prov = Provenance {
         paths: paths.iter().map(|p| p.display().to_string()).collect(),
         catalog_source: ctx.catalog_source(),
@@ -289,6 +293,44 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     // Freeing a 100 000-device plan and inventory piece by piece takes longer than exiting.
     std::mem::forget((plan, inv, catalog));
     Ok(ExitStatus::Success)
+}
+
+/// Whether the selectors are worth planning with: an `--only` value that matches no device, or
+/// selectors that leave no device at all, are errors (printed; most likely a typo, and an
+/// empty plan helps nobody); an `--exclude` value that matches nothing is a warning.
+fn selection_ok(sel: &Selection, inv: &Inventory) -> bool {
+    if sel.only.is_empty() && sel.exclude.is_empty() {
+        return true;
+    }
+    let (errors, warnings) = sel.unmatched(&inv.devices);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &errors {
+        eprintln!("lbfleet: error: {e}");
+    }
+    if !errors.is_empty() {
+        return false;
+    }
+    if !inv
+        .devices
+        .iter()
+        .any(|d| sel.selects(d) && !sel.excludes(d))
+    {
+        let all: Vec<String> = sel
+            .only
+            .iter()
+            .map(|s| format!("--only {s}"))
+            .chain(sel.exclude.iter().map(|s| format!("--exclude {s}")))
+            .collect();
+        eprintln!(
+            "lbfleet: error: {} together leave no device of the inventory's {} to plan",
+            all.join(" "),
+            inv.devices.len()
+        );
+        return false;
+    }
+    true
 }
 
 /// Pretty JSON and a final newline.
