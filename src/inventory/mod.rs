@@ -424,8 +424,8 @@ fn load_sites(csv: &CsvFile, inv: &mut Inventory) -> Result<(), InputError> {
     Ok(())
 }
 
-/// `did you mean "Europe/Frankfurt"?` for a zone name a typo away from a known one, else an
-/// example.
+/// `did you mean "Europe/Berlin"?` for a zone name a typo away from a known one (there is no
+/// `Europe/Frankfurt` to suggest for `Europe/Frankfrut`), else an example.
 fn timezone_hint(typed: &str) -> String {
     let known: Vec<String> = jiff::tz::db()
         .available()
