@@ -21,6 +21,7 @@ pub mod planner;
 pub mod reboots;
 pub mod report;
 pub mod ssh;
+pub mod suggest;
 pub mod upgrade;
 pub mod version;
 

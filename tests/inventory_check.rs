@@ -222,3 +222,81 @@ fn a_row_with_missing_or_extra_commas_is_a_finding_and_the_rest_is_checked() {
         .stdout_has("inv/devices.csv:6: error[csv-row]: 9 fields, but the header has 8")
         .stdout_has("inv/devices.csv:7: field \"version\": error[invalid-version]");
 }
+
+#[test]
+fn typos_in_vendor_model_and_site_get_a_did_you_mean() {
+    fleet("x1,CN01,netscalar,MPX 8905,13.1-49.13,x1.example.net,,standalone\nx2,CN01,F5,i480,15.1.10,x2.example.net,,standalone\nx3,FRA9,f5,i4800,15.1.10,x3.example.net,,standalone\nx4,CN01,cisco,ace,1.0,x4.example.net,,standalone\n")
+        .run()
+        .code(1)
+        .stdout_has("inv/devices.csv:5: field \"vendor\": error[unknown-vendor]: unknown vendor \"netscalar\" (did you mean \"netscaler\"?)")
+        .stdout_has("\"i480\" is not a known f5 model (did you mean \"i4800\"?)")
+        .stdout_has("site \"FRA9\" is not in sites.csv (did you mean \"FRA1\"?)")
+        // Nothing close: the known values instead of a guess.
+        .stdout_has("unknown vendor \"cisco\" (expected one of: f5, netscaler")
+        .stdout_lacks("\"cisco\" (did you mean");
+}
+
+#[test]
+fn a_vendor_typo_on_the_command_line_gets_a_did_you_mean() {
+    Test::new()
+        .args(&["path", "--vendor", "netscalar", "13.1-49.13", "14.1-66.62"])
+        .run()
+        .code(2)
+        .stderr_has("unknown vendor \"netscalar\" (did you mean \"netscaler\"?)");
+    Test::new()
+        .args(&[
+            "path", "--vendor", "f5", "--model", "i780", "15.1.10", "17.5.1",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("\"i780\" is not a known f5 model (did you mean \"i7800\"?)");
+    Test::new()
+        .sample()
+        .args(&["inventory", "report", "--target", "f5=17.1.3,kmep=7.2.60"])
+        .run()
+        .code(2)
+        .stderr_has("unknown vendor \"kmep\" (did you mean \"kemp\"?)");
+}
+
+#[test]
+fn a_site_in_error_is_reported_once_and_its_devices_are_skipped() {
+    // Regression: one time-zone typo gave an unknown-site error on every device row of the site,
+    // listed before the site's own error.
+    let out = Test::new()
+        .file("inv/sites.csv", "site,timezone,windows\nCN01,Asia/Shanghai,Sat 02:00-06:00\nFRA1,Europe/Berlni,Sun 01:00-05:00\n")
+        .file("inv/devices.csv", format!("{HEADER}fra1-lb01,FRA1,f5,i4800,15.1.10,x1.example.net,fra1-ha1,active\nfra1-lb02,FRA1,f5,i4800,15.1.10,x2.example.net,fra1-ha1,standby\ncn01-lb01,CN01,f5,i4800,15.1.10,x3.example.net,,standalone\nfra1-lb03,FRA1,f5,i4800,15.1.10,x4.example.net,,standalone\ncn01-lb02,LON9,f5,i4800,15.1.10,x5.example.net,,standalone\n"))
+        .args(&["inventory", "check", "inv"])
+        .run();
+    out.code(1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert!(
+        lines[0].starts_with("inv/sites.csv:3: field \"timezone\": error[unknown-timezone]: \"Europe/Berlni\" is not an IANA time zone (did you mean \"Europe/Berlin\"?); the 3 device rows at site \"FRA1\" are skipped, not checked further, until the site is fixed (first at inv/devices.csv:2)"),
+        "{}",
+        out.stdout
+    );
+    // A site that is nowhere in sites.csv is still an error on its device row.
+    assert!(
+        lines[1].starts_with("inv/devices.csv:6: field \"site\": error[unknown-site]"),
+        "{}",
+        out.stdout
+    );
+    out.stderr_has("2 error(s)");
+}
+
+#[test]
+fn the_summary_counts_rows_read_not_only_usable_devices() {
+    // Regression: a duplicated row (which also takes its HA peer out) made a 4-row fleet read as
+    // "1 devices"; a broken site row made the sites look fewer.
+    Test::new()
+        .file(
+            "inv/sites.csv",
+            format!("{SITES}NYC2,America/New_Yrok,Sat 23:00-03:00\n"),
+        )
+        .file("inv/devices.csv", format!("{HEADER}cn01-lb01,CN01,f5,i4800,12.1.2,lb01.example.net,cn01-ha1,active\ncn01-lb02,CN01,f5,i4800,12.1.2,lb02.example.net,cn01-ha1,standby\nfra1-lb01,FRA1,kemp,LM-1500,7.2.48.2,10.0.0.3:2222,,standalone\ncn01-lb01,CN01,f5,i4800,12.1.2,lb01.example.net,cn01-ha1,active\nx1,CN01,f5\n"))
+        .args(&["inventory", "check", "inv"])
+        .run()
+        .code(1)
+        .stderr_has("checked 2 files, 3 sites, 5 devices: ")
+        .stderr_has("usable: 2 sites, 1 devices");
+}

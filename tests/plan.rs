@@ -133,17 +133,36 @@ fn plan_check_reports_drift() {
         changed.push('\n');
     }
     changed.push_str("syd1-lb99,SYD1,kemp,LM-1500,7.2.48.2,10.9.9.9,,standalone,R1\n");
+    // Where each device is: its line in the plan file, its row in the changed inventory.
+    let plan = out.read("plan.json");
+    let plan_line = |device: &str| {
+        let key = format!("\"name\": \"{device}\"");
+        1 + plan.lines().position(|l| l.contains(&key)).unwrap()
+    };
+    let row = |device: &str| {
+        let start = format!("{device},");
+        1 + changed.lines().position(|l| l.starts_with(&start)).unwrap()
+    };
+    let at = |device: &str| {
+        format!(
+            "plan.json:{}: error[{{}}]: {device} (inventories/devices.csv:{}): ",
+            plan_line(device),
+            row(device)
+        )
+    };
     let out = out
         .then()
-        .file("inventories/devices.csv", changed)
+        .file("inventories/devices.csv", changed.clone())
         .args(&["plan", "check", "plan.json"])
         .run();
     out.code(1)
-        .stdout_has("fra1-lb01: HA role is standby, the plan expects active[role-changed]")
-        .stdout_has("fra1-lb02: HA role is active, the plan expects standby[role-changed]")
-        .stdout_has("nyc2-lb07: runs 7.2.6 (hop 1 of the planned path), the plan expects 7.1.0[version-drift]")
-        .stdout_has("syd1-lb04: no longer in the inventory[device-removed]")
-        .stdout_has("syd1-lb99: in the inventory (kemp LM-1500 7.2.48.2) but not in the plan[device-added]")
+        .stdout_has(&(at("fra1-lb01").replace("{}", "role-changed") + "HA role is standby, the plan expects active"))
+        .stdout_has(&(at("fra1-lb02").replace("{}", "role-changed") + "HA role is active, the plan expects standby"))
+        .stdout_has(&(at("nyc2-lb07").replace("{}", "version-drift") + "runs 7.2.6 (hop 1 of the planned path), the plan expects 7.1.0"))
+        // Gone from the inventory: the plan's line only.
+        .stdout_has(&format!("plan.json:{}: error[device-removed]: syd1-lb04: no longer in the inventory", plan_line("syd1-lb04")))
+        // Not in the plan: no plan line, the inventory row.
+        .stdout_has(&format!("plan.json: error[device-added]: syd1-lb99 (inventories/devices.csv:{}): in the inventory (kemp LM-1500 7.2.48.2) but not in the plan", row("syd1-lb99")))
         .stderr_has("5 differences");
 }
 
@@ -173,7 +192,7 @@ fn plan_check_notices_another_catalog() {
         .args(&["plan", "check", "plan.json", "--catalog", "cat"])
         .run()
         .code(1)
-        .stdout_has("[catalog-changed]");
+        .stdout_has("plan.json: error[catalog-changed]: the catalog changed since planning");
 }
 
 #[test]
@@ -385,4 +404,58 @@ fn a_redirected_plan_never_silently_replaces_an_earlier_one() {
     fourth.code(2).stderr_has("plan.journal");
     assert_eq!(fourth.read("plan.json"), current);
     assert_eq!(kept(&fourth.dir, "plan.json.").len(), 1);
+}
+
+#[test]
+fn a_selector_that_matches_nothing_is_refused_and_nothing_is_written() {
+    // Regression: `--only site=FRA9` (no such site) printed "0 selected", exit 0, and wrote an
+    // empty plan.
+    let sample =
+        std::fs::read_to_string(crate::support::repo().join("inventories/devices.csv")).unwrap();
+    let mut sites: Vec<&str> = sample
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
+    sites.sort_unstable();
+    sites.dedup();
+    assert!(sites.contains(&"FRA1") && !sites.contains(&"FRA9"));
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1], "--only", "site=FRA9"])
+        .run();
+    out.code(2)
+        .stderr_has(&format!(
+            "--only site=fra9: no device at site \"fra9\" (did you mean \"FRA1\"?); sites with devices: {}",
+            sites.join(", ")
+        ))
+        .stderr_has("no plan written");
+    assert!(!out.path_exists("plan.json"));
+
+    // Each selector matches something, but together they leave nothing.
+    let out = Test::new()
+        .sample()
+        .args(&[
+            "plan",
+            START[0],
+            START[1],
+            "--only",
+            "site=FRA1",
+            "--exclude",
+            "site=fra*",
+        ])
+        .run();
+    out.code(2)
+        .stderr_has("--only site=fra1 --exclude site=fra* together leave no device");
+    assert!(!out.path_exists("plan.json"));
+
+    // An exclude that matches nothing is harmless, but named: probably a typo.
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1], "--exclude", "site=FRA9", "-q"])
+        .run();
+    out.code(0).stderr_has(
+        "warning: --exclude site=fra9: no device at site \"fra9\" (did you mean \"FRA1\"?)",
+    );
+    assert!(out.path_exists("plan.json"));
 }

@@ -391,6 +391,29 @@ fn bad_input_is_refused_with_the_reason() {
         .run();
     out.code(2).stderr_has("--defect ID999: not in the catalog");
     assert!(!out.path_exists("reboots.json"));
+    // Regression: a security defect (not a leak) scheduled 0 devices, exit 0.
+    let out = out
+        .then()
+        .args(&[
+            "reboots",
+            "plan",
+            "--defect",
+            "CVE-2023-4966",
+            "--from",
+            FROM,
+        ])
+        .run();
+    out.code(2).stderr_has(
+        "--defect CVE-2023-4966: CVE-2023-4966 is a security defect, not a memory defect",
+    );
+    assert!(!out.path_exists("reboots.json"));
+    let out = out
+        .then()
+        .args(&["reboots", "plan", "--defect", "ID640367", "--from", FROM])
+        .run();
+    out.code(2)
+        .stderr_has("--defect ID640367: not in the catalog (did you mean \"ID640376\"?)");
+    assert!(!out.path_exists("reboots.json"));
     let out = out
         .then()
         .args(&["reboots", "plan", "--interval", "0d"])

@@ -137,6 +137,18 @@ impl Catalog {
             .map(|&i| &self.models[i])
     }
 
+    /// ` (did you mean "i4800"?)` when `name` is a typo away from the id or name of one of
+    /// `vendor`'s models; empty otherwise.
+    pub fn model_hint(&self, vendor: Vendor, name: &str) -> String {
+        crate::suggest::did_you_mean(
+            name,
+            self.models
+                .iter()
+                .filter(|m| m.vendor == vendor)
+                .flat_map(|m| [m.id.as_str(), m.name.as_str()]),
+        )
+    }
+
     /// The releases of one vendor, ascending.
     pub fn releases_of(&self, vendor: Vendor) -> impl Iterator<Item = &Release> + Clone {
         self.releases

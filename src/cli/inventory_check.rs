@@ -45,9 +45,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         .filter(|f| f.severity == Severity::Error)
         .count();
     let warnings = inv.findings.len() - errors;
+    // Rows read, so that a duplicated or broken row does not make the fleet look smaller.
     eprintln!(
-        "checked {} files, {} sites, {} devices: {errors} error(s), {warnings} warning(s)",
+        "checked {} files, {} sites, {} devices: {errors} error(s), {warnings} warning(s); usable: {} sites, {} devices",
         inv.files.len(),
+        inv.site_rows,
+        inv.device_rows,
         inv.sites.len(),
         inv.devices.len()
     );

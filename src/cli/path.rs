@@ -34,8 +34,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let model = match &args.model {
         Some(m) => Some(catalog.model(args.vendor, m).ok_or_else(|| {
             anyhow::anyhow!(
-                "\"{m}\" is not a known {} model (see `lbfleet catalog models --vendor {}`)",
+                "\"{m}\" is not a known {} model{} (see `lbfleet catalog models --vendor {}`)",
                 args.vendor,
+                catalog.model_hint(args.vendor, m),
                 args.vendor
             )
         })?),

@@ -226,6 +226,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         durations,
         horizon_days: args.horizon,
     };
+    if !selection_ok(&opts.selection, &inv) {
+        eprintln!("no plan written");
+        return Ok(ExitStatus::Input);
+    }
     let prov = Provenance {
         paths: paths.iter().map(|p| p.display().to_string()).collect(),
         catalog_source: ctx.catalog_source(),
@@ -291,6 +295,44 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Whether the selectors are worth planning with: an `--only` value that matches no device, or
+/// selectors that leave no device at all, are errors (printed; most likely a typo, and an
+/// empty plan helps nobody); an `--exclude` value that matches nothing is a warning.
+fn selection_ok(sel: &Selection, inv: &Inventory) -> bool {
+    if sel.only.is_empty() && sel.exclude.is_empty() {
+        return true;
+    }
+    let (errors, warnings) = sel.unmatched(&inv.devices);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &errors {
+        eprintln!("lbfleet: error: {e}");
+    }
+    if !errors.is_empty() {
+        return false;
+    }
+    if !inv
+        .devices
+        .iter()
+        .any(|d| sel.selects(d) && !sel.excludes(d))
+    {
+        let all: Vec<String> = sel
+            .only
+            .iter()
+            .map(|s| format!("--only {s}"))
+            .chain(sel.exclude.iter().map(|s| format!("--exclude {s}")))
+            .collect();
+        eprintln!(
+            "lbfleet: error: {} together leave no device of the inventory's {} to plan",
+            all.join(" "),
+            inv.devices.len()
+        );
+        return false;
+    }
+    true
+}
+
 /// Pretty JSON and a final newline.
 fn write_json<W: std::io::Write>(w: &mut W, plan: &planner::Plan) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, plan)?;
@@ -308,7 +350,7 @@ pub(crate) fn inventory_paths(plan: &planner::Plan, given: &[PathBuf]) -> Vec<Pa
 }
 
 fn check(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
-    let plan = planner::check::load(&args.plan)?;
+    let (plan, lines) = planner::check::load_located(&args.plan)?;
     let paths = inventory_paths(&plan, &args.paths);
     let Some((inv, catalog)) = load_inventory(ctx, &paths)? else {
         return Ok(ExitStatus::Findings);
@@ -316,7 +358,7 @@ fn check(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let diffs = planner::check::check(&plan, &inv, &catalog);
     let name = args.plan.display();
     for d in &diffs {
-        super::out(format!("{name}: {d}"))?;
+        super::out(d.located(&args.plan, &lines))?;
     }
     if !diffs.is_empty() {
         eprintln!(

@@ -258,19 +258,11 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
         None => Durations::default(),
     };
     let catalog = ctx.catalog()?;
+    check_defects(&catalog, &args.defect)?;
     let paths = paths_or_default(&args.paths);
     let Some(inv) = super::load_inventory(&catalog, &paths, Some(": no schedule written"))? else {
         return Ok(ExitStatus::Findings);
     };
-    for id in &args.defect {
-        if !catalog
-            .defects
-            .iter()
-            .any(|d| d.id.eq_ignore_ascii_case(id))
-        {
-            anyhow::bail!("--defect {id}: not in the catalog (see `lbfleet catalog`)");
-        }
-    }
     let now = SystemClock.now();
     let ev = Evidence {
         telemetry: telemetry_evidence(&args.telemetry, args.skip_bad_rows, &inv, &catalog)?,
@@ -336,6 +328,33 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     crate::report::emit(&render(shown)?, None)?;
     eprintln!("{}", saved.message("schedule", &to.saved));
     Ok(ExitStatus::Success)
+}
+
+/// Every `--defect` must be a memory defect of the catalog: reboots mitigate nothing else, and a
+/// security defect would silently schedule nothing.
+fn check_defects(catalog: &crate::catalog::Catalog, ids: &[String]) -> anyhow::Result<()> {
+    for id in ids {
+        let Some(d) = catalog
+            .defects
+            .iter()
+            .find(|d| d.id.eq_ignore_ascii_case(id))
+        else {
+            anyhow::bail!(
+                "--defect {id}: not in the catalog{} (see `lbfleet catalog defects`)",
+                crate::suggest::did_you_mean(id, catalog.defects.iter().map(|d| d.id.as_str()))
+            );
+        };
+        if !reboots::LEAK_KINDS.contains(&d.kind.as_str()) {
+            anyhow::bail!(
+                "--defect {id}: {} is a {} defect, not a memory defect (\"{}\"); reboots mitigate only {} defects",
+                d.id,
+                d.kind,
+                d.title,
+                reboots::LEAK_KINDS.join(" and ")
+            );
+        }
+    }
+    Ok(())
 }
 
 fn journal_path(schedule: &Path, given: &Option<PathBuf>) -> PathBuf {

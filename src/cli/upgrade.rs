@@ -108,7 +108,7 @@ fn unsupported_hops(plan: &crate::planner::Plan, catalog: &crate::catalog::Catal
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
-    let plan = crate::planner::check::load(&args.plan)?;
+    let (plan, lines) = crate::planner::check::load_located(&args.plan)?;
     // Every value that will reach a session or a command, before anything else, --force or not.
     let invalid = crate::planner::check::validate(&plan.waves);
     if !invalid.is_empty() {
@@ -126,7 +126,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let mut forced: Vec<String> = Vec::new();
     if !diffs.is_empty() {
         for d in &diffs {
-            eprintln!("{}: {d}", args.plan.display());
+            eprintln!("{}", d.located(&args.plan, &lines));
         }
         if !args.force {
             eprintln!(

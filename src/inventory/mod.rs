@@ -118,9 +118,16 @@ pub struct Inventory {
     pub files: Vec<PathBuf>,
     /// SHA-256 over the files read (names and bytes).
     pub digest: String,
-    /// Everything found wrong, in file order.
+    /// Device rows read, with errors or not (`devices` holds the usable ones).
+    pub device_rows: usize,
+    /// Site rows read, with errors or not (`sites` holds the usable ones).
+    pub site_rows: usize,
+    /// Everything found wrong: sites files first, then in file order.
     pub findings: Vec<Finding>,
     site_index: HashMap<String, usize>,
+    /// Sites defined only by rows with errors, by name: where their error is. Their devices
+    /// are skipped, not reported one by one as at an unknown site.
+    broken_sites: HashMap<String, Location>,
 }
 
 impl Inventory {
@@ -248,6 +255,11 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
         findings: inv_findings,
         ..Inventory::default()
     };
+    let rows = |files: &[CsvFile]| -> usize {
+        files.iter().map(|c| c.rows.len() + c.bad_rows.len()).sum()
+    };
+    inv.site_rows = rows(&site_files);
+    inv.device_rows = rows(&device_files);
     for csv in &site_files {
         load_sites(csv, &mut inv)?;
     }
@@ -256,12 +268,44 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
         checker.load(csv, catalog, &mut inv)?;
     }
     check_ha_groups(&mut inv, &checker.tainted_groups);
+    note_skipped_devices(&mut inv, &checker.skipped);
+    // A site's error first: it explains what follows on the device rows.
+    let site_file_names: HashSet<&str> = site_files.iter().map(|c| c.name.as_str()).collect();
     inv.findings.sort_by(|a, b| {
-        a.location
-            .cmp(&b.location)
+        let devices_file = |f: &Finding| !site_file_names.contains(f.location.file.as_str());
+        devices_file(a)
+            .cmp(&devices_file(b))
+            .then(a.location.cmp(&b.location))
             .then(a.severity.cmp(&b.severity))
     });
     Ok(inv)
+}
+
+/// Adds to each broken site's error how many device rows use the site and were skipped.
+fn note_skipped_devices(inv: &mut Inventory, skipped: &HashMap<String, (usize, Location)>) {
+    for (site, (count, first)) in skipped {
+        let Some(at) = inv.broken_sites.get(site) else {
+            continue;
+        };
+        if let Some(f) = inv
+            .findings
+            .iter_mut()
+            .find(|f| f.severity == Severity::Error && &f.location == at)
+        {
+            let rows = if *count == 1 {
+                format!("the 1 device row at site \"{site}\" is")
+            } else {
+                format!("the {count} device rows at site \"{site}\" are")
+            };
+            f.message.push_str(&format!(
+                "; {rows} skipped, not checked further, until the site is fixed (first at {})",
+                Location {
+                    field: None,
+                    ..first.clone()
+                }
+            ));
+        }
+    }
 }
 
 /// Names of devices, sites and HA groups: they end up in file names, journals and reports.
@@ -306,7 +350,10 @@ fn load_sites(csv: &CsvFile, inv: &mut Inventory) -> Result<(), InputError> {
                 err(
                     "timezone",
                     "unknown-timezone",
-                    format!("\"{tz_name}\" is not an IANA time zone (e.g. Asia/Shanghai)"),
+                    format!(
+                        "\"{tz_name}\" is not an IANA time zone ({})",
+                        timezone_hint(tz_name)
+                    ),
                 );
                 continue;
             }
@@ -361,8 +408,31 @@ fn load_sites(csv: &CsvFile, inv: &mut Inventory) -> Result<(), InputError> {
             at,
         });
     }
+    // A site known only from rows in error: its devices are skipped, with a note on its error.
+    for f in findings.iter().filter(|f| f.severity == Severity::Error) {
+        let Some(row) = csv.rows.iter().find(|r| Some(r.line) == f.location.line) else {
+            continue;
+        };
+        let name = row.get(Some(site));
+        if !name.is_empty() && inv.site(name).is_none() {
+            inv.broken_sites
+                .entry(name.to_string())
+                .or_insert_with(|| f.location.clone());
+        }
+    }
     inv.findings.extend(findings);
     Ok(())
+}
+
+/// `did you mean "Europe/Berlin"?` for a zone name a typo away from a known one (there is no
+/// `Europe/Frankfurt` to suggest for `Europe/Frankfrut`), else an example.
+fn timezone_hint(typed: &str) -> String {
+    let known: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_string())
+        .collect();
+    let found = crate::suggest::closest(typed, known.iter().map(String::as_str));
+    crate::suggest::question(&found).unwrap_or_else(|| "e.g. Asia/Shanghai".into())
 }
 
 /// Versions already parsed: a fleet runs few distinct versions.
@@ -398,6 +468,8 @@ struct RowCheck {
     /// The management address, when valid.
     host: Option<MgmtHost>,
     group: String,
+    /// The row's site is defined only by rows in error: the row is skipped, not checked.
+    skipped_site: Option<String>,
 }
 
 #[derive(Default)]
@@ -406,6 +478,8 @@ struct DeviceChecker {
     hosts: HashMap<(String, u16), Location>,
     /// HA groups with a member row that has errors: their role checks would only repeat them.
     tainted_groups: HashSet<String>,
+    /// Device rows skipped because their site is in error: how many per site, the first.
+    skipped: HashMap<String, (usize, Location)>,
 }
 
 const DEVICE_COLUMNS: [&str; 8] = [
@@ -465,6 +539,16 @@ impl DeviceChecker {
         });
         inv.devices.reserve(csv.rows.len());
         for mut c in checked.into_iter().flatten() {
+            if let Some(site) = c.skipped_site.take() {
+                self.skipped
+                    .entry(site)
+                    .or_insert_with(|| (0, c.at.clone()))
+                    .0 += 1;
+                if !c.group.is_empty() {
+                    self.tainted_groups.insert(c.group);
+                }
+                continue;
+            }
             if let Some(key) = c.name_key.take() {
                 match self.names.entry(key) {
                     std::collections::hash_map::Entry::Occupied(first) => {
@@ -543,6 +627,20 @@ fn check_row(
     };
     use Severity::{Error, Warning};
 
+    // A site whose own row is in error: one note on that error, not a finding per device.
+    if inv.site(site).is_none() && inv.broken_sites.contains_key(site) {
+        return RowCheck {
+            device: None,
+            findings: Vec::new(),
+            at,
+            name: name.to_string(),
+            name_key: None,
+            host: None,
+            group: group.to_string(),
+            skipped_site: Some(site.to_string()),
+        };
+    }
+
     if !valid_name(name) {
         find(
             Error,
@@ -556,14 +654,15 @@ fn check_row(
         find(Error, "site", "unknown-site", "site is empty".into());
     } else if inv.site(site).is_none() {
         let known: Vec<&str> = inv.sites.iter().map(|s| s.name.as_str()).collect();
+        let hint = match crate::suggest::closest(site, known.iter().copied()).as_slice() {
+            [] => format!("known: {}", known.join(", ")),
+            found => crate::suggest::question(found).expect("found one"),
+        };
         find(
             Error,
             "site",
             "unknown-site",
-            format!(
-                "site \"{site}\" is not in sites.csv (known: {})",
-                known.join(", ")
-            ),
+            format!("site \"{site}\" is not in sites.csv ({hint})"),
         );
     }
 
@@ -578,7 +677,7 @@ fn check_row(
     let model_entry: Option<&Model> = vendor.and_then(|v| {
             let m = catalog.model(v, model);
             if m.is_none() {
-                find(Error, "model", "unknown-model", format!("\"{model}\" is not a known {v} model (see `lbfleet catalog models --vendor {v}`)"));
+                find(Error, "model", "unknown-model", format!("\"{model}\" is not a known {v} model{} (see `lbfleet catalog models --vendor {v}`)", catalog.model_hint(v, model)));
             }
             m
         });
@@ -680,6 +779,7 @@ fn check_row(
         findings: found,
         at,
         group: group.to_string(),
+        skipped_site: None,
     }
 }
 

@@ -17,23 +17,78 @@ use crate::inventory::Inventory;
 pub struct Difference {
     /// The device concerned, if one.
     pub device: Option<String>,
+    /// The device's row in the current inventory, when it has one.
+    pub inventory: Option<Location>,
     /// Stable identifier: `catalog-changed`, `device-removed`, `version-drift`, …
     pub code: &'static str,
     /// What changed.
     pub message: String,
 }
 
+/// `error[CODE]: DEVICE (INVENTORY-FILE:LINE): MESSAGE`, the device parts when known: the form
+/// of `inventory check` after its location.
 impl std::fmt::Display for Difference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.device {
-            Some(d) => write!(f, "{d}: {}[{}]", self.message, self.code),
-            None => write!(f, "{}[{}]", self.message, self.code),
+        write!(f, "error[{}]: ", self.code)?;
+        if let Some(d) = &self.device {
+            f.write_str(d)?;
+            if let Some(at) = &self.inventory {
+                write!(f, " ({at})")?;
+            }
+            f.write_str(": ")?;
         }
+        f.write_str(&self.message)
+    }
+}
+
+impl Difference {
+    /// `PLAN[:LINE]: error[CODE]: …`: the line is where the device is in the plan file, when
+    /// known.
+    pub fn located(&self, plan: &Path, lines: &DeviceLines) -> String {
+        let file = plan.display().to_string();
+        let at = match self.device.as_deref().and_then(|d| lines.get(d)) {
+            Some(line) => Location::line(file, line),
+            None => Location::file(file),
+        };
+        format!("{at}: {self}")
+    }
+}
+
+/// Where each device first appears in a plan file (its `"name": "…"` line), so that findings
+/// can point into the file as `inventory check` points into CSV.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceLines(HashMap<String, u64>);
+
+impl DeviceLines {
+    /// Scans the text of a plan (as `lbfleet plan` writes it, one key per line).
+    pub fn scan(text: &[u8]) -> DeviceLines {
+        let mut out: HashMap<String, u64> = HashMap::default();
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+            let Ok(line) = std::str::from_utf8(line) else {
+                continue;
+            };
+            if let Some(rest) = line.trim_start().strip_prefix("\"name\": \"")
+                && let Some((name, _)) = rest.split_once('"')
+            {
+                out.entry(name.to_string()).or_insert(i as u64 + 1);
+            }
+        }
+        DeviceLines(out)
+    }
+
+    /// The line of a device, when found.
+    pub fn get(&self, device: &str) -> Option<u64> {
+        self.0.get(device).copied()
     }
 }
 
 /// Reads a plan file, refusing other schemas.
 pub fn load(path: &Path) -> Result<Plan, InputError> {
+    load_located(path).map(|(plan, _)| plan)
+}
+
+/// Reads a plan file, with where its devices are in it.
+pub fn load_located(path: &Path) -> Result<(Plan, DeviceLines), InputError> {
     let at = Location::file(path.display().to_string());
     let bytes = std::fs::read(path)
         .map_err(|e| InputError::new(at.clone(), format!("cannot read: {e}")))?;
@@ -60,7 +115,9 @@ pub fn load(path: &Path) -> Result<Plan, InputError> {
             ));
         }
     }
-    serde_json::from_value(value).map_err(|e| InputError::new(at, format!("malformed plan: {e}")))
+    let plan = serde_json::from_value(value)
+        .map_err(|e| InputError::new(at, format!("malformed plan: {e}")))?;
+    Ok((plan, DeviceLines::scan(&bytes)))
 }
 
 /// Everything in a plan that will reach a session or a command, checked before the first
@@ -141,6 +198,7 @@ pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference>
     if plan.catalog.digest != catalog.digest {
         out.push(Difference {
             device: None,
+            inventory: None,
             code: "catalog-changed",
             message: format!(
                 "the catalog changed since planning ({} → {}): paths and targets may differ, plan again",
@@ -166,6 +224,7 @@ pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference>
         if !known.contains(d.name.as_str()) && sel.selects(d) && !sel.excludes(d) {
             out.push(Difference {
                 device: Some(d.name.clone()),
+                inventory: Some(d.at.clone()),
                 code: "device-added",
                 message: format!(
                     "in the inventory ({} {} {}) but not in the plan",
@@ -189,16 +248,22 @@ pub fn check_devices<'a>(
     let by_name: HashMap<&str, &crate::inventory::Device> =
         inv.devices.iter().map(|d| (d.name.as_str(), d)).collect();
     for (g, p) in devices {
+        let Some(d) = by_name.get(p.name.as_str()) else {
+            out.push(Difference {
+                device: Some(p.name.clone()),
+                inventory: None,
+                code: "device-removed",
+                message: "no longer in the inventory".into(),
+            });
+            continue;
+        };
         let mut diff = |code, message: String| {
             out.push(Difference {
                 device: Some(p.name.clone()),
+                inventory: Some(d.at.clone()),
                 code,
                 message,
             })
-        };
-        let Some(d) = by_name.get(p.name.as_str()) else {
-            diff("device-removed", "no longer in the inventory".into());
-            continue;
         };
         if d.version.as_str() != p.from {
             let hop = p.path.iter().position(|h| h == d.version.as_str());
@@ -260,4 +325,38 @@ pub fn check_devices<'a>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_lines_are_where_each_name_first_appears() {
+        let text = b"{\n  \"waves\": [\n    {\n      \"name\": \"a1\",\n      \"steps\": [{\"device\": \"a1\"}]\n    },\n    {\n      \"name\": \"b2\"\n    }\n  ],\n  \"unschedulable\": [{\n    \"name\": \"a1\"\n  }]\n}\n";
+        let lines = DeviceLines::scan(text);
+        assert_eq!(lines.get("a1"), Some(4));
+        assert_eq!(lines.get("b2"), Some(8));
+        assert_eq!(lines.get("c3"), None);
+        let d = Difference {
+            device: Some("b2".into()),
+            inventory: Some(Location::line("inv/devices.csv", 7)),
+            code: "role-changed",
+            message: "HA role is standby, the plan expects active".into(),
+        };
+        assert_eq!(
+            d.located(Path::new("plan.json"), &lines),
+            "plan.json:8: error[role-changed]: b2 (inv/devices.csv:7): HA role is standby, the plan expects active"
+        );
+        let gone = Difference {
+            device: Some("c3".into()),
+            inventory: None,
+            code: "device-removed",
+            message: "no longer in the inventory".into(),
+        };
+        assert_eq!(
+            gone.located(Path::new("plan.json"), &lines),
+            "plan.json: error[device-removed]: c3: no longer in the inventory"
+        );
+    }
 }

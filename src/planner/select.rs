@@ -30,6 +30,26 @@ impl Key {
             Key::Device => "device",
         }
     }
+
+    /// "no device …" a value, and what the values that exist are called.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Key::Site => ("at site", "sites with devices"),
+            Key::Model => ("of model", "models in the inventory"),
+            Key::Vendor => ("of vendor", "vendors in the inventory"),
+            Key::Device => ("named", "devices in the inventory"),
+        }
+    }
+
+    /// The device's value for this key.
+    fn value(self, d: &Device) -> &str {
+        match self {
+            Key::Site => d.site.as_str(),
+            Key::Model => d.model.as_str(),
+            Key::Vendor => d.vendor.id(),
+            Key::Device => d.name.as_str(),
+        }
+    }
 }
 
 /// One `KEY=VALUE[,VALUE...]` selector.
@@ -102,13 +122,44 @@ fn glob(pattern: &str, text: &str) -> bool {
 impl Selector {
     /// Whether the device matches.
     pub fn matches(&self, d: &Device) -> bool {
-        let value = match self.key {
-            Key::Site => d.site.as_str(),
-            Key::Model => d.model.as_str(),
-            Key::Vendor => d.vendor.id(),
-            Key::Device => d.name.as_str(),
-        };
+        let value = self.key.value(d);
         self.patterns.iter().any(|p| glob(p, value))
+    }
+
+    /// For each value of the selector that matches none of `devices`: what it is, the closest
+    /// existing values and a list of them (`flag` is `--only` or `--exclude`).
+    fn unmatched(&self, flag: &str, devices: &[Device]) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.patterns {
+            if devices.iter().any(|d| glob(p, self.key.value(d))) {
+                continue;
+            }
+            let mut values: Vec<&str> = devices.iter().map(|d| self.key.value(d)).collect();
+            values.sort_unstable();
+            values.dedup();
+            let hint = if p.contains('*') {
+                String::new()
+            } else {
+                crate::suggest::did_you_mean(p, values.iter().copied())
+            };
+            const SHOWN: usize = 20;
+            let (no_device, existing) = self.key.words();
+            let list = if values.is_empty() {
+                "the inventory has no devices".to_string()
+            } else if values.len() > SHOWN {
+                format!(
+                    "{existing}: {}, … ({} more)",
+                    values[..SHOWN].join(", "),
+                    values.len() - SHOWN
+                )
+            } else {
+                format!("{existing}: {}", values.join(", "))
+            };
+            out.push(format!(
+                "{flag} {self}: no device {no_device} \"{p}\"{hint}; {list}"
+            ));
+        }
+        out
     }
 }
 
@@ -122,6 +173,22 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Selector values that match no device: under `--only` errors (first), under `--exclude`
+    /// warnings (harmless, but likely a typo). Each names the values that exist.
+    pub fn unmatched(&self, devices: &[Device]) -> (Vec<String>, Vec<String>) {
+        let only = self
+            .only
+            .iter()
+            .flat_map(|s| s.unmatched("--only", devices))
+            .collect();
+        let exclude = self
+            .exclude
+            .iter()
+            .flat_map(|s| s.unmatched("--exclude", devices))
+            .collect();
+        (only, exclude)
+    }
+
     /// Whether `--only` selects the device.
     pub fn selects(&self, d: &Device) -> bool {
         if self.only.is_empty() {

@@ -757,3 +757,43 @@ fn waves_beyond_the_first_weeks_still_find_their_windows() {
         ]
     );
 }
+
+#[test]
+fn selector_values_that_match_no_device_are_named_with_those_that_exist() {
+    let inv = load(
+        "site,timezone,windows\nFRA1,Europe/Berlin,Sun 00:00-06:00\nFRA2,Europe/Berlin,Sun 00:00-06:00\nNYC2,America/New_York,Sun 00:00-06:00\n",
+        &format!(
+            "{HEADER}a,FRA1,kemp,LM-1500,7.2.48.2,10.0.0.1,,standalone\nb,NYC2,kemp,LM-1500,7.2.48.2,10.0.0.2,,standalone\n"
+        ),
+    );
+    let sel = |only: &[&str], exclude: &[&str]| super::Selection {
+        only: only.iter().map(|s| s.parse().unwrap()).collect(),
+        exclude: exclude.iter().map(|s| s.parse().unwrap()).collect(),
+    };
+    // Everything matches something: nothing to say.
+    let (errors, warnings) =
+        sel(&["site=FRA1,nyc*", "vendor=kemp"], &["device=b"]).unmatched(&inv.devices);
+    assert!(
+        errors.is_empty() && warnings.is_empty(),
+        "{errors:?} {warnings:?}"
+    );
+    // FRA2 is in sites.csv but has no device; FRA9 is a typo of FRA1 (the existing values, not
+    // sites.csv, are suggested and listed); a glob gets no guess.
+    let (errors, warnings) = sel(
+        &["site=FRA1,fra9", "site=FRA2", "model=lm-*x"],
+        &["device=c"],
+    )
+    .unmatched(&inv.devices);
+    assert_eq!(
+        errors,
+        [
+            "--only site=fra1,fra9: no device at site \"fra9\" (did you mean \"FRA1\"?); sites with devices: FRA1, NYC2",
+            "--only site=fra2: no device at site \"fra2\" (did you mean \"FRA1\"?); sites with devices: FRA1, NYC2",
+            "--only model=lm-*x: no device of model \"lm-*x\"; models in the inventory: LM-1500",
+        ]
+    );
+    assert_eq!(
+        warnings,
+        ["--exclude device=c: no device named \"c\"; devices in the inventory: a, b"]
+    );
+}

@@ -87,25 +87,42 @@ impl fmt::Display for Vendor {
     }
 }
 
-/// An unknown vendor name.
+/// Every name a vendor is accepted by: its id first, then aliases.
+const VENDOR_NAMES: [(&str, Vendor); 11] = [
+    ("f5", Vendor::F5),
+    ("netscaler", Vendor::NetScaler),
+    ("a10", Vendor::A10),
+    ("kemp", Vendor::Kemp),
+    ("fortiadc", Vendor::FortiAdc),
+    ("generic", Vendor::Generic),
+    ("big-ip", Vendor::F5),
+    ("bigip", Vendor::F5),
+    ("citrix", Vendor::NetScaler),
+    ("loadmaster", Vendor::Kemp),
+    ("fortinet", Vendor::FortiAdc),
+];
+
+/// An unknown vendor name; its message suggests the closest known name.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown vendor \"{0}\" (expected one of: f5, netscaler, a10, kemp, fortiadc, generic)")]
+#[error("unknown vendor \"{0}\" ({hint})", hint = unknown_vendor_hint(.0))]
 pub struct UnknownVendor(pub String);
+
+fn unknown_vendor_hint(typed: &str) -> String {
+    let found = crate::suggest::closest(typed, VENDOR_NAMES.iter().map(|(n, _)| *n));
+    crate::suggest::question(&found)
+        .unwrap_or_else(|| "expected one of: f5, netscaler, a10, kemp, fortiadc, generic".into())
+}
 
 impl FromStr for Vendor {
     type Err = UnknownVendor;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
-        Ok(match lower.as_str() {
-            "f5" | "big-ip" | "bigip" => Vendor::F5,
-            "netscaler" | "citrix" => Vendor::NetScaler,
-            "a10" => Vendor::A10,
-            "kemp" | "loadmaster" => Vendor::Kemp,
-            "fortiadc" | "fortinet" => Vendor::FortiAdc,
-            "generic" => Vendor::Generic,
-            _ => return Err(UnknownVendor(s.trim().to_string())),
-        })
+        VENDOR_NAMES
+            .iter()
+            .find(|(n, _)| *n == lower)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| UnknownVendor(s.trim().to_string()))
     }
 }
 
@@ -324,6 +341,21 @@ mod tests {
             " radware ".parse::<Vendor>(),
             Err(UnknownVendor("radware".into()))
         );
+    }
+
+    #[test]
+    fn an_unknown_vendor_a_typo_away_suggests_the_known_one() {
+        let e = "netscalar".parse::<Vendor>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "unknown vendor \"netscalar\" (did you mean \"netscaler\"?)"
+        );
+        let e = "Citirx".parse::<Vendor>().unwrap_err().to_string();
+        assert!(e.contains("did you mean \"citrix\"?"), "{e}");
+        // Nothing close: the list of vendors instead.
+        let e = "radware".parse::<Vendor>().unwrap_err().to_string();
+        assert!(e.contains("expected one of: f5, netscaler"), "{e}");
+        assert!(!e.contains("did you mean"), "{e}");
     }
 
     #[test]
