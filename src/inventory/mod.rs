@@ -4,6 +4,7 @@
 //! line and field, and only rows without errors become [`Device`]s. Files that cannot be read or
 //! parsed as CSV at all are an [`InputError`].
 
+pub mod edit;
 mod host;
 pub mod report;
 mod site;
