@@ -446,3 +446,40 @@ fn the_current_model_is_judged_on_the_candidates_file_figures() {
     assert_eq!(field(&headers, current, "price"), "50000");
     assert_eq!(field(&headers, current, "currency"), "USD");
 }
+
+/// A model the catalog does not know is still the unit's current hardware: shown as the
+/// baseline (judged on the candidates file's figures when it lists the model).
+#[test]
+fn an_unknown_current_model_is_still_the_baseline() {
+    let devices = DEVICES.replace("kemp,LM-1500", "kemp,LM-X15");
+    let cands = "vendor,model,l4_throughput_gbps,memory_gb\nkemp,lm-x15,15,8\nf5,small,10,16\n";
+    let out = setup()
+        .file("inv/devices.csv", devices)
+        .file("quotes.csv", cands)
+        .args(&[
+            "evaluate",
+            "--telemetry",
+            "t.csv",
+            "--inventory",
+            "inv",
+            "--candidates",
+            "quotes.csv",
+            "-o",
+            "out",
+        ])
+        .run();
+    let table = out.read("out/candidates.csv");
+    let headers: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let rows = rows(&table);
+    let current = rows
+        .iter()
+        .find(|r| {
+            field(&headers, r, "unit") == "dev-flat" && field(&headers, r, "kind") == "current"
+        })
+        .expect("dev-flat's current model");
+    assert!(
+        field(&headers, current, "model").eq_ignore_ascii_case("LM-X15"),
+        "{current:?}"
+    );
+    assert_eq!(field(&headers, current, "throughput_gbps"), "15");
+}

@@ -67,6 +67,51 @@ fn sample_report_shows_every_action() {
 }
 
 #[test]
+fn a_device_of_an_unknown_model_is_assessed_on_the_vendor_rules_and_says_so() {
+    let out = Test::new()
+        .file(
+            "inv/sites.csv",
+            "site,timezone,windows\nFRA1,Europe/Berlin,Sun 01:00-05:00\n",
+        )
+        .file(
+            "inv/devices.csv",
+            "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n\
+             n1,FRA1,netscaler,MPX 8905,13.1-49.13,10.0.0.1,,standalone\n\
+             n2,FRA1,netscaler,MPX-17000,13.1-49.13,10.0.0.2,,standalone\n",
+        )
+        .args(&[
+            "inventory",
+            "report",
+            "inv",
+            "--as-of",
+            "2026-11-25",
+            "--format",
+            "csv",
+        ])
+        .run();
+    out.code(0);
+    let mut r = csv::Reader::from_reader(out.stdout.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let (unknown, known) = (&rows[0], &rows[1]);
+    assert_eq!(&unknown[3], "MPX 8905", "the model is kept as written");
+    // Same vendor rules, same version: the same target and path as a known model.
+    assert_eq!(&unknown[8], &known[8]);
+    assert_eq!(&unknown[9], &known[9]);
+    assert_eq!(&unknown[11], "upgrade");
+    assert!(
+        unknown[12].contains("\"MPX 8905\" is not in the catalog")
+            && unknown[12].contains("hardware not checked"),
+        "{}",
+        &unknown[12]
+    );
+    assert!(
+        !known[12].contains("hardware not checked"),
+        "{}",
+        &known[12]
+    );
+}
+
+#[test]
 fn json_and_markdown_and_table() {
     let out = Test::new()
         .sample()

@@ -164,6 +164,24 @@ pub fn build(
         keep
     });
     let selected: Vec<&Device> = groups.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    // Devices whose model the catalog does not know are planned on the vendor's rules alone.
+    let mut unknown_models: BTreeMap<(Vendor, &str), Vec<&str>> = BTreeMap::new();
+    for d in selected.iter().filter(|d| d.hardware(catalog).is_none()) {
+        unknown_models
+            .entry((d.vendor, d.model.as_str()))
+            .or_default()
+            .push(d.name.as_str());
+    }
+    for ((vendor, model), names) in unknown_models {
+        lints.push(
+            "unknown-model",
+            format!(
+                "{vendor} model \"{model}\" is not in the catalog ({}): {}",
+                names.join(", "),
+                crate::inventory::UNKNOWN_MODEL_EFFECT
+            ),
+        );
+    }
     let assessed = assess_devices(
         selected.clone(),
         catalog,
