@@ -61,7 +61,8 @@ fn sample_report_shows_every_action() {
         rseries[12].contains("r5600 cannot run 16.1.4"),
         "{rseries:?}"
     );
-    for action in ["none", "upgrade", "replace-hardware"] {
+    // (`none` — already on the best release — is checked on a fleet of its own.)
+    for action in ["upgrade", "replace-hardware", "stay"] {
         assert!(rows.iter().any(|r| &r[11] == action), "no {action} row");
     }
 }
@@ -109,6 +110,42 @@ fn a_device_of_an_unknown_model_is_assessed_on_the_vendor_rules_and_says_so() {
         "{}",
         &known[12]
     );
+}
+
+#[test]
+fn a_device_kept_below_an_unreachable_better_release_stays() {
+    let out = Test::new()
+        .file(
+            "inv/sites.csv",
+            "site,timezone,windows\nFRA1,Europe/Berlin,Sun 01:00-05:00\n",
+        )
+        .file(
+            "inv/devices.csv",
+            "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n\
+             old,FRA1,f5,i5800,17.5.1,10.0.0.1,,standalone\n\
+             new,FRA1,f5,r5600,21.1.0,10.0.0.2,,standalone\n",
+        )
+        .args(&[
+            "inventory",
+            "report",
+            "inv",
+            "--as-of",
+            "2026-11-25",
+            "--format",
+            "csv",
+        ])
+        .run();
+    out.code(0);
+    let mut r = csv::Reader::from_reader(out.stdout.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let (old, new) = (&rows[0], &rows[1]);
+    // Both are on their target; only one of them on the best release.
+    assert_eq!(&old[8], &old[4]);
+    assert_eq!(&new[8], &new[4]);
+    assert_eq!(&old[11], "stay");
+    assert!(old[12].contains("ranks higher"), "{}", &old[12]);
+    assert_eq!(&new[11], "none");
+    assert_eq!(&new[12], "");
 }
 
 #[test]

@@ -263,7 +263,7 @@ pub fn device_table(rows: &[Assessment<'_>]) -> Table {
                     .join(" > "),
             ),
             Cell::Int(hops.len() as i64),
-            Cell::text(a.rec.outcome.action()),
+            Cell::text(a.rec.action()),
             Cell::text(reason),
         ]);
     }
@@ -282,7 +282,7 @@ pub fn summary(rows: &[Assessment<'_>]) -> Vec<Section> {
             .entry((d.site.as_str(), d.vendor.id(), d.model.as_str(), &d.version))
             .or_default();
         e.0 += 1;
-        *e.1.entry(a.rec.outcome.action()).or_default() += 1;
+        *e.1.entry(a.rec.action()).or_default() += 1;
         for x in &a.advisories {
             defects
                 .entry(&x.id)

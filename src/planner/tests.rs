@@ -551,6 +551,32 @@ fn devices_of_unknown_models_are_planned_and_named_in_a_lint() {
 }
 
 #[test]
+fn a_device_that_stays_is_up_to_date_and_the_lint_says_why() {
+    let devices = format!(
+        "{HEADER}\
+         old,FRA1,f5,i5800,17.5.1,10.0.0.1,,standalone\n\
+         new,FRA1,f5,r5600,21.1.0,10.0.0.2,,standalone\n"
+    );
+    let inv = load(SITES, &devices);
+    let opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    assert_eq!(p.up_to_date, ["new", "old"]);
+    let stays: Vec<&str> = p
+        .lints
+        .iter()
+        .filter(|l| l.code == "stay")
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(stays.len(), 1, "{:?}", p.lints);
+    assert!(
+        stays[0].contains("i5800") && stays[0].contains("ranks higher"),
+        "{}",
+        stays[0]
+    );
+}
+
+#[test]
 fn only_the_phase_with_the_active_unit_counts_the_failover() {
     let devices = format!(
         "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n\

@@ -12,7 +12,7 @@
 
 use jiff::civil::Date;
 
-use crate::catalog::{Catalog, Model, Release, Support};
+use crate::catalog::{Catalog, Model, Release, Support, SupportRule};
 use crate::version::Version;
 
 use super::{Outcome, find_path};
@@ -31,8 +31,20 @@ pub struct Recommendation {
     pub target: Option<Version>,
     /// How to reach it.
     pub outcome: Outcome,
-    /// Why a better-ranked candidate was passed over, when the device stays where it is.
+    /// Why a better-ranked candidate was passed over (the hardware cannot run it, or no
+    /// vendor-supported path reaches it), when one was.
     pub note: Option<String>,
+}
+
+impl Recommendation {
+    /// The report's action word: the outcome's, except that a device on its target while a
+    /// better-ranked release is out of its reach `stay`s (`none` means it is on the best one).
+    pub fn action(&self) -> &'static str {
+        match self.outcome {
+            Outcome::AlreadyThere { newer: false } if self.note.is_some() => "stay",
+            _ => self.outcome.action(),
+        }
+    }
 }
 
 /// Applies the policy to one device.
@@ -105,18 +117,22 @@ fn choose(
     for r in &runnable {
         let outcome = find_path(catalog, model, current, &r.version);
         if matches!(outcome, Outcome::Upgrade(_) | Outcome::AlreadyThere { .. }) {
-            // Staying put while a better-ranked release is out of reach: say why.
-            let stays = matches!(outcome, Outcome::AlreadyThere { .. });
-            let note = failures
-                .first()
-                .filter(|_| stays)
-                .map(|(v, o): &(Version, Outcome)| {
+            // A better-ranked release was passed over: say why.
+            let note = if r.version == top.version {
+                None
+            } else if let Some(m) = model
+                && let Support::No(rule) = catalog.hardware_support(m, &top.version)
+            {
+                Some(needs_hardware(m, &top.version, rule, policy.as_of))
+            } else {
+                failures.first().map(|(v, o): &(Version, Outcome)| {
                     format!(
                         "{v} ranks higher but is out of reach ({}): {}",
                         o.action(),
                         o.reason().unwrap_or_default()
                     )
-                });
+                })
+            };
             return (Some(r.version.clone()), outcome, note);
         }
         failures.push((r.version.clone(), outcome));
@@ -129,6 +145,27 @@ fn choose(
         .unwrap_or(0);
     let (target, outcome) = failures.swap_remove(pick);
     (Some(target), outcome, None)
+}
+
+/// Why `model` cannot have the better-ranked `better`: the platform-support rule with its
+/// source, and when the hardware's software support ends, where the catalog knows it.
+fn needs_hardware(model: &Model, better: &Version, rule: &SupportRule, as_of: Date) -> String {
+    let mut s = format!(
+        "{better} ranks higher but needs new hardware: {} cannot run it ({})",
+        model.id, rule.source
+    );
+    match model.end_of_software_support {
+        Some(end) if end <= as_of => {
+            s.push_str(&format!("; {}'s software support ended {end}", model.id))
+        }
+        // The catalog records the earliest date the vendor gives.
+        Some(end) => s.push_str(&format!(
+            "; {}'s software support ends {end} at the earliest",
+            model.id
+        )),
+        None => {}
+    }
+    s
 }
 
 /// The release date, or for a release without one its branch's first release date (a release
@@ -171,9 +208,46 @@ mod tests {
             c.model(Vendor::FortiAdc, "FAD-400D"),
             &Version::parse(Vendor::FortiAdc, "6.2.6").unwrap(),
         );
-        assert_eq!(r.outcome.action(), "none");
+        assert_eq!(r.action(), "stay");
         let note = r.note.unwrap();
         assert!(note.starts_with("7.4.3 ranks higher"), "{note}");
+    }
+
+    #[test]
+    fn staying_below_an_unreachable_release_is_stay_and_on_the_best_one_is_none() {
+        let c = Catalog::embedded().unwrap();
+        let policy = Policy {
+            as_of: "2026-11-25".parse().unwrap(),
+        };
+        let at = |model: &str, v: &str| {
+            recommend(
+                &c,
+                policy,
+                c.model(Vendor::F5, model),
+                &Version::parse(Vendor::F5, v).unwrap(),
+            )
+        };
+        // The newest LTS 21.1.0 ranks above 17.5.1 but an iSeries unit does not get it.
+        let r = at("i5800", "17.5.1");
+        assert_eq!(
+            r.target.as_ref().map(|t| t.to_string()).as_deref(),
+            Some("17.5.1")
+        );
+        assert!(matches!(r.outcome, Outcome::AlreadyThere { newer: false }));
+        assert_eq!(r.action(), "stay");
+        assert!(
+            r.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("21.1.0 ranks higher")),
+            "{:?}",
+            r.note
+        );
+        // On the best release itself: nothing was passed over.
+        let r = at("r5600", "21.1.0");
+        assert_eq!(r.action(), "none");
+        assert!(r.note.is_none(), "{:?}", r.note);
+        // An upgrade stays an upgrade whether or not something better was passed over.
+        assert_eq!(at("i5800", "15.1.10").action(), "upgrade");
     }
 
     #[test]
