@@ -99,6 +99,9 @@ pub struct Placement {
     pub ha_group: Option<String>,
     /// HA role.
     pub role: HaRole,
+    /// When the hardware's software support ends (the earliest date the vendor gives), where
+    /// the catalog knows it.
+    pub end_of_software_support: Option<jiff::civil::Date>,
 }
 
 /// An HA group or standalone device with its needs and the candidates' verdicts.
@@ -227,6 +230,9 @@ pub fn evaluate(
                 model: d.model.clone(),
                 ha_group: d.ha_group.clone(),
                 role: d.ha_role,
+                end_of_software_support: d
+                    .hardware(catalog)
+                    .and_then(|m| m.end_of_software_support),
             })
         })
         .collect();

@@ -252,10 +252,14 @@ mod tests {
 
     #[test]
     fn f5_prefers_the_newest_reachable_supported_lts() {
-        // 21.1.0 is the newest LTS but no published rule leads from 17.x to 21.x.
+        // 21.1.0 is the newest LTS but iSeries hardware cannot run it.
         let (t, o) = rec(Vendor::F5, "i5800", "15.1.10", "2026-11-25");
         assert_eq!(t.as_deref(), Some("17.5.1"), "{o:?}");
         assert_eq!(o.action(), "upgrade");
+        // rSeries on 17.1.x goes straight to it (K13845).
+        let (t, o) = rec(Vendor::F5, "r10900", "17.1.3", "2026-11-25");
+        assert_eq!(t.as_deref(), Some("21.1.0"), "{o:?}");
+        assert_eq!(o.hops().len(), 1, "{o:?}");
         // Before 17.5 existed, 17.1 was the answer.
         let (t, _) = rec(Vendor::F5, "i5800", "15.1.10", "2024-06-01");
         assert!(t.as_deref().is_some_and(|t| t.starts_with("17.1")), "{t:?}");
@@ -264,15 +268,54 @@ mod tests {
     #[test]
     fn rseries_on_15_1_must_be_replaced() {
         let (t, o) = rec(Vendor::F5, "r5600", "15.1.10", "2026-11-25");
-        // The rules reach 17.5.1 only through 16.x, which rSeries tenants cannot run.
-        assert_eq!(t.as_deref(), Some("17.5.1"));
+        // The rules leave 15.1 only through 16.x, which rSeries tenants cannot run.
+        assert!(t.is_some());
         assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        assert!(o.reason().unwrap().contains("cannot run 16."), "{o:?}");
+    }
+
+    #[test]
+    fn iseries_stays_on_17_and_says_the_newest_lts_needs_new_hardware() {
+        let c = Catalog::embedded().unwrap();
+        let policy = Policy {
+            as_of: "2026-11-25".parse().unwrap(),
+        };
+        // The newest long-term release the policy allows on any hardware.
+        let newest_lts = recommend(
+            &c,
+            policy,
+            None,
+            &Version::parse(Vendor::F5, "17.5.1").unwrap(),
+        )
+        .target
+        .unwrap();
+        assert!(newest_lts.as_str().starts_with("21."), "{newest_lts}");
+        let iseries: Vec<&Model> = c.models.iter().filter(|m| m.family == "iSeries").collect();
+        assert!(!iseries.is_empty());
+        for m in iseries {
+            let r = recommend(
+                &c,
+                policy,
+                Some(m),
+                &Version::parse(Vendor::F5, "15.1.10").unwrap(),
+            );
+            let t = r.target.clone().unwrap();
+            assert!(t.as_str().starts_with("17."), "{}: {t}", m.id);
+            let note = r.note.clone().unwrap_or_default();
+            assert!(
+                note.starts_with(&format!("{newest_lts} ranks higher but needs new hardware")),
+                "{}: {note}",
+                m.id
+            );
+            let end = m.end_of_software_support.expect("K9476 gives iSeries EoSS");
+            assert!(note.contains(&end.to_string()), "{}: {note}", m.id);
+        }
     }
 
     #[test]
     fn already_on_the_recommended_release() {
-        let (t, o) = rec(Vendor::F5, "r5600", "17.5.1", "2026-11-25");
-        assert_eq!(t.as_deref(), Some("17.5.1"));
+        let (t, o) = rec(Vendor::F5, "r5600", "21.1.0", "2026-11-25");
+        assert_eq!(t.as_deref(), Some("21.1.0"));
         assert_eq!(o.action(), "none");
     }
 

@@ -322,10 +322,66 @@ mod tests {
     }
 
     #[test]
-    fn no_rule_from_17_to_21_blocks() {
-        let o = path(Vendor::F5, None, "17.1.3", "21.1.0");
-        assert_eq!(o.action(), "blocked");
-        assert!(o.reason().unwrap().contains("at most"), "{o:?}");
+    fn only_17_1_and_17_5_reach_21_directly() {
+        // K13845: 21.x is upgraded to directly from 17.1.x and 17.5.x (and 21.x) only.
+        let c = Catalog::embedded().unwrap();
+        let to = Version::parse(Vendor::F5, "21.1.0").unwrap();
+        let direct_from = |v: &Version| {
+            v.as_str().starts_with("17.1.")
+                || v.as_str().starts_with("17.5.")
+                || v.as_str().starts_with("21.")
+        };
+        let mut seen = 0;
+        for r in c.releases_of(Vendor::F5).filter(|r| r.version < to) {
+            let o = find_path(&c, None, &r.version, &to);
+            let h = hops(&o);
+            if direct_from(&r.version) {
+                assert_eq!(h, ["21.1.0"], "{} -> 21.1.0 is direct: {o:?}", r.version);
+                seen += 1;
+            } else if !h.is_empty() {
+                assert!(h.len() > 1, "{} -> 21.1.0 is not direct: {o:?}", r.version);
+                // The hop into 21.x starts from 17.1.x or 17.5.x.
+                let before = Version::parse(Vendor::F5, &h[h.len() - 2]).unwrap();
+                assert!(direct_from(&before), "{} -> 21.1.0: {h:?}", r.version);
+            }
+        }
+        assert!(seen >= 2, "the catalog lists 17.1.x and 17.5.x releases");
+        // 16.1 goes through 17.x; 17.0 is not in K13845's 21.x row either.
+        let o = path(Vendor::F5, None, "16.1.4", "21.1.0");
+        assert_eq!(hops(&o).len(), 2, "{o:?}");
+        let o = path(Vendor::F5, None, "17.0.0", "21.1.0");
+        assert_eq!(hops(&o).len(), 2, "{o:?}");
+    }
+
+    #[test]
+    fn f5_21_runs_on_rseries_and_velos_tenants_not_on_iseries_or_viprion() {
+        // K9476, K86001294, K9412.
+        let c = Catalog::embedded().unwrap();
+        let v21 = Version::parse(Vendor::F5, "21.1.0").unwrap();
+        let v17 = Version::parse(Vendor::F5, "17.5.1").unwrap();
+        let mut families = std::collections::BTreeSet::new();
+        for m in c.models.iter().filter(|m| m.vendor == Vendor::F5) {
+            let runs = |v| !matches!(c.hardware_support(m, v), Support::No(_));
+            match m.family.as_str() {
+                "iSeries" | "VIPRION" => {
+                    assert!(!runs(&v21), "{} must not run 21.x", m.id);
+                    families.insert(m.family.as_str());
+                }
+                "rSeries" | "VELOS" => {
+                    assert!(runs(&v21), "{} runs 21.x tenants", m.id);
+                    families.insert(m.family.as_str());
+                }
+                _ => {}
+            }
+            if matches!(m.family.as_str(), "iSeries" | "rSeries") {
+                assert!(runs(&v17), "{} runs 17.5.1", m.id);
+            }
+        }
+        assert_eq!(families.len(), 4, "{families:?}");
+        // So an iSeries on 17.5.1 has no way to 21.1.0, and says why.
+        let o = path(Vendor::F5, Some("i5800"), "17.5.1", "21.1.0");
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        assert!(o.reason().unwrap().contains("K9476"), "{o:?}");
     }
 
     #[test]
