@@ -198,8 +198,12 @@ mod tests {
     }
 
     #[test]
-    fn staying_put_says_which_better_release_is_out_of_reach() {
+    fn fortiadc_releases_without_dates_are_candidates_and_reached_branch_by_branch() {
+        // No source dates the FortiADC releases: unknown dates do not exclude a release, and
+        // the 7.0 branch (6.2.x -> 7.0.x -> 7.1.x) is what a 6.2 unit upgrades through.
         let c = Catalog::embedded().unwrap();
+        let newest = c.releases_of(Vendor::FortiAdc).last().unwrap();
+        assert!(newest.release_date.is_none());
         let r = recommend(
             &c,
             Policy {
@@ -208,9 +212,15 @@ mod tests {
             c.model(Vendor::FortiAdc, "FAD-400D"),
             &Version::parse(Vendor::FortiAdc, "6.2.6").unwrap(),
         );
-        assert_eq!(r.action(), "stay");
-        let note = r.note.unwrap();
-        assert!(note.starts_with("7.4.3 ranks higher"), "{note}");
+        assert_eq!(r.action(), "upgrade", "{r:?}");
+        assert_eq!(r.target.as_ref(), Some(&newest.version), "{r:?}");
+        assert!(
+            r.outcome
+                .hops()
+                .iter()
+                .any(|h| h.version.as_str().starts_with("7.0.")),
+            "{r:?}"
+        );
     }
 
     #[test]

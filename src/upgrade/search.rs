@@ -394,15 +394,40 @@ mod tests {
 
     #[test]
     fn fortiadc_goes_branch_by_branch_through_the_latest() {
-        // The vendor's example 5.3.5 -> 5.4.x -> 6.0.x -> 6.1.5: the catalog knows no 6.0
-        // release, so the route stops at the latest 5.4 and says so.
-        let o = path(Vendor::FortiAdc, None, "5.3.5", "6.1.5");
-        assert_eq!(o.action(), "blocked", "{o:?}");
-        assert!(o.reason().unwrap().contains("at most 5.4.0"), "{o:?}");
-        let o = path(Vendor::FortiAdc, None, "6.1.4", "7.4.3");
-        assert_eq!(o.action(), "blocked", "no 7.0 release known: {o:?}");
-        let o = path(Vendor::FortiAdc, None, "7.1.0", "7.4.3");
-        assert_eq!(hops(&o), ["7.2.6", "7.4.3"], "{o:?}");
+        // The vendor's example: 5.3.5 -> 5.4.x -> 6.0.x -> 6.1.5, "x" the latest of the branch.
+        let c = Catalog::embedded().unwrap();
+        let latest = |b: crate::version::Branch| {
+            c.releases_of(Vendor::FortiAdc)
+                .filter(|r| r.version.branch() == b)
+                .map(|r| r.version.clone())
+                .max()
+                .unwrap()
+        };
+        for (from, to) in [("5.3.5", "6.1.5"), ("6.1.4", "7.4.3"), ("5.3.0", "7.2.6")] {
+            let o = path(Vendor::FortiAdc, None, from, to);
+            let h: Vec<Version> = o.hops().iter().map(|h| h.version.clone()).collect();
+            assert!(!h.is_empty(), "{from} -> {to}: {o:?}");
+            assert_eq!(h.last().unwrap().as_str(), to);
+            let mut prev = Version::parse(Vendor::FortiAdc, from).unwrap();
+            for (i, v) in h.iter().enumerate() {
+                assert!(v.branch() > prev.branch(), "one branch per hop: {h:?}");
+                // No branch the catalog lists is skipped.
+                assert!(
+                    !c.releases_of(Vendor::FortiAdc)
+                        .any(|r| r.version.branch() > prev.branch()
+                            && r.version.branch() < v.branch()),
+                    "{from} -> {to} skips a branch: {h:?}"
+                );
+                if i + 1 < h.len() {
+                    assert_eq!(
+                        *v,
+                        latest(v.branch()),
+                        "intermediate hops land on the latest"
+                    );
+                }
+                prev = v.clone();
+            }
+        }
         let o = path(Vendor::FortiAdc, None, "6.1.4", "6.2.6");
         assert_eq!(hops(&o), ["6.2.6"], "{o:?}");
     }
