@@ -156,6 +156,22 @@ fn models_the_catalog_does_not_know_are_warnings_and_the_devices_are_kept() {
 }
 
 #[test]
+fn non_f5_hardware_named_by_public_sources_is_in_the_catalog() {
+    // Models hardware-nonf5.csv names (community device-type data): known, so no warning.
+    fleet(
+        "ns1,CN01,netscaler,MPX-8910,13.1-49.13,ns1.example.net,,standalone\n\
+         ns2,CN01,netscaler,SDX-14000,13.1-49.13,ns2.example.net,,standalone\n\
+         a1,FRA1,a10,TH4440,5.2.1-P3,a1.example.net,,standalone\n\
+         a2,FRA1,a10,Thunder 1040S,5.2.1-P3,a2.example.net,,standalone\n\
+         k1,FRA1,kemp,LM-X1,7.2.48.2,k1.example.net,,standalone\n\
+         f1,FRA1,fortiadc,FAD-420F,7.4.3,f1.example.net,,standalone\n",
+    )
+    .run()
+    .code(0)
+    .stdout_lacks("unknown-model");
+}
+
+#[test]
 fn a_version_missing_from_the_catalog_is_a_warning() {
     fleet("x1,CN01,f5,i4800,15.1.10.99,x1.example.net,,standalone\n")
         .run()

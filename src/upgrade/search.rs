@@ -433,6 +433,20 @@ mod tests {
     }
 
     #[test]
+    fn fortiadc_models_do_not_run_firmware_older_than_their_first_listed_line() {
+        // FortiManager's model lists per FortiADC line (a proxy): 120F from 6.2, 320F from 7.4.
+        let o = path(Vendor::FortiAdc, Some("FAD-120F"), "6.1.4", "6.1.5");
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        let o = path(Vendor::FortiAdc, Some("FAD-120F"), "6.2.6", "7.4.3");
+        assert_eq!(o.action(), "upgrade", "{o:?}");
+        let o = path(Vendor::FortiAdc, Some("FAD-320F"), "7.1.0", "7.2.6");
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        // A model listed from the first line the lists cover is not limited.
+        let o = path(Vendor::FortiAdc, Some("FAD-400F"), "5.3.5", "6.1.5");
+        assert_eq!(o.action(), "upgrade", "{o:?}");
+    }
+
+    #[test]
     fn kemp_gate_at_7_2_60() {
         let o = path(Vendor::Kemp, None, "7.2.48.2", "7.2.62.0");
         assert_eq!(hops(&o), ["7.2.60", "7.2.62.0"], "{o:?}");
