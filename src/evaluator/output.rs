@@ -524,13 +524,12 @@ fn end_of_software_support(e: &Evaluation) -> String {
     let mut line = String::from(
         "\nEnd of software support of the current hardware (the earliest date the vendor gives; `end_of_software_support` in `devices.csv`): ",
     );
-    let dated: Vec<String> = known.iter().map(|(m, d)| format!("{m} {d}")).collect();
-    line.push_str(if dated.is_empty() { "none known" } else { "" });
-    line.push_str(&dated.join(", "));
+    let mut parts: Vec<String> = known.iter().map(|(m, d)| format!("{m} {d}")).collect();
     if !unknown.is_empty() {
         let names: Vec<&str> = unknown.into_iter().collect();
-        line.push_str(&format!("; no date known for {}", names.join(", ")));
+        parts.push(format!("no date known for {}", names.join(", ")));
     }
+    line.push_str(&parts.join("; "));
     line.push_str(".\n");
     line
 }
