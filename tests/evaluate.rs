@@ -446,3 +446,90 @@ fn the_current_model_is_judged_on_the_candidates_file_figures() {
     assert_eq!(field(&headers, current, "price"), "50000");
     assert_eq!(field(&headers, current, "currency"), "USD");
 }
+
+/// A model the catalog does not know is still the unit's current hardware: shown as the
+/// baseline (judged on the candidates file's figures when it lists the model).
+#[test]
+fn an_unknown_current_model_is_still_the_baseline() {
+    let devices = DEVICES.replace("kemp,LM-1500", "kemp,LM-X15");
+    let cands = "vendor,model,l4_throughput_gbps,memory_gb\nkemp,lm-x15,15,8\nf5,small,10,16\n";
+    let out = setup()
+        .file("inv/devices.csv", devices)
+        .file("quotes.csv", cands)
+        .args(&[
+            "evaluate",
+            "--telemetry",
+            "t.csv",
+            "--inventory",
+            "inv",
+            "--candidates",
+            "quotes.csv",
+            "-o",
+            "out",
+        ])
+        .run();
+    let table = out.read("out/candidates.csv");
+    let headers: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let rows = rows(&table);
+    let current = rows
+        .iter()
+        .find(|r| {
+            field(&headers, r, "unit") == "dev-flat" && field(&headers, r, "kind") == "current"
+        })
+        .expect("dev-flat's current model");
+    assert!(
+        field(&headers, current, "model").eq_ignore_ascii_case("LM-X15"),
+        "{current:?}"
+    );
+    assert_eq!(field(&headers, current, "throughput_gbps"), "15");
+}
+
+/// The current hardware's end of software support (K9476 for iSeries) is an input of the
+/// hardware decision: devices.csv and report.md carry the catalog's date.
+#[test]
+fn the_current_models_end_of_software_support_is_shown() {
+    let catalog = Test::new()
+        .args(&["catalog", "models", "--vendor", "f5", "--format", "csv"])
+        .run();
+    let text = catalog.stdout.clone();
+    let headers: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let i4800 = rows(&text)
+        .into_iter()
+        .find(|r| field(&headers, r, "model") == "i4800")
+        .unwrap();
+    let date = field(&headers, &i4800, "end_of_software_support").to_string();
+    assert!(!date.is_empty(), "the catalog dates iSeries EoSS");
+    let out = setup()
+        .args(&[
+            "evaluate",
+            "--telemetry",
+            "t.csv",
+            "--inventory",
+            "inv",
+            "--candidates",
+            "cands.csv",
+            "-o",
+            "out",
+        ])
+        .run();
+    let table = out.read("out/devices.csv");
+    let headers: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let rows = rows(&table);
+    let eoss = |name: &str| {
+        let r = rows
+            .iter()
+            .find(|r| field(&headers, r, "device") == name)
+            .unwrap();
+        field(&headers, r, "end_of_software_support").to_string()
+    };
+    assert_eq!(eoss("dev-weekly"), date, "dev-weekly is an i4800");
+    assert_eq!(eoss("dev-leak"), "", "not in the inventory");
+    let report = out.read("out/report.md");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("End of software support")
+                && l.contains(&format!("i4800 {date}"))),
+        "{report}"
+    );
+}

@@ -123,11 +123,52 @@ fn unknown_vendor_model_site_and_bad_role() {
     .run();
     out.code(1)
         .stdout_has("inv/devices.csv:5: field \"vendor\": error[unknown-vendor]")
-        .stdout_has("inv/devices.csv:6: field \"model\": error[unknown-model]: \"i9999\" is not a known f5 model")
+        .stdout_has("inv/devices.csv:6: field \"model\": warning[unknown-model]: \"i9999\" is not a known f5 model")
         .stdout_has("inv/devices.csv:7: field \"site\": error[unknown-site]: site \"LON9\" is not in sites.csv")
         .stdout_has("inv/devices.csv:8: field \"ha_role\": error[invalid-ha-role]")
         .stdout_has("inv/devices.csv:9: field \"ha_group\": error[standalone-in-group]")
         .stdout_has("inv/devices.csv:10: field \"ha_group\": error[missing-ha-group]");
+}
+
+#[test]
+fn models_the_catalog_does_not_know_are_warnings_and_the_devices_are_kept() {
+    // Real hardware no catalog row names (issue 16): the fleet must still be usable.
+    let out = fleet(
+        "ns1,CN01,netscaler,MPX 8905,13.1-49.13,ns1.example.net,ns-ha,active\n\
+         ns2,CN01,netscaler,MPX 8905,13.1-49.13,ns2.example.net,ns-ha,standby\n\
+         a1,FRA1,a10,Thunder 3030S,5.2.1-P3,a1.example.net,,standalone\n\
+         k1,FRA1,kemp,LM-X15,7.2.48.2,k1.example.net,,standalone\n",
+    )
+    .run();
+    out.code(0)
+        .stdout_lacks("error[")
+        .stdout_has("inv/devices.csv:5: field \"model\": warning[unknown-model]: \"MPX 8905\" is not a known netscaler model")
+        .stdout_has("inv/devices.csv:7: field \"model\": warning[unknown-model]: \"Thunder 3030S\" is not a known a10 model")
+        .stdout_has("inv/devices.csv:8: field \"model\": warning[unknown-model]: \"LM-X15\" is not a known kemp model")
+        .stdout_has("hardware not checked");
+    // Every device is kept (the HA pair of unknown models too): 3 of the fleet and 4 more.
+    assert!(out.stderr.contains("7 devices"), "{}", out.stderr);
+    // An empty model is still an error: there is nothing to check at all.
+    fleet("x1,CN01,f5,,15.1.10,x1.example.net,,standalone\n")
+        .run()
+        .code(1)
+        .stdout_has("field \"model\": error[unknown-model]");
+}
+
+#[test]
+fn non_f5_hardware_named_by_public_sources_is_in_the_catalog() {
+    // Models hardware-nonf5.csv names (community device-type data): known, so no warning.
+    fleet(
+        "ns1,CN01,netscaler,MPX-8910,13.1-49.13,ns1.example.net,,standalone\n\
+         ns2,CN01,netscaler,SDX-14000,13.1-49.13,ns2.example.net,,standalone\n\
+         a1,FRA1,a10,TH4440,5.2.1-P3,a1.example.net,,standalone\n\
+         a2,FRA1,a10,Thunder 1040S,5.2.1-P3,a2.example.net,,standalone\n\
+         k1,FRA1,kemp,LM-X1,7.2.48.2,k1.example.net,,standalone\n\
+         f1,FRA1,fortiadc,FAD-420F,7.4.3,f1.example.net,,standalone\n",
+    )
+    .run()
+    .code(0)
+    .stdout_lacks("unknown-model");
 }
 
 #[test]

@@ -61,9 +61,91 @@ fn sample_report_shows_every_action() {
         rseries[12].contains("r5600 cannot run 16.1.4"),
         "{rseries:?}"
     );
-    for action in ["none", "upgrade", "replace-hardware"] {
+    // (`none` and `stay` are checked on fleets of their own.)
+    for action in ["upgrade", "replace-hardware"] {
         assert!(rows.iter().any(|r| &r[11] == action), "no {action} row");
     }
+}
+
+#[test]
+fn a_device_of_an_unknown_model_is_assessed_on_the_vendor_rules_and_says_so() {
+    let out = Test::new()
+        .file(
+            "inv/sites.csv",
+            "site,timezone,windows\nFRA1,Europe/Berlin,Sun 01:00-05:00\n",
+        )
+        .file(
+            "inv/devices.csv",
+            "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n\
+             n1,FRA1,netscaler,MPX 8905,13.1-49.13,10.0.0.1,,standalone\n\
+             n2,FRA1,netscaler,MPX-17000,13.1-49.13,10.0.0.2,,standalone\n",
+        )
+        .args(&[
+            "inventory",
+            "report",
+            "inv",
+            "--as-of",
+            "2026-11-25",
+            "--format",
+            "csv",
+        ])
+        .run();
+    out.code(0);
+    let mut r = csv::Reader::from_reader(out.stdout.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let (unknown, known) = (&rows[0], &rows[1]);
+    assert_eq!(&unknown[3], "MPX 8905", "the model is kept as written");
+    // Same vendor rules, same version: the same target and path as a known model.
+    assert_eq!(&unknown[8], &known[8]);
+    assert_eq!(&unknown[9], &known[9]);
+    assert_eq!(&unknown[11], "upgrade");
+    assert!(
+        unknown[12].contains("\"MPX 8905\" is not in the catalog")
+            && unknown[12].contains("hardware not checked"),
+        "{}",
+        &unknown[12]
+    );
+    assert!(
+        !known[12].contains("hardware not checked"),
+        "{}",
+        &known[12]
+    );
+}
+
+#[test]
+fn a_device_kept_below_an_unreachable_better_release_stays() {
+    let out = Test::new()
+        .file(
+            "inv/sites.csv",
+            "site,timezone,windows\nFRA1,Europe/Berlin,Sun 01:00-05:00\n",
+        )
+        .file(
+            "inv/devices.csv",
+            "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\n\
+             old,FRA1,f5,i5800,17.5.1,10.0.0.1,,standalone\n\
+             new,FRA1,f5,r5600,21.1.0,10.0.0.2,,standalone\n",
+        )
+        .args(&[
+            "inventory",
+            "report",
+            "inv",
+            "--as-of",
+            "2026-11-25",
+            "--format",
+            "csv",
+        ])
+        .run();
+    out.code(0);
+    let mut r = csv::Reader::from_reader(out.stdout.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let (old, new) = (&rows[0], &rows[1]);
+    // Both are on their target; only one of them on the best release.
+    assert_eq!(&old[8], &old[4]);
+    assert_eq!(&new[8], &new[4]);
+    assert_eq!(&old[11], "stay");
+    assert!(old[12].contains("ranks higher"), "{}", &old[12]);
+    assert_eq!(&new[11], "none");
+    assert_eq!(&new[12], "");
 }
 
 #[test]

@@ -18,10 +18,24 @@ fn multi_hop_path_prints_each_hop_with_its_rule() {
 #[test]
 fn no_path_exits_1_with_the_reason() {
     Test::new()
-        .args(&["path", "--vendor", "f5", "17.1.3", "21.1.0"])
+        .args(&["path", "--vendor", "a10", "5.2.1-P3", "6.0.6"])
         .run()
         .code(1)
-        .stderr_has("blocked: no vendor-supported upgrade from 17.1.3 to 21.1.0");
+        .stderr_has("no path: blocked: no upgrade rules are known for a10");
+    // K13845: 17.1.x goes to 21.x directly, but not on iSeries hardware (K9476).
+    Test::new()
+        .args(&["path", "--vendor", "f5", "17.1.3", "21.1.0"])
+        .run()
+        .code(0)
+        .stdout_has("17.1.3 -> 21.1.0  [f5 direct 17.1.x -> 21.x")
+        .stdout_has("K13845");
+    Test::new()
+        .args(&[
+            "path", "--vendor", "f5", "--model", "i5800", "17.1.3", "21.1.0",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("replace hardware: i5800 cannot run 21.1.0");
     Test::new()
         .args(&[
             "path", "--vendor", "f5", "--model", "r5600", "15.1.10", "16.1.6",

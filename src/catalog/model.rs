@@ -42,6 +42,10 @@ pub struct Model {
     pub end_of_sale: Option<Date>,
     /// End of support, where known.
     pub end_of_support: Option<Date>,
+    /// End of software support (no further releases for this hardware), where known; when the
+    /// vendor gives several possible dates without saying which applies, the earliest, with
+    /// all of them quoted in `source`.
+    pub end_of_software_support: Option<Date>,
     /// Where the figures come from.
     pub source: String,
 }
@@ -68,6 +72,7 @@ pub(super) fn load(file: &CsvFile) -> Result<Vec<Model>, InputError> {
             rack_units: f.number("rack_units")?,
             end_of_sale: f.date("end_of_sale")?,
             end_of_support: f.date("end_of_support")?,
+            end_of_software_support: f.date("end_of_software_support")?,
             source: f.required(source)?.to_string(),
         };
         if !seen.insert((m.vendor, m.id.to_ascii_lowercase())) {

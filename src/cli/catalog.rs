@@ -58,6 +58,7 @@ fn table(c: &Catalog, what: What, keep: impl Fn(Vendor) -> bool) -> Table {
                 "rack_units",
                 "end_of_sale",
                 "end_of_support",
+                "end_of_software_support",
                 "source",
             ]);
             for m in c.models.iter().filter(|m| keep(m.vendor)) {
@@ -77,6 +78,7 @@ fn table(c: &Catalog, what: What, keep: impl Fn(Vendor) -> bool) -> Table {
                     Cell::opt_f64(m.rack_units),
                     date(m.end_of_sale),
                     date(m.end_of_support),
+                    date(m.end_of_software_support),
                     Cell::text(&m.source),
                 ]);
             }

@@ -253,9 +253,7 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
     };
     let to = crate::version::Version::parse(d.vendor, &a.to)?;
     let catalog = ctx.catalog()?;
-    if let Err(why) =
-        crate::upgrade::check_hop(&catalog, catalog.model(d.vendor, &d.model), &d.version, &to)
-    {
+    if let Err(why) = crate::upgrade::check_hop(&catalog, d.hardware(&catalog), &d.version, &to) {
         if !a.force {
             eprintln!(
                 "{}: {why}; nothing was done (--force runs the hop anyway)",

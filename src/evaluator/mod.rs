@@ -99,6 +99,9 @@ pub struct Placement {
     pub ha_group: Option<String>,
     /// HA role.
     pub role: HaRole,
+    /// When the hardware's software support ends (the earliest date the vendor gives), where
+    /// the catalog knows it.
+    pub end_of_software_support: Option<jiff::civil::Date>,
 }
 
 /// An HA group or standalone device with its needs and the candidates' verdicts.
@@ -227,6 +230,9 @@ pub fn evaluate(
                 model: d.model.clone(),
                 ha_group: d.ha_group.clone(),
                 role: d.ha_role,
+                end_of_software_support: d
+                    .hardware(catalog)
+                    .and_then(|m| m.end_of_software_support),
             })
         })
         .collect();
@@ -293,22 +299,25 @@ pub fn evaluate(
         let current = u.members.iter().find_map(|&i| placement[i].as_ref());
         u.current = current.and_then(|p| {
             let vendor: crate::version::Vendor = p.vendor.parse().ok()?;
-            let m = catalog.model(vendor, &p.model)?;
+            // A model the catalog does not know is still the current box: its figures are
+            // unknown unless the candidates file gives them.
+            let m = catalog.model(vendor, &p.model);
+            let id = m.map_or(p.model.as_str(), |m| m.id.as_str());
             // The candidates file's figures for the same model are the operator's datasheet:
             // the current box is judged on them too.
             let listed = opts.candidates.iter().find(|c| {
-                c.vendor.eq_ignore_ascii_case(vendor.id()) && c.model.eq_ignore_ascii_case(&m.id)
+                c.vendor.eq_ignore_ascii_case(vendor.id()) && c.model.eq_ignore_ascii_case(id)
             });
             let c = listed.cloned().unwrap_or_else(|| Candidate {
                 vendor: p.vendor.clone(),
-                model: m.id.clone(),
-                throughput_gbps: m.l4_throughput_gbps,
-                memory_gb: m.memory_gb,
-                ssl_tps: m.ssl_tps_rsa2k,
-                connections: m.max_concurrent_conns,
+                model: id.to_string(),
+                throughput_gbps: m.and_then(|m| m.l4_throughput_gbps),
+                memory_gb: m.and_then(|m| m.memory_gb),
+                ssl_tps: m.and_then(|m| m.ssl_tps_rsa2k),
+                connections: m.and_then(|m| m.max_concurrent_conns),
                 price: None,
                 currency: None,
-                power_w: m.power_w,
+                power_w: m.and_then(|m| m.power_w),
             });
             let v = candidates::judge(
                 &c,

@@ -9,7 +9,7 @@ use super::{Evaluation, chart};
 use crate::report::{Cell, Exporter, Table};
 
 /// The columns of `devices.csv`; the first twelve are the contract.
-pub const DEVICE_COLUMNS: [&str; 32] = [
+pub const DEVICE_COLUMNS: [&str; 33] = [
     "device",
     "samples",
     "leak",
@@ -42,6 +42,7 @@ pub const DEVICE_COLUMNS: [&str; 32] = [
     "peak_cpu_pct",
     "projection_basis",
     "projection_trend_days",
+    "end_of_software_support",
 ];
 
 fn round(x: f64) -> Cell {
@@ -99,6 +100,12 @@ pub fn devices(e: &Evaluation) -> Table {
             opt(d.peak_cpu_pct),
             Cell::text(th.map_or("", |t| t.basis.as_str())),
             opt(th.map(|t| t.trend_days)),
+            Cell::text(
+                p.as_ref()
+                    .and_then(|p| p.end_of_software_support)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            ),
         ]);
     }
     t
@@ -483,6 +490,7 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
             }
         ));
     }
+    md.push_str(&end_of_software_support(e));
     md.push_str(&format!(
         "\n{}\n\nFigures the catalog or candidate file does not give are unknown, never guessed: a candidate with an unknown figure a unit needs is never feasible. Margins are how far a figure exceeds the need with headroom (memory: the days after a reboot beyond the interval). Every candidate, its margins and shortfalls are in `candidates.csv`.\n",
         unjudged(e)
@@ -494,6 +502,36 @@ pub fn report(e: &Evaluation, charts: &[(String, String)]) -> String {
         }
     }
     md
+}
+
+/// One line: when the software support of each current model ends, from the catalog.
+fn end_of_software_support(e: &Evaluation) -> String {
+    let mut known = std::collections::BTreeMap::new();
+    let mut unknown = std::collections::BTreeSet::new();
+    for p in e.placement.iter().flatten() {
+        match p.end_of_software_support {
+            Some(d) => {
+                known.insert(p.model.as_str(), d);
+            }
+            None => {
+                unknown.insert(p.model.as_str());
+            }
+        }
+    }
+    if known.is_empty() && unknown.is_empty() {
+        return String::new();
+    }
+    let mut line = String::from(
+        "\nEnd of software support of the current hardware (the earliest date the vendor gives; `end_of_software_support` in `devices.csv`): ",
+    );
+    let mut parts: Vec<String> = known.iter().map(|(m, d)| format!("{m} {d}")).collect();
+    if !unknown.is_empty() {
+        let names: Vec<&str> = unknown.into_iter().collect();
+        parts.push(format!("no date known for {}", names.join(", ")));
+    }
+    line.push_str(&parts.join("; "));
+    line.push_str(".\n");
+    line
 }
 
 /// Writes everything into `dir`, each file atomically; returns the files written.

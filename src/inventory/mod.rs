@@ -55,7 +55,8 @@ pub struct Device {
     pub site: String,
     /// Vendor.
     pub vendor: Vendor,
-    /// Catalog model id.
+    /// Catalog model id; the model as written when the catalog does not know it (a warning:
+    /// see [`Device::hardware`]).
     pub model: String,
     /// Running version.
     pub version: Version,
@@ -69,6 +70,16 @@ pub struct Device {
     pub extra: Vec<(String, String)>,
     /// Where the device is defined.
     pub at: Location,
+}
+
+impl Device {
+    /// The catalog's entry for the device's hardware; `None` when the catalog does not know the
+    /// model (warning `unknown-model`). Every hardware check goes through this, so an unknown
+    /// model is judged like "any hardware": no platform-support rule applies, defects limited
+    /// to some models count as they would on any model, and paths follow the vendor's rules.
+    pub fn hardware<'c>(&self, catalog: &'c Catalog) -> Option<&'c Model> {
+        catalog.model(self.vendor, &self.model)
+    }
 }
 
 /// How bad a finding is.
@@ -605,6 +616,9 @@ impl DeviceChecker {
     }
 }
 
+/// What happens to a device whose model the catalog does not know.
+pub const UNKNOWN_MODEL_EFFECT: &str = "hardware not checked (no platform support or memory figures; defects limited to some models are counted), upgrade paths follow the vendor's rules only";
+
 /// Checks one row on its own; the device is built when the row has no error.
 fn check_row(
     csv: &CsvFile,
@@ -675,10 +689,13 @@ fn check_row(
         }
     };
 
+    // A model the catalog does not know is kept as written: its hardware is not checked.
     let model_entry: Option<&Model> = vendor.and_then(|v| {
             let m = catalog.model(v, model);
             if m.is_none() {
-                find(Error, "model", "unknown-model", format!("\"{model}\" is not a known {v} model{} (see `lbfleet catalog models --vendor {v}`)", catalog.model_hint(v, model)));
+                // An empty cell is a missing value, not hardware the catalog lacks: an error.
+                let (severity, effect) = if model.trim().is_empty() { (Error, String::new()) } else { (Warning, format!(": {UNKNOWN_MODEL_EFFECT}")) };
+                find(severity, "model", "unknown-model", format!("\"{model}\" is not a known {v} model{} (see `lbfleet catalog models --vendor {v}`){effect}", catalog.model_hint(v, model)));
             }
             m
         });
@@ -760,7 +777,7 @@ fn check_row(
             name: name.to_string(),
             site: site.to_string(),
             vendor: vendor.expect("no error"),
-            model: model_entry.expect("no error").id.clone(),
+            model: model_entry.map_or_else(|| model.trim().to_string(), |m| m.id.clone()),
             version: version.expect("no error"),
             mgmt: mgmt.clone().expect("no error"),
             ha_group,
@@ -843,10 +860,9 @@ fn check_ha_groups(inv: &mut Inventory, tainted: &HashSet<String>) {
             );
             broken = true;
         }
-        if members
-            .iter()
-            .any(|d| d.vendor != members[0].vendor || d.model != members[0].model)
-        {
+        if members.iter().any(|d| {
+            d.vendor != members[0].vendor || !d.model.eq_ignore_ascii_case(&members[0].model)
+        }) {
             error(
                 "ha-group-models",
                 format!(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::str::FromStr;
 
-use crate::catalog::{Catalog, Defect};
+use crate::catalog::{Catalog, Defect, Model};
 use crate::report::{Cell, Section, Table};
 use crate::upgrade::{Outcome, Policy, Recommendation, find_path, recommend};
 use crate::version::{Vendor, Version};
@@ -76,6 +76,36 @@ pub struct Assessment<'a> {
     pub advisories: Vec<&'a Defect>,
     /// Target, path and remark; shared by every device of the same vendor, model and version.
     pub rec: Rc<Recommendation>,
+    /// The catalog's entry for its hardware; `None` when the model is unknown (not checked).
+    pub hardware: Option<&'a Model>,
+}
+
+impl Assessment<'_> {
+    /// The report's `reason`: why there is no path or why a better release was passed over,
+    /// and that the hardware was not checked when the catalog does not know the model.
+    pub fn reason(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        match &self.rec.outcome {
+            Outcome::AlreadyThere { newer: true } => {
+                parts.push("already newer than the target".to_string())
+            }
+            o => parts.extend(
+                o.reason()
+                    .map(String::from)
+                    .or_else(|| self.rec.note.clone()),
+            ),
+        }
+        if self.hardware.is_none() {
+            let d = self.device;
+            parts.push(format!(
+                "{} model \"{}\" is not in the catalog: {}",
+                d.vendor,
+                d.model,
+                super::UNKNOWN_MODEL_EFFECT
+            ));
+        }
+        parts.join("; ")
+    }
 }
 
 /// Resolves `spec` to a version per vendor present, or an error naming the problem. A target
@@ -162,7 +192,7 @@ pub fn assess_devices<'a>(
         let (rec, advisories) = cache
             .entry((d.vendor, d.model.as_str(), &d.version))
             .or_insert_with(|| {
-                let model = catalog.model(d.vendor, &d.model);
+                let model = d.hardware(catalog);
                 let rec = match fixed.get(&d.vendor) {
                     Some(t) => Recommendation {
                         target: Some(t.clone()),
@@ -180,6 +210,7 @@ pub fn assess_devices<'a>(
             device: d,
             advisories: advisories.clone(),
             rec: rec.clone(),
+            hardware: d.hardware(catalog),
         });
     }
     Ok(out)
@@ -208,14 +239,7 @@ pub fn device_table(rows: &[Assessment<'_>]) -> Table {
     for a in rows {
         let d = a.device;
         let hops = a.rec.outcome.hops();
-        let reason = match &a.rec.outcome {
-            Outcome::AlreadyThere { newer: true } => "already newer than the target".to_string(),
-            o => o
-                .reason()
-                .map(String::from)
-                .or_else(|| a.rec.note.clone())
-                .unwrap_or_default(),
-        };
+        let reason = a.reason();
         t.push(vec![
             Cell::text(&d.name),
             Cell::text(&d.site),
@@ -239,7 +263,7 @@ pub fn device_table(rows: &[Assessment<'_>]) -> Table {
                     .join(" > "),
             ),
             Cell::Int(hops.len() as i64),
-            Cell::text(a.rec.outcome.action()),
+            Cell::text(a.rec.action()),
             Cell::text(reason),
         ]);
     }
@@ -258,7 +282,7 @@ pub fn summary(rows: &[Assessment<'_>]) -> Vec<Section> {
             .entry((d.site.as_str(), d.vendor.id(), d.model.as_str(), &d.version))
             .or_default();
         e.0 += 1;
-        *e.1.entry(a.rec.outcome.action()).or_default() += 1;
+        *e.1.entry(a.rec.action()).or_default() += 1;
         for x in &a.advisories {
             defects
                 .entry(&x.id)

@@ -164,6 +164,24 @@ pub fn build(
         keep
     });
     let selected: Vec<&Device> = groups.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    // Devices whose model the catalog does not know are planned on the vendor's rules alone.
+    let mut unknown_models: BTreeMap<(Vendor, &str), Vec<&str>> = BTreeMap::new();
+    for d in selected.iter().filter(|d| d.hardware(catalog).is_none()) {
+        unknown_models
+            .entry((d.vendor, d.model.as_str()))
+            .or_default()
+            .push(d.name.as_str());
+    }
+    for ((vendor, model), names) in unknown_models {
+        lints.push(
+            "unknown-model",
+            format!(
+                "{vendor} model \"{model}\" is not in the catalog ({}): {}",
+                names.join(", "),
+                crate::inventory::UNKNOWN_MODEL_EFFECT
+            ),
+        );
+    }
     let assessed = assess_devices(
         selected.clone(),
         catalog,
@@ -178,6 +196,7 @@ pub fn build(
     // (vendor, model, version, code, reason) → devices left out for it.
     type NoPathKey<'k> = (Vendor, &'k str, &'k Version, &'static str, String);
     let mut no_path: std::collections::BTreeMap<NoPathKey, usize> = Default::default();
+    let mut stays: BTreeMap<(Vendor, &str, &Version, String), usize> = BTreeMap::new();
     let mut works: Vec<Work> = Vec::new();
     for (ha, members) in &groups {
         let mut blocked: Vec<(&Device, &str, String)> = Vec::new();
@@ -186,7 +205,18 @@ pub fn build(
             let a = assessed.next().expect("one assessment per selected device");
             debug_assert!(std::ptr::eq(a.device, d));
             match &a.rec.outcome {
-                Outcome::AlreadyThere { .. } => up_to_date.push(d.name.clone()),
+                Outcome::AlreadyThere { .. } => {
+                    // Staying because a better release is out of reach: up to date for the
+                    // plan, and the lint says why.
+                    if a.rec.action() == "stay"
+                        && let Some(why) = &a.rec.note
+                    {
+                        *stays
+                            .entry((d.vendor, d.model.as_str(), &d.version, why.clone()))
+                            .or_default() += 1;
+                    }
+                    up_to_date.push(d.name.clone())
+                }
                 Outcome::Upgrade(hops) => upgrading.push((d, hops)),
                 o @ (Outcome::ReplaceHardware(r) | Outcome::Blocked(r)) => {
                     blocked.push((d, o.action(), r.clone()))
@@ -291,6 +321,17 @@ pub fn build(
     }
     works.sort_by(|a, b| (a.rank, a.name).cmp(&(b.rank, b.name)));
 
+    for ((vendor, model, version, why), n) in stays {
+        lints.push(
+            "stay",
+            format!(
+                "{n} {} {model} device{} stay{} on {version}: {why}",
+                vendor.id(),
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" }
+            ),
+        );
+    }
     for ((vendor, model, version, _, reason), n) in no_path {
         lints.push(
             "no-path",

@@ -523,6 +523,60 @@ fn lints_name_path_mismatch_and_unsupported_targets() {
 }
 
 #[test]
+fn devices_of_unknown_models_are_planned_and_named_in_a_lint() {
+    let devices = format!(
+        "{HEADER}\
+         n1,FRA1,netscaler,MPX 8905,13.1-49.13,10.0.0.1,g1,active\n\
+         n2,FRA1,netscaler,MPX 8905,13.1-49.13,10.0.0.2,g1,standby\n\
+         n3,FRA1,netscaler,MPX-17000,13.1-49.13,10.0.0.3,,standalone\n"
+    );
+    let inv = load(SITES, &devices);
+    let opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let planned: HashSet<&str> = p.devices().map(|(_, _, d)| d.name.as_str()).collect();
+    assert_eq!(planned, HashSet::from(["n1", "n2", "n3"]));
+    let unknown: Vec<&str> = p
+        .lints
+        .iter()
+        .filter(|l| l.code == "unknown-model")
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(unknown.len(), 1, "{:?}", p.lints);
+    assert!(
+        unknown[0].contains("\"MPX 8905\"") && unknown[0].contains("n1, n2"),
+        "{}",
+        unknown[0]
+    );
+}
+
+#[test]
+fn a_device_that_stays_is_up_to_date_and_the_lint_says_why() {
+    let devices = format!(
+        "{HEADER}\
+         old,FRA1,f5,i5800,17.5.1,10.0.0.1,,standalone\n\
+         new,FRA1,f5,r5600,21.1.0,10.0.0.2,,standalone\n"
+    );
+    let inv = load(SITES, &devices);
+    let opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    assert_eq!(p.up_to_date, ["new", "old"]);
+    let stays: Vec<&str> = p
+        .lints
+        .iter()
+        .filter(|l| l.code == "stay")
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(stays.len(), 1, "{:?}", p.lints);
+    assert!(
+        stays[0].contains("i5800") && stays[0].contains("ranks higher"),
+        "{}",
+        stays[0]
+    );
+}
+
+#[test]
 fn only_the_phase_with_the_active_unit_counts_the_failover() {
     let devices = format!(
         "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n\

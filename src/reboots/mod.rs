@@ -255,7 +255,7 @@ pub fn build(
         // gets no reboots (a clean standby of a leaking active is rebooted with its pair).
         let mut clean = Vec::new();
         for d in devices {
-            let model = catalog.model(d.vendor, &d.model);
+            let model = d.hardware(catalog);
             let defects: Vec<String> = catalog
                 .defects_affecting(&d.version, model)
                 .filter(|x| LEAK_KINDS.contains(&x.kind.as_str()))
@@ -360,7 +360,7 @@ pub fn build(
         for m in members.iter().filter(|m| m.reasons[0] != "ha-peer") {
             let fix = ev.upgrades.get(&m.device.name).and_then(|(at, to)| {
                 let v = Version::parse(m.device.vendor, to).ok()?;
-                let model = catalog.model(m.device.vendor, &m.device.model);
+                let model = m.device.hardware(catalog);
                 let still: Vec<&str> = catalog
                     .defects_affecting(&v, model)
                     .filter(|x| m.defects.contains(&x.id))

@@ -12,7 +12,7 @@
 
 use jiff::civil::Date;
 
-use crate::catalog::{Catalog, Model, Release, Support};
+use crate::catalog::{Catalog, Model, Release, Support, SupportRule};
 use crate::version::Version;
 
 use super::{Outcome, find_path};
@@ -31,8 +31,20 @@ pub struct Recommendation {
     pub target: Option<Version>,
     /// How to reach it.
     pub outcome: Outcome,
-    /// Why a better-ranked candidate was passed over, when the device stays where it is.
+    /// Why a better-ranked candidate was passed over (the hardware cannot run it, or no
+    /// vendor-supported path reaches it), when one was.
     pub note: Option<String>,
+}
+
+impl Recommendation {
+    /// The report's action word: the outcome's, except that a device on its target while a
+    /// better-ranked release is out of its reach `stay`s (`none` means it is on the best one).
+    pub fn action(&self) -> &'static str {
+        match self.outcome {
+            Outcome::AlreadyThere { newer: false } if self.note.is_some() => "stay",
+            _ => self.outcome.action(),
+        }
+    }
 }
 
 /// Applies the policy to one device.
@@ -105,18 +117,22 @@ fn choose(
     for r in &runnable {
         let outcome = find_path(catalog, model, current, &r.version);
         if matches!(outcome, Outcome::Upgrade(_) | Outcome::AlreadyThere { .. }) {
-            // Staying put while a better-ranked release is out of reach: say why.
-            let stays = matches!(outcome, Outcome::AlreadyThere { .. });
-            let note = failures
-                .first()
-                .filter(|_| stays)
-                .map(|(v, o): &(Version, Outcome)| {
+            // A better-ranked release was passed over: say why.
+            let note = if r.version == top.version {
+                None
+            } else if let Some(m) = model
+                && let Support::No(rule) = catalog.hardware_support(m, &top.version)
+            {
+                Some(needs_hardware(m, &top.version, rule, policy.as_of))
+            } else {
+                failures.first().map(|(v, o): &(Version, Outcome)| {
                     format!(
                         "{v} ranks higher but is out of reach ({}): {}",
                         o.action(),
                         o.reason().unwrap_or_default()
                     )
-                });
+                })
+            };
             return (Some(r.version.clone()), outcome, note);
         }
         failures.push((r.version.clone(), outcome));
@@ -129,6 +145,27 @@ fn choose(
         .unwrap_or(0);
     let (target, outcome) = failures.swap_remove(pick);
     (Some(target), outcome, None)
+}
+
+/// Why `model` cannot have the better-ranked `better`: the platform-support rule with its
+/// source, and when the hardware's software support ends, where the catalog knows it.
+fn needs_hardware(model: &Model, better: &Version, rule: &SupportRule, as_of: Date) -> String {
+    let mut s = format!(
+        "{better} ranks higher but needs new hardware: {} cannot run it ({})",
+        model.id, rule.source
+    );
+    match model.end_of_software_support {
+        Some(end) if end <= as_of => {
+            s.push_str(&format!("; {}'s software support ended {end}", model.id))
+        }
+        // The catalog records the earliest date the vendor gives.
+        Some(end) => s.push_str(&format!(
+            "; {}'s software support ends {end} at the earliest",
+            model.id
+        )),
+        None => {}
+    }
+    s
 }
 
 /// The release date, or for a release without one its branch's first release date (a release
@@ -161,8 +198,12 @@ mod tests {
     }
 
     #[test]
-    fn staying_put_says_which_better_release_is_out_of_reach() {
+    fn fortiadc_releases_without_dates_are_candidates_and_reached_branch_by_branch() {
+        // No source dates the FortiADC releases: unknown dates do not exclude a release, and
+        // the 7.0 branch (6.2.x -> 7.0.x -> 7.1.x) is what a 6.2 unit upgrades through.
         let c = Catalog::embedded().unwrap();
+        let newest = c.releases_of(Vendor::FortiAdc).last().unwrap();
+        assert!(newest.release_date.is_none());
         let r = recommend(
             &c,
             Policy {
@@ -171,17 +212,64 @@ mod tests {
             c.model(Vendor::FortiAdc, "FAD-400D"),
             &Version::parse(Vendor::FortiAdc, "6.2.6").unwrap(),
         );
-        assert_eq!(r.outcome.action(), "none");
-        let note = r.note.unwrap();
-        assert!(note.starts_with("7.4.3 ranks higher"), "{note}");
+        assert_eq!(r.action(), "upgrade", "{r:?}");
+        assert_eq!(r.target.as_ref(), Some(&newest.version), "{r:?}");
+        assert!(
+            r.outcome
+                .hops()
+                .iter()
+                .any(|h| h.version.as_str().starts_with("7.0.")),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn staying_below_an_unreachable_release_is_stay_and_on_the_best_one_is_none() {
+        let c = Catalog::embedded().unwrap();
+        let policy = Policy {
+            as_of: "2026-11-25".parse().unwrap(),
+        };
+        let at = |model: &str, v: &str| {
+            recommend(
+                &c,
+                policy,
+                c.model(Vendor::F5, model),
+                &Version::parse(Vendor::F5, v).unwrap(),
+            )
+        };
+        // The newest LTS 21.1.0 ranks above 17.5.1 but an iSeries unit does not get it.
+        let r = at("i5800", "17.5.1");
+        assert_eq!(
+            r.target.as_ref().map(|t| t.to_string()).as_deref(),
+            Some("17.5.1")
+        );
+        assert!(matches!(r.outcome, Outcome::AlreadyThere { newer: false }));
+        assert_eq!(r.action(), "stay");
+        assert!(
+            r.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("21.1.0 ranks higher")),
+            "{:?}",
+            r.note
+        );
+        // On the best release itself: nothing was passed over.
+        let r = at("r5600", "21.1.0");
+        assert_eq!(r.action(), "none");
+        assert!(r.note.is_none(), "{:?}", r.note);
+        // An upgrade stays an upgrade whether or not something better was passed over.
+        assert_eq!(at("i5800", "15.1.10").action(), "upgrade");
     }
 
     #[test]
     fn f5_prefers_the_newest_reachable_supported_lts() {
-        // 21.1.0 is the newest LTS but no published rule leads from 17.x to 21.x.
+        // 21.1.0 is the newest LTS but iSeries hardware cannot run it.
         let (t, o) = rec(Vendor::F5, "i5800", "15.1.10", "2026-11-25");
         assert_eq!(t.as_deref(), Some("17.5.1"), "{o:?}");
         assert_eq!(o.action(), "upgrade");
+        // rSeries on 17.1.x goes straight to it (K13845).
+        let (t, o) = rec(Vendor::F5, "r10900", "17.1.3", "2026-11-25");
+        assert_eq!(t.as_deref(), Some("21.1.0"), "{o:?}");
+        assert_eq!(o.hops().len(), 1, "{o:?}");
         // Before 17.5 existed, 17.1 was the answer.
         let (t, _) = rec(Vendor::F5, "i5800", "15.1.10", "2024-06-01");
         assert!(t.as_deref().is_some_and(|t| t.starts_with("17.1")), "{t:?}");
@@ -190,15 +278,54 @@ mod tests {
     #[test]
     fn rseries_on_15_1_must_be_replaced() {
         let (t, o) = rec(Vendor::F5, "r5600", "15.1.10", "2026-11-25");
-        // The rules reach 17.5.1 only through 16.x, which rSeries tenants cannot run.
-        assert_eq!(t.as_deref(), Some("17.5.1"));
+        // The rules leave 15.1 only through 16.x, which rSeries tenants cannot run.
+        assert!(t.is_some());
         assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        assert!(o.reason().unwrap().contains("cannot run 16."), "{o:?}");
+    }
+
+    #[test]
+    fn iseries_stays_on_17_and_says_the_newest_lts_needs_new_hardware() {
+        let c = Catalog::embedded().unwrap();
+        let policy = Policy {
+            as_of: "2026-11-25".parse().unwrap(),
+        };
+        // The newest long-term release the policy allows on any hardware.
+        let newest_lts = recommend(
+            &c,
+            policy,
+            None,
+            &Version::parse(Vendor::F5, "17.5.1").unwrap(),
+        )
+        .target
+        .unwrap();
+        assert!(newest_lts.as_str().starts_with("21."), "{newest_lts}");
+        let iseries: Vec<&Model> = c.models.iter().filter(|m| m.family == "iSeries").collect();
+        assert!(!iseries.is_empty());
+        for m in iseries {
+            let r = recommend(
+                &c,
+                policy,
+                Some(m),
+                &Version::parse(Vendor::F5, "15.1.10").unwrap(),
+            );
+            let t = r.target.clone().unwrap();
+            assert!(t.as_str().starts_with("17."), "{}: {t}", m.id);
+            let note = r.note.clone().unwrap_or_default();
+            assert!(
+                note.starts_with(&format!("{newest_lts} ranks higher but needs new hardware")),
+                "{}: {note}",
+                m.id
+            );
+            let end = m.end_of_software_support.expect("K9476 gives iSeries EoSS");
+            assert!(note.contains(&end.to_string()), "{}: {note}", m.id);
+        }
     }
 
     #[test]
     fn already_on_the_recommended_release() {
-        let (t, o) = rec(Vendor::F5, "r5600", "17.5.1", "2026-11-25");
-        assert_eq!(t.as_deref(), Some("17.5.1"));
+        let (t, o) = rec(Vendor::F5, "r5600", "21.1.0", "2026-11-25");
+        assert_eq!(t.as_deref(), Some("21.1.0"));
         assert_eq!(o.action(), "none");
     }
 

@@ -322,10 +322,66 @@ mod tests {
     }
 
     #[test]
-    fn no_rule_from_17_to_21_blocks() {
-        let o = path(Vendor::F5, None, "17.1.3", "21.1.0");
-        assert_eq!(o.action(), "blocked");
-        assert!(o.reason().unwrap().contains("at most"), "{o:?}");
+    fn only_17_1_and_17_5_reach_21_directly() {
+        // K13845: 21.x is upgraded to directly from 17.1.x and 17.5.x (and 21.x) only.
+        let c = Catalog::embedded().unwrap();
+        let to = Version::parse(Vendor::F5, "21.1.0").unwrap();
+        let direct_from = |v: &Version| {
+            v.as_str().starts_with("17.1.")
+                || v.as_str().starts_with("17.5.")
+                || v.as_str().starts_with("21.")
+        };
+        let mut seen = 0;
+        for r in c.releases_of(Vendor::F5).filter(|r| r.version < to) {
+            let o = find_path(&c, None, &r.version, &to);
+            let h = hops(&o);
+            if direct_from(&r.version) {
+                assert_eq!(h, ["21.1.0"], "{} -> 21.1.0 is direct: {o:?}", r.version);
+                seen += 1;
+            } else if !h.is_empty() {
+                assert!(h.len() > 1, "{} -> 21.1.0 is not direct: {o:?}", r.version);
+                // The hop into 21.x starts from 17.1.x or 17.5.x.
+                let before = Version::parse(Vendor::F5, &h[h.len() - 2]).unwrap();
+                assert!(direct_from(&before), "{} -> 21.1.0: {h:?}", r.version);
+            }
+        }
+        assert!(seen >= 2, "the catalog lists 17.1.x and 17.5.x releases");
+        // 16.1 goes through 17.x; 17.0 is not in K13845's 21.x row either.
+        let o = path(Vendor::F5, None, "16.1.4", "21.1.0");
+        assert_eq!(hops(&o).len(), 2, "{o:?}");
+        let o = path(Vendor::F5, None, "17.0.0", "21.1.0");
+        assert_eq!(hops(&o).len(), 2, "{o:?}");
+    }
+
+    #[test]
+    fn f5_21_runs_on_rseries_and_velos_tenants_not_on_iseries_or_viprion() {
+        // K9476, K86001294, K9412.
+        let c = Catalog::embedded().unwrap();
+        let v21 = Version::parse(Vendor::F5, "21.1.0").unwrap();
+        let v17 = Version::parse(Vendor::F5, "17.5.1").unwrap();
+        let mut families = std::collections::BTreeSet::new();
+        for m in c.models.iter().filter(|m| m.vendor == Vendor::F5) {
+            let runs = |v| !matches!(c.hardware_support(m, v), Support::No(_));
+            match m.family.as_str() {
+                "iSeries" | "VIPRION" => {
+                    assert!(!runs(&v21), "{} must not run 21.x", m.id);
+                    families.insert(m.family.as_str());
+                }
+                "rSeries" | "VELOS" => {
+                    assert!(runs(&v21), "{} runs 21.x tenants", m.id);
+                    families.insert(m.family.as_str());
+                }
+                _ => {}
+            }
+            if matches!(m.family.as_str(), "iSeries" | "rSeries") {
+                assert!(runs(&v17), "{} runs 17.5.1", m.id);
+            }
+        }
+        assert_eq!(families.len(), 4, "{families:?}");
+        // So an iSeries on 17.5.1 has no way to 21.1.0, and says why.
+        let o = path(Vendor::F5, Some("i5800"), "17.5.1", "21.1.0");
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        assert!(o.reason().unwrap().contains("K9476"), "{o:?}");
     }
 
     #[test]
@@ -338,17 +394,56 @@ mod tests {
 
     #[test]
     fn fortiadc_goes_branch_by_branch_through_the_latest() {
-        // The vendor's example 5.3.5 -> 5.4.x -> 6.0.x -> 6.1.5: the catalog knows no 6.0
-        // release, so the route stops at the latest 5.4 and says so.
-        let o = path(Vendor::FortiAdc, None, "5.3.5", "6.1.5");
-        assert_eq!(o.action(), "blocked", "{o:?}");
-        assert!(o.reason().unwrap().contains("at most 5.4.0"), "{o:?}");
-        let o = path(Vendor::FortiAdc, None, "6.1.4", "7.4.3");
-        assert_eq!(o.action(), "blocked", "no 7.0 release known: {o:?}");
-        let o = path(Vendor::FortiAdc, None, "7.1.0", "7.4.3");
-        assert_eq!(hops(&o), ["7.2.6", "7.4.3"], "{o:?}");
+        // The vendor's example: 5.3.5 -> 5.4.x -> 6.0.x -> 6.1.5, "x" the latest of the branch.
+        let c = Catalog::embedded().unwrap();
+        let latest = |b: crate::version::Branch| {
+            c.releases_of(Vendor::FortiAdc)
+                .filter(|r| r.version.branch() == b)
+                .map(|r| r.version.clone())
+                .max()
+                .unwrap()
+        };
+        for (from, to) in [("5.3.5", "6.1.5"), ("6.1.4", "7.4.3"), ("5.3.0", "7.2.6")] {
+            let o = path(Vendor::FortiAdc, None, from, to);
+            let h: Vec<Version> = o.hops().iter().map(|h| h.version.clone()).collect();
+            assert!(!h.is_empty(), "{from} -> {to}: {o:?}");
+            assert_eq!(h.last().unwrap().as_str(), to);
+            let mut prev = Version::parse(Vendor::FortiAdc, from).unwrap();
+            for (i, v) in h.iter().enumerate() {
+                assert!(v.branch() > prev.branch(), "one branch per hop: {h:?}");
+                // No branch the catalog lists is skipped.
+                assert!(
+                    !c.releases_of(Vendor::FortiAdc)
+                        .any(|r| r.version.branch() > prev.branch()
+                            && r.version.branch() < v.branch()),
+                    "{from} -> {to} skips a branch: {h:?}"
+                );
+                if i + 1 < h.len() {
+                    assert_eq!(
+                        *v,
+                        latest(v.branch()),
+                        "intermediate hops land on the latest"
+                    );
+                }
+                prev = v.clone();
+            }
+        }
         let o = path(Vendor::FortiAdc, None, "6.1.4", "6.2.6");
         assert_eq!(hops(&o), ["6.2.6"], "{o:?}");
+    }
+
+    #[test]
+    fn fortiadc_models_do_not_run_firmware_older_than_their_first_listed_line() {
+        // FortiManager's model lists per FortiADC line (a proxy): 120F from 6.2, 320F from 7.4.
+        let o = path(Vendor::FortiAdc, Some("FAD-120F"), "6.1.4", "6.1.5");
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        let o = path(Vendor::FortiAdc, Some("FAD-120F"), "6.2.6", "7.4.3");
+        assert_eq!(o.action(), "upgrade", "{o:?}");
+        let o = path(Vendor::FortiAdc, Some("FAD-320F"), "7.1.0", "7.2.6");
+        assert_eq!(o.action(), "replace-hardware", "{o:?}");
+        // A model listed from the first line the lists cover is not limited.
+        let o = path(Vendor::FortiAdc, Some("FAD-400F"), "5.3.5", "6.1.5");
+        assert_eq!(o.action(), "upgrade", "{o:?}");
     }
 
     #[test]
