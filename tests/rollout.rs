@@ -496,3 +496,77 @@ fn a_host_key_changed_mid_rollout_stops_that_group_until_it_is_trusted_again() {
         .stdout_has("3 of 3 groups completed");
     lab.assert_pairs_never_both_down();
 }
+
+#[test]
+fn a_finished_rollout_leaves_the_inventory_true_and_every_other_byte_as_it_was() {
+    let lab = Lab::up(4, 85, "");
+    // An export as spreadsheets write them: a BOM, CRLF, a quoted comma in an extra column.
+    let csv = lab.dir.path().join("inventory/devices.csv");
+    let plain = std::fs::read_to_string(&csv).unwrap();
+    let export = |text: &str| -> String {
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 0 {
+                    format!("{l},owner")
+                } else {
+                    format!("{l},\"Ops, Lab {i}\"")
+                }
+            })
+            .collect();
+        format!("\u{feff}{}\r\n", lines.join("\r\n"))
+    };
+    std::fs::write(&csv, export(&plain)).unwrap();
+    let lab = plan_lab(lab, &[]);
+    upgrade(&lab, &["--yes"]).code(0);
+    // Every unit runs 16.1.4 and each pair's roles swapped (standby first, then a failover):
+    // exactly those cells changed.
+    let swapped = plain
+        .replace("15.1.10", "16.1.4")
+        .replace(",active", ",was-active")
+        .replace(",standby", ",active")
+        .replace(",was-active", ",standby");
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), export(&swapped));
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    assert_eq!(journal.matches(" wrote ").count(), 8, "{journal}");
+    // The plan and the devices agree with the inventory, without a hand edit.
+    Test::new()
+        .args(&["plan", "check", &lab.path("plan.json")])
+        .run()
+        .code(0);
+    for (device, role) in [("lab-lb01", "standby"), ("lab-lb02", "active")] {
+        Test::new()
+            .args(&[
+                "device",
+                "check",
+                device,
+                "--inventory",
+                &lab.path("inventory"),
+                "--identity",
+                &lab.path("id_ed25519"),
+                "--known-hosts",
+                &lab.path("known_hosts"),
+            ])
+            .run()
+            .code(0)
+            .stdout_has("runs 16.1.4")
+            .stdout_has(&format!("{role} as expected"));
+    }
+}
+
+#[test]
+fn no_write_inventory_leaves_the_csv_alone_and_resume_still_accepts_it() {
+    let lab = setup(2, 86, "");
+    let csv = lab.dir.path().join("inventory/devices.csv");
+    let before = std::fs::read(&csv).unwrap();
+    upgrade(&lab, &["--yes", "--no-write-inventory"]).code(0);
+    assert_eq!(std::fs::read(&csv).unwrap(), before);
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    assert!(!journal.contains(" wrote "), "{journal}");
+    // The run's journal explains the difference: the plan is still current.
+    Test::new()
+        .args(&["plan", "check", &lab.path("plan.json")])
+        .run()
+        .code(0);
+}

@@ -4,6 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
 use super::device::SshArgs;
@@ -183,6 +184,66 @@ pub fn observer() -> Box<dyn Observer> {
         Box::new(super::progress::Bars::new())
     } else {
         Box::new(super::progress::Lines::new())
+    }
+}
+
+/// What the journal at `path`, if there is one, says finished steps made of the devices.
+pub fn journaled(
+    path: &Path,
+    groups: &[(usize, &crate::planner::file::Group)],
+) -> anyhow::Result<crate::planner::check::Journaled> {
+    let entries = match crate::executor::journal::Journal::read(path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    };
+    Ok(crate::executor::journaled_cells(groups, &entries)
+        .into_iter()
+        .collect())
+}
+
+/// The inventory's CSV files as `upgrade` and `reboots run` write back to them: each device's
+/// cell in the file that defines it, one write at a time.
+pub struct CsvInventory {
+    files: crate::HashMap<String, PathBuf>,
+    lock: Mutex<()>,
+}
+
+impl CsvInventory {
+    pub fn new(inv: &crate::inventory::Inventory) -> CsvInventory {
+        CsvInventory {
+            files: inv
+                .devices
+                .iter()
+                .map(|d| (d.name.clone(), PathBuf::from(&d.at.file)))
+                .collect(),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+impl crate::executor::InventoryWriter for CsvInventory {
+    fn set(&self, device: &str, field: &str, value: &str) -> Result<Option<String>, String> {
+        let file = self
+            .files
+            .get(device)
+            .ok_or_else(|| format!("{device} is not in the inventory"))?;
+        let _one = self.lock.lock().expect("inventory lock");
+        let edit = crate::inventory::edit::CellEdit {
+            device: device.into(),
+            column: field.into(),
+            value: value.into(),
+        };
+        let before = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let (after, unmatched) = crate::inventory::edit::apply(&before, &[edit]);
+        if !unmatched.is_empty() {
+            return Err(format!("{}: no {field} cell for {device}", file.display()));
+        }
+        if after == before {
+            return Ok(None);
+        }
+        crate::fsutil::write_atomic(file, &after).map_err(|e| format!("{e:#}"))?;
+        Ok(Some(file.display().to_string()))
     }
 }
 

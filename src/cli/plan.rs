@@ -355,7 +355,14 @@ fn check(ctx: &Ctx, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let Some((inv, catalog)) = load_inventory(ctx, &paths)? else {
         return Ok(ExitStatus::Findings);
     };
-    let diffs = planner::check::check(&plan, &inv, &catalog);
+    // Devices may be as planned, or as the rollout's journal beside the plan says it left them.
+    let groups: Vec<_> = plan
+        .waves
+        .iter()
+        .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
+        .collect();
+    let done = super::engine::journaled(&args.plan.with_extension("journal"), &groups)?;
+    let diffs = planner::check::check(&plan, &inv, &catalog, &done);
     let name = args.plan.display();
     for d in &diffs {
         super::out(d.located(&args.plan, &lines))?;

@@ -116,6 +116,10 @@ struct RunArgs {
     /// recorded in the journal and the report).
     #[arg(long)]
     ignore_windows: bool,
+    /// Leave the inventory as it is: by default each verified failover writes both units'
+    /// roles into their CSV rows.
+    #[arg(long)]
+    no_write_inventory: bool,
     /// Run a schedule that no longer matches the inventory.
     #[arg(long)]
     force: bool,
@@ -397,7 +401,14 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         .flat_map(|r| &r.groups)
         .flat_map(|g| g.devices.iter().map(move |d| (g, d)))
         .filter(|(_, d)| seen.insert(d.name.clone()));
-    let diffs = crate::planner::check::check_devices(devices, &inv);
+    let jpath = journal_path(&args.schedule, &args.journal);
+    let groups: Vec<_> = s
+        .rounds
+        .iter()
+        .flat_map(|r| r.groups.iter().map(move |g| (r.index, g)))
+        .collect();
+    let done = engine::journaled(&jpath, &groups)?;
+    let diffs = crate::planner::check::check_devices(devices, &inv, &done);
     if !diffs.is_empty() {
         for d in &diffs {
             eprintln!("{}: {d}", args.schedule.display());
@@ -409,7 +420,6 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
             return Ok(ExitStatus::Findings);
         }
     }
-    let jpath = journal_path(&args.schedule, &args.journal);
     let entries = if jpath.exists() {
         Journal::read(&jpath)?
     } else {
@@ -516,6 +526,7 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         )?;
     }
     let clock = crate::clock::FixedClock(now);
+    let writer = engine::CsvInventory::new(&inv);
     let settings = Settings {
         parallel: args.parallel.max(1),
         budget: args.max_failures,
@@ -535,6 +546,7 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         } else {
             &crate::clock::SystemClock
         },
+        inventory: (!args.no_write_inventory).then_some(&writer as _),
     };
     let journal = Mutex::new(journal);
     let observer = engine::observer();

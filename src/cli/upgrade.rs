@@ -47,6 +47,10 @@ pub struct Args {
     /// emergency; recorded in the journal and the run report).
     #[arg(long)]
     ignore_windows: bool,
+    /// Leave the inventory as it is: by default each verified hop writes the device's new
+    /// version, and each verified failover both units' roles, into its CSV row.
+    #[arg(long)]
+    no_write_inventory: bool,
     /// Run a plan that no longer matches the inventory or catalog, or whose hops the catalog
     /// does not support (recorded in the journal and the run report).
     #[arg(long)]
@@ -122,7 +126,15 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let paths = super::plan::inventory_paths(&plan, &args.inventory);
     let catalog = ctx.catalog()?;
     let inv = crate::inventory::load(&paths, &catalog)?;
-    let diffs = crate::planner::check::check(&plan, &inv, &catalog);
+    let jpath = journal_path(&args.plan, &args.journal);
+    // Devices may be as planned, or as this rollout's journal says it left them.
+    let groups: Vec<_> = plan
+        .waves
+        .iter()
+        .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
+        .collect();
+    let done = engine::journaled(&jpath, &groups)?;
+    let diffs = crate::planner::check::check(&plan, &inv, &catalog, &done);
     let mut forced: Vec<String> = Vec::new();
     if !diffs.is_empty() {
         for d in &diffs {
@@ -165,7 +177,6 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         );
         return Ok(ExitStatus::Input);
     }
-    let jpath = journal_path(&args.plan, &args.journal);
     let _lock = Lock::take(&jpath)?;
     if args.restart && jpath.exists() {
         let kept = crate::fsutil::set_aside(&jpath)?;
@@ -229,6 +240,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         }
     }
     let windows = crate::executor::windows::SiteWindows::new(&inv.sites, plan.options.horizon_days);
+    let writer = engine::CsvInventory::new(&inv);
     let settings = Settings {
         parallel: args.parallel.max(1),
         budget: args.max_failures,
@@ -244,6 +256,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         },
         soak_minutes: (plan.options.canary_soak_minutes, plan.options.soak_minutes),
         clock: &crate::clock::SystemClock,
+        inventory: (!args.no_write_inventory).then_some(&writer as _),
     };
     let observer = engine::observer();
     let yes = args.yes;

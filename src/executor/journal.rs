@@ -30,6 +30,8 @@ pub enum Event {
     /// Not a step: an override or a decision of the run (`--force`, `--ignore-windows`),
     /// recorded for the report.
     Note,
+    /// Not a step: a cell of the inventory was written to say what a step changed.
+    Wrote,
 }
 
 impl Event {
@@ -41,6 +43,7 @@ impl Event {
             Event::Skip => "skip",
             Event::Interrupted => "interrupted",
             Event::Note => "note",
+            Event::Wrote => "wrote",
         }
     }
 }
@@ -127,6 +130,7 @@ fn parse(line: &str) -> Option<Entry> {
         "skip" => Event::Skip,
         "interrupted" => Event::Interrupted,
         "note" => Event::Note,
+        "wrote" => Event::Wrote,
         _ => return None,
     };
     let mut fields = Vec::new();

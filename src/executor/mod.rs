@@ -155,6 +155,16 @@ pub struct Settings<'a> {
     pub soak_minutes: (i64, i64),
     /// Where "now" comes from.
     pub clock: &'a (dyn crate::clock::Clock + Sync),
+    /// Where what a step changed is written back (`None`: `--no-write-inventory`).
+    pub inventory: Option<&'a dyn InventoryWriter>,
+}
+
+/// Keeps the inventory true as steps finish: the version after a verified hop, both roles
+/// after a verified failover (`upgrade` and `reboots run` write the devices' CSV rows).
+pub trait InventoryWriter: Sync {
+    /// Sets `field` (`version`, `ha_role`) of `device` to `value`: `Ok(Some(file))` when a
+    /// cell changed, `Ok(None)` when the inventory said so already.
+    fn set(&self, device: &str, field: &str, value: &str) -> Result<Option<String>, String>;
 }
 
 /// How the run ended.
@@ -305,6 +315,12 @@ impl Ctx<'_> {
             .expect("journal lock")
             .record(event, fields)
             .map_err(|e| format!("cannot write the journal: {e}"))
+    }
+
+    /// Writes what a verified step changed into the inventory, journaling each write; a
+    /// write that fails fails the group (the device is changed; `--resume` writes it again).
+    fn write_back(&self, device: &str, field: &str, value: &str) -> Result<(), GroupStop> {
+        write_back(self.settings, self.journal, device, field, value).map_err(GroupStop::Failed)
     }
 
     fn finished(&self, key: &str) -> bool {
@@ -522,11 +538,13 @@ fn run_group(
                     ) {
                         Ok(device::HopOutcome::Upgraded(_)) => {
                             c.record(Event::Done, &fields)?;
+                            c.write_back(name, "version", hop)?;
                             prev = to;
                         }
                         // A hop finished before a crash that the journal did not record.
                         Ok(device::HopOutcome::AlreadyAtTarget) => {
                             c.record(Event::Skip, &fields)?;
+                            c.write_back(name, "version", hop)?;
                             c.observer.on(Progress::Step {
                                 device: name,
                                 step: "skip",
@@ -676,6 +694,12 @@ fn run_group(
                 match result {
                     Ok(()) => {
                         c.record(Event::Done, &fields)?;
+                        // The unit taken over may be outside this phase's devices (the
+                        // standby upgraded in the canary): it is named by the step.
+                        c.write_back(to, "ha_role", "active")?;
+                        for d in g.devices.iter().filter(|d| d.name != *to) {
+                            c.write_back(&d.name, "ha_role", "standby")?;
+                        }
                         promote(&mut roles);
                         c.observer.on(Progress::Step {
                             device: &gname,
@@ -849,6 +873,101 @@ fn soak_end(
 
 /// Runs the waves of a plan (or of a reboot schedule). `confirm` is asked before each wave
 /// after the canary (with the previous wave's results); returning false stops the rollout.
+/// Writes `device`'s `field` through the settings' inventory writer and journals the write.
+fn write_back(
+    settings: &Settings<'_>,
+    journal: &Mutex<Journal>,
+    device: &str,
+    field: &str,
+    value: &str,
+) -> Result<(), String> {
+    let Some(w) = settings.inventory else {
+        return Ok(());
+    };
+    match w.set(device, field, value) {
+        Ok(None) => Ok(()),
+        Ok(Some(file)) => journal
+            .lock()
+            .expect("journal lock")
+            .record(
+                Event::Wrote,
+                &[
+                    ("device", device),
+                    ("field", field),
+                    ("value", value),
+                    ("file", &file),
+                ],
+            )
+            .map_err(|e| format!("cannot write the journal: {e}")),
+        Err(e) => Err(format!(
+            "{device}: {field} is {value} on the device, but the inventory could not say so: \
+             {e} (--resume writes it again)"
+        )),
+    }
+}
+
+/// What the journal's finished steps made of the inventory's cells, in the order first
+/// changed, the last word winning: `version` after each hop, `ha_role` of every member after
+/// each failover.
+pub fn journaled_cells(
+    groups: &[(usize, &Group)],
+    entries: &[journal::Entry],
+) -> Vec<((String, &'static str), String)> {
+    let mut cells: Vec<((String, &'static str), String)> = Vec::new();
+    let mut set = |device: &str, field: &'static str, value: &str| {
+        let key = (device.to_string(), field);
+        cells.retain(|(k, _)| *k != key);
+        cells.push((key, value.to_string()));
+    };
+    for e in entries {
+        if !matches!(e.event, Event::Done | Event::Skip) {
+            continue;
+        }
+        match (e.get("step"), e.get("device"), e.get("to")) {
+            (Some("hop"), Some(device), Some(to)) => set(device, "version", to),
+            (Some("failover"), _, Some(to)) => {
+                // A group may run in two waves (`--ha-two-phase`, the canary): this wave's.
+                let group = groups
+                    .iter()
+                    .find(|(w, g)| {
+                        e.get("wave") == Some(w.to_string().as_str())
+                            && e.get("group") == Some(group_name(g).as_str())
+                    })
+                    .map(|(_, g)| g);
+                set(to, "ha_role", "active");
+                for d in group.iter().flat_map(|g| &g.devices) {
+                    if d.name != to {
+                        set(&d.name, "ha_role", "standby");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    cells
+}
+
+/// Before anything runs, the inventory is made to say what the journal's finished steps did:
+/// a run that stopped between a device change and its write-back is repaired on resume.
+fn repair_inventory(
+    waves: &[Wave],
+    settings: &Settings<'_>,
+    journal: &Mutex<Journal>,
+) -> Result<(), String> {
+    if settings.inventory.is_none() {
+        return Ok(());
+    }
+    let entries = journal.lock().expect("journal lock").entries.clone();
+    let groups: Vec<(usize, &Group)> = waves
+        .iter()
+        .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
+        .collect();
+    for ((device, field), value) in journaled_cells(&groups, &entries) {
+        write_back(settings, journal, &device, field, &value)?;
+    }
+    Ok(())
+}
+
 /// A wave starts only when every group of the one before it has finished.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
@@ -866,6 +985,10 @@ pub fn run(
     let failures = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut outcome = Outcome::default();
+    if let Err(e) = repair_inventory(waves, settings, journal) {
+        outcome.stopped = Some(e);
+        return outcome;
+    }
     let mut previous: Option<(WaveReport, &Wave)> = None;
     for wave in waves {
         if stop.load(Ordering::SeqCst) || INTERRUPTED.load(Ordering::SeqCst) {

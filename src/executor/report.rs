@@ -23,7 +23,7 @@ pub fn steps(entries: &[Entry]) -> Table {
     for e in entries {
         match e.event {
             Event::Start => starts.push(e),
-            Event::Note => {}
+            Event::Note | Event::Wrote => {}
             Event::Done | Event::Fail | Event::Skip | Event::Interrupted => {
                 let start = starts
                     .iter()

@@ -104,6 +104,43 @@ struct Bed {
     dir: tempfile::TempDir,
     manifest: Manifest,
     drivers: Drivers,
+    inventory: Cells,
+}
+
+/// An inventory as cells: what the engine writes back, every call in order.
+#[derive(Default)]
+struct Cells {
+    cells: Mutex<HashMap<(String, String), String>>,
+    calls: Mutex<Vec<String>>,
+    fail: AtomicBool,
+}
+
+impl InventoryWriter for Cells {
+    fn set(&self, device: &str, field: &str, value: &str) -> Result<Option<String>, String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{device} {field}={value}"));
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("read-only file system".into());
+        }
+        let old = self
+            .cells
+            .lock()
+            .unwrap()
+            .insert((device.into(), field.into()), value.into());
+        Ok((old.as_deref() != Some(value)).then(|| "inv/devices.csv".to_string()))
+    }
+}
+
+impl Cells {
+    fn get(&self, device: &str, field: &str) -> Option<String> {
+        self.cells
+            .lock()
+            .unwrap()
+            .get(&(device.to_string(), field.to_string()))
+            .cloned()
+    }
 }
 
 impl Bed {
@@ -133,6 +170,7 @@ impl Bed {
             },
             dir,
             drivers: Drivers::load(None).unwrap(),
+            inventory: Cells::default(),
         }
     }
 
@@ -194,6 +232,7 @@ impl Bed {
             mode,
             soak_minutes: soak,
             clock,
+            inventory: Some(&self.inventory),
         };
         let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
         run(
@@ -362,6 +401,149 @@ fn a_pair_goes_standby_first_and_ends_swapped_on_the_target() {
     let (a, b) = (bed.fleet.device("lb01"), bed.fleet.device("lb02"));
     assert_eq!((a.version(), a.role.as_str()), ("17.1.1.3", "standby"));
     assert_eq!((b.version(), b.role.as_str()), ("17.1.1.3", "active"));
+}
+
+#[test]
+fn each_verified_step_is_written_back_to_the_inventory_and_journaled() {
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let w = waves(
+        vec![],
+        vec![pair("ha01", "lb01", "lb02", &["16.1.4", "17.1.1.3"])],
+    );
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(out.completed, 1, "{out:?}");
+    // In step order: each hop once verified, both roles once the failover is.
+    assert_eq!(
+        *bed.inventory.calls.lock().unwrap(),
+        [
+            "lb02 version=16.1.4",
+            "lb02 version=17.1.1.3",
+            "lb02 ha_role=active",
+            "lb01 ha_role=standby",
+            "lb01 version=16.1.4",
+            "lb01 version=17.1.1.3",
+        ]
+    );
+    let text = bed.journal_text();
+    assert_eq!(text.matches(" wrote ").count(), 6, "{text}");
+    assert!(
+        text.contains(" wrote device=lb01 field=version value=17.1.1.3 file=inv/devices.csv"),
+        "{text}"
+    );
+    // A failed hop writes nothing.
+    let bed = Bed::new();
+    bed.fleet.add("s1", "active", None, &[Fault::InstallFails]);
+    let out = bed.run(&waves(vec![], vec![single("s1")]), Budget::Count(0));
+    assert_eq!(out.failed.len(), 1, "{out:?}");
+    assert!(bed.inventory.calls.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_failover_in_a_later_phase_writes_both_roles_and_a_resume_replays_them() {
+    // The canary upgrades the standby alone; wave 1 fails over to it and upgrades the active.
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let mut first = group(
+        Some("ha01"),
+        vec![device("lb02", "standby", &["16.1.4"])],
+        vec![Step::Upgrade {
+            device: "lb02".into(),
+        }],
+    );
+    first.phase = Phase::Standby;
+    let mut second = group(
+        Some("ha01"),
+        vec![device("lb01", "active", &["16.1.4"])],
+        vec![
+            Step::Failover {
+                to: "lb02".into(),
+                mgmt_host: "lb02.example:22".into(),
+            },
+            Step::Upgrade {
+                device: "lb01".into(),
+            },
+        ],
+    );
+    second.phase = Phase::Active;
+    let w = waves(vec![first], vec![second]);
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(out.completed, 2, "{out:?}");
+    let cells = |bed: &Bed| {
+        ["lb01", "lb02"].map(|d| {
+            (
+                bed.inventory.get(d, "version").unwrap_or_default(),
+                bed.inventory.get(d, "ha_role").unwrap_or_default(),
+            )
+        })
+    };
+    let want = [
+        ("16.1.4".to_string(), "standby".to_string()),
+        ("16.1.4".to_string(), "active".to_string()),
+    ];
+    assert_eq!(cells(&bed), want);
+    // The inventory lost every write (a restored backup, a crash before the rename): the
+    // next run puts back what the journal says, the failover of wave 1 included.
+    bed.inventory.cells.lock().unwrap().clear();
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(cells(&bed), want);
+}
+
+#[test]
+fn a_write_back_that_failed_after_the_device_changed_is_repaired_on_resume() {
+    let bed = Bed::new();
+    bed.fleet.add("s1", "active", None, &[]);
+    bed.fleet.add("s2", "active", None, &[]);
+    let w = waves(vec![single("s1")], vec![single("s2")]);
+    bed.inventory
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let out = bed.run(&w, Budget::Count(0));
+    // The device was upgraded; the group fails saying the inventory does not know it yet.
+    assert_eq!(out.failed.len(), 1, "{out:?}");
+    assert_eq!(bed.fleet.device("s1").version(), "16.1.4", "{out:?}");
+    assert!(
+        out.failed[0]
+            .1
+            .contains("16.1.4 on the device, but the inventory could not say so"),
+        "{out:?}"
+    );
+    assert!(
+        bed.fleet.commands("s2").is_empty(),
+        "the failed canary stops the rest"
+    );
+    bed.inventory
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    bed.inventory.calls.lock().unwrap().clear();
+    let installs = |n: &str| {
+        bed.fleet
+            .commands(n)
+            .iter()
+            .filter(|c| c.contains("install"))
+            .count()
+    };
+    let before = installs("s1");
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(out.completed, 2, "{out:?}");
+    // The resume first writes what the journal says was done, then goes on; s1 is not
+    // installed again.
+    let calls = bed.inventory.calls.lock().unwrap().clone();
+    assert_eq!(calls, ["s1 version=16.1.4", "s2 version=16.1.4"]);
+    assert_eq!(installs("s1"), before);
+    assert_eq!(
+        bed.inventory.get("s1", "version").as_deref(),
+        Some("16.1.4")
+    );
+    assert!(
+        bed.journal_text()
+            .contains(" wrote device=s1 field=version value=16.1.4"),
+        "{}",
+        bed.journal_text()
+    );
 }
 
 #[test]

@@ -193,7 +193,11 @@ pub fn validate(waves: &[Wave]) -> Vec<String> {
 }
 
 /// The differences between `plan` and the current inventory and catalog.
-pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference> {
+/// What a run's journal says devices now are: (device, `version` | `ha_role`) → value, as
+/// `executor::journaled_cells` reads it. A device may be as planned or as the journal says.
+pub type Journaled = HashMap<(String, &'static str), String>;
+
+pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog, done: &Journaled) -> Vec<Difference> {
     let mut out = Vec::new();
     if plan.catalog.digest != catalog.digest {
         out.push(Difference {
@@ -206,7 +210,11 @@ pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference>
             ),
         });
     }
-    out.extend(check_devices(plan.devices().map(|(_, g, p)| (g, p)), inv));
+    out.extend(check_devices(
+        plan.devices().map(|(_, g, p)| (g, p)),
+        inv,
+        done,
+    ));
     // Devices the plan's selection would pick that the plan does not know.
     let known: HashSet<&str> = plan
         .devices()
@@ -239,10 +247,12 @@ pub fn check(plan: &Plan, inv: &Inventory, catalog: &Catalog) -> Vec<Difference>
 }
 
 /// The differences between planned devices (each with its group) and the inventory: removed,
-/// another version, role, HA group, site, model or management address.
+/// another version, role, HA group, site, model or management address. A version or role is
+/// current when it is the plan's or the one the run's journal says a finished step made.
 pub fn check_devices<'a>(
     devices: impl Iterator<Item = (&'a Group, &'a PlannedDevice)>,
     inv: &Inventory,
+    done: &Journaled,
 ) -> Vec<Difference> {
     let mut out = Vec::new();
     let by_name: HashMap<&str, &crate::inventory::Device> =
@@ -265,7 +275,8 @@ pub fn check_devices<'a>(
                 message,
             })
         };
-        if d.version.as_str() != p.from {
+        let journaled = |field| done.get(&(p.name.clone(), field)).map(String::as_str);
+        if d.version.as_str() != p.from && journaled("version") != Some(d.version.as_str()) {
             let hop = p.path.iter().position(|h| h == d.version.as_str());
             diff(
                 "version-drift",
@@ -280,7 +291,7 @@ pub fn check_devices<'a>(
                 },
             );
         }
-        if d.ha_role.id() != p.role {
+        if d.ha_role.id() != p.role && journaled("ha_role") != Some(d.ha_role.id()) {
             diff(
                 "role-changed",
                 format!("HA role is {}, the plan expects {}", d.ha_role.id(), p.role),
