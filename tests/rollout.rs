@@ -528,8 +528,24 @@ fn a_finished_rollout_leaves_the_inventory_true_and_every_other_byte_as_it_was()
         .replace(",standby", ",active")
         .replace(",was-active", ",standby");
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), export(&swapped));
-    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    let jpath = lab.dir.path().join("plan.journal");
+    let journal = std::fs::read_to_string(&jpath).unwrap();
     assert_eq!(journal.matches(" wrote ").count(), 8, "{journal}");
+    // A crash after the devices changed and before their rows were written: the journal has
+    // the steps, not the writes, and the CSV is as before. The resume repairs it, changing
+    // nothing on the devices.
+    let unwritten: String = journal
+        .lines()
+        .filter(|l| !l.contains(" wrote "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&jpath, unwritten).unwrap();
+    std::fs::write(&csv, export(&plain)).unwrap();
+    let installs = || lab.commands("lab-lb01").matches("install").count();
+    let before = installs();
+    upgrade(&lab, &["--yes", "--resume"]).code(0);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), export(&swapped));
+    assert_eq!(installs(), before);
     // The plan and the devices agree with the inventory, without a hand edit.
     Test::new()
         .args(&["plan", "check", &lab.path("plan.json")])
