@@ -24,5 +24,7 @@ mod promises;
 mod reboots;
 // `lbfleet upgrade` and `status` against the device lab: order, canary, budget, resume, locks.
 mod rollout;
+// `lbfleet inventory sync` against the device lab: differences, --apply, unreachable units.
+mod sync;
 // `lbfleet versions sort`: vendor ordering and bad values.
 mod versions;

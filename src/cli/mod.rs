@@ -9,6 +9,7 @@ mod evaluate;
 mod images;
 mod inventory_check;
 mod inventory_report;
+mod inventory_sync;
 mod output;
 mod path;
 mod plan;
@@ -98,6 +99,13 @@ enum InventoryCommand {
     /// One row per device: advisories, target, upgrade path and action.
     #[command(after_help = "Writes: -o FILE only (the format from its extension).")]
     Report(inventory_report::Args),
+    /// Read version and HA role from every device (read-only, over SSH) and show where the
+    /// inventory differs; exit 1 when it does.
+    #[command(
+        after_help = "Writes: with --apply, the cells that differ in the devices' \
+        inventory CSV rows (nothing else in the file changes)."
+    )]
+    Sync(Box<inventory_sync::Args>),
 }
 
 /// What every subcommand may need.
@@ -200,6 +208,7 @@ where
         Command::Images(args) => images::run(&args),
         Command::Inventory(InventoryCommand::Check(args)) => inventory_check::run(&ctx, &args),
         Command::Inventory(InventoryCommand::Report(args)) => inventory_report::run(&ctx, &args),
+        Command::Inventory(InventoryCommand::Sync(args)) => inventory_sync::run(&ctx, &args),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod edit;
 mod host;
 pub mod report;
 mod site;
+pub mod sync;
 
 use crate::{HashMap, HashSet};
 use std::fmt;
