@@ -341,3 +341,15 @@ fn the_summary_counts_rows_read_not_only_usable_devices() {
         .stderr_has("checked 2 files, 3 sites, 5 devices: ")
         .stderr_has("usable: 2 sites, 1 devices");
 }
+
+#[test]
+fn devices_without_any_sites_file_are_one_error_not_one_per_row() {
+    let t = Test::new()
+        .sample()
+        .args(&["inventory", "check", "inventories/devices.csv"])
+        .run();
+    t.code(2)
+        .stderr_has("inventories/devices.csv: no sites file among the inventory files")
+        .stdout_lacks("unknown-site");
+    assert_eq!(t.stderr.lines().count(), 1, "{}", t.stderr);
+}

@@ -427,3 +427,27 @@ fn a_slow_device_hits_the_command_timeout_as_a_failed_check() {
     // The device was only slow: the commands it received were all read-only.
     assert!(!lab.commands("lab-lb01").contains("install"));
 }
+
+#[test]
+fn a_lab_brought_up_again_starts_fresh_without_the_last_walk_through_s_files() {
+    let lab = Lab::up(2, 88, "");
+    std::fs::write(lab.dir.path().join("plan.journal"), "x\n").unwrap();
+    std::fs::write(lab.dir.path().join("plan.json"), "{}\n").unwrap();
+    let out = std::process::Command::new(crate::support::repo().join("scripts/lab"))
+        .env("LAB_DEVICE", env!("CARGO_BIN_EXE_lbfleet-lab-device"))
+        .args(["up", "--devices", "2", "--net", "88", "--dir"])
+        .arg(lab.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!lab.dir.path().join("plan.journal").exists());
+    assert!(!lab.dir.path().join("plan.json").exists());
+    // And its devices answer, with the new keys.
+    check(&lab, "lab-lb01", &[])
+        .code(0)
+        .stdout_has("runs 15.1.10");
+}

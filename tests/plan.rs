@@ -336,13 +336,17 @@ fn the_format_asked_for_lands_in_the_file_named_and_the_plan_where_asked() {
     t.code(0)
         .stdout_has("wave")
         .stderr_has("wrote ticket.md (markdown)")
-        .stderr_has("wrote plan.json (the plan)");
+        .stderr_has("wrote ticket.json (the plan)");
     assert!(
         t.read("ticket.md").starts_with("## Upgrade plan"),
         "{}",
         t.read("ticket.md")
     );
-    let plan: serde_json::Value = serde_json::from_str(&t.read("plan.json")).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&t.read("ticket.json")).unwrap();
+    assert!(
+        !t.path_exists("plan.json"),
+        "the plan goes beside the ticket"
+    );
     assert_eq!(plan["schema"], "lbfleet.plan/1");
     // The extension alone says the format; JSON is the plan itself.
     let t = t

@@ -363,6 +363,15 @@ fn a_calendar_asked_for_in_a_file_lands_there_and_names_its_schedule() {
     );
     let s: serde_json::Value = serde_json::from_str(&t.read("reboots.json")).unwrap();
     assert!(!s["rounds"].as_array().unwrap().is_empty());
+    // A calendar is never written where the schedule goes.
+    let t = t
+        .then()
+        .args(&args)
+        .args(&["--format", "ics", "-o", "reboots.json"])
+        .run();
+    t.code(2)
+        .stderr_has("its extension says json, --format says ics");
+    assert!(serde_json::from_str::<serde_json::Value>(&t.read("reboots.json")).is_ok());
     // `--format ics > x.ics` from other inputs: the earlier schedule is kept, and named.
     let earlier = t.read("reboots.json");
     let again = t

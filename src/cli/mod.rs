@@ -77,14 +77,16 @@ enum Command {
     /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).
     #[command(
         after_help = "Writes: `plan`: reboots.json, or -o FILE.json (an earlier schedule from \
-        other inputs is kept beside it); -o FILE.ics|.csv|.txt writes that rendering too. `run`: \
+        other inputs is kept beside it); -o FILE.ics|.csv|.txt writes that rendering and the schedule as \
+        FILE.json. `run`: \
         SCHEDULE.journal, SCHEDULE.lock while it runs, and the run report SCHEDULE.report.md."
     )]
     Reboots(reboots::Args),
     /// Plan a staged rollout: canary, waves, HA order, maintenance windows.
     #[command(
         after_help = "Writes: plan.json, or -o FILE.json (an earlier plan from other inputs is kept \
-        beside it as plan.json.YYYYMMDDTHHMMSSZ); -o FILE.md|.txt writes that rendering too."
+        beside it as plan.json.YYYYMMDDTHHMMSSZ); -o FILE.md|.txt writes that rendering and the plan \
+        as FILE.json."
     )]
     Plan(Box<plan::Args>),
     /// Check the fleet inventory or report on it.

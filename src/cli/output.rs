@@ -26,8 +26,11 @@ pub struct Destinations<F> {
 
 /// `--format` and `-o` resolved: the format is the one given, else `-o`'s extension (`.md`
 /// Markdown, `.txt` a table, `.json`, `.csv`, `.ics`; JSON for a name without one), else
-/// `default`. The JSON is saved to `-o` when that gets JSON, else to `default_path`. An
-/// extension that names none of the command's formats is refused (`plan -o x.ics`).
+/// `default`. The JSON is saved to `-o` when that gets JSON, else beside the rendering as
+/// `FILE.json` (`-o /srv/t.md` saves `/srv/t.json`), else to `default_path`. Refused: an
+/// extension that names none of the command's formats (`plan -o x.ics`) or another format
+/// than `--format` (`--format ics -o x.json`, which would put a calendar where the schedule
+/// goes).
 pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
     format: Option<F>,
     output: Option<&Path>,
@@ -42,18 +45,30 @@ pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
             saved: PathBuf::from(default_path),
         });
     };
-    let format = match (format, out.extension()) {
-        (Some(f), _) => f,
-        (None, None) => json,
-        (None, Some(_)) => by_extension(out).ok_or_else(|| {
-            let names: Vec<String> = F::value_variants().iter().map(|f| name(*f)).collect();
-            anyhow::anyhow!(
-                "-o {}: the extension names none of the formats ({}); use one of theirs \
-                 (.json, .md, .txt, ...) or say --format",
-                out.display(),
-                names.join(", ")
-            )
-        })?,
+    let names = || {
+        F::value_variants()
+            .iter()
+            .map(|f| name(*f))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let by_ext = by_extension::<F>(out);
+    let format = match (format, out.extension(), by_ext) {
+        (Some(f), _, Some(e)) if e != f => anyhow::bail!(
+            "-o {}: its extension says {}, --format says {}: name the file for what it holds",
+            out.display(),
+            name(e),
+            name(f)
+        ),
+        (Some(f), _, _) => f,
+        (None, None, _) => json,
+        (None, Some(_), Some(e)) => e,
+        (None, Some(_), None) => anyhow::bail!(
+            "-o {}: the extension names none of the formats ({}); use one of theirs \
+             (.json, .md, .txt, ...) or say --format",
+            out.display(),
+            names()
+        ),
     };
     Ok(if format == json {
         Destinations {
@@ -62,10 +77,14 @@ pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
             saved: out.to_path_buf(),
         }
     } else {
+        let mut saved = out.with_extension("json");
+        if saved == out {
+            saved = PathBuf::from(default_path);
+        }
         Destinations {
             format,
             rendered: Some(out.to_path_buf()),
-            saved: PathBuf::from(default_path),
+            saved,
         }
     })
 }
@@ -187,10 +206,30 @@ mod tests {
 
     #[test]
     fn the_format_given_goes_to_the_file_given_and_the_json_where_the_user_asked() {
-        let d = dest(Some(F::Ics), Some("reboots.ics"));
+        let d = dest(Some(F::Ics), Some("/srv/r.ics"));
         assert_eq!(d.format, F::Ics);
-        assert_eq!(d.rendered.as_deref(), Some(Path::new("reboots.ics")));
-        assert_eq!(d.saved, Path::new("plan.json"));
+        assert_eq!(d.rendered.as_deref(), Some(Path::new("/srv/r.ics")));
+        // The JSON goes beside the rendering, never where the rendering is.
+        assert_eq!(d.saved, Path::new("/srv/r.json"));
+        let d = dest(Some(F::Ics), Some("cal"));
+        assert_eq!(
+            (d.rendered.as_deref(), d.saved),
+            (Some(Path::new("cal")), "cal.json".into())
+        );
+        // A format the extension contradicts is refused: no calendar named .json.
+        for (f, out) in [
+            (F::Ics, "reboots.json"),
+            (F::Json, "reboots.ics"),
+            (F::Table, "t.md"),
+        ] {
+            let err = destinations(Some(f), Some(Path::new(out)), F::Json, F::Table, "p.json")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(out) && err.contains("its extension says"),
+                "{err}"
+            );
+        }
         // By extension, and JSON means the plan itself.
         assert_eq!(dest(None, Some("t.md")).format, F::Markdown);
         assert_eq!(dest(None, Some("t.TXT")).format, F::Table);
@@ -209,7 +248,10 @@ mod tests {
             err.contains("x.yaml") && err.contains("table, json, markdown, ics"),
             "{err}"
         );
-        assert_eq!(dest(Some(F::Ics), Some("x.yaml")).format, F::Ics);
+        assert_eq!(
+            dest(Some(F::Ics), Some("x.yaml")).saved,
+            Path::new("x.json")
+        );
         // No -o: the rendering on stdout, the plan at the default path.
         let d = dest(Some(F::Markdown), None);
         assert_eq!(

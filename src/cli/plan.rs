@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "DATE")]
     as_of: Option<Date>,
     /// Write to FILE (atomically) instead of stdout: the plan when FILE is JSON, else the
-    /// --format rendering (the plan then goes to plan.json).
+    /// --format rendering (the plan then goes beside it, as FILE.json).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// A table of steps, the plan JSON, or Markdown for a change ticket [default: from the -o

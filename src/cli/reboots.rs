@@ -72,7 +72,7 @@ struct PlanArgs {
     #[arg(long, value_name = "ID", value_delimiter = ',')]
     defect: Vec<String>,
     /// Write to FILE (atomically) instead of stdout: the schedule when FILE is JSON, else the
-    /// --format rendering (the schedule then goes to reboots.json).
+    /// --format rendering (the schedule then goes beside it, as FILE.json).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// A table of steps, CSV, the schedule JSON, or an iCalendar file [default: from the -o

@@ -262,6 +262,14 @@ pub fn load(paths: &[PathBuf], catalog: &Catalog) -> Result<Inventory, InputErro
             ));
         }
     }
+    // Every device names a site: without a sites file each row would fail alone.
+    if let (Some(devices), true) = (device_files.first(), site_files.is_empty()) {
+        return Err(InputError::new(
+            Location::file(&devices.name),
+            "no sites file among the inventory files (a CSV with site,timezone,windows, such as \
+             inventories/sites.csv): name it too, or the folder that holds both",
+        ));
+    }
     let mut inv = Inventory {
         files: files_read,
         digest: format!("sha256:{}", crate::fsutil::hex(&hasher.finalize())),

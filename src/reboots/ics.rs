@@ -160,7 +160,7 @@ fn summary(g: &Group) -> String {
 }
 
 /// The calendar of the schedule saved at `path` (each event says how to run it). Events are
-/// stable across runs (UIDs from round, group and start), so a re-imported schedule updates
+/// stable across runs (UIDs from group and start, whatever round the reboot is in), so a re-imported schedule updates
 /// events instead of duplicating them.
 pub fn calendar(s: &Schedule, path: &std::path::Path) -> String {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -218,12 +218,7 @@ pub fn calendar(s: &Schedule, path: &std::path::Path) -> String {
             line(&mut out, "BEGIN:VEVENT");
             line(
                 &mut out,
-                &format!(
-                    "UID:{}-{}-{}@lbfleet",
-                    r.index,
-                    who,
-                    start.strftime("%Y%m%dT%H%M%SZ")
-                ),
+                &format!("UID:{}-{}@lbfleet", who, start.strftime("%Y%m%dT%H%M%SZ")),
             );
             line(
                 &mut out,

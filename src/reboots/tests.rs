@@ -373,6 +373,27 @@ fn the_calendar_parses_with_an_icalendar_parser() {
 }
 
 #[test]
+fn a_reboot_keeps_its_calendar_uid_when_planned_again_from_a_later_day() {
+    let uids = |from: &str| -> std::collections::BTreeSet<String> {
+        let mut o = opts(Interval::Days(7), 4, 1);
+        o.from = ts(from);
+        let text = ics::calendar(
+            &schedule(&fleet(), &o, &Evidence::default()),
+            std::path::Path::new("/r.json"),
+        );
+        text.lines()
+            .filter_map(|l| l.strip_prefix("UID:"))
+            .map(str::to_string)
+            .collect()
+    };
+    let first = uids("2026-11-25T00:00:00Z");
+    // A week later the first week's reboots are gone and the rest are in other rounds.
+    let later = uids("2026-12-02T00:00:00Z");
+    let shared = first.intersection(&later).count();
+    assert!(shared >= 3 && shared < first.len(), "{first:?}\n{later:?}");
+}
+
+#[test]
 fn only_the_named_defects_count_when_given() {
     let mut o = opts(Interval::Days(7), 1, 1);
     // ID640376 is limited to 2000/4000/i2000/i4000 platforms: the i4800 units qualify.
