@@ -356,6 +356,7 @@ mod tests {
             (Event::Fail, false),
             (Event::Interrupted, false),
             (Event::Note, false),
+            (Event::Wrote, false),
             (Event::Skip, true),
             (Event::Done, true),
         ] {

@@ -493,6 +493,50 @@ fn a_failover_in_a_later_phase_writes_both_roles_and_a_resume_replays_them() {
 }
 
 #[test]
+fn only_finished_steps_count_as_what_the_inventory_should_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(&dir.path().join("j")).unwrap();
+    let hop = |d: &'static str| {
+        [
+            ("wave", "0"),
+            ("group", d),
+            ("step", "hop"),
+            ("device", d),
+            ("to", "16.1.4"),
+        ]
+    };
+    // s1: started and failed, never upgraded; s2: upgraded; s3: found already upgraded.
+    j.record(Event::Start, &hop("s1")).unwrap();
+    j.record(Event::Fail, &hop("s1")).unwrap();
+    j.record(Event::Start, &hop("s2")).unwrap();
+    j.record(Event::Done, &hop("s2")).unwrap();
+    j.record(Event::Interrupted, &hop("s4")).unwrap();
+    j.record(Event::Skip, &hop("s3")).unwrap();
+    let failover = [
+        ("wave", "1"),
+        ("group", "ha01"),
+        ("step", "failover"),
+        ("to", "lb02"),
+    ];
+    j.record(Event::Start, &failover).unwrap();
+    let g = pair("ha01", "lb01", "lb02", &["16.1.4"]);
+    assert_eq!(
+        journaled_cells(&[(1, &g)], &j.entries),
+        [
+            (("s2".to_string(), "version"), "16.1.4".to_string()),
+            (("s3".to_string(), "version"), "16.1.4".to_string()),
+        ]
+    );
+    // Once the failover is done, both units' roles; a failover of another wave is not this one.
+    j.record(Event::Done, &failover).unwrap();
+    let cells = journaled_cells(&[(1, &g)], &j.entries);
+    assert_eq!(cells.len(), 4, "{cells:?}");
+    assert!(cells.contains(&(("lb02".to_string(), "ha_role"), "active".to_string())));
+    assert!(cells.contains(&(("lb01".to_string(), "ha_role"), "standby".to_string())));
+    assert_eq!(journaled_cells(&[(0, &g)], &j.entries).len(), 3);
+}
+
+#[test]
 fn a_write_back_that_failed_after_the_device_changed_is_repaired_on_resume() {
     let bed = Bed::new();
     bed.fleet.add("s1", "active", None, &[]);
