@@ -35,6 +35,13 @@ pub fn write_atomic_checked(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".lbfleet-")
         .suffix(".tmp")
@@ -112,6 +119,18 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writing_into_a_folder_that_does_not_exist_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("missing/plan.json");
+        let err = write_atomic(&p, b"x").unwrap_err().to_string();
+        assert!(
+            err.contains("missing") && err.contains("does not exist"),
+            "{err}"
+        );
+        assert!(!dir.path().join("missing").exists());
+    }
 
     #[test]
     fn files_set_aside_in_the_same_second_keep_apart() {
