@@ -432,7 +432,13 @@ fn a_slow_device_hits_the_command_timeout_as_a_failed_check() {
 fn a_lab_brought_up_again_starts_fresh_without_the_last_walk_through_s_files() {
     let lab = Lab::up(2, 88, "");
     std::fs::write(lab.dir.path().join("plan.journal"), "x\n").unwrap();
-    std::fs::write(lab.dir.path().join("plan.json"), "{}\n").unwrap();
+    std::fs::write(
+        lab.dir.path().join("plan.json"),
+        "{\n  \"schema\": \"lbfleet.plan/1\"\n}\n",
+    )
+    .unwrap();
+    // Not the lab's and not lbfleet's: left alone.
+    std::fs::write(lab.dir.path().join("notes.json"), "{}\n").unwrap();
     let out = std::process::Command::new(crate::support::repo().join("scripts/lab"))
         .env("LAB_DEVICE", env!("CARGO_BIN_EXE_lbfleet-lab-device"))
         .args(["up", "--devices", "2", "--net", "88", "--dir"])
@@ -446,6 +452,7 @@ fn a_lab_brought_up_again_starts_fresh_without_the_last_walk_through_s_files() {
     );
     assert!(!lab.dir.path().join("plan.journal").exists());
     assert!(!lab.dir.path().join("plan.json").exists());
+    assert!(lab.dir.path().join("notes.json").exists());
     // And its devices answer, with the new keys.
     check(&lab, "lab-lb01", &[])
         .code(0)

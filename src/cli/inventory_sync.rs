@@ -210,26 +210,34 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// Writes each file's edits in one atomic rewrite.
+/// Writes each file's edits in one atomic rewrite, once every file's edits are known to apply
+/// (nothing is written when one does not).
 fn write(edits: &[(PathBuf, CellEdit)]) -> anyhow::Result<()> {
     let mut files: Vec<&PathBuf> = edits.iter().map(|(f, _)| f).collect();
     files.sort();
     files.dedup();
+    let mut ready = Vec::new();
     for f in files {
         let mine: Vec<CellEdit> = edits
             .iter()
             .filter(|(g, _)| g == f)
             .map(|(_, e)| e.clone())
             .collect();
-        let unmatched = crate::inventory::edit::apply_file(f, &mine)?;
+        let before =
+            std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+        let (after, unmatched) = crate::inventory::edit::apply(&before, &mine);
         if let Some(e) = unmatched.first() {
             anyhow::bail!(
-                "{}: no {} cell for {} (was the file changed meanwhile?)",
+                "{}: no {} cell for {} (was the file changed meanwhile?): nothing written",
                 f.display(),
                 e.column,
                 e.device
             );
         }
+        ready.push((f, after));
+    }
+    for (f, bytes) in ready {
+        crate::fsutil::write_atomic(f, &bytes)?;
     }
     Ok(())
 }

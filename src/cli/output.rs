@@ -106,6 +106,30 @@ fn by_extension<F: clap::ValueEnum>(path: &Path) -> Option<F> {
     F::from_str(name, true).ok()
 }
 
+/// Refuses to write a rendering over a plan or schedule (`-o sched` once held the JSON) or
+/// over a file a rollout journal sits beside.
+pub fn guard_rendering(path: &Path) -> anyhow::Result<()> {
+    let journal = path.with_extension("journal");
+    let head = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b[..b.len().min(4096)]).into_owned())
+        .unwrap_or_default();
+    if head.contains("\"schema\": \"lbfleet.") {
+        anyhow::bail!(
+            "{} holds a plan or schedule: name the rendering otherwise (its extension says what \
+             it is: .md, .txt, .csv, .ics)",
+            path.display()
+        );
+    }
+    if path.exists() && std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        anyhow::bail!(
+            "{} has a rollout journal beside it ({}): name the rendering otherwise",
+            path.display(),
+            journal.display()
+        );
+    }
+    Ok(())
+}
+
 /// What [`save`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Saved {
@@ -294,6 +318,22 @@ mod tests {
         );
         let m = Saved::Replaced(old.clone()).message("plan", &p);
         assert!(m.contains(&old.display().to_string()), "{m}");
+    }
+
+    #[test]
+    fn a_rendering_never_replaces_a_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sched");
+        std::fs::write(&p, "{\n  \"schema\": \"lbfleet.reboots/1\",\n}\n").unwrap();
+        let err = guard_rendering(&p).unwrap_err().to_string();
+        assert!(err.contains("holds a plan or schedule"), "{err}");
+        // An earlier rendering is replaced freely, unless a journal sits beside it.
+        let t = dir.path().join("ticket.md");
+        std::fs::write(&t, "## Upgrade plan\n").unwrap();
+        guard_rendering(&t).unwrap();
+        guard_rendering(&dir.path().join("new.md")).unwrap();
+        std::fs::write(dir.path().join("ticket.journal"), "x\n").unwrap();
+        assert!(guard_rendering(&t).is_err());
     }
 
     #[test]

@@ -194,6 +194,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         PrintFormat::Table,
         "plan.json",
     )?;
+    if let Some(file) = &to.rendered {
+        super::output::guard_rendering(file)?;
+    }
     let durations = match &args.durations {
         Some(p) => Durations::with_file(p)?,
         None => Durations::default(),

@@ -257,6 +257,9 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
         PrintFormat::Table,
         "reboots.json",
     )?;
+    if let Some(file) = &to.rendered {
+        super::output::guard_rendering(file)?;
+    }
     let durations = match &args.durations {
         Some(p) => Durations::with_file(p)?,
         None => Durations::default(),

@@ -133,7 +133,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
         .collect();
-    let done = engine::journaled(&jpath, &groups)?;
+    // --restart sets the journal aside: what it says explains nothing about the new run.
+    let done = if args.restart {
+        Default::default()
+    } else {
+        engine::journaled(&jpath, &groups)?
+    };
     let diffs = crate::planner::check::check(&plan, &inv, &catalog, &done);
     let mut forced: Vec<String> = Vec::new();
     if !diffs.is_empty() {

@@ -873,7 +873,9 @@ fn soak_end(
 
 /// Runs the waves of a plan (or of a reboot schedule). `confirm` is asked before each wave
 /// after the canary (with the previous wave's results); returning false stops the rollout.
-/// Writes `device`'s `field` through the settings' inventory writer and journals the write.
+/// Writes `device`'s `field` through the settings' inventory writer and journals the write
+/// (`file=` when a cell changed, `unchanged=yes` when the inventory said so already), so a
+/// later run knows the inventory has heard of the step.
 fn write_back(
     settings: &Settings<'_>,
     journal: &Mutex<Journal>,
@@ -884,71 +886,87 @@ fn write_back(
     let Some(w) = settings.inventory else {
         return Ok(());
     };
-    match w.set(device, field, value) {
-        Ok(None) => Ok(()),
-        Ok(Some(file)) => journal
-            .lock()
-            .expect("journal lock")
-            .record(
-                Event::Wrote,
-                &[
-                    ("device", device),
-                    ("field", field),
-                    ("value", value),
-                    ("file", &file),
-                ],
-            )
-            .map_err(|e| format!("cannot write the journal: {e}")),
-        Err(e) => Err(format!(
+    let written = w.set(device, field, value).map_err(|e| {
+        format!(
             "{device}: {field} is {value} on the device, but the inventory could not say so: \
              {e} (--resume writes it again)"
-        )),
+        )
+    })?;
+    let mut fields = vec![("device", device), ("field", field), ("value", value)];
+    match &written {
+        Some(file) => fields.push(("file", file)),
+        None => fields.push(("unchanged", "yes")),
     }
+    journal
+        .lock()
+        .expect("journal lock")
+        .record(Event::Wrote, &fields)
+        .map_err(|e| format!("cannot write the journal: {e}"))
+}
+
+/// An inventory cell a step set: (device, field, value).
+type CellValue = (String, &'static str, String);
+
+/// The cells the journal's finished steps changed, in step order, the last word winning:
+/// `version` after each hop, `ha_role` of both units after each failover. A failover whose
+/// group (in its wave) is not among `groups` is left out rather than half known.
+fn step_cells<'e>(
+    groups: &[(usize, &Group)],
+    entries: &'e [journal::Entry],
+) -> Vec<(&'e journal::Entry, Vec<CellValue>)> {
+    let mut out = Vec::new();
+    for e in entries {
+        if !matches!(e.event, Event::Done | Event::Skip) {
+            continue;
+        }
+        let cells = match (e.get("step"), e.get("device"), e.get("to")) {
+            (Some("hop"), Some(device), Some(to)) => {
+                vec![(device.to_string(), "version", to.to_string())]
+            }
+            (Some("failover"), _, Some(to)) => {
+                // A group may run in two waves (`--ha-two-phase`, the canary): this wave's.
+                let Some((_, g)) = groups.iter().find(|(w, g)| {
+                    e.get("wave") == Some(w.to_string().as_str())
+                        && e.get("group") == Some(group_name(g).as_str())
+                }) else {
+                    continue;
+                };
+                let mut c = vec![(to.to_string(), "ha_role", "active".to_string())];
+                c.extend(
+                    g.devices
+                        .iter()
+                        .filter(|d| d.name != to)
+                        .map(|d| (d.name.clone(), "ha_role", "standby".to_string())),
+                );
+                c
+            }
+            _ => continue,
+        };
+        out.push((e, cells));
+    }
+    out
 }
 
 /// What the journal's finished steps made of the inventory's cells, in the order first
-/// changed, the last word winning: `version` after each hop, `ha_role` of every member after
-/// each failover.
+/// changed, the last word winning.
 pub fn journaled_cells(
     groups: &[(usize, &Group)],
     entries: &[journal::Entry],
 ) -> Vec<((String, &'static str), String)> {
     let mut cells: Vec<((String, &'static str), String)> = Vec::new();
-    let mut set = |device: &str, field: &'static str, value: &str| {
-        let key = (device.to_string(), field);
-        cells.retain(|(k, _)| *k != key);
-        cells.push((key, value.to_string()));
-    };
-    for e in entries {
-        if !matches!(e.event, Event::Done | Event::Skip) {
-            continue;
-        }
-        match (e.get("step"), e.get("device"), e.get("to")) {
-            (Some("hop"), Some(device), Some(to)) => set(device, "version", to),
-            (Some("failover"), _, Some(to)) => {
-                // A group may run in two waves (`--ha-two-phase`, the canary): this wave's.
-                let group = groups
-                    .iter()
-                    .find(|(w, g)| {
-                        e.get("wave") == Some(w.to_string().as_str())
-                            && e.get("group") == Some(group_name(g).as_str())
-                    })
-                    .map(|(_, g)| g);
-                set(to, "ha_role", "active");
-                for d in group.iter().flat_map(|g| &g.devices) {
-                    if d.name != to {
-                        set(&d.name, "ha_role", "standby");
-                    }
-                }
-            }
-            _ => {}
+    for (_, changed) in step_cells(groups, entries) {
+        for (device, field, value) in changed {
+            let key = (device, field);
+            cells.retain(|(k, _)| *k != key);
+            cells.push((key, value));
         }
     }
     cells
 }
 
-/// Before anything runs, the inventory is made to say what the journal's finished steps did:
-/// a run that stopped between a device change and its write-back is repaired on resume.
+/// Before anything runs, the inventory hears of every finished step whose write-back the
+/// journal does not record (a run that stopped between a device change and its write). Cells
+/// written before are left alone: an operator's later correction stands.
 fn repair_inventory(
     waves: &[Wave],
     settings: &Settings<'_>,
@@ -962,8 +980,30 @@ fn repair_inventory(
         .iter()
         .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
         .collect();
-    for ((device, field), value) in journaled_cells(&groups, &entries) {
-        write_back(settings, journal, &device, field, &value)?;
+    let steps = step_cells(&groups, &entries);
+    // (device, field, value) and whether it is still unwritten, in journal order.
+    let mut pending: Vec<(CellValue, bool)> = Vec::new();
+    let mut steps = steps.into_iter().peekable();
+    for e in &entries {
+        while let Some((_, cells)) = steps.next_if(|(s, _)| std::ptr::eq(*s, e)) {
+            for cell in cells {
+                pending.retain(|((d, f, _), _)| !(*d == cell.0 && *f == cell.1));
+                pending.push((cell, true));
+            }
+        }
+        if e.event == Event::Wrote
+            && let (Some(d), Some(f), Some(v)) = (e.get("device"), e.get("field"), e.get("value"))
+            && let Some((_, open)) = pending
+                .iter_mut()
+                .find(|((pd, pf, pv), _)| pd == d && *pf == f && pv == v)
+        {
+            *open = false;
+        }
+    }
+    for ((device, field, value), open) in pending {
+        if open {
+            write_back(settings, journal, &device, field, &value)?;
+        }
     }
     Ok(())
 }
