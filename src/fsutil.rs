@@ -105,6 +105,41 @@ pub fn set_aside(path: &Path) -> anyhow::Result<std::path::PathBuf> {
     Ok(kept)
 }
 
+/// Runs `f` holding an exclusive lock (flock) on `.lbfleet-inventory.lock` in the folder of
+/// `file`, so processes editing that folder's files (two rollouts, a rollout and `inventory
+/// sync --apply`) take turns at read-modify-write and no update is lost.
+pub fn with_inventory_lock<T>(
+    file: &Path,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let path = dir.join(".lbfleet-inventory.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; released when `lock` is closed.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            anyhow::bail!(
+                "cannot lock {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    let out = f();
+    drop(lock);
+    out
+}
+
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -130,6 +165,35 @@ mod tests {
             "{err}"
         );
         assert!(!dir.path().join("missing").exists());
+    }
+
+    #[test]
+    fn editors_of_one_inventory_folder_take_turns() {
+        use std::sync::atomic::{AtomicU8, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("devices.csv");
+        // 0: nobody in, 1: the first is in, 2: the first is out.
+        let state = AtomicU8::new(0);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                with_inventory_lock(&file, || {
+                    state.store(1, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    state.store(2, Ordering::SeqCst);
+                    Ok(())
+                })
+                .unwrap()
+            });
+            while state.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            // The second waits for the first to leave.
+            with_inventory_lock(&file, || {
+                assert_eq!(state.load(Ordering::SeqCst), 2);
+                Ok(())
+            })
+            .unwrap();
+        });
     }
 
     #[test]

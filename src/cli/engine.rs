@@ -234,15 +234,23 @@ impl crate::executor::InventoryWriter for CsvInventory {
             column: field.into(),
             value: value.into(),
         };
-        let before = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let (after, unmatched) = crate::inventory::edit::apply(&before, &[edit]);
-        if !unmatched.is_empty() {
-            return Err(format!("{}: no {field} cell for {device}", file.display()));
-        }
-        if after == before {
+        let changed = crate::fsutil::with_inventory_lock(file, || {
+            let before =
+                std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let (after, unmatched) = crate::inventory::edit::apply(&before, &[edit]);
+            if !unmatched.is_empty() {
+                anyhow::bail!("{}: no {field} cell for {device}", file.display());
+            }
+            if after == before {
+                return Ok(false);
+            }
+            crate::fsutil::write_atomic(file, &after)?;
+            Ok(true)
+        })
+        .map_err(|e| format!("{e:#}"))?;
+        if !changed {
             return Ok(None);
         }
-        crate::fsutil::write_atomic(file, &after).map_err(|e| format!("{e:#}"))?;
         Ok(Some(file.display().to_string()))
     }
 }

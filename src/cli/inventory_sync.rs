@@ -216,28 +216,36 @@ fn write(edits: &[(PathBuf, CellEdit)]) -> anyhow::Result<()> {
     let mut files: Vec<&PathBuf> = edits.iter().map(|(f, _)| f).collect();
     files.sort();
     files.dedup();
-    let mut ready = Vec::new();
-    for f in files {
-        let mine: Vec<CellEdit> = edits
-            .iter()
-            .filter(|(g, _)| g == f)
-            .map(|(_, e)| e.clone())
-            .collect();
-        let before =
-            std::fs::read(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
-        let (after, unmatched) = crate::inventory::edit::apply(&before, &mine);
-        if let Some(e) = unmatched.first() {
-            anyhow::bail!(
-                "{}: no {} cell for {} (was the file changed meanwhile?): nothing written",
-                f.display(),
-                e.column,
-                e.device
-            );
+    // One folder lock around reading and writing, so a running rollout's write-back waits.
+    let first = files
+        .first()
+        .map(|f| f.as_path())
+        .unwrap_or(std::path::Path::new("."));
+    crate::fsutil::with_inventory_lock(first, || {
+        let mut ready = Vec::new();
+        for f in &files {
+            let mine: Vec<CellEdit> = edits
+                .iter()
+                .filter(|(g, _)| g == *f)
+                .map(|(_, e)| e.clone())
+                .collect();
+            let before = std::fs::read(f)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+            let (after, unmatched) = crate::inventory::edit::apply(&before, &mine);
+            if let Some(e) = unmatched.first() {
+                anyhow::bail!(
+                    "{}: no {} cell for {} (was the file changed meanwhile?): nothing written",
+                    f.display(),
+                    e.column,
+                    e.device
+                );
+            }
+            ready.push((f, after));
         }
-        ready.push((f, after));
-    }
-    for (f, bytes) in ready {
-        crate::fsutil::write_atomic(f, &bytes)?;
-    }
+        for (f, bytes) in ready {
+            crate::fsutil::write_atomic(f, &bytes)?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
