@@ -268,7 +268,8 @@ fn resume_after_a_kill_mid_reboot_waits_for_the_device_and_takes_the_dead_lock()
 #[test]
 fn restart_keeps_the_old_journal_and_is_refused_while_a_run_holds_the_lock() {
     let lab = setup(2, 59, "");
-    upgrade(&lab, &["--yes"]).code(0);
+    // The inventory is not written back, so the plan still matches it after the run.
+    upgrade(&lab, &["--yes", "--no-write-inventory"]).code(0);
     // A live run holds the lock: refused, the journal left as it is.
     std::fs::write(
         lab.dir.path().join("plan.lock"),
@@ -291,6 +292,11 @@ fn restart_keeps_the_old_journal_and_is_refused_while_a_run_holds_the_lock() {
     let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
     assert!(journal.contains(" skip "), "{journal}");
     assert_eq!(lab.commands("lab-lb02").matches("tmsh install").count(), 1);
+    // That restart wrote the devices' versions back: the plan is now stale, and a restart
+    // (which sets aside the journal that would explain the difference) is refused.
+    upgrade(&lab, &["--yes", "--restart"])
+        .code(1)
+        .stderr_has("error[version-drift]: lab-lb02");
 }
 
 #[test]
