@@ -178,17 +178,29 @@ fn telemetry_evidence(
     Ok(out)
 }
 
-/// When each device's planned upgrade ends, and on which release.
-fn upgrade_evidence(path: &Path) -> anyhow::Result<crate::HashMap<String, (Timestamp, String)>> {
+/// Per device of an upgrade plan: when its planned upgrade ends and on which release, and
+/// each (start, end) its group works on it.
+type UpgradeEvidence = (
+    crate::HashMap<String, (Timestamp, String)>,
+    crate::HashMap<String, Vec<(Timestamp, Timestamp)>>,
+);
+
+fn upgrade_evidence(path: &Path) -> anyhow::Result<UpgradeEvidence> {
     let plan = crate::planner::check::load(path)?;
-    let mut out = crate::HashMap::default();
+    let (mut ends, mut work) = (crate::HashMap::default(), crate::HashMap::default());
     for (_, g, d) in plan.devices() {
-        let (Ok(end), Some(to)) = (g.end.parse::<Timestamp>(), d.path.last()) else {
+        let (Ok(start), Ok(end)) = (g.start.parse::<Timestamp>(), g.end.parse::<Timestamp>())
+        else {
             continue;
         };
-        out.insert(d.name.clone(), (end, to.clone()));
+        work.entry(d.name.clone())
+            .or_insert_with(Vec::new)
+            .push((start, end));
+        if let Some(to) = d.path.last() {
+            ends.insert(d.name.clone(), (end, to.clone()));
+        }
     }
-    Ok(out)
+    Ok((ends, work))
 }
 
 fn table(s: &Schedule) -> Table {
@@ -271,12 +283,14 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Findings);
     };
     let now = SystemClock.now();
+    let (upgrades, upgrading) = match &args.upgrade_plan {
+        Some(p) => upgrade_evidence(p)?,
+        None => Default::default(),
+    };
     let ev = Evidence {
         telemetry: telemetry_evidence(&args.telemetry, args.skip_bad_rows, &inv, &catalog)?,
-        upgrades: match &args.upgrade_plan {
-            Some(p) => upgrade_evidence(p)?,
-            None => Default::default(),
-        },
+        upgrades,
+        upgrading,
         telemetry_files: args
             .telemetry
             .iter()

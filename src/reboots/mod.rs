@@ -115,6 +115,10 @@ pub struct Evidence {
     pub telemetry: HashMap<String, Option<Leak>>,
     /// Planned upgrades: device → (when its group's work ends, the release it ends on).
     pub upgrades: HashMap<String, (Timestamp, String)>,
+    /// Planned upgrade work: device → each (start, end) its group works on it. A window
+    /// occurrence that overlaps one gets no reboot of that device's group (the upgrade
+    /// reboots it anyway, and two runs must not touch a pair at once).
+    pub upgrading: HashMap<String, Vec<(Timestamp, Timestamp)>>,
     /// Telemetry files, for the record.
     pub telemetry_files: Vec<String>,
     /// The upgrade plan's path, for the record.
@@ -437,7 +441,17 @@ pub fn build(
             let lower = placed.last().map_or(opts.from, |p| p.end);
             // One reboot per window occurrence: the next goes in a later one.
             let after_window = placed.last().map(|p| p.window.start.timestamp());
-            let later = |o: &&Occurrence| after_window.is_none_or(|w| o.start.timestamp() > w);
+            let upgrading = |o: &Occurrence| {
+                let (start, end) = (o.start.timestamp(), o.end.timestamp());
+                u.members
+                    .iter()
+                    .filter_map(|m| ev.upgrading.get(&m.device.name))
+                    .flatten()
+                    .any(|&(a, b)| a < end && start < b)
+            };
+            let later = |o: &&Occurrence| {
+                after_window.is_none_or(|w| o.start.timestamp() > w) && !upgrading(o)
+            };
             let earliest = |occs: &[Occurrence], busy: &[(Timestamp, Timestamp)]| {
                 occs.iter().filter(later).find_map(|o| {
                     slot_in(o, lower, u.minutes, busy, cap).map(|(s, e)| Placed {

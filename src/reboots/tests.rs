@@ -174,6 +174,55 @@ fn short_intervals_use_every_window_and_say_when_windows_are_too_far_apart() {
 }
 
 #[test]
+fn no_reboot_goes_in_a_window_where_the_group_is_being_upgraded() {
+    let plain = schedule(
+        &fleet(),
+        &opts(Interval::Days(7), 4, 1),
+        &Evidence::default(),
+    );
+    let before = starts(&plain, "ha-a");
+    assert_eq!(before.len(), 4, "{before:?}");
+    // ha-a's upgrade (still to an affected release) takes the second reboot's window, on a2
+    // alone: the group's reboot moves to another occurrence; other groups are not affected.
+    let mut ev = Evidence::default();
+    let second = before[1];
+    ev.upgrading.insert(
+        "a2".into(),
+        vec![(
+            second,
+            second.checked_add(SignedDuration::from_mins(90)).unwrap(),
+        )],
+    );
+    let s = schedule(&fleet(), &opts(Interval::Days(7), 4, 1), &ev);
+    let after = starts(&s, "ha-a");
+    assert!(!after.contains(&second), "{after:?}");
+    assert!(
+        after.contains(&before[0]) && after.contains(&before[2]),
+        "{after:?}"
+    );
+    // c1 is not being upgraded: it keeps its four reboots (one may take the slot ha-a left).
+    assert_eq!(starts(&s, "c1").len(), 4);
+    // Work that starts as the window closes, or ends as it opens, does not overlap it.
+    let window = plain
+        .rounds
+        .iter()
+        .flat_map(|r| &r.groups)
+        .find(|g| crate::executor::group_name(g) == "ha-a" && ts(&g.start) == second)
+        .map(|g| (ts(&g.window_start), ts(&g.window_end)))
+        .unwrap();
+    let hour = SignedDuration::from_hours(1);
+    for work in [
+        (window.1, window.1.checked_add(hour).unwrap()),
+        (window.0.checked_sub(hour).unwrap(), window.0),
+    ] {
+        let mut ev = Evidence::default();
+        ev.upgrading.insert("a1".into(), vec![work]);
+        let s = schedule(&fleet(), &opts(Interval::Days(7), 4, 1), &ev);
+        assert_eq!(starts(&s, "ha-a"), before, "{work:?}");
+    }
+}
+
+#[test]
 fn a_planned_upgrade_to_a_fixed_release_ends_the_reboots() {
     let mut ev = Evidence::default();
     // Both units of ha-a end their upgrade to 17.5.1 (outside every leak defect of 12.1.2)
