@@ -235,17 +235,11 @@ impl crate::executor::InventoryWriter for CsvInventory {
             value: value.into(),
         };
         let changed = crate::fsutil::with_inventory_lock(file, || {
-            let before =
-                std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let (after, unmatched) = crate::inventory::edit::apply(&before, &[edit]);
+            let (changed, unmatched) = crate::inventory::edit::apply_file(file, &[edit])?;
             if !unmatched.is_empty() {
                 anyhow::bail!("{}: no {field} cell for {device}", file.display());
             }
-            if after == before {
-                return Ok(false);
-            }
-            crate::fsutil::write_atomic(file, &after)?;
-            Ok(true)
+            Ok(changed)
         })
         .map_err(|e| format!("{e:#}"))?;
         if !changed {

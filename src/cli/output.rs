@@ -20,6 +20,8 @@ pub struct Destinations<F> {
     pub format: F,
     /// The file the rendering goes to; `None` for stdout.
     pub rendered: Option<PathBuf>,
+    /// What the terminal shows: `format`, or the table of steps when `-o` took the output.
+    pub shown: F,
     /// The JSON plan or schedule.
     pub saved: PathBuf,
 }
@@ -39,9 +41,11 @@ pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
     default_path: &str,
 ) -> anyhow::Result<Destinations<F>> {
     let Some(out) = output else {
+        let format = format.unwrap_or(default);
         return Ok(Destinations {
-            format: format.unwrap_or(default),
+            format,
             rendered: None,
+            shown: format,
             saved: PathBuf::from(default_path),
         });
     };
@@ -74,6 +78,7 @@ pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
         Destinations {
             format,
             rendered: None,
+            shown: default,
             saved: out.to_path_buf(),
         }
     } else {
@@ -84,6 +89,7 @@ pub fn destinations<F: clap::ValueEnum + Copy + PartialEq>(
         Destinations {
             format,
             rendered: Some(out.to_path_buf()),
+            shown: default,
             saved,
         }
     })
@@ -104,6 +110,20 @@ fn by_extension<F: clap::ValueEnum>(path: &Path) -> Option<F> {
         e => e,
     };
     F::from_str(name, true).ok()
+}
+
+impl<F: clap::ValueEnum + Copy> Destinations<F> {
+    /// Writes the rendering (`render` of the format) to its file, if `-o` named one.
+    pub fn write_rendering(
+        &self,
+        render: impl FnOnce(F) -> anyhow::Result<Vec<u8>>,
+    ) -> anyhow::Result<()> {
+        if let Some(file) = &self.rendered {
+            crate::fsutil::write_atomic(file, &render(self.format)?)?;
+            eprintln!("wrote {} ({})", file.display(), name(self.format));
+        }
+        Ok(())
+    }
 }
 
 /// Refuses to write a rendering over a plan or schedule (`-o sched` once held the JSON) or

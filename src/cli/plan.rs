@@ -241,29 +241,17 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let plan = planner::build(&inv, &catalog, &opts, &prov)
         .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
     let saved = super::output::save(&to.saved, "plan", |w| write_json(w, &plan))?;
-    if let Some(file) = &to.rendered {
-        let bytes = match to.format {
+    to.write_rendering(|format| {
+        Ok(match format {
             PrintFormat::Markdown => crate::report::Format::Markdown
                 .exporter()
                 .export_sections(&planner::markdown(&plan))?,
             _ => crate::report::Format::Table
                 .exporter()
                 .export(&planner::table(&plan))?,
-        };
-        crate::fsutil::write_atomic(file, &bytes)?;
-        eprintln!(
-            "wrote {} ({})",
-            file.display(),
-            super::output::name(to.format)
-        );
-    }
-    // With -o the terminal shows the steps; without, what --format asks for.
-    let shown = if args.output.is_some() {
-        PrintFormat::Table
-    } else {
-        to.format
-    };
-    match shown {
+        })
+    })?;
+    match to.shown {
         _ if args.quiet => {
             for line in planner::summary_lines(&plan) {
                 super::out(line)?;

@@ -332,21 +332,8 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
             }
         })
     };
-    if let Some(file) = &to.rendered {
-        crate::fsutil::write_atomic(file, &render(to.format)?)?;
-        eprintln!(
-            "wrote {} ({})",
-            file.display(),
-            super::output::name(to.format)
-        );
-    }
-    // With -o the terminal shows the steps; without, what --format asks for.
-    let shown = if args.output.is_some() {
-        PrintFormat::Table
-    } else {
-        to.format
-    };
-    crate::report::emit(&render(shown)?, None)?;
+    to.write_rendering(render)?;
+    crate::report::emit(&render(to.shown)?, None)?;
     eprintln!("{}", saved.message("schedule", &to.saved));
     Ok(ExitStatus::Success)
 }

@@ -154,16 +154,17 @@ pub fn apply(bytes: &[u8], edits: &[CellEdit]) -> (Vec<u8>, Vec<CellEdit>) {
     (out, unmatched)
 }
 
-/// Applies `edits` to the CSV file at `path`, atomically, when anything changes; returns the
-/// edits no row matched.
-pub fn apply_file(path: &Path, edits: &[CellEdit]) -> anyhow::Result<Vec<CellEdit>> {
+/// Applies `edits` to the CSV file at `path`, atomically, when anything changes: whether it
+/// did, and the edits no row matched.
+pub fn apply_file(path: &Path, edits: &[CellEdit]) -> anyhow::Result<(bool, Vec<CellEdit>)> {
     use anyhow::Context;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (new, unmatched) = apply(&bytes, edits);
-    if new != bytes {
+    let changed = new != bytes;
+    if changed {
         crate::fsutil::write_atomic(path, &new)?;
     }
-    Ok(unmatched)
+    Ok((changed, unmatched))
 }
 
 #[cfg(test)]
@@ -235,6 +236,7 @@ mod tests {
         assert!(
             apply_file(&p, &[edit("lb01", "version", "2.0")])
                 .unwrap()
+                .1
                 .is_empty()
         );
         assert_eq!(
