@@ -213,9 +213,17 @@ fn main() {
             ));
         }
         "tmsh run sys failover standby" => failover(&dev, &s),
-        "tmsh load sys config verify" => out(
-            "Validating system configuration...\n  /defaults/config_base.conf\nValidating configuration...\n  /config/bigip.conf\n",
-        ),
+        "tmsh load sys config verify" => {
+            out(
+                "Validating system configuration...\n  /defaults/config_base.conf\nValidating configuration...\n  /config/bigip.conf\n",
+            );
+            // The release misbehaves once it carries traffic: what a canary soak is for.
+            if has_fault(&s, "unhealthy-when-active") && s["role"] == "active" {
+                fail(
+                    "01070734:3: Configuration error: the configuration does not load on this unit",
+                );
+            }
+        }
         _ if cmd.starts_with("sha256sum ") && cmd.contains("shared/images/") => {
             let name = &cmd["sha256sum ".len()..];
             let mut f = File::open(dev.local(name))

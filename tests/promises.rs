@@ -133,10 +133,21 @@ fn the_wave_after_the_canary_waits_for_the_soak() {
         .code(0)
         .stdout_has("1 of 2 groups completed")
         .stdout_has("waiting: lab-ha01: the 120-minute soak after wave 0: starts at ");
-    // The canary (the standby) ran; the active has not been touched.
-    assert!(lab.events().contains("lab-lb02 down"));
-    assert!(!lab.events().contains("lab-lb01 down"));
-    assert!(!lab.events().contains("failover"));
+    // The canary ran: the standby was upgraded and took the traffic for the soak; the former
+    // active, on the old release, has not been touched.
+    let events = lab.events();
+    assert!(events.contains("lab-lb02 down"), "{events}");
+    assert!(!events.contains("lab-lb01 down"), "{events}");
+    assert_eq!(events.matches("failover").count(), 1, "{events}");
+    assert!(events.contains("lab-lb01 failover to lab-lb02"), "{events}");
+    assert_eq!(
+        (lab.role("lab-lb02"), lab.version("lab-lb02")),
+        ("active".to_string(), "16.1.4".to_string())
+    );
+    assert_eq!(
+        (lab.role("lab-lb01"), lab.version("lab-lb01")),
+        ("standby".to_string(), "15.1.10".to_string())
+    );
 }
 
 #[test]

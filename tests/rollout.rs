@@ -105,10 +105,14 @@ fn a_rollout_runs_waves_in_order_with_ha_pairs_standby_first() {
         report.contains("| 0 | lab-ha01 | lab-lb02 | 15.1.10 | 16.1.4 | 1/1 | upgraded |"),
         "{report}"
     );
-    assert!(
-        report.contains("| 1 | lab-ha01 | failover |  | lab-lb02 | done |"),
-        "{report}"
-    );
+    // The canary's standby took the traffic in wave 0; wave 1 gave it back to the upgraded
+    // former active.
+    for row in [
+        "| 0 | lab-ha01 | failover |  | lab-lb02 | done |",
+        "| 1 | lab-ha01 | failover |  | lab-lb01 | done |",
+    ] {
+        assert!(report.contains(row), "{row}\n{report}");
+    }
     lab.assert_pairs_never_both_down();
     let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
     // In each pair the standby's hop ends before the failover, which ends before the active's hop.
@@ -127,15 +131,19 @@ fn a_rollout_runs_waves_in_order_with_ha_pairs_standby_first() {
                 .unwrap_or_else(|| panic!("{group} {what} missing:\n{journal}"))
         };
         let a = pos(&format!("step=hop device={standby} "));
-        let b = pos(&format!("step=failover to={standby}"));
+        let b = pos(&format!("step=failover to={standby} "));
         let c = pos(&format!("step=hop device={active} "));
-        assert!(a < b && b < c, "{journal}");
+        let d = pos(&format!("step=failover to={active} "));
+        assert!(a < b && b < c && c < d, "{journal}");
+        assert_eq!(lab.role(active), "active");
     }
-    // The canary is lab-ha01's standby alone: one unit covers the one kind of device.
+    // The canary is lab-ha01's standby alone (one unit covers the one kind of device), and it
+    // ends carrying traffic.
     let canary: Vec<&str> = journal.lines().filter(|l| l.contains("wave=0")).collect();
     assert!(!canary.is_empty(), "{journal}");
     assert!(
-        canary.iter().all(|l| l.contains("device=lab-lb02")),
+        canary.iter().all(|l| l.contains("device=lab-lb02")
+            || l.contains("step=failover to=lab-lb02 from=lab-lb01")),
         "{journal}"
     );
     Test::new()
@@ -422,9 +430,9 @@ fn fault_on(device: &str, fault: &str, net: u32) {
     let resumed = upgrade(&lab, &["--yes", "--resume", "--parallel", "2"]);
     resumed.code(0).stdout_has("3 of 3 groups completed");
     lab.assert_pairs_never_both_down();
-    // From the lab's own state: every unit runs the target, and each pair's roles swapped
-    // (the standby was upgraded first and took over).
-    for (n, role) in [(1, "standby"), (2, "active"), (3, "standby"), (4, "active")] {
+    // From the lab's own state: every unit runs the target, and each pair's roles are as they
+    // began (the standby was upgraded first and took over, then gave the traffic back).
+    for (n, role) in [(1, "active"), (2, "standby"), (3, "active"), (4, "standby")] {
         let name = format!("lab-lb{n:02}");
         assert_eq!(lab.version(&name), "16.1.4", "{fault}: {name}");
         assert_eq!(lab.role(&name), role, "{fault}: {name}");
@@ -520,17 +528,14 @@ fn a_finished_rollout_leaves_the_inventory_true_and_every_other_byte_as_it_was()
     std::fs::write(&csv, export(&plain)).unwrap();
     let lab = plan_lab(lab, &[]);
     upgrade(&lab, &["--yes"]).code(0);
-    // Every unit runs 16.1.4 and each pair's roles swapped (standby first, then a failover):
-    // exactly those cells changed.
-    let swapped = plain
-        .replace("15.1.10", "16.1.4")
-        .replace(",active", ",was-active")
-        .replace(",standby", ",active")
-        .replace(",was-active", ",standby");
-    assert_eq!(std::fs::read_to_string(&csv).unwrap(), export(&swapped));
+    // Every unit runs 16.1.4 and each pair's roles are as they began (standby first, a
+    // failover, the former active, a failback): exactly those cells changed.
+    let upgraded = plain.replace("15.1.10", "16.1.4");
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), export(&upgraded));
     let jpath = lab.dir.path().join("plan.journal");
     let journal = std::fs::read_to_string(&jpath).unwrap();
-    assert_eq!(journal.matches(" wrote ").count(), 8, "{journal}");
+    // 4 versions, and both roles after each of the 4 failovers.
+    assert_eq!(journal.matches(" wrote ").count(), 12, "{journal}");
     // A crash after the devices changed and before their rows were written: the journal has
     // the steps, not the writes, and the CSV is as before. The resume repairs it, changing
     // nothing on the devices.
@@ -544,14 +549,14 @@ fn a_finished_rollout_leaves_the_inventory_true_and_every_other_byte_as_it_was()
     let installs = || lab.commands("lab-lb01").matches("install").count();
     let before = installs();
     upgrade(&lab, &["--yes", "--resume"]).code(0);
-    assert_eq!(std::fs::read_to_string(&csv).unwrap(), export(&swapped));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), export(&upgraded));
     assert_eq!(installs(), before);
     // The plan and the devices agree with the inventory, without a hand edit.
     Test::new()
         .args(&["plan", "check", &lab.path("plan.json")])
         .run()
         .code(0);
-    for (device, role) in [("lab-lb01", "standby"), ("lab-lb02", "active")] {
+    for (device, role) in [("lab-lb01", "active"), ("lab-lb02", "standby")] {
         Test::new()
             .args(&[
                 "device",

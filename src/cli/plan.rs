@@ -56,6 +56,10 @@ pub struct Args {
     /// Upgrade the two members of an HA group in separate windows (the active one wave later).
     #[arg(long)]
     ha_two_phase: bool,
+    /// Leave each HA pair with its roles swapped after the upgrade: by default the former
+    /// active, once upgraded, takes traffic back so roles end as the inventory says.
+    #[arg(long)]
+    no_failback: bool,
     /// Start with a regular wave instead of a canary.
     #[arg(long)]
     no_canary: bool,
@@ -219,6 +223,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         max_per_wave: args.max_per_wave.map(|n| n as usize),
         max_per_site: args.max_per_site.map(|n| n as usize),
         ha_two_phase: args.ha_two_phase,
+        failback: !args.no_failback,
         canary: !args.no_canary,
         canary_soak: args.canary_soak.0,
         soak: args.soak.0,

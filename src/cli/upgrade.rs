@@ -339,6 +339,8 @@ fn dry_run(
                 g.start,
                 g.end
             ))?;
+            // Whether the pair's roles differ from now by then (an earlier wave handed over).
+            let mut swapped = executor::handover(&plan.waves, w.index, g).is_some();
             for step in &g.steps {
                 match step {
                     PlanStep::Upgrade { device } => {
@@ -350,10 +352,25 @@ fn dry_run(
                             executor::dry_run_device(drivers, connector, manifest, images, d),
                         )?;
                     }
-                    PlanStep::Failover { to, mgmt_host } => {
+                    PlanStep::Failover {
+                        to,
+                        mgmt_host,
+                        from,
+                        from_mgmt_host,
+                    } => {
+                        // Only a failover from the roles the fleet has now can be checked now.
+                        let check = !swapped;
+                        swapped = !swapped;
                         blocked |= engine::print_dry_run(
                             &format!("failover to {to}"),
-                            executor::dry_run_failover(drivers, connector, g, to, mgmt_host),
+                            executor::dry_run_failover(
+                                drivers,
+                                connector,
+                                g,
+                                (to, mgmt_host),
+                                from.as_deref().zip(from_mgmt_host.as_deref()),
+                                check,
+                            ),
                         )?;
                     }
                     PlanStep::Reboot { device } => {

@@ -79,8 +79,16 @@ impl Entry {
     }
 }
 
-/// Fields that tell how a step ended rather than which step it is.
-pub const RESULT_FIELDS: [&str; 5] = ["error", "detail", "mem_before", "mem_after", "rebooted"];
+/// Fields that tell how a step ended, or describe it, rather than which step it is.
+pub const RESULT_FIELDS: [&str; 7] = [
+    "error",
+    "detail",
+    "mem_before",
+    "mem_after",
+    "rebooted",
+    "from",
+    "rollback",
+];
 
 /// The notes of a journal (`--force`, `--ignore-windows`, ...), as `what: detail`.
 pub fn notes(entries: &[Entry]) -> Vec<String> {

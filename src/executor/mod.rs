@@ -288,6 +288,18 @@ pub trait Observer: Sync {
 /// Set by the Ctrl-C handler: finish the current steps, start nothing new.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// When the journal last shows the group's traffic going back to the old release (a finished
+/// failover marked `rollback=`), if it does.
+pub fn rolled_back(entries: &[journal::Entry], group: &str) -> Option<String> {
+    entries
+        .iter()
+        .rev()
+        .find(|e| {
+            e.event == Event::Done && e.get("group") == Some(group) && e.get("rollback").is_some()
+        })
+        .map(|e| e.at.clone())
+}
+
 /// The group's name for journals: its HA group, or its device.
 pub fn group_name(g: &Group) -> String {
     g.ha_group.clone().unwrap_or_else(|| {
@@ -325,6 +337,12 @@ impl Ctx<'_> {
 
     fn finished(&self, key: &str) -> bool {
         self.journal.lock().expect("journal lock").finished(key)
+    }
+
+    /// When traffic of the group went back to a unit on the old release (`lbfleet rollback`,
+    /// or a carrier that failed its checks after the soak), if it did.
+    fn rolled_back(&self, group: &str) -> Option<String> {
+        rolled_back(&self.journal.lock().expect("journal lock").entries, group)
     }
 
     /// Why nothing new may start, if something says so.
@@ -444,23 +462,56 @@ fn run_group(
     wave: usize,
     g: &Group,
     ready: &Option<(jiff::Timestamp, String)>,
+    handover: Option<&Handover>,
 ) -> Result<(), GroupStop> {
+    let gname = group_name(g);
+    let wave_s = wave.to_string();
+    if let Some(at) = c.rolled_back(&gname) {
+        return Err(GroupStop::Failed(format!(
+            "{gname} was rolled back at {at}: nothing more of it runs (plan it again)"
+        )));
+    }
+    // Roles as planned, or as an earlier wave's failover of the group left them.
+    let mut roles: HashMap<String, HaRole> = g
+        .devices
+        .iter()
+        .map(|d| (d.name.clone(), role_of(&d.role)))
+        .collect();
+    if let Some(h) = handover {
+        for (n, r) in roles.iter_mut() {
+            if *r != HaRole::Standalone {
+                *r = if *n == h.to {
+                    HaRole::Active
+                } else {
+                    HaRole::Standby
+                };
+            }
+        }
+    }
+    let kept: Sessions = Default::default();
+    // Nothing of the entry has run yet: a handover's carrier is checked before the first step.
+    let fresh = !c
+        .journal
+        .lock()
+        .expect("journal lock")
+        .entries
+        .iter()
+        .any(|e| {
+            e.get("wave") == Some(wave_s.as_str())
+                && e.get("group") == Some(gname.as_str())
+                && matches!(e.event, Event::Done | Event::Skip | Event::Fail)
+        });
     let mut admitted = false;
     let mut admit = |c: &Ctx<'_>| -> Result<(), GroupStop> {
         if !admitted {
             c.admit(g, ready.clone())?;
             admitted = true;
+            if let (true, Some(h)) = (fresh, handover) {
+                soak_check(c, g, h, &kept)?;
+            }
         }
         Ok(())
     };
-    let gname = group_name(g);
-    let wave_s = wave.to_string();
-    let mut roles: HashMap<&str, HaRole> = g
-        .devices
-        .iter()
-        .map(|d| (d.name.as_str(), role_of(&d.role)))
-        .collect();
-    let kept: Sessions = Default::default();
     for step in &g.steps {
         if let Some(h) = c.hold() {
             return Err(h);
@@ -667,17 +718,24 @@ fn run_group(
                     }
                 }
             }
-            PlanStep::Failover { to, mgmt_host } => {
-                let fields = [
+            PlanStep::Failover {
+                to,
+                mgmt_host,
+                from,
+                from_mgmt_host,
+            } => {
+                let mut fields = vec![
                     ("wave", wave_s.as_str()),
                     ("group", gname.as_str()),
                     ("step", "failover"),
                     ("to", to.as_str()),
                 ];
+                // The giver is recorded, not part of which step it is.
                 let key = step_key(&fields);
-                let promote = |roles: &mut HashMap<&str, HaRole>| {
+                fields.extend(from.as_deref().map(|f| ("from", f)));
+                let promote = |roles: &mut HashMap<String, HaRole>| {
                     for (n, r) in roles.iter_mut() {
-                        *r = if *n == to.as_str() {
+                        *r = if n == to {
                             HaRole::Active
                         } else {
                             HaRole::Standby
@@ -689,51 +747,197 @@ fn run_group(
                     continue;
                 }
                 admit(c)?;
-                c.record(Event::Start, &fields)?;
-                let result = failover(c, g, to, mgmt_host, &roles, &kept);
-                match result {
-                    Ok(()) => {
-                        c.record(Event::Done, &fields)?;
-                        // The unit taken over may be outside this phase's devices (the
-                        // standby upgraded in the canary): it is named by the step.
-                        c.write_back(to, "ha_role", "active")?;
-                        for d in g.devices.iter().filter(|d| d.name != *to) {
-                            c.write_back(&d.name, "ha_role", "standby")?;
-                        }
-                        promote(&mut roles);
-                        c.observer.on(Progress::Step {
-                            device: &gname,
-                            step: "failover",
-                            detail: &format!("{to} is active"),
-                        });
-                    }
-                    Err(msg) => {
-                        let mut f = fields.to_vec();
-                        f.push(("error", &msg));
-                        c.record(Event::Fail, &f)?;
-                        return Err(GroupStop::Failed(format!(
-                            "{gname}: failover to {to}: {msg}"
-                        )));
-                    }
-                }
+                let giver = from.as_deref().zip(from_mgmt_host.as_deref());
+                hand_over(c, &fields, g, (to, mgmt_host), giver, &roles, &kept)?;
+                promote(&mut roles);
             }
         }
     }
     Ok(())
 }
 
-/// The unit a failover promotes, as a planned device. It may not be upgraded in this group
-/// entry (a canary's second phase): the step carries its address; vendor and model are the
-/// group's.
-fn failover_target(g: &Group, to: &str, mgmt_host: &str) -> Result<PlannedDevice, String> {
+/// A unit of the group's pair as a planned device: its own entry when this group entry
+/// upgrades it, otherwise (a canary's standby, a failover's giver) the name and address a step
+/// carries, with the group's vendor and model.
+fn unit(g: &Group, name: &str, mgmt_host: &str) -> Result<PlannedDevice, String> {
+    if let Some(d) = g.devices.iter().find(|d| d.name == name) {
+        return Ok(d.clone());
+    }
     g.devices
         .first()
         .map(|d| PlannedDevice {
-            name: to.to_string(),
+            name: name.to_string(),
             mgmt_host: mgmt_host.to_string(),
+            role: HaRole::Standby.id().into(),
             ..d.clone()
         })
         .ok_or_else(|| "empty group".to_string())
+}
+
+/// The last failover of the same HA group in an earlier wave: the unit it left carrying
+/// traffic (the canary's upgraded standby) and the unit it took traffic from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handover {
+    /// The wave of that failover.
+    pub wave: usize,
+    /// The unit carrying traffic since.
+    pub to: String,
+    /// Its address.
+    pub mgmt_host: String,
+    /// The unit that gave up traffic, with its address (`None` in plans written before
+    /// failovers named it).
+    pub from: Option<(String, String)>,
+}
+
+/// The handover an entry of `wave` inherits from the earlier entries of its HA group.
+pub fn handover(waves: &[Wave], wave: usize, g: &Group) -> Option<Handover> {
+    let ha = g.ha_group.as_ref()?;
+    let mut out = None;
+    for w in waves.iter().filter(|w| w.index < wave) {
+        for e in w
+            .groups
+            .iter()
+            .filter(|e| e.site == g.site && e.ha_group.as_ref() == Some(ha))
+        {
+            for s in &e.steps {
+                if let PlanStep::Failover {
+                    to,
+                    mgmt_host,
+                    from,
+                    from_mgmt_host,
+                } = s
+                {
+                    out = Some(Handover {
+                        wave: w.index,
+                        to: to.clone(),
+                        mgmt_host: mgmt_host.clone(),
+                        from: from.clone().zip(from_mgmt_host.clone()),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs and journals one failover (`fields` name it), then writes both roles back. When the
+/// new active fails its checks and traffic went back to the giver, or it stayed swapped, the
+/// group stops saying so; the inventory says where traffic is.
+fn hand_over(
+    c: &Ctx<'_>,
+    fields: &[(&str, &str)],
+    g: &Group,
+    to: (&str, &str),
+    from: Option<(&str, &str)>,
+    roles: &HashMap<String, HaRole>,
+    kept: &Sessions,
+) -> Result<(), GroupStop> {
+    let gname = group_name(g);
+    c.record(Event::Start, fields)?;
+    // A rollback takes traffic back from a unit whose failed checks are the reason.
+    let rollback = fields.iter().any(|(k, _)| *k == "rollback");
+    let (write_to, write_from, result) = match failover(c, g, to, from, roles, kept, rollback) {
+        Ok(giver) => {
+            c.record(Event::Done, fields)?;
+            (to.0.to_string(), giver, Ok(()))
+        }
+        Err(e) => {
+            let mut f = fields.to_vec();
+            f.push(("error", &e.message));
+            c.record(Event::Fail, &f)?;
+            let stop = GroupStop::Failed(format!("{gname}: failover to {}: {}", to.0, e.message));
+            match e.swapped {
+                // Traffic stayed on the new active: the inventory must say so.
+                Some(giver) => (to.0.to_string(), giver, Err(stop)),
+                None => return Err(stop),
+            }
+        }
+    };
+    // The unit taken over may be outside this entry's devices (the canary's standby): the step
+    // names it.
+    c.write_back(&write_to, "ha_role", "active")?;
+    let mut standbys: Vec<&str> = vec![write_from.as_str()];
+    standbys.extend(
+        g.devices
+            .iter()
+            .map(|d| d.name.as_str())
+            .filter(|n| *n != write_to && *n != write_from),
+    );
+    for n in standbys {
+        c.write_back(n, "ha_role", "standby")?;
+    }
+    if result.is_ok() {
+        c.observer.on(Progress::Step {
+            device: &gname,
+            step: "failover",
+            detail: &format!("{write_to} is active"),
+        });
+    }
+    result
+}
+
+/// Before the first step of an entry that follows a handover (the soak with the new release
+/// carrying traffic): the carrier must still be active, in sync and healthy. Otherwise traffic
+/// goes back to the unit it came from (a checked failover, journaled as a rollback) and the
+/// group stops.
+fn soak_check(c: &Ctx<'_>, g: &Group, h: &Handover, kept: &Sessions) -> Result<(), GroupStop> {
+    let Some((from, from_mgmt)) = &h.from else {
+        return Ok(());
+    };
+    let gname = group_name(g);
+    let wave_s = h.wave.to_string();
+    let carrier = unit(g, &h.to, &h.mgmt_host)?;
+    let (driver, _) = driver_of(c.drivers, &carrier)?;
+    let mut t = match kept.borrow_mut().remove(&carrier.name) {
+        Some(t) => t,
+        None => c
+            .connector
+            .connect(&carrier)
+            .map_err(|e| format!("{}: {e}", carrier.name))?,
+    };
+    let checks = device::ha_gate(t.as_mut(), driver, HaRole::Active);
+    kept.borrow_mut().insert(carrier.name.clone(), t);
+    let Some(why) = failed_checks(&h.to, &checks) else {
+        c.observer.on(Progress::Step {
+            device: &h.to,
+            step: "soak-check",
+            detail: "carried traffic through the soak: active, in sync, healthy",
+        });
+        return Ok(());
+    };
+    let fields = [
+        ("wave", wave_s.as_str()),
+        ("group", gname.as_str()),
+        ("step", "failover"),
+        ("to", from.as_str()),
+        ("from", h.to.as_str()),
+        ("rollback", "soak-check"),
+    ];
+    let roles: HashMap<String, HaRole> = [
+        (h.to.clone(), HaRole::Active),
+        (from.clone(), HaRole::Standby),
+    ]
+    .into();
+    hand_over(
+        c,
+        &fields,
+        g,
+        (from, from_mgmt),
+        Some((&h.to, &h.mgmt_host)),
+        &roles,
+        kept,
+    )
+    .map_err(|e| match e {
+        GroupStop::Failed(m) => GroupStop::Failed(format!(
+            "{} failed its checks after the soak ({why}), and failing back did not work: {m}",
+            h.to
+        )),
+        other => other,
+    })?;
+    Err(GroupStop::Failed(format!(
+        "{} failed its checks after the soak ({why}): failed back to {from}, which carries traffic again; nothing else of {gname} ran",
+        h.to
+    )))
 }
 
 /// The failed checks of one unit, for a refusal: `name: check: detail; ...`.
@@ -746,27 +950,50 @@ fn failed_checks(unit: &str, checks: &[device::Check]) -> Option<String> {
     (!bad.is_empty()).then(|| format!("{unit}: {}", bad.join("; ")))
 }
 
-/// Makes `to` the active unit. Both units are checked first (the unit giving up traffic must
-/// be active, the one taking it standby, both in sync and healthy), and the failover is refused
-/// with both units' answers when either is not ready: a device itself fails over even when out
-/// of sync. After the command (on the current active, its exit status checked), both roles
-/// must have swapped within `wait.failover` (30 s).
+/// Why a failover did not leave the pair as planned; `swapped` names the giver when traffic
+/// stayed on the new active anyway (its checks failed and failing back failed too).
+#[derive(Debug)]
+struct FailoverError {
+    message: String,
+    swapped: Option<String>,
+}
+
+impl From<String> for FailoverError {
+    fn from(message: String) -> FailoverError {
+        FailoverError {
+            message,
+            swapped: None,
+        }
+    }
+}
+
+/// Makes `to` the active unit and returns the giver's name. Both units are checked first (the
+/// unit giving up traffic must be active, the one taking it standby, both in sync and healthy;
+/// for a `rollback` the giver's role alone), and the failover is refused with both units'
+/// answers when either is not ready: a device itself fails over even when out of sync. After the command (on the current active, its exit
+/// status checked), both roles must have swapped within `wait.failover` (30 s); then the new
+/// active must be in sync and healthy, or traffic goes straight back to the giver.
 fn failover(
     c: &Ctx<'_>,
     g: &Group,
-    to: &str,
-    mgmt_host: &str,
-    roles: &HashMap<&str, HaRole>,
+    (to, mgmt_host): (&str, &str),
+    from: Option<(&str, &str)>,
+    roles: &HashMap<String, HaRole>,
     kept: &Sessions,
-) -> Result<(), String> {
-    let target = failover_target(g, to, mgmt_host)?;
+    rollback: bool,
+) -> Result<String, FailoverError> {
+    let target = unit(g, to, mgmt_host)?;
     let (driver, _) = driver_of(c.drivers, &target)?;
-    let active = g
-        .devices
-        .iter()
-        .filter(|d| d.name != to)
-        .find(|d| roles.get(d.name.as_str()) == Some(&HaRole::Active))
-        .ok_or_else(|| format!("no active member other than {to} in the group"))?;
+    let active = match from {
+        Some((name, host)) => unit(g, name, host)?,
+        None => g
+            .devices
+            .iter()
+            .filter(|d| d.name != to)
+            .find(|d| roles.get(d.name.as_str()) == Some(&HaRole::Active))
+            .cloned()
+            .ok_or_else(|| format!("no active member other than {to} in the group"))?,
+    };
     let session = |d: &PlannedDevice| -> Result<Box<dyn Transport>, String> {
         match kept.borrow_mut().remove(&d.name) {
             Some(t) => Ok(t),
@@ -777,70 +1004,101 @@ fn failover(
         }
     };
     let mut t_to = session(&target)?;
-    let mut t_from = session(active)?;
+    let mut t_from = session(&active)?;
     let keep = |name: &str, t: Box<dyn Transport>| {
         kept.borrow_mut().insert(name.to_string(), t);
     };
-    let swapped = |t_to: &mut dyn Transport, t_from: &mut dyn Transport| -> (bool, String) {
-        let a = device::role_check(t_to, driver, HaRole::Active).unwrap_or_else(|c| c);
-        let b = device::role_check(t_from, driver, HaRole::Standby).unwrap_or_else(|c| c);
+    let role_pair = |t_a: &mut dyn Transport, a: &str, t_s: &mut dyn Transport, s: &str| {
+        let x = device::role_check(t_a, driver, HaRole::Active).unwrap_or_else(|c| c);
+        let y = device::role_check(t_s, driver, HaRole::Standby).unwrap_or_else(|c| c);
         (
-            a.status == device::Status::Ok && b.status == device::Status::Ok,
-            format!("{to}: {}; {}: {}", a.detail, active.name, b.detail),
+            x.status == device::Status::Ok && y.status == device::Status::Ok,
+            format!("{a}: {}; {s}: {}", x.detail, y.detail),
         )
     };
+    let wait = c.settings.wait;
+    // Runs the failover command on the active and waits until `new` is active, `old` standby.
+    let swap = |t_new: &mut dyn Transport,
+                new: &str,
+                t_old: &mut dyn Transport,
+                old: &str|
+     -> Result<(), String> {
+        let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
+        let out = t_old.exec(&cmd).map_err(|e| format!("{old}: {e}"))?;
+        if out.status != 0 {
+            return Err(format!(
+                "`{cmd}` on {old} exited {}: {}",
+                out.status,
+                device::quote(&format!("{}\n{}", out.stderr, out.stdout))
+            ));
+        }
+        let start = std::time::Instant::now();
+        loop {
+            let (ok, seen) = role_pair(t_new, new, t_old, old);
+            if ok {
+                return Ok(());
+            }
+            if start.elapsed() >= wait.failover
+                || !wait.sleep(wait.interval.min(std::time::Duration::from_secs(1)))
+            {
+                return Err(format!(
+                    "the roles did not swap within {} s of `{cmd}`: {seen}",
+                    wait.failover.as_secs()
+                ));
+            }
+        }
+    };
+    let giver = active.name.clone();
     // Already done (a failover that finished before a crash): nothing to do.
-    if swapped(t_to.as_mut(), t_from.as_mut()).0 {
+    if role_pair(t_to.as_mut(), to, t_from.as_mut(), &giver).0 {
         keep(to, t_to);
-        keep(&active.name, t_from);
-        return Ok(());
+        keep(&giver, t_from);
+        return Ok(giver);
     }
     let gate_to = device::ha_gate(t_to.as_mut(), driver, HaRole::Standby);
-    let gate_from = device::ha_gate(t_from.as_mut(), driver, HaRole::Active);
+    // Taking traffic back from a unit that failed its checks: those failures are the reason,
+    // only its role must be right.
+    let gate_from = if rollback {
+        vec![device::role_check(t_from.as_mut(), driver, HaRole::Active).unwrap_or_else(|c| c)]
+    } else {
+        device::ha_gate(t_from.as_mut(), driver, HaRole::Active)
+    };
     let refusals: Vec<String> = [
         failed_checks(to, &gate_to),
-        failed_checks(&active.name, &gate_from),
+        failed_checks(&giver, &gate_from),
     ]
     .into_iter()
     .flatten()
     .collect();
     if !refusals.is_empty() {
-        return Err(format!(
-            "refused, nothing changed: {}",
-            refusals.join(" | ")
-        ));
+        return Err(format!("refused, nothing changed: {}", refusals.join(" | ")).into());
     }
-    let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
-    let out = t_from
-        .exec(&cmd)
-        .map_err(|e| format!("{}: {e}", active.name))?;
-    if out.status != 0 {
-        return Err(format!(
-            "`{cmd}` on {} exited {}: {}",
-            active.name,
-            out.status,
-            device::quote(&format!("{}\n{}", out.stderr, out.stdout))
-        ));
-    }
-    let wait = c.settings.wait;
-    let start = std::time::Instant::now();
-    let last = loop {
-        let (ok, seen) = swapped(t_to.as_mut(), t_from.as_mut());
-        if ok {
-            keep(to, t_to);
-            keep(&active.name, t_from);
-            return Ok(());
+    let result = swap(t_to.as_mut(), to, t_from.as_mut(), &giver).map_err(FailoverError::from);
+    let result = result.and_then(|()| {
+        // The new active carries traffic now: in sync and healthy, or traffic goes back.
+        let after = [
+            device::sync_check(t_to.as_mut(), driver),
+            device::health_check(t_to.as_mut(), driver),
+        ]
+        .map(|r| r.unwrap_or_else(|c| c));
+        let Some(why) = failed_checks(to, &after) else {
+            return Ok(giver.clone());
+        };
+        match swap(t_from.as_mut(), &giver, t_to.as_mut(), to) {
+            Ok(()) => Err(FailoverError::from(format!(
+                "{to} became active and failed its checks ({why}): failed back to {giver}, which carries traffic again"
+            ))),
+            Err(e) => Err(FailoverError {
+                message: format!(
+                    "{to} became active and failed its checks ({why}); failing back to {giver} failed too ({e}): {to} carries traffic"
+                ),
+                swapped: Some(giver.clone()),
+            }),
         }
-        if start.elapsed() >= wait.failover
-            || !wait.sleep(wait.interval.min(std::time::Duration::from_secs(1)))
-        {
-            break seen;
-        }
-    };
-    Err(format!(
-        "the roles did not swap within {} s of `{cmd}`: {last}",
-        wait.failover.as_secs()
-    ))
+    });
+    keep(to, t_to);
+    keep(&giver, t_from);
+    result
 }
 
 /// When the wave after `prev` may start: the time its last journaled step ended plus the soak,
@@ -932,11 +1190,14 @@ fn step_cells<'e>(
                     continue;
                 };
                 let mut c = vec![(to.to_string(), "ha_role", "active".to_string())];
+                let standby = |n: &str| (n.to_string(), "ha_role", "standby".to_string());
+                c.extend(e.get("from").map(standby));
                 c.extend(
                     g.devices
                         .iter()
-                        .filter(|d| d.name != to)
-                        .map(|d| (d.name.clone(), "ha_role", "standby".to_string())),
+                        .map(|d| d.name.as_str())
+                        .filter(|n| *n != to && Some(*n) != e.get("from"))
+                        .map(standby),
                 );
                 c
             }
@@ -1082,7 +1343,10 @@ pub fn run(
                         let before = journal.lock().expect("journal").entries.len();
                         let result = match ctx.hold() {
                             Some(h) => Err(h),
-                            None => run_group(&ctx, wave.index, g, &ready),
+                            None => {
+                                let h = handover(waves, wave.index, g);
+                                run_group(&ctx, wave.index, g, &ready, h.as_ref())
+                            }
                         };
                         let ran = journal.lock().expect("journal").entries.len() > before;
                         let mut r = report.lock().expect("report");
@@ -1299,19 +1563,27 @@ pub fn dry_run_failover(
     drivers: &Drivers,
     connector: &dyn Connector,
     g: &Group,
-    to: &str,
-    mgmt_host: &str,
+    to: (&str, &str),
+    from: Option<(&str, &str)>,
+    check: bool,
 ) -> Result<(Vec<device::Check>, Vec<String>), String> {
-    let target = failover_target(g, to, mgmt_host)?;
+    let target = unit(g, to.0, to.1)?;
     let (driver, _) = driver_of(drivers, &target)?;
-    let active = g
-        .devices
-        .iter()
-        .filter(|d| d.name != to)
-        .find(|d| d.role == "active")
-        .ok_or_else(|| format!("no active member other than {to} in the group"))?;
+    let active = match from {
+        Some((name, host)) => unit(g, name, host)?,
+        None => g
+            .devices
+            .iter()
+            .filter(|d| d.name != to.0)
+            .find(|d| d.role == "active")
+            .cloned()
+            .ok_or_else(|| format!("no active member other than {} in the group", to.0))?,
+    };
     let mut checks = Vec::new();
-    for (d, role) in [(&target, HaRole::Standby), (active, HaRole::Active)] {
+    for (d, role) in [(&target, HaRole::Standby), (&active, HaRole::Active)] {
+        if !check {
+            break;
+        }
         let mut t = connector
             .connect(d)
             .map_err(|e| format!("{}: {e}", d.name))?;
@@ -1321,17 +1593,24 @@ pub fn dry_run_failover(
         }
     }
     let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
-    Ok((
-        checks,
-        vec![
-            format!(
-                "# on {} ({}), after its peer's upgrade:",
-                active.name, active.mgmt_host
-            ),
-            cmd,
-            format!("# until {to} reports active and {} standby", active.name),
-        ],
-    ))
+    let lines = vec![
+        format!(
+            "# on {} ({}), after the steps before it{}:",
+            active.name,
+            active.mgmt_host,
+            if check {
+                ""
+            } else {
+                " (both units are checked then, not now: the roles differ by then)"
+            }
+        ),
+        cmd,
+        format!(
+            "# until {} reports active and {} standby; then {} in sync and healthy, or back to {}",
+            to.0, active.name, to.0, active.name
+        ),
+    ];
+    Ok((checks, lines))
 }
 
 /// The pre-checks, memory in use and exact reboot command of a dry run for one device, without

@@ -36,6 +36,9 @@ pub enum Fault {
     MemoryStays,
     /// The reboot command is refused (exit 1).
     RebootRefused,
+    /// The health command fails (exit 1) while the unit is active: a release that misbehaves
+    /// once it carries traffic.
+    UnhealthyWhenActive,
 }
 
 /// One scripted device.
@@ -137,6 +140,12 @@ impl Fleet {
             .get_mut(name)
             .unwrap()
             .down = attempts;
+    }
+
+    /// Gives a device a fault from now on.
+    pub fn break_with(&self, name: &str, fault: Fault) {
+        let mut s = self.state.lock().unwrap();
+        s.devices.get_mut(name).unwrap().faults.push(fault);
     }
 
     /// Clears a device's faults (the operator fixed it).
@@ -307,7 +316,14 @@ impl Transport for Session {
                 "               total        used\nMem:    34359738368 {}\n",
                 d.mem_used
             )),
-            "tmsh load sys config verify" => ok("Validating configuration...\n  /config/bigip.conf\n".into()),
+            "tmsh load sys config verify" => {
+                if d.faults.contains(&Fault::UnhealthyWhenActive) && d.role == "active" {
+                    return refused(
+                        "01070734:3: Configuration error: the configuration does not load on this unit",
+                    );
+                }
+                ok("Validating configuration...\n  /config/bigip.conf\n".into())
+            }
             "tmsh run sys failover standby" => {
                 if d.role != "active" {
                     return refused("01070734:3: this device is not active");

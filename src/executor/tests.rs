@@ -44,6 +44,7 @@ fn group(ha: Option<&str>, devices: Vec<PlannedDevice>, steps: Vec<Step>) -> Gro
         estimated_minutes: 60,
         devices,
         steps,
+        carrier: None,
     }
 }
 
@@ -73,6 +74,8 @@ fn pair(g: &str, active: &str, standby: &str, path: &[&str]) -> Group {
             Step::Failover {
                 to: standby.into(),
                 mgmt_host: format!("{standby}.example:22"),
+                from: None,
+                from_mgmt_host: None,
             },
             Step::Upgrade {
                 device: active.into(),
@@ -461,6 +464,8 @@ fn a_failover_in_a_later_phase_writes_both_roles_and_a_resume_replays_them() {
             Step::Failover {
                 to: "lb02".into(),
                 mgmt_host: "lb02.example:22".into(),
+                from: None,
+                from_mgmt_host: None,
             },
             Step::Upgrade {
                 device: "lb01".into(),
@@ -643,6 +648,8 @@ fn a_failover_is_refused_when_the_unit_giving_up_traffic_is_not_ready() {
             vec![Step::Failover {
                 to: "lb02".into(),
                 mgmt_host: "lb02.example:22".into(),
+                from: None,
+                from_mgmt_host: None,
             }],
         )],
     );
@@ -1241,8 +1248,15 @@ fn a_dry_run_failover_checks_both_units_as_they_are_and_names_the_command() {
         .add("lb01", "active", Some("lb02"), &[Fault::OutOfSync]);
     bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
     let g = pair("ha01", "lb01", "lb02", &["16.1.4"]);
-    let (checks, commands) =
-        dry_run_failover(&bed.drivers, &bed.fleet, &g, "lb02", "lb02.example:22").unwrap();
+    let (checks, commands) = dry_run_failover(
+        &bed.drivers,
+        &bed.fleet,
+        &g,
+        ("lb02", "lb02.example:22"),
+        None,
+        true,
+    )
+    .unwrap();
     let shown: Vec<String> = checks
         .iter()
         .map(|c| format!("{} {:?} {}", c.name, c.status, c.detail))
@@ -1261,9 +1275,9 @@ fn a_dry_run_failover_checks_both_units_as_they_are_and_names_the_command() {
     assert_eq!(
         commands,
         [
-            "# on lb01 (lb01.example:22), after its peer's upgrade:",
+            "# on lb01 (lb01.example:22), after the steps before it:",
             "tmsh run sys failover standby",
-            "# until lb02 reports active and lb01 standby",
+            "# until lb02 reports active and lb01 standby; then lb02 in sync and healthy, or back to lb01",
         ]
     );
     // Read-only: nothing changed on either unit.
@@ -1455,4 +1469,194 @@ fn the_run_report_tells_each_device_s_result_and_each_step_s_time() {
     ] {
         assert!(text.contains(line), "{line}\n{text}");
     }
+}
+
+/// A failover step that names both units, as plans do.
+fn handover_step(to: &str, from: &str) -> Step {
+    Step::Failover {
+        to: to.into(),
+        mgmt_host: format!("{to}.example:22"),
+        from: Some(from.into()),
+        from_mgmt_host: Some(format!("{from}.example:22")),
+    }
+}
+
+/// The canary that carries traffic: wave 0 upgrades lb02 and fails over to it; wave 1
+/// upgrades lb01 (standby by then) and fails back.
+fn carried_canary() -> Vec<Wave> {
+    let mut first = group(
+        Some("ha01"),
+        vec![device("lb02", "standby", &["16.1.4"])],
+        vec![
+            Step::Upgrade {
+                device: "lb02".into(),
+            },
+            handover_step("lb02", "lb01"),
+        ],
+    );
+    first.phase = Phase::Standby;
+    let mut second = group(
+        Some("ha01"),
+        vec![device("lb01", "active", &["16.1.4"])],
+        vec![
+            Step::Upgrade {
+                device: "lb01".into(),
+            },
+            handover_step("lb01", "lb02"),
+        ],
+    );
+    second.phase = Phase::Active;
+    waves(vec![first], vec![second])
+}
+
+fn pair_fleet(bed: &Bed, lb02_faults: &[Fault]) {
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), lb02_faults);
+}
+
+#[test]
+fn the_canary_carries_traffic_on_the_new_release_and_the_pair_ends_as_it_began() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    let mut soaked = Vec::new();
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |r| {
+            // Between the waves (the soak): the upgraded unit carries traffic, the old one waits.
+            soaked.push((
+                bed.fleet.device("lb02").role,
+                bed.fleet.device("lb02").version().to_string(),
+                bed.fleet.device("lb01").version().to_string(),
+            ));
+            r.failed.is_empty()
+        },
+    );
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(
+        soaked,
+        [(
+            "active".to_string(),
+            "16.1.4".to_string(),
+            "15.1.10".to_string()
+        )]
+    );
+    // Wave 1 upgraded lb01 as the standby it was by then, then gave it its traffic back.
+    let failovers: Vec<String> = bed
+        .fleet
+        .events()
+        .into_iter()
+        .filter(|e| e.contains("failover"))
+        .collect();
+    assert_eq!(
+        failovers,
+        ["lb01 failover to lb02", "lb02 failover to lb01"]
+    );
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    assert_eq!(bed.fleet.device("lb01").version(), "16.1.4");
+    // The inventory follows: both roles after each failover, ending as it began.
+    let roles: Vec<String> = bed
+        .inventory
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.contains("ha_role"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            "lb02 ha_role=active",
+            "lb01 ha_role=standby",
+            "lb01 ha_role=active",
+            "lb02 ha_role=standby"
+        ]
+    );
+}
+
+#[test]
+fn a_new_active_that_fails_its_checks_hands_traffic_straight_back() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[Fault::UnhealthyWhenActive]);
+    let out = bed.run(&carried_canary(), Budget::Count(0));
+    assert_eq!(out.completed, 0, "{out:?}");
+    let (_, why) = &out.failed[0];
+    assert!(
+        why.contains("lb02 became active and failed its checks")
+            && why.contains("Configuration error")
+            && why.contains("failed back to lb01, which carries traffic again"),
+        "{why}"
+    );
+    assert_eq!(
+        out.stopped.as_deref(),
+        Some("the canary failed: nothing else starts")
+    );
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+    // Traffic is where it began, so no role was written; lb02's new version was.
+    let calls = bed.inventory.calls.lock().unwrap().clone();
+    assert_eq!(calls, ["lb02 version=16.1.4"]);
+}
+
+#[test]
+fn a_carrier_that_fails_its_checks_after_the_soak_is_rolled_back_and_stays_so() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| {
+            // During the soak the new release starts misbehaving under traffic.
+            bed.fleet.break_with("lb02", Fault::UnhealthyWhenActive);
+            true
+        },
+    );
+    assert_eq!(out.completed, 1, "{out:?}");
+    let (group, why) = &out.failed[0];
+    assert_eq!(group, "ha01");
+    assert!(
+        why.contains("lb02 failed its checks after the soak")
+            && why.contains("failed back to lb01, which carries traffic again"),
+        "{why}"
+    );
+    // lb01 was never touched by wave 1: it carries traffic on the old release.
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+    assert!(
+        !bed.fleet
+            .commands("lb01")
+            .iter()
+            .any(|c| c.starts_with("tmsh install"))
+    );
+    assert_eq!(
+        bed.inventory.get("lb01", "ha_role").as_deref(),
+        Some("active")
+    );
+    assert_eq!(
+        bed.inventory.get("lb02", "ha_role").as_deref(),
+        Some("standby")
+    );
+    assert!(
+        bed.journal_text()
+            .contains("step=failover to=lb01 from=lb02 rollback=soak-check"),
+        "{}",
+        bed.journal_text()
+    );
+    // A resume does not undo the rollback: the group stays stopped until it is planned again.
+    bed.fleet.fix("lb02");
+    let out = bed.run(&w, Budget::Count(0));
+    assert!(
+        out.failed[0].1.contains("ha01 was rolled back at"),
+        "{out:?}"
+    );
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
 }

@@ -209,6 +209,7 @@ mod tests {
             estimated_minutes: 120,
             devices: vec![],
             steps: vec![],
+            carrier: None,
         };
         match w.admit(&g, now) {
             Admit::At(at, what) => {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use jiff::Timestamp;
 
 use super::file::{
-    CatalogRef, Group, InventoryRef, Phase, Plan, PlanOptions, PlannedDevice, SCHEMA, Step,
-    Summary, Unschedulable, Wave, WaveKind,
+    Carrier, CatalogRef, Group, InventoryRef, Phase, Plan, PlanOptions, PlannedDevice, SCHEMA,
+    Step, Summary, Unschedulable, Wave, WaveKind,
 };
 use super::window::{self, Occurrence, Slot};
 use super::{Options, Provenance, lint, rfc3339, utc};
@@ -38,7 +38,28 @@ pub(super) struct Work<'a> {
     pub members: Vec<Member<'a>>,
     /// The unit that takes over when the active goes down.
     pub standby: Option<&'a Device>,
+    /// The group's active unit, upgrading or not.
+    pub active: Option<&'a Device>,
     pub failover_minutes: i64,
+    /// Whether the group ends with its original active carrying traffic again.
+    pub failback: bool,
+}
+
+/// What a group entry covers: which members, and whether an earlier entry of the group (the
+/// canary) already failed over to the upgraded standby.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Part {
+    pub phase: Phase,
+    /// Standby phase: fail over to the upgraded standby at the end (the canary carries
+    /// traffic). Active phase: the standby phase did so, and the former active is standby now.
+    pub carried: bool,
+}
+
+impl Part {
+    pub const FULL: Part = Part {
+        phase: Phase::Full,
+        carried: false,
+    };
 }
 
 impl Work<'_> {
@@ -50,10 +71,10 @@ impl Work<'_> {
         })
     }
 
-    /// Whether the phase's work is no longer than the site's longest written window.
-    fn fits_some_window(&self, phase: Phase) -> bool {
+    /// Whether the part's work is no longer than the site's longest written window.
+    fn fits_some_window(&self, part: Part) -> bool {
         let longest = self.site.windows.iter().map(|w| i64::from(w.minutes)).max();
-        longest.is_some_and(|l| self.minutes(phase) <= l)
+        longest.is_some_and(|l| self.minutes(part) <= l)
     }
 
     fn has_active(&self) -> bool {
@@ -67,40 +88,102 @@ impl Work<'_> {
         self.has_active() && self.members_of(Phase::Standby).next().is_some()
     }
 
-    fn steps(&self, phase: Phase) -> Vec<Step> {
+    /// The pair a failover needs: the standby taking over and the active giving up traffic.
+    fn pair(&self) -> Option<(&Device, &Device)> {
+        self.standby.zip(self.active)
+    }
+
+    fn steps(&self, part: Part) -> Vec<Step> {
+        let failover = |to: &Device, from: &Device| Step::Failover {
+            to: to.name.clone(),
+            mgmt_host: to.mgmt.to_string(),
+            from: Some(from.name.clone()),
+            from_mgmt_host: Some(from.mgmt.to_string()),
+        };
+        let upgrade = |m: &Member| Step::Upgrade {
+            device: m.device.name.clone(),
+        };
         let mut out = Vec::new();
-        let mut failed_over = false;
-        for m in self.members_of(phase) {
+        // The standby phase of a canary ends carrying traffic on the upgraded standby.
+        if part.phase == Phase::Standby {
+            out.extend(self.members_of(Phase::Standby).map(upgrade));
+            if let (true, Some((standby, active))) = (part.carried, self.pair()) {
+                out.push(failover(standby, active));
+            }
+            return out;
+        }
+        let mut failed_over = part.phase == Phase::Active && part.carried;
+        for m in self.members_of(part.phase) {
             if m.device.ha_role == HaRole::Active && !failed_over {
-                if let Some(to) = self.standby {
-                    out.push(Step::Failover {
-                        to: to.name.clone(),
-                        mgmt_host: to.mgmt.to_string(),
-                    });
+                if let Some((standby, active)) = self.pair() {
+                    out.push(failover(standby, active));
                 }
                 failed_over = true;
             }
-            out.push(Step::Upgrade {
-                device: m.device.name.clone(),
-            });
+            out.push(upgrade(m));
+        }
+        // Roles end as they began: the upgraded former active takes traffic back.
+        if self.failback
+            && failed_over
+            && let Some((standby, active)) = self.pair()
+        {
+            out.push(failover(active, standby));
         }
         out
     }
 
-    fn minutes(&self, phase: Phase) -> i64 {
-        let work: i64 = self.members_of(phase).map(|m| m.minutes).sum();
-        let failover = self.standby.is_some()
-            && self
-                .members_of(phase)
-                .any(|m| m.device.ha_role == HaRole::Active);
-        work + if failover { self.failover_minutes } else { 0 }
+    fn minutes(&self, part: Part) -> i64 {
+        let work: i64 = self.members_of(part.phase).map(|m| m.minutes).sum();
+        let failovers = self
+            .steps(part)
+            .iter()
+            .filter(|s| matches!(s, Step::Failover { .. }))
+            .count() as i64;
+        work + failovers * self.failover_minutes
+    }
+
+    /// The unit carrying traffic after the part, and the release it runs then.
+    fn carrier(&self, part: Part) -> Option<Carrier> {
+        let start = self
+            .active
+            .or_else(|| self.members.first().map(|m| m.device))?;
+        let mut steps = Vec::new();
+        if part.phase == Phase::Active {
+            steps = self.steps(Part {
+                phase: Phase::Standby,
+                ..part
+            });
+        }
+        steps.extend(self.steps(part));
+        let mut active = start.name.clone();
+        for s in &steps {
+            if let Step::Failover { to, .. } = s {
+                active.clone_from(to);
+            }
+        }
+        let upgraded = steps
+            .iter()
+            .any(|s| matches!(s, Step::Upgrade { device } if *device == active));
+        let version = match self.members.iter().find(|m| m.device.name == active) {
+            Some(m) if upgraded => m.hops.last().map(|v| v.as_str().to_string()),
+            _ => [self.active, self.standby]
+                .into_iter()
+                .flatten()
+                .chain(self.members.iter().map(|m| m.device))
+                .find(|d| d.name == active)
+                .map(|d| d.version.as_str().to_string()),
+        }?;
+        Some(Carrier {
+            device: active,
+            version,
+        })
     }
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Unit {
     work: usize,
-    phase: Phase,
+    part: Part,
     /// Not before this instant (two-phase: after the window of the standby phase).
     after: Option<Timestamp>,
 }
@@ -316,7 +399,12 @@ pub fn build(
                 })
                 .collect(),
             standby,
+            active: members
+                .iter()
+                .find(|d| d.ha_role == HaRole::Active)
+                .copied(),
             failover_minutes: i64::from(opts.durations.of(first.vendor, &first.model).failover),
+            failback: opts.failback,
         });
     }
     works.sort_by(|a, b| (a.rank, a.name).cmp(&(b.rank, b.name)));
@@ -359,12 +447,15 @@ pub fn build(
                 let Some(m) = w.members_of(Phase::Standby).next() else {
                     continue;
                 };
-                let phase = if w.splittable() {
-                    Phase::Standby
+                let part = if w.splittable() {
+                    Part {
+                        phase: Phase::Standby,
+                        carried: true,
+                    }
                 } else {
-                    Phase::Full
+                    Part::FULL
                 };
-                if !w.fits_some_window(phase) {
+                if !w.fits_some_window(part) {
                     continue;
                 }
                 let k = key(m.device);
@@ -381,18 +472,21 @@ pub fn build(
                 if w.splittable() {
                     units.push(Unit {
                         work: i,
-                        phase: Phase::Standby,
+                        part,
                         after: None,
                     });
                     carry.push(Unit {
                         work: i,
-                        phase: Phase::Active,
+                        part: Part {
+                            phase: Phase::Active,
+                            carried: true,
+                        },
                         after: None,
                     });
                 } else {
                     units.push(Unit {
                         work: i,
-                        phase: Phase::Full,
+                        part,
                         after: None,
                     });
                 }
@@ -430,14 +524,17 @@ pub fn build(
         if in_canary[i] {
             continue;
         }
-        let phase = if opts.ha_two_phase && w.splittable() {
-            Phase::Standby
+        let part = if opts.ha_two_phase && w.splittable() {
+            Part {
+                phase: Phase::Standby,
+                carried: false,
+            }
         } else {
-            Phase::Full
+            Part::FULL
         };
         queues[w.rank].push_back(Unit {
             work: i,
-            phase,
+            part,
             after: None,
         });
     }
@@ -484,13 +581,17 @@ pub fn build(
         let mut end = None::<Timestamp>;
         for u in units {
             let w = &works[u.work];
-            match placer.place(w, u.phase, u.after) {
+            match placer.place(w, u.part, u.after) {
                 Ok(slot) => {
                     end = end.max(Some(slot.end.timestamp()));
-                    if opts.ha_two_phase && u.phase == Phase::Standby && kind == WaveKind::Wave {
+                    if opts.ha_two_phase && u.part.phase == Phase::Standby && kind == WaveKind::Wave
+                    {
                         carry.push(Unit {
                             work: u.work,
-                            phase: Phase::Active,
+                            part: Part {
+                                phase: Phase::Active,
+                                carried: false,
+                            },
                             after: Some(slot.window.end.timestamp()),
                         });
                     }
@@ -498,13 +599,13 @@ pub fn build(
                         slot.start.timestamp(),
                         w.rank,
                         w.name,
-                        group(w, u.phase, &slot),
+                        group(w, u.part, &slot),
                     ));
                 }
                 Err(reason) => {
                     // A failed first phase takes the second with it.
                     carry.retain(|c| c.work != u.work);
-                    for m in w.members_of(u.phase) {
+                    for m in w.members_of(u.part.phase) {
                         unschedulable.push(Unschedulable {
                             name: m.device.name.clone(),
                             site: m.device.site.clone(),
@@ -512,7 +613,7 @@ pub fn build(
                             reason: reason.clone(),
                         });
                     }
-                    if u.phase == Phase::Standby {
+                    if u.part.phase == Phase::Standby {
                         for m in w.members_of(Phase::Active) {
                             unschedulable.push(Unschedulable {
                                 name: m.device.name.clone(),
@@ -524,7 +625,7 @@ pub fn build(
                             });
                         }
                     }
-                    if u.phase == Phase::Active {
+                    if u.part.phase == Phase::Active {
                         lints.push(
                             "half-upgraded-group",
                             format!("HA group {}: the standby is planned but the active cannot be placed ({reason})", w.name),
@@ -590,6 +691,7 @@ pub fn build(
             max_per_wave: opts.max_per_wave,
             max_per_site: opts.max_per_site,
             ha_two_phase: opts.ha_two_phase,
+            failback: opts.failback,
             canary: opts.canary,
             canary_soak_minutes: opts.canary_soak.as_secs() / 60,
             soak_minutes: opts.soak.as_secs() / 60,
@@ -620,7 +722,8 @@ pub fn build(
     })
 }
 
-fn group(w: &Work, phase: Phase, slot: &Slot) -> Group {
+fn group(w: &Work, part: Part, slot: &Slot) -> Group {
+    let phase = part.phase;
     Group {
         site: w.site.name.clone(),
         ha_group: w.ha_group.map(String::from),
@@ -629,7 +732,7 @@ fn group(w: &Work, phase: Phase, slot: &Slot) -> Group {
         window_end: rfc3339(&slot.window.end),
         start: rfc3339(&slot.start),
         end: rfc3339(&slot.end),
-        estimated_minutes: w.minutes(phase),
+        estimated_minutes: w.minutes(part),
         devices: w
             .members_of(phase)
             .map(|m| PlannedDevice {
@@ -643,7 +746,8 @@ fn group(w: &Work, phase: Phase, slot: &Slot) -> Group {
                 estimated_minutes: m.minutes,
             })
             .collect(),
-        steps: w.steps(phase),
+        steps: w.steps(part),
+        carrier: w.carrier(part),
     }
 }
 
@@ -666,10 +770,10 @@ impl<'a> Placer<'a> {
     fn place(
         &mut self,
         w: &Work<'a>,
-        phase: Phase,
+        part: Part,
         after: Option<Timestamp>,
     ) -> Result<Slot, String> {
-        let minutes = w.minutes(phase);
+        let minutes = w.minutes(part);
         let site = w.site;
         let longest = site.windows.iter().map(|w| i64::from(w.minutes)).max();
         match longest {

@@ -174,13 +174,33 @@ pub fn validate(waves: &[Wave]) -> Vec<String> {
                             "a step names {device:?}, not a device of the group"
                         )));
                     }
-                    Step::Failover { to, mgmt_host } => {
-                        if !valid_name(to) {
-                            out.push(at(&format!("failover to {to:?}: not a valid device name")));
+                    Step::Failover {
+                        to,
+                        mgmt_host,
+                        from,
+                        from_mgmt_host,
+                    } => {
+                        let units = [
+                            (Some(to), Some(mgmt_host), "mgmt_host"),
+                            (from.as_ref(), from_mgmt_host.as_ref(), "from_mgmt_host"),
+                        ];
+                        for (name, host, field) in units {
+                            if let Some(name) = name
+                                && !valid_name(name)
+                            {
+                                out.push(at(&format!(
+                                    "failover to {to:?}: {name:?} is not a valid device name"
+                                )));
+                            }
+                            if let Some(host) = host
+                                && let Err(e) = host.parse::<MgmtHost>()
+                            {
+                                out.push(at(&format!("failover to {to:?}: {field} {host:?}: {e}")));
+                            }
                         }
-                        if let Err(e) = mgmt_host.parse::<MgmtHost>() {
+                        if from.is_some() != from_mgmt_host.is_some() {
                             out.push(at(&format!(
-                                "failover to {to:?}: mgmt_host {mgmt_host:?}: {e}"
+                                "failover to {to:?}: from and from_mgmt_host go together"
                             )));
                         }
                     }

@@ -35,37 +35,47 @@ fn utc_of(rfc3339: &str) -> String {
 /// One row per step of a group: site, HA group, step, device, role, site time, [UTC], path or
 /// version, minutes after the `lead` cells.
 pub(crate) fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: bool) {
-    for step in &g.steps {
-        let (action, device, role, path, minutes) = match step {
-            Step::Upgrade { device } => {
-                let d = g.devices.iter().find(|d| &d.name == device);
-                (
-                    "upgrade",
-                    device.clone(),
-                    d.map(|d| d.role.clone()).unwrap_or_default(),
-                    d.map(|d| format!("{} → {}", d.from, d.path.join(" → ")))
-                        .unwrap_or_default(),
-                    d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
-                )
-            }
-            Step::Reboot { device } => {
-                let d = g.devices.iter().find(|d| &d.name == device);
-                (
-                    "reboot",
-                    device.clone(),
-                    d.map(|d| d.role.clone()).unwrap_or_default(),
-                    d.map(|d| d.from.clone()).unwrap_or_default(),
-                    d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
-                )
-            }
-            Step::Failover { to, .. } => (
-                "failover",
-                to.clone(),
-                "standby".into(),
-                String::new(),
-                Cell::Empty,
-            ),
-        };
+    // An HA group's last row says which unit carries traffic from then on (through the soak).
+    let carrier = g.ha_group.as_ref().and(g.carrier.as_ref()).map(|c| {
+        (
+            "carries traffic",
+            c.device.clone(),
+            "active".to_string(),
+            format!("runs {}", c.version),
+            Cell::Empty,
+        )
+    });
+    let steps = g.steps.iter().map(|step| match step {
+        Step::Upgrade { device } => {
+            let d = g.devices.iter().find(|d| &d.name == device);
+            (
+                "upgrade",
+                device.clone(),
+                d.map(|d| d.role.clone()).unwrap_or_default(),
+                d.map(|d| format!("{} → {}", d.from, d.path.join(" → ")))
+                    .unwrap_or_default(),
+                d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
+            )
+        }
+        Step::Reboot { device } => {
+            let d = g.devices.iter().find(|d| &d.name == device);
+            (
+                "reboot",
+                device.clone(),
+                d.map(|d| d.role.clone()).unwrap_or_default(),
+                d.map(|d| d.from.clone()).unwrap_or_default(),
+                d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
+            )
+        }
+        Step::Failover { to, .. } => (
+            "failover",
+            to.clone(),
+            "standby".into(),
+            String::new(),
+            Cell::Empty,
+        ),
+    });
+    for (action, device, role, path, minutes) in steps.chain(carrier) {
         let mut row = lead.to_vec();
         row.extend([
             Cell::text(g.site.clone()),

@@ -77,6 +77,10 @@ pub struct PlanOptions {
     pub canary_soak_minutes: i64,
     /// Minutes to wait after every later wave.
     pub soak_minutes: i64,
+    /// Whether an HA group ends with its original active carrying traffic again (`false`:
+    /// `--no-failback`, the roles stay swapped).
+    #[serde(default = "yes")]
+    pub failback: bool,
     /// `--only` selectors.
     pub only: Vec<String>,
     /// `--exclude` selectors.
@@ -85,6 +89,10 @@ pub struct PlanOptions {
     pub horizon_days: i64,
     /// The step durations in force (built-in rows first, then the user's).
     pub durations: Vec<DurationRow>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Counts.
@@ -166,6 +174,18 @@ pub struct Group {
     pub devices: Vec<PlannedDevice>,
     /// Every step in order, failovers included.
     pub steps: Vec<Step>,
+    /// The unit carrying traffic when the entry ends, through the soak after its wave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<Carrier>,
+}
+
+/// Which unit carries traffic after a group entry, and on which release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carrier {
+    /// The active (or standalone) unit.
+    pub device: String,
+    /// The release it runs then.
+    pub version: String,
 }
 
 /// A device upgraded by a group.
@@ -203,12 +223,19 @@ pub enum Step {
         /// The device.
         device: String,
     },
-    /// Make `to` the active unit of the group, verified on `to` itself.
+    /// Make `to` the active unit of the group, verified on both units.
     Failover {
         /// The unit that becomes active.
         to: String,
         /// Its management address (it may not be upgraded in this entry).
         mgmt_host: String,
+        /// The unit giving up traffic (plans written before this field: the group's active
+        /// member).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// Its management address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_mgmt_host: Option<String>,
     },
 }
 

@@ -2,8 +2,12 @@
 //!
 //! * the first wave is a **canary** of standby or standalone units covering each distinct
 //!   (vendor, model, current version) once where the caps allow;
-//! * every HA group goes standby first, then a verified failover, then the former active, in one
+//! * every HA group goes standby first, then a verified failover, then the former active, then
+//!   a failback so the original active carries traffic again (unless `failback` is off), in one
 //!   window (or, with `ha_two_phase`, the active in a later wave);
+//! * a canary HA group upgrades its standby and fails over to it, so the new release carries
+//!   traffic through the soak while the former active, still on the old release, is the
+//!   instant way back; the next wave upgrades the former active;
 //! * groups are taken site by site in `sites.csv` order, at most `max_per_wave` groups per wave
 //!   and `max_per_site` per site per wave;
 //! * each group is placed in its site's maintenance windows ([`window`]) where its estimated
@@ -52,6 +56,9 @@ pub struct Options {
     pub max_per_site: Option<usize>,
     /// HA members in separate windows (the active one wave later).
     pub ha_two_phase: bool,
+    /// HA groups end with their original active carrying traffic (a failback after the
+    /// former active's upgrade).
+    pub failback: bool,
     /// Whether the first wave is a canary.
     pub canary: bool,
     /// Waiting time after the canary.
@@ -77,6 +84,7 @@ impl Options {
             max_per_wave: None,
             max_per_site: None,
             ha_two_phase: false,
+            failback: true,
             canary: true,
             canary_soak: SignedDuration::from_hours(24),
             soak: SignedDuration::ZERO,

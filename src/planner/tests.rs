@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
-use super::file::{Phase, Plan, Step, WaveKind};
+use super::file::{Carrier, Phase, Plan, Step, WaveKind};
 use super::{Options, Provenance, build, window};
 use crate::catalog::Catalog;
 use crate::inventory::{self, Inventory};
@@ -90,6 +90,8 @@ fn verify(plan: &Plan, inv: &Inventory, opts: &Options) {
         inv.devices.iter().map(|d| (d.name.as_str(), d)).collect();
     let mut group_intervals: HashMap<&str, Vec<(Timestamp, Timestamp, usize)>> = HashMap::new();
     let mut standby_done: HashMap<&str, (usize, usize)> = HashMap::new();
+    // HA group → the unit carrying its traffic, as the plan's steps leave it.
+    let mut carrying: HashMap<String, String> = HashMap::new();
     let mut prev_end: Option<Timestamp> = None;
     for (wi, w) in plan.waves.iter().enumerate() {
         assert_eq!(w.index, wi);
@@ -149,24 +151,35 @@ fn verify(plan: &Plan, inv: &Inventory, opts: &Options) {
                 assert_eq!(dev.ha_group, g.ha_group);
                 assert_eq!(d.from, dev.version.as_str());
             }
-            // Inside a group: standbys, then a failover, then the active.
-            let mut active_seen = false;
-            let mut failover_seen = false;
+            // Across the plan, per HA group: the unit carrying traffic is never upgraded, a
+            // failover goes from it to a standby, and the plan's carrier is the truth.
+            let mut upgraded = false;
             for step in &g.steps {
+                let key = g.ha_group.clone().unwrap_or_default();
+                let active = carrying.entry(key).or_insert_with(|| {
+                    inv.devices
+                        .iter()
+                        .find(|d| d.ha_group == g.ha_group && d.ha_role.id() == "active")
+                        .map(|d| d.name.clone())
+                        .unwrap_or_default()
+                });
                 match step {
-                    Step::Failover { to, .. } => {
-                        assert_eq!(by_name[to.as_str()].ha_role.id(), "standby");
-                        failover_seen = true;
+                    Step::Failover { to, from, .. } => {
+                        assert_ne!(to, active, "failover to the active {to}");
+                        assert_eq!(from.as_ref(), Some(&*active), "failover from a standby");
+                        assert!(g.ha_group.is_some());
+                        *active = to.clone();
                     }
-                    Step::Upgrade { device } => match by_name[device.as_str()].ha_role.id() {
-                        "active" => {
-                            assert!(failover_seen, "active {device} upgraded without a failover");
-                            active_seen = true;
-                        }
-                        _ => assert!(!active_seen, "standby {device} after the active"),
-                    },
+                    Step::Upgrade { device } => {
+                        assert_ne!(device, active, "{device} upgraded while carrying traffic");
+                        upgraded = true;
+                    }
                     Step::Reboot { device } => panic!("a plan reboots {device}"),
                 }
+            }
+            assert!(upgraded, "an entry without an upgrade");
+            if let (Some(h), Some(c)) = (&g.ha_group, &g.carrier) {
+                assert_eq!(carrying.get(h), Some(&c.device), "{h}: carrier");
             }
             if let Some(h) = &g.ha_group {
                 group_intervals.entry(h).or_default().push((s, e, wi));
@@ -194,6 +207,18 @@ fn verify(plan: &Plan, inv: &Inventory, opts: &Options) {
             assert!(per_site.values().all(|&n| n <= cap), "wave {wi}: site cap");
         }
         prev_end = end.max(prev_end);
+    }
+    // With the failback, every pair ends with its original active carrying traffic.
+    if opts.failback {
+        for (h, active) in &carrying {
+            let first = inv
+                .devices
+                .iter()
+                .find(|d| d.ha_group.as_deref() == Some(h.as_str()) && d.ha_role.id() == "active");
+            if let Some(first) = first {
+                assert_eq!(&first.name, active, "{h}: roles end swapped");
+            }
+        }
     }
     // Entries of one HA group never overlap in time: never both members out at once.
     for (h, mut iv) in group_intervals {
@@ -327,12 +352,89 @@ fn canary_covers_each_kind_once_with_standbys_first() {
     // site in rollout order (NYC2), NetScaler 12.1 by the standby n2. NetScaler 13.1 runs only
     // on an active unit: not covered, and said so.
     assert_eq!(names, ["a2", "k1", "n2"]);
-    assert!(
-        canary
+    let failover = |to: &str, to_host: &str, from: &str, from_host: &str| Step::Failover {
+        to: to.into(),
+        mgmt_host: to_host.into(),
+        from: Some(from.into()),
+        from_mgmt_host: Some(from_host.into()),
+    };
+    let upgrade = |d: &str| Step::Upgrade { device: d.into() };
+    // The canary's HA groups carry traffic on their upgraded standby through the soak.
+    let entry = |w: usize, g: &str| {
+        p.waves[w]
             .groups
             .iter()
-            .all(|g| g.steps.iter().all(|s| matches!(s, Step::Upgrade { .. })))
+            .find(|e| e.ha_group.as_deref() == Some(g))
+            .unwrap()
+    };
+    let g1 = entry(0, "g1");
+    assert_eq!(g1.phase, Phase::Standby);
+    assert_eq!(
+        g1.steps,
+        [upgrade("a2"), failover("a2", "10.0.0.2", "a1", "10.0.0.1")]
     );
+    let carrier = |device: &str, version: &str| {
+        Some(Carrier {
+            device: device.into(),
+            version: version.into(),
+        })
+    };
+    assert_eq!(g1.carrier, carrier("a2", "17.5.1"));
+    assert_eq!(
+        entry(0, "g3").steps,
+        [upgrade("n2"), failover("n2", "10.0.0.9", "n1", "10.0.0.8")]
+    );
+    let n2 = &entry(0, "g3").devices[0];
+    assert_eq!(
+        entry(0, "g3").carrier,
+        carrier("n2", n2.path.last().unwrap())
+    );
+    // Wave 1, after the 24 h soak: the former active, then the failback.
+    let g1 = entry(1, "g1");
+    assert_eq!(g1.phase, Phase::Active);
+    assert_eq!(
+        g1.steps,
+        [upgrade("a1"), failover("a1", "10.0.0.1", "a2", "10.0.0.2")]
+    );
+    assert_eq!(g1.carrier, carrier("a1", "17.5.1"));
+    // One failover (5 min) besides the upgrade.
+    assert_eq!(g1.estimated_minutes, g1.devices[0].estimated_minutes + 5);
+    let g2 = entry(1, "g2");
+    assert_eq!(g2.phase, Phase::Full);
+    assert_eq!(
+        g2.steps,
+        [
+            upgrade("b2"),
+            failover("b2", "10.0.0.4", "b1", "10.0.0.3"),
+            upgrade("b1"),
+            failover("b1", "10.0.0.3", "b2", "10.0.0.4"),
+        ]
+    );
+    assert_eq!(g2.carrier, carrier("b1", "17.5.1"));
+    // Without the failback the roles stay swapped, and the plan says who carries traffic.
+    let mut opts = opts;
+    opts.failback = false;
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let entry = |w: usize, g: &str| {
+        p.waves[w]
+            .groups
+            .iter()
+            .find(|e| e.ha_group.as_deref() == Some(g))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry(1, "g1").steps, [upgrade("a1")]);
+    assert_eq!(entry(1, "g1").carrier, carrier("a2", "17.5.1"));
+    assert_eq!(
+        entry(1, "g2").steps,
+        [
+            upgrade("b2"),
+            failover("b2", "10.0.0.4", "b1", "10.0.0.3"),
+            upgrade("b1")
+        ]
+    );
+    assert_eq!(entry(1, "g2").carrier, carrier("b2", "17.5.1"));
     let lint = p
         .lints
         .iter()
@@ -342,47 +444,6 @@ fn canary_covers_each_kind_once_with_standbys_first() {
         lint.message.contains("netscaler MPX-17000 13.1-49.13"),
         "{}",
         lint.message
-    );
-    // The canary's HA groups finish in wave 1 with a failover, after the 24 h soak.
-    let w1 = &p.waves[1];
-    let g1 = w1
-        .groups
-        .iter()
-        .find(|g| g.ha_group.as_deref() == Some("g1"))
-        .unwrap();
-    assert_eq!(g1.phase, Phase::Active);
-    assert_eq!(
-        g1.steps,
-        [
-            Step::Failover {
-                to: "a2".into(),
-                mgmt_host: "10.0.0.2".into()
-            },
-            Step::Upgrade {
-                device: "a1".into()
-            }
-        ]
-    );
-    let g2 = w1
-        .groups
-        .iter()
-        .find(|g| g.ha_group.as_deref() == Some("g2"))
-        .unwrap();
-    assert_eq!(g2.phase, Phase::Full);
-    assert_eq!(
-        g2.steps,
-        [
-            Step::Upgrade {
-                device: "b2".into()
-            },
-            Step::Failover {
-                to: "b2".into(),
-                mgmt_host: "10.0.0.4".into()
-            },
-            Step::Upgrade {
-                device: "b1".into()
-            }
-        ]
     );
 }
 
@@ -397,6 +458,8 @@ fn a_window_across_the_spring_forward_night_is_shorter() {
     let inv = load(sites, &devices);
     let mut opts = Options::new(ts("2026-03-27T00:00:00Z"), "2026-11-25".parse().unwrap());
     opts.canary = false;
+    // One failover, no failback: the minutes below are about the night, not the pair.
+    opts.failback = false;
     opts.durations.rows.push(super::durations::DurationRow {
         vendor: crate::version::Vendor::F5,
         model: String::new(),
@@ -606,9 +669,9 @@ fn only_the_phase_with_the_active_unit_counts_the_failover() {
     );
     assert!(failover > 0);
     // The same path on each unit: the standby's phase and the standalone take the hops only,
-    // the active's phase the hops and the failover.
+    // the active's phase the hops, the failover and the failback.
     assert_eq!(minutes("a2"), minutes("s1"));
-    assert_eq!(minutes("a1"), minutes("a2") + failover);
+    assert_eq!(minutes("a1"), minutes("a2") + 2 * failover);
     // Two phases of one pair and a standalone: the standalone shares the first window.
     assert_eq!(p.summary.windows_needed["FRA1"], 2);
     assert_eq!(p.waves.len(), 2);
@@ -714,7 +777,8 @@ fn slow_i7800(dir: &tempfile::TempDir) -> super::durations::Durations {
 
 #[test]
 fn a_group_longer_than_every_window_is_unschedulable_and_a_half_placed_pair_is_named() {
-    // A 2-hour window: the standby's 100 minutes fit, the active's 100 + 30 do not.
+    // A 2-hour window: the standby's 100 minutes fit, the active's 100 + 30 + 30 (failover and
+    // failback) do not.
     let sites = "site,timezone,windows\nFRA1,Europe/Berlin,Sun 00:00-02:00\n";
     let devices = format!(
         "{HEADER}a1,FRA1,f5,i7800,15.1.7,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.7,10.0.0.2,g1,standby\n"
@@ -732,7 +796,7 @@ fn a_group_longer_than_every_window_is_unschedulable_and_a_half_placed_pair_is_n
     let a1 = p.unschedulable.iter().find(|u| u.name == "a1").unwrap();
     assert!(
         a1.reason
-            .contains("needs 130 min in one window and the longest window of site FRA1 is 120 min"),
+            .contains("needs 160 min in one window and the longest window of site FRA1 is 120 min"),
         "{}",
         a1.reason
     );
@@ -742,7 +806,7 @@ fn a_group_longer_than_every_window_is_unschedulable_and_a_half_placed_pair_is_n
                 .starts_with("HA group g1: the standby is planned but the active cannot be placed")
     }));
     // Exactly as long as the window: it fits.
-    let sites = "site,timezone,windows\nFRA1,Europe/Berlin,Sun 00:00-02:10\n";
+    let sites = "site,timezone,windows\nFRA1,Europe/Berlin,Sun 00:00-02:40\n";
     let p = plan(&load(sites, &devices), &opts);
     assert_eq!(p.devices().count(), 2);
     assert!(p.lints.iter().all(|l| l.code != "half-upgraded-group"));

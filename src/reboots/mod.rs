@@ -158,25 +158,25 @@ impl Unit<'_> {
             .members
             .iter()
             .find(|m| m.device.ha_role == HaRole::Standby);
+        let failover = |to: &Member, from: &Member| Step::Failover {
+            to: to.device.name.clone(),
+            mgmt_host: to.device.mgmt.to_string(),
+            from: Some(from.device.name.clone()),
+            from_mgmt_host: Some(from.device.mgmt.to_string()),
+        };
         let mut out = Vec::new();
         for m in &self.members {
             if m.device.ha_role == HaRole::Active
                 && let Some(s) = standby
             {
-                out.push(Step::Failover {
-                    to: s.device.name.clone(),
-                    mgmt_host: s.device.mgmt.to_string(),
-                });
+                out.push(failover(s, m));
             }
             out.push(Step::Reboot {
                 device: m.device.name.clone(),
             });
         }
-        if let (Some(a), Some(_)) = (active, standby) {
-            out.push(Step::Failover {
-                to: a.device.name.clone(),
-                mgmt_host: a.device.mgmt.to_string(),
-            });
+        if let (Some(a), Some(s)) = (active, standby) {
+            out.push(failover(a, s));
         }
         out
     }
@@ -594,6 +594,7 @@ pub fn build(
                     estimated_minutes: u.minutes,
                     devices: devices.clone(),
                     steps: steps.clone(),
+                    carrier: None,
                 },
                 p.start,
             ));

@@ -98,14 +98,18 @@ fn affected_pairs_go_standby_failover_active_failback_weekly_in_windows() {
             },
             Step::Failover {
                 to: "a2".into(),
-                mgmt_host: "a2.example".into()
+                mgmt_host: "a2.example".into(),
+                from: Some("a1".into()),
+                from_mgmt_host: Some("a1.example".into()),
             },
             Step::Reboot {
                 device: "a1".into()
             },
             Step::Failover {
                 to: "a1".into(),
-                mgmt_host: "a1.example".into()
+                mgmt_host: "a1.example".into(),
+                from: Some("a2".into()),
+                from_mgmt_host: Some("a2.example".into()),
             },
         ]
     );
