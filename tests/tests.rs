@@ -2,6 +2,8 @@
 
 mod support;
 
+// The canary that carries traffic on the lab: failback, `lbfleet rollback`, `--no-failback`.
+mod canary;
 // `lbfleet catalog`: listings and their sources.
 mod catalog;
 // `lbfleet drivers` and `lbfleet images`: rendering with the injection guard, the manifest.

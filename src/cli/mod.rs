@@ -15,6 +15,7 @@ mod path;
 mod plan;
 mod progress;
 mod reboots;
+mod rollback;
 mod upgrade;
 mod versions;
 
@@ -74,6 +75,12 @@ enum Command {
     Upgrade(Box<upgrade::Args>),
     /// Where a rollout stands, from its journal.
     Status(upgrade::StatusArgs),
+    /// Give an HA group's traffic back to the unit that still runs the old release (during the
+    /// canary's soak): a checked failover, and the rollout does not continue the group.
+    #[command(
+        after_help = "Writes: PLAN.journal (the rollback), both units' ha_role in the inventory         CSV; PLAN.lock while it runs."
+    )]
+    Rollback(Box<rollback::Args>),
     /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).
     #[command(
         after_help = "Writes: `plan`: reboots.json, or -o FILE.json (an earlier schedule from \
@@ -204,6 +211,7 @@ where
         Command::Reboots(args) => reboots::run(&ctx, &args),
         Command::Upgrade(args) => upgrade::run(&ctx, &args),
         Command::Status(args) => upgrade::status(&args),
+        Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::Evaluate(args) => evaluate::run(&ctx, &args),
         Command::Drivers(args) => drivers::run(&args),
         Command::Device(args) => device::run(&ctx, &args),

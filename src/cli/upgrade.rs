@@ -458,5 +458,27 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         "{done_groups} of {total} groups done; journal {}",
         jpath.display()
     ))?;
+    // Where traffic is, for the pairs whose way back is a failover (or was taken).
+    let mut seen: Vec<String> = Vec::new();
+    for g in plan.waves.iter().flat_map(|w| &w.groups) {
+        let name = executor::group_name(g);
+        if g.ha_group.is_none() || seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        if let Some(at) = executor::rolled_back(&entries, &name) {
+            super::out(format!(
+                "{name}: rolled back at {at}; the rollout does not continue it"
+            ))?;
+        } else if let Ok(fb) = executor::back_out(&plan.waves, &entries, &name) {
+            super::out(format!(
+                "{name}: {} carries traffic on the new release, {} waits on the old one: \
+                 `lbfleet rollback {} --group {name}` gives it back",
+                fb.from.0,
+                fb.to.0,
+                args.plan.display()
+            ))?;
+        }
+    }
     Ok(ExitStatus::Success)
 }

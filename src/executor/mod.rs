@@ -1699,3 +1699,159 @@ pub fn pending(wave: &Wave, entries: &[journal::Entry]) -> Vec<String> {
     }
     out
 }
+
+/// The way back `lbfleet rollback` found for a group: traffic goes back to the unit it came
+/// from, which still runs the release it ran before the rollout.
+#[derive(Clone, Debug)]
+pub struct FailBack<'a> {
+    /// The wave of the failover being undone.
+    pub wave: usize,
+    /// The plan entry of that failover (its steps carry both units' addresses).
+    pub entry: &'a Group,
+    /// The unit taking traffic back, with its address.
+    pub to: (String, String),
+    /// The unit carrying traffic now (on the new release), with its address.
+    pub from: (String, String),
+}
+
+/// How `group` can go back to the release it ran before the rollout, from the plan and the
+/// journal, or why it cannot here.
+pub fn back_out<'a>(
+    waves: &'a [Wave],
+    entries: &[journal::Entry],
+    group: &str,
+) -> Result<FailBack<'a>, String> {
+    let last = entries.iter().rev().find(|e| {
+        e.event == Event::Done && e.get("group") == Some(group) && e.get("step") == Some("failover")
+    });
+    let upgraded = |device: &str| {
+        entries.iter().any(|e| {
+            matches!(e.event, Event::Done | Event::Skip)
+                && e.get("step") == Some("hop")
+                && e.get("device") == Some(device)
+        })
+    };
+    let Some(last) = last else {
+        let hops: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.get("group") == Some(group) && e.get("step") == Some("hop"))
+            .filter(|e| matches!(e.event, Event::Done | Event::Skip))
+            .filter_map(|e| e.get("device"))
+            .collect();
+        return Err(if hops.is_empty() {
+            format!(
+                "{group}: nothing of this rollout has changed it: there is nothing to roll back"
+            )
+        } else {
+            format!(
+                "{group}: {} upgraded but never carried traffic: the unit it began on still does; \
+                 taking a unit back to its old release needs a reboot into its previous volume, \
+                 which lbfleet rollback does not do yet",
+                hops.join(", ")
+            )
+        });
+    };
+    let to = last.get("to").unwrap_or_default();
+    if last.get("rollback").is_some() {
+        return Err(format!(
+            "{group} was rolled back at {}: {to} carries traffic",
+            last.at
+        ));
+    }
+    let Some(from) = last.get("from") else {
+        return Err(format!(
+            "{group}: the journal's last failover (to {to}) does not name the unit it took traffic from (a plan from an older lbfleet)"
+        ));
+    };
+    if upgraded(from) {
+        return Err(format!(
+            "{group}: {from} was upgraded too, so both units run the new release: going back needs a \
+             reboot into the previous volume, which lbfleet rollback does not do yet"
+        ));
+    }
+    let wave: usize = last
+        .get("wave")
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| format!("{group}: the journal's last failover names no wave"))?;
+    let entry = waves
+        .iter()
+        .filter(|w| w.index == wave)
+        .flat_map(|w| &w.groups)
+        .find(|g| group_name(g) == group)
+        .ok_or_else(|| format!("{group}: not in wave {wave} of the plan"))?;
+    entry
+        .steps
+        .iter()
+        .find_map(|s| match s {
+            PlanStep::Failover {
+                to: t,
+                mgmt_host,
+                from: Some(f),
+                from_mgmt_host: Some(fm),
+            } if t == to && f == from => Some(FailBack {
+                wave,
+                entry,
+                to: (f.clone(), fm.clone()),
+                from: (t.clone(), mgmt_host.clone()),
+            }),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            format!("{group}: the plan has no failover to {to} from {from} in wave {wave}")
+        })
+}
+
+/// Gives the group's traffic back to `fb.to` (checked as a failover, the giver's own failures
+/// excepted), journaled as a rollback so the rollout never continues the group, and written
+/// back to the inventory.
+pub fn fail_back(
+    fb: &FailBack<'_>,
+    drivers: &Drivers,
+    connector: &dyn Connector,
+    settings: &Settings<'_>,
+    journal: &Mutex<Journal>,
+    observer: &dyn Observer,
+) -> Result<(), String> {
+    let stop = AtomicBool::new(false);
+    let manifest = Manifest::default();
+    let c = Ctx {
+        drivers,
+        manifest: &manifest,
+        connector,
+        settings,
+        journal,
+        stop: &stop,
+        observer,
+    };
+    let gname = group_name(fb.entry);
+    let wave = fb.wave.to_string();
+    let fields = [
+        ("wave", wave.as_str()),
+        ("group", gname.as_str()),
+        ("step", "failover"),
+        ("to", fb.to.0.as_str()),
+        ("from", fb.from.0.as_str()),
+        ("rollback", "operator"),
+    ];
+    let roles: HashMap<String, HaRole> = [
+        (fb.from.0.clone(), HaRole::Active),
+        (fb.to.0.clone(), HaRole::Standby),
+    ]
+    .into();
+    let kept: Sessions = Default::default();
+    hand_over(
+        &c,
+        &fields,
+        fb.entry,
+        (&fb.to.0, &fb.to.1),
+        Some((&fb.from.0, &fb.from.1)),
+        &roles,
+        &kept,
+    )
+    .map_err(|e| match e {
+        GroupStop::Failed(m)
+        | GroupStop::Waiting(m)
+        | GroupStop::Interrupted(m)
+        | GroupStop::Held(m) => m,
+    })
+}
