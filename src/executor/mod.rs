@@ -789,7 +789,8 @@ pub struct Handover {
     pub from: Option<(String, String)>,
 }
 
-/// The handover an entry of `wave` inherits from the earlier entries of its HA group.
+/// The handover an entry of `wave` inherits from the earlier entries of its HA group: `None`
+/// when they left the traffic where the plan found it (a failback, a reboot round).
 pub fn handover(waves: &[Wave], wave: usize, g: &Group) -> Option<Handover> {
     let ha = g.ha_group.as_ref()?;
     let mut out = None;
@@ -817,7 +818,12 @@ pub fn handover(waves: &[Wave], wave: usize, g: &Group) -> Option<Handover> {
             }
         }
     }
-    out
+    let planned_active = waves
+        .iter()
+        .flat_map(|w| &w.groups)
+        .flat_map(|e| &e.devices)
+        .any(|d| out.as_ref().is_some_and(|h| d.name == h.to) && d.role == "active");
+    out.filter(|_| !planned_active)
 }
 
 /// Runs and journals one failover (`fields` name it), then writes both roles back. When the

@@ -1660,3 +1660,32 @@ fn a_carrier_that_fails_its_checks_after_the_soak_is_rolled_back_and_stays_so() 
     );
     assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
 }
+
+#[test]
+fn only_a_pair_left_swapped_hands_over_to_the_next_wave() {
+    let w = carried_canary();
+    let h = handover(&w, 1, &w[1].groups[0]).unwrap();
+    assert_eq!((h.wave, h.to.as_str()), (0, "lb02"));
+    assert_eq!(
+        h.from,
+        Some(("lb01".to_string(), "lb01.example:22".to_string()))
+    );
+    assert_eq!(handover(&w, 0, &w[0].groups[0]), None);
+    // Rounds that fail over and back (reboots) leave the pair as planned: nothing inherited.
+    let round = || {
+        group(
+            Some("ha01"),
+            vec![
+                device("lb02", "standby", &["15.1.10"]),
+                device("lb01", "active", &["15.1.10"]),
+            ],
+            vec![handover_step("lb02", "lb01"), handover_step("lb01", "lb02")],
+        )
+    };
+    let w = waves(vec![round()], vec![round()]);
+    assert_eq!(handover(&w, 1, &w[1].groups[0]), None);
+    // Another pair's failover is not this pair's.
+    let mut other = carried_canary();
+    other[1].groups[0].ha_group = Some("ha02".into());
+    assert_eq!(handover(&other, 1, &other[1].groups[0]), None);
+}
