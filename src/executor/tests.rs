@@ -1689,3 +1689,154 @@ fn only_a_pair_left_swapped_hands_over_to_the_next_wave() {
     other[1].groups[0].ha_group = Some("ha02".into());
     assert_eq!(handover(&other, 1, &other[1].groups[0]), None);
 }
+
+impl Bed {
+    /// `fail_back` through the bed's fleet, journal and inventory.
+    fn fail_back(&self, fb: &FailBack<'_>) -> Result<(), String> {
+        let clock = FixedClock(jiff::Timestamp::now());
+        let settings = Settings {
+            parallel: 1,
+            budget: Budget::Count(0),
+            wait: Wait {
+                reboot: Duration::from_millis(300),
+                install: Duration::from_secs(2),
+                failover: Duration::from_millis(50),
+                interval: Duration::from_millis(1),
+                cancel: &NEVER,
+            },
+            images: self.dir.path().to_path_buf(),
+            windows: &PlannedWindows,
+            mode: WindowMode::Ignore,
+            soak_minutes: (0, 0),
+            clock: &clock,
+            inventory: Some(&self.inventory),
+        };
+        let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
+        fail_back(fb, &self.drivers, &self.fleet, &settings, &journal, &Quiet)
+    }
+
+    fn entries(&self) -> Vec<journal::Entry> {
+        Journal::read(&self.journal()).unwrap_or_default()
+    }
+}
+
+#[test]
+fn rollback_in_the_soak_gives_traffic_back_once_and_only_while_the_old_release_waits() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    // Nothing ran: nothing to give back.
+    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    assert!(
+        err.contains("nothing of this rollout has changed it"),
+        "{err}"
+    );
+    // The canary ran; the operator stops before wave 1.
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    assert_eq!(out.completed, 1, "{out:?}");
+    let fb = back_out(&w, &bed.entries(), "ha01").unwrap();
+    assert_eq!(
+        (fb.wave, fb.to.0.as_str(), fb.from.0.as_str()),
+        (0, "lb01", "lb02")
+    );
+    assert_eq!(fb.to.1, "lb01.example:22");
+    assert_eq!(fb.from.1, "lb02.example:22");
+    // A group unknown to the journal has nothing to give back.
+    assert!(back_out(&w, &bed.entries(), "ha02").is_err());
+    bed.inventory.calls.lock().unwrap().clear();
+    bed.fail_back(&fb).unwrap();
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+    assert_eq!(
+        bed.inventory.calls.lock().unwrap().clone(),
+        ["lb01 ha_role=active", "lb02 ha_role=standby"]
+    );
+    assert!(rolled_back(&bed.entries(), "ha01").is_some());
+    assert!(rolled_back(&bed.entries(), "ha02").is_none());
+    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    assert!(err.contains("ha01 was rolled back at"), "{err}");
+    // The journal explains the inventory: lb01 active again, lb02 on its new release.
+    let groups: Vec<(usize, &Group)> = w
+        .iter()
+        .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
+        .collect();
+    let cells = journaled_cells(&groups, &bed.entries());
+    let role = |d: &str| {
+        cells
+            .iter()
+            .find(|((n, f), _)| n == d && *f == "ha_role")
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        (role("lb01"), role("lb02")),
+        (Some("active"), Some("standby"))
+    );
+}
+
+#[test]
+fn rollback_refuses_when_the_old_release_is_gone_or_the_giver_unknown() {
+    // The whole rollout ran: both units run the new release.
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
+    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    assert!(
+        err.contains("lb02 was upgraded too") && err.contains("reboot into the previous volume"),
+        "{err}"
+    );
+    // Only the standby's hop ran (a two-phase plan's first phase): no failover to undo.
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let mut w = carried_canary();
+    w[0].groups[0].steps.pop();
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    assert!(
+        err.contains("lb02 upgraded but never carried traffic"),
+        "{err}"
+    );
+    // A plan from before failovers named their giver.
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let mut w = carried_canary();
+    if let Step::Failover {
+        from,
+        from_mgmt_host,
+        ..
+    } = &mut w[0].groups[0].steps[1]
+    {
+        *from = None;
+        *from_mgmt_host = None;
+    }
+    w[0].groups[0]
+        .devices
+        .push(device("lb01", "active", &["16.1.4"]));
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    assert!(
+        err.contains("does not name the unit it took traffic from"),
+        "{err}"
+    );
+}
