@@ -97,30 +97,7 @@ pub enum Scope {
 pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation, scope: Scope) -> Vec<Check> {
     let mut out = Vec::new();
     let mut push = |r: Result<Check, Check>| out.push(r.unwrap_or_else(|c| c));
-    push(run(t, d, "version", "show_version").map(|text| {
-        match reported_version(d, &text).map(|v| (Version::parse(e.vendor, &v), v)) {
-            Some((Ok(v), _)) if v == e.version => Check {
-                name: "version",
-                status: Status::Ok,
-                detail: format!("runs {v}"),
-            },
-            Some((Ok(v), _)) => Check {
-                name: "version",
-                status: Status::Fail,
-                detail: format!("drift: runs {v}, expected {}", e.version),
-            },
-            Some((Err(err), raw)) => Check {
-                name: "version",
-                status: Status::Fail,
-                detail: format!("reports \"{raw}\": {err}"),
-            },
-            None => Check {
-                name: "version",
-                status: Status::Fail,
-                detail: "no version in the output of show_version".into(),
-            },
-        }
-    }));
+    push(version_check(t, d, e.vendor, &e.version));
     push(role_check(t, d, e.role));
     if e.role != HaRole::Standalone {
         push(sync_check(t, d));
@@ -189,6 +166,40 @@ pub fn precheck(t: &mut dyn Transport, d: &Driver, e: &Expectation, scope: Scope
     }
     push(health_check(t, d));
     out
+}
+
+/// The version the device reports against `version` ("drift" when it differs), quoting what it
+/// said when the driver cannot read it.
+pub fn version_check(
+    t: &mut dyn Transport,
+    d: &Driver,
+    vendor: Vendor,
+    version: &Version,
+) -> Result<Check, Check> {
+    run(t, d, "version", "show_version").map(|text| {
+        match reported_version(d, &text).map(|v| (Version::parse(vendor, &v), v)) {
+            Some((Ok(v), _)) if v == *version => Check {
+                name: "version",
+                status: Status::Ok,
+                detail: format!("runs {v}"),
+            },
+            Some((Ok(v), _)) => Check {
+                name: "version",
+                status: Status::Fail,
+                detail: format!("drift: runs {v}, expected {version}"),
+            },
+            Some((Err(err), raw)) => Check {
+                name: "version",
+                status: Status::Fail,
+                detail: format!("reports \"{raw}\": {err}"),
+            },
+            None => Check {
+                name: "version",
+                status: Status::Fail,
+                detail: "no version in the output of show_version".into(),
+            },
+        }
+    })
 }
 
 /// The first few lines of a device's answer, for messages that quote it.

@@ -102,6 +102,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let connector = SshConnector::new(&args.ssh)?;
     if args.dry_run {
+        let mut blocked = false;
         for fb in &backs {
             super::out(format!(
                 "{}: {} carries traffic on the new release; {} still runs the old one",
@@ -109,7 +110,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
                 fb.from.0,
                 fb.to.0
             ))?;
-            engine::print_dry_run(
+            blocked |= engine::print_dry_run(
                 &format!("failover to {}", fb.to.0),
                 executor::dry_run_failover(
                     &drivers,
@@ -118,8 +119,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
                     (&fb.to.0, &fb.to.1),
                     Some((&fb.from.0, &fb.from.1)),
                     true,
+                    Some(&fb.old),
                 ),
             )?;
+        }
+        if blocked {
+            eprintln!("dry run: a check would stop the rollback");
+            return Ok(ExitStatus::Findings);
         }
         return Ok(ExitStatus::Success);
     }

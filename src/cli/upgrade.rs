@@ -171,7 +171,19 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let manifest = Manifest::load(&args.images)?;
     if args.dry_run {
         let connector = SshConnector::new(&args.ssh)?;
-        return dry_run(&plan, &drivers, &connector, &manifest, &args.images);
+        let entries = if jpath.exists() {
+            Journal::read(&jpath)?
+        } else {
+            Vec::new()
+        };
+        return dry_run(
+            &plan,
+            &entries,
+            &drivers,
+            &connector,
+            &manifest,
+            &args.images,
+        );
     }
     // Consent before the first change: without a terminal to ask on, only --yes gives it, and
     // nothing is contacted without it.
@@ -320,6 +332,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
 
 fn dry_run(
     plan: &crate::planner::Plan,
+    entries: &[journal::Entry],
     drivers: &Drivers,
     connector: &SshConnector,
     manifest: &Manifest,
@@ -339,17 +352,29 @@ fn dry_run(
                 g.start,
                 g.end
             ))?;
-            // Whether the pair's roles differ from now by then (an earlier wave handed over).
-            let mut swapped = executor::handover(&plan.waves, w.index, g).is_some();
+            // The roles the entry starts with (an earlier wave may hand the pair over), and
+            // whether the fleet has them now (the journal shows that handover in effect).
+            let handover = executor::handover(&plan.waves, w.index, g);
+            let now = handover.as_ref().filter(|h| {
+                executor::carrying(entries, &executor::group_name(g)) == Some(h.to.as_str())
+            });
+            // Only a failover from the roles the fleet has now can be checked now.
+            let mut differs = handover.is_some() != now.is_some();
             for step in &g.steps {
                 match step {
                     PlanStep::Upgrade { device } => {
                         let Some(d) = g.devices.iter().find(|d| &d.name == device) else {
                             continue;
                         };
+                        let mut d = d.clone();
+                        if let Some(h) = now
+                            && d.role != "standalone"
+                        {
+                            d.role = if d.name == h.to { "active" } else { "standby" }.into();
+                        }
                         blocked |= engine::print_dry_run(
                             &d.name,
-                            executor::dry_run_device(drivers, connector, manifest, images, d),
+                            executor::dry_run_device(drivers, connector, manifest, images, &d),
                         )?;
                     }
                     PlanStep::Failover {
@@ -358,9 +383,8 @@ fn dry_run(
                         from,
                         from_mgmt_host,
                     } => {
-                        // Only a failover from the roles the fleet has now can be checked now.
-                        let check = !swapped;
-                        swapped = !swapped;
+                        let check = !differs;
+                        differs = !differs;
                         blocked |= engine::print_dry_run(
                             &format!("failover to {to}"),
                             executor::dry_run_failover(
@@ -370,6 +394,7 @@ fn dry_run(
                                 (to, mgmt_host),
                                 from.as_deref().zip(from_mgmt_host.as_deref()),
                                 check,
+                                None,
                             ),
                         )?;
                     }

@@ -288,15 +288,29 @@ pub trait Observer: Sync {
 /// Set by the Ctrl-C handler: finish the current steps, start nothing new.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// When the journal last shows the group's traffic going back to the old release (a finished
-/// failover marked `rollback=`), if it does.
+/// Whether a journaled failover left traffic on its `to` unit: it finished, or it failed with
+/// the roles swapped all the same (`swapped=yes`).
+fn moved_traffic(e: &journal::Entry) -> bool {
+    e.get("step") == Some("failover")
+        && (e.event == Event::Done || (e.event == Event::Fail && e.get("swapped") == Some("yes")))
+}
+
+/// The unit the journal last moved the group's traffic to, if any failover of it did.
+pub fn carrying<'e>(entries: &'e [journal::Entry], group: &str) -> Option<&'e str> {
+    entries
+        .iter()
+        .rev()
+        .find(|e| moved_traffic(e) && e.get("group") == Some(group))
+        .and_then(|e| e.get("to"))
+}
+
+/// When the journal last shows the group's traffic going back to the old release (a failover
+/// marked `rollback=` that moved traffic), if it does.
 pub fn rolled_back(entries: &[journal::Entry], group: &str) -> Option<String> {
     entries
         .iter()
         .rev()
-        .find(|e| {
-            e.event == Event::Done && e.get("group") == Some(group) && e.get("rollback").is_some()
-        })
+        .find(|e| moved_traffic(e) && e.get("group") == Some(group) && e.get("rollback").is_some())
         .map(|e| e.at.clone())
 }
 
@@ -466,11 +480,6 @@ fn run_group(
 ) -> Result<(), GroupStop> {
     let gname = group_name(g);
     let wave_s = wave.to_string();
-    if let Some(at) = c.rolled_back(&gname) {
-        return Err(GroupStop::Failed(format!(
-            "{gname} was rolled back at {at}: nothing more of it runs (plan it again)"
-        )));
-    }
     // Roles as planned, or as an earlier wave's failover of the group left them.
     let mut roles: HashMap<String, HaRole> = g
         .devices
@@ -489,21 +498,24 @@ fn run_group(
         }
     }
     let kept: Sessions = Default::default();
-    // Nothing of the entry has run yet: a handover's carrier is checked before the first step.
+    // Nothing of the entry has begun (not even a step an interruption cut short): a handover's
+    // carrier is checked before the first step.
     let fresh = !c
         .journal
         .lock()
         .expect("journal lock")
         .entries
         .iter()
-        .any(|e| {
-            e.get("wave") == Some(wave_s.as_str())
-                && e.get("group") == Some(gname.as_str())
-                && matches!(e.event, Event::Done | Event::Skip | Event::Fail)
-        });
+        .any(|e| e.get("wave") == Some(wave_s.as_str()) && e.get("group") == Some(gname.as_str()));
     let mut admitted = false;
     let mut admit = |c: &Ctx<'_>| -> Result<(), GroupStop> {
         if !admitted {
+            // A rolled-back group runs no further step (its finished entries stay finished).
+            if let Some(at) = c.rolled_back(&gname) {
+                return Err(GroupStop::Failed(format!(
+                    "{gname} was rolled back at {at}: nothing more of it runs (plan it again)"
+                )));
+            }
             c.admit(g, ready.clone())?;
             admitted = true;
             if let (true, Some(h)) = (fresh, handover) {
@@ -748,7 +760,7 @@ fn run_group(
                 }
                 admit(c)?;
                 let giver = from.as_deref().zip(from_mgmt_host.as_deref());
-                hand_over(c, &fields, g, (to, mgmt_host), giver, &roles, &kept)?;
+                hand_over(c, &fields, g, (to, mgmt_host), giver, &roles, &kept, None)?;
                 promote(&mut roles);
             }
         }
@@ -756,9 +768,9 @@ fn run_group(
     Ok(())
 }
 
-/// A unit of the group's pair as a planned device: its own entry when this group entry
-/// upgrades it, otherwise (a canary's standby, a failover's giver) the name and address a step
-/// carries, with the group's vendor and model.
+/// A unit of the group's pair as a planned device to connect to: its own entry when this group
+/// entry upgrades it, otherwise (a canary's standby, a failover's giver) the name and address a
+/// step carries, with the group's vendor and model (its role and path are not the unit's).
 fn unit(g: &Group, name: &str, mgmt_host: &str) -> Result<PlannedDevice, String> {
     if let Some(d) = g.devices.iter().find(|d| d.name == name) {
         return Ok(d.clone());
@@ -768,7 +780,6 @@ fn unit(g: &Group, name: &str, mgmt_host: &str) -> Result<PlannedDevice, String>
         .map(|d| PlannedDevice {
             name: name.to_string(),
             mgmt_host: mgmt_host.to_string(),
-            role: HaRole::Standby.id().into(),
             ..d.clone()
         })
         .ok_or_else(|| "empty group".to_string())
@@ -829,6 +840,7 @@ pub fn handover(waves: &[Wave], wave: usize, g: &Group) -> Option<Handover> {
 /// Runs and journals one failover (`fields` name it), then writes both roles back. When the
 /// new active fails its checks and traffic went back to the giver, or it stayed swapped, the
 /// group stops saying so; the inventory says where traffic is.
+#[allow(clippy::too_many_arguments)]
 fn hand_over(
     c: &Ctx<'_>,
     fields: &[(&str, &str)],
@@ -837,11 +849,10 @@ fn hand_over(
     from: Option<(&str, &str)>,
     roles: &HashMap<String, HaRole>,
     kept: &Sessions,
+    rollback: Option<&Version>,
 ) -> Result<(), GroupStop> {
     let gname = group_name(g);
     c.record(Event::Start, fields)?;
-    // A rollback takes traffic back from a unit whose failed checks are the reason.
-    let rollback = fields.iter().any(|(k, _)| *k == "rollback");
     let (write_to, write_from, result) = match failover(c, g, to, from, roles, kept, rollback) {
         Ok(giver) => {
             c.record(Event::Done, fields)?;
@@ -850,6 +861,10 @@ fn hand_over(
         Err(e) => {
             let mut f = fields.to_vec();
             f.push(("error", &e.message));
+            // The journal's replay and `rollback` must know traffic moved all the same.
+            if e.swapped.is_some() {
+                f.push(("swapped", "yes"));
+            }
             c.record(Event::Fail, &f)?;
             let stop = GroupStop::Failed(format!("{gname}: failover to {}: {}", to.0, e.message));
             match e.swapped {
@@ -893,7 +908,7 @@ fn soak_check(c: &Ctx<'_>, g: &Group, h: &Handover, kept: &Sessions) -> Result<(
     let gname = group_name(g);
     let wave_s = h.wave.to_string();
     let carrier = unit(g, &h.to, &h.mgmt_host)?;
-    let (driver, _) = driver_of(c.drivers, &carrier)?;
+    let (driver, vendor) = driver_of(c.drivers, &carrier)?;
     let mut t = match kept.borrow_mut().remove(&carrier.name) {
         Some(t) => t,
         None => c
@@ -924,6 +939,13 @@ fn soak_check(c: &Ctx<'_>, g: &Group, h: &Handover, kept: &Sessions) -> Result<(
         (from.clone(), HaRole::Standby),
     ]
     .into();
+    // The release the former active ran when the plan was made, and must still run.
+    let old = g
+        .devices
+        .iter()
+        .find(|d| d.name == *from)
+        .and_then(|d| Version::parse(vendor, &d.from).ok())
+        .ok_or_else(|| format!("{from}: not in its group's devices: its release is unknown"))?;
     hand_over(
         c,
         &fields,
@@ -932,6 +954,7 @@ fn soak_check(c: &Ctx<'_>, g: &Group, h: &Handover, kept: &Sessions) -> Result<(
         Some((&h.to, &h.mgmt_host)),
         &roles,
         kept,
+        Some(&old),
     )
     .map_err(|e| match e {
         GroupStop::Failed(m) => GroupStop::Failed(format!(
@@ -975,8 +998,9 @@ impl From<String> for FailoverError {
 
 /// Makes `to` the active unit and returns the giver's name. Both units are checked first (the
 /// unit giving up traffic must be active, the one taking it standby, both in sync and healthy;
-/// for a `rollback` the giver's role alone), and the failover is refused with both units'
-/// answers when either is not ready: a device itself fails over even when out of sync. After the command (on the current active, its exit
+/// for a `rollback` the giver's role alone, and the taker must run the old release), and the
+/// failover is refused with both units' answers when either is not ready: a device itself
+/// fails over even when out of sync. A failover already in effect is not sent again. After the command (on the current active, its exit
 /// status checked), both roles must have swapped within `wait.failover` (30 s); then the new
 /// active must be in sync and healthy, or traffic goes straight back to the giver.
 fn failover(
@@ -986,7 +1010,7 @@ fn failover(
     from: Option<(&str, &str)>,
     roles: &HashMap<String, HaRole>,
     kept: &Sessions,
-    rollback: bool,
+    rollback: Option<&Version>,
 ) -> Result<String, FailoverError> {
     let target = unit(g, to, mgmt_host)?;
     let (driver, _) = driver_of(c.drivers, &target)?;
@@ -1055,32 +1079,42 @@ fn failover(
         }
     };
     let giver = active.name.clone();
-    // Already done (a failover that finished before a crash): nothing to do.
-    if role_pair(t_to.as_mut(), to, t_from.as_mut(), &giver).0 {
-        keep(to, t_to);
-        keep(&giver, t_from);
-        return Ok(giver);
-    }
-    let gate_to = device::ha_gate(t_to.as_mut(), driver, HaRole::Standby);
-    // Taking traffic back from a unit that failed its checks: those failures are the reason,
-    // only its role must be right.
-    let gate_from = if rollback {
-        vec![device::role_check(t_from.as_mut(), driver, HaRole::Active).unwrap_or_else(|c| c)]
+    // Already in effect (a failover that finished before a crash): not sent again, but the new
+    // active is checked as after a failover.
+    let already = role_pair(t_to.as_mut(), to, t_from.as_mut(), &giver).0;
+    let result = if already {
+        Ok(())
     } else {
-        device::ha_gate(t_from.as_mut(), driver, HaRole::Active)
+        let mut gate_to = device::ha_gate(t_to.as_mut(), driver, HaRole::Standby);
+        // Taking traffic back from a unit that failed its checks: those failures are the
+        // reason, only its role must be right; the unit taking it must still run the old
+        // release.
+        let gate_from = match rollback {
+            Some(old) => {
+                gate_to.push(
+                    device::version_check(t_to.as_mut(), driver, old.vendor(), old)
+                        .unwrap_or_else(|c| c),
+                );
+                vec![
+                    device::role_check(t_from.as_mut(), driver, HaRole::Active)
+                        .unwrap_or_else(|c| c),
+                ]
+            }
+            None => device::ha_gate(t_from.as_mut(), driver, HaRole::Active),
+        };
+        let refusals: Vec<String> = [
+            failed_checks(to, &gate_to),
+            failed_checks(&giver, &gate_from),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !refusals.is_empty() {
+            return Err(format!("refused, nothing changed: {}", refusals.join(" | ")).into());
+        }
+        swap(t_to.as_mut(), to, t_from.as_mut(), &giver)
     };
-    let refusals: Vec<String> = [
-        failed_checks(to, &gate_to),
-        failed_checks(&giver, &gate_from),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !refusals.is_empty() {
-        return Err(format!("refused, nothing changed: {}", refusals.join(" | ")).into());
-    }
-    let result = swap(t_to.as_mut(), to, t_from.as_mut(), &giver).map_err(FailoverError::from);
-    let result = result.and_then(|()| {
+    let result = result.map_err(FailoverError::from).and_then(|()| {
         // The new active carries traffic now: in sync and healthy, or traffic goes back.
         let after = [
             device::sync_check(t_to.as_mut(), driver),
@@ -1090,6 +1124,16 @@ fn failover(
         let Some(why) = failed_checks(to, &after) else {
             return Ok(giver.clone());
         };
+        if rollback.is_some() {
+            // Back on the old release: sending traffic to the unit it was taken from is no
+            // way out. It stays, and the failed checks are reported.
+            return Err(FailoverError {
+                message: format!(
+                    "{to} (the old release) carries traffic again but failed its checks ({why})"
+                ),
+                swapped: Some(giver.clone()),
+            });
+        }
         match swap(t_from.as_mut(), &giver, t_to.as_mut(), to) {
             Ok(()) => Err(FailoverError::from(format!(
                 "{to} became active and failed its checks ({why}): failed back to {giver}, which carries traffic again"
@@ -1180,7 +1224,7 @@ fn step_cells<'e>(
 ) -> Vec<(&'e journal::Entry, Vec<CellValue>)> {
     let mut out = Vec::new();
     for e in entries {
-        if !matches!(e.event, Event::Done | Event::Skip) {
+        if !matches!(e.event, Event::Done | Event::Skip) && !moved_traffic(e) {
             continue;
         }
         let cells = match (e.get("step"), e.get("device"), e.get("to")) {
@@ -1572,6 +1616,7 @@ pub fn dry_run_failover(
     to: (&str, &str),
     from: Option<(&str, &str)>,
     check: bool,
+    rollback: Option<&Version>,
 ) -> Result<(Vec<device::Check>, Vec<String>), String> {
     let target = unit(g, to.0, to.1)?;
     let (driver, _) = driver_of(drivers, &target)?;
@@ -1593,7 +1638,23 @@ pub fn dry_run_failover(
         let mut t = connector
             .connect(d)
             .map_err(|e| format!("{}: {e}", d.name))?;
-        for mut c in device::ha_gate(t.as_mut(), driver, role) {
+        // As the real failover gates it: a rollback checks the giver's role alone, and that
+        // the taker still runs the old release.
+        let gate = match (rollback, role) {
+            (Some(_), HaRole::Active) => {
+                vec![device::role_check(t.as_mut(), driver, role).unwrap_or_else(|c| c)]
+            }
+            (Some(old), _) => {
+                let mut g = device::ha_gate(t.as_mut(), driver, role);
+                g.push(
+                    device::version_check(t.as_mut(), driver, old.vendor(), old)
+                        .unwrap_or_else(|c| c),
+                );
+                g
+            }
+            (None, _) => device::ha_gate(t.as_mut(), driver, role),
+        };
+        for mut c in gate {
             c.detail = format!("{}: {}", d.name, c.detail);
             checks.push(c);
         }
@@ -1718,6 +1779,8 @@ pub struct FailBack<'a> {
     pub to: (String, String),
     /// The unit carrying traffic now (on the new release), with its address.
     pub from: (String, String),
+    /// The release `to` ran when the plan was made, and must still run.
+    pub old: Version,
 }
 
 /// How `group` can go back to the release it ran before the rollout, from the plan and the
@@ -1727,15 +1790,15 @@ pub fn back_out<'a>(
     entries: &[journal::Entry],
     group: &str,
 ) -> Result<FailBack<'a>, String> {
-    let last = entries.iter().rev().find(|e| {
-        e.event == Event::Done && e.get("group") == Some(group) && e.get("step") == Some("failover")
-    });
+    let last = entries
+        .iter()
+        .rev()
+        .find(|e| moved_traffic(e) && e.get("group") == Some(group));
+    // Any hop begun on a unit (even one cut short) may have left it on another release.
     let upgraded = |device: &str| {
-        entries.iter().any(|e| {
-            matches!(e.event, Event::Done | Event::Skip)
-                && e.get("step") == Some("hop")
-                && e.get("device") == Some(device)
-        })
+        entries
+            .iter()
+            .any(|e| e.get("step") == Some("hop") && e.get("device") == Some(device))
     };
     let Some(last) = last else {
         let hops: Vec<&str> = entries
@@ -1775,6 +1838,16 @@ pub fn back_out<'a>(
              reboot into the previous volume, which lbfleet rollback does not do yet"
         ));
     }
+    let old = waves
+        .iter()
+        .flat_map(|w| &w.groups)
+        .flat_map(|g| &g.devices)
+        .find(|d| d.name == from)
+        .and_then(|d| {
+            let vendor = d.vendor.parse::<Vendor>().ok()?;
+            Version::parse(vendor, &d.from).ok()
+        })
+        .ok_or_else(|| format!("{group}: the plan does not say which release {from} ran"))?;
     let wave: usize = last
         .get("wave")
         .and_then(|w| w.parse().ok())
@@ -1799,6 +1872,7 @@ pub fn back_out<'a>(
                 entry,
                 to: (f.clone(), fm.clone()),
                 from: (t.clone(), mgmt_host.clone()),
+                old: old.clone(),
             }),
             _ => None,
         })
@@ -1853,6 +1927,7 @@ pub fn fail_back(
         Some((&fb.from.0, &fb.from.1)),
         &roles,
         &kept,
+        Some(&fb.old),
     )
     .map_err(|e| match e {
         GroupStop::Failed(m)

@@ -1255,6 +1255,7 @@ fn a_dry_run_failover_checks_both_units_as_they_are_and_names_the_command() {
         ("lb02", "lb02.example:22"),
         None,
         true,
+        None,
     )
     .unwrap();
     let shown: Vec<String> = checks
@@ -1838,5 +1839,237 @@ fn rollback_refuses_when_the_old_release_is_gone_or_the_giver_unknown() {
     assert!(
         err.contains("does not name the unit it took traffic from"),
         "{err}"
+    );
+}
+
+/// `carried_canary` for a second pair, lb04 (active) and lb03 (standby), in group ha02.
+fn with_second_pair(mut w: Vec<Wave>) -> Vec<Wave> {
+    let rename = |g: &Group| {
+        let mut g = g.clone();
+        g.ha_group = Some("ha02".into());
+        let text = serde_json::to_string(&g)
+            .unwrap()
+            .replace("lb01", "lb04")
+            .replace("lb02", "lb03");
+        serde_json::from_str::<Group>(&text).unwrap()
+    };
+    for wave in &mut w {
+        let second = rename(&wave.groups[0]);
+        wave.groups.push(second);
+    }
+    w
+}
+
+#[test]
+fn each_pair_checks_its_own_carrier_after_the_soak() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    bed.fleet.add("lb04", "active", Some("lb03"), &[]);
+    bed.fleet.add("lb03", "standby", Some("lb04"), &[]);
+    let w = with_second_pair(carried_canary());
+    let out = bed.run_with(
+        &w,
+        Budget::Count(1),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| {
+            bed.fleet.break_with("lb03", Fault::UnhealthyWhenActive);
+            true
+        },
+    );
+    // ha01 finishes first; ha02's carrier is checked all the same, and rolled back.
+    assert_eq!(out.completed, 3, "{out:?}");
+    assert_eq!(names(&out.failed), ["ha02"], "{out:?}");
+    assert!(
+        out.failed[0]
+            .1
+            .contains("lb03 failed its checks after the soak"),
+        "{out:?}"
+    );
+    assert_eq!(bed.fleet.device("lb04").role, "active");
+    assert_eq!(bed.fleet.device("lb04").version(), "15.1.10");
+    assert_eq!(bed.fleet.device("lb01").version(), "16.1.4");
+}
+
+#[test]
+fn a_refused_rollback_changes_nothing_and_marks_nothing() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    // The unit that would take traffic back is out of sync: refused, in both units' words.
+    bed.fleet.break_with("lb01", Fault::OutOfSync);
+    let fb = back_out(&w, &bed.entries(), "ha01").unwrap();
+    bed.inventory.calls.lock().unwrap().clear();
+    let err = bed.fail_back(&fb).unwrap_err();
+    assert!(
+        err.contains("refused, nothing changed") && err.contains("lb01: sync"),
+        "{err}"
+    );
+    assert_eq!(bed.fleet.device("lb02").role, "active");
+    assert!(bed.inventory.calls.lock().unwrap().is_empty());
+    assert_eq!(rolled_back(&bed.entries(), "ha01"), None);
+    // Fixed, it can be rolled back still.
+    bed.fleet.fix("lb01");
+    assert!(back_out(&w, &bed.entries(), "ha01").is_ok());
+}
+
+#[test]
+fn a_failover_found_in_effect_on_resume_is_still_checked() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[Fault::UnhealthyWhenActive]);
+    // A run upgraded lb02 and sent the failover, then died before checking the new active.
+    let mut w = carried_canary();
+    let failover = w[0].groups[0].steps.pop().unwrap();
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    let lb01 = device("lb01", "active", &[]);
+    let out = bed
+        .fleet
+        .connect(&lb01)
+        .unwrap()
+        .exec("tmsh run sys failover standby")
+        .unwrap();
+    assert_eq!(out.status, 0);
+    // A unit takes a moment to report its new role: let it settle.
+    let lb02 = device("lb02", "standby", &[]);
+    let mut t = bed.fleet.connect(&lb02).unwrap();
+    while !t
+        .exec("tmsh show cm failover-status")
+        .unwrap()
+        .stdout
+        .contains("ACTIVE")
+    {}
+    // The resume finds the failover in effect: not sent again, but lb02 is checked, and fails.
+    w[0].groups[0].steps.push(failover);
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(out.completed, 0, "{out:?}");
+    assert!(
+        out.failed[0]
+            .1
+            .contains("lb02 became active and failed its checks")
+            && out.failed[0].1.contains("failed back to lb01"),
+        "{out:?}"
+    );
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+}
+
+#[test]
+fn a_rollback_needs_the_old_release_and_keeps_traffic_there_even_when_checks_fail() {
+    // The plan says lb01 ran 15.1.7; it runs 15.1.10 now (changed behind the rollout's back).
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let mut w = carried_canary();
+    w[1].groups[0].devices[0].from = "15.1.7".into();
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    let fb = back_out(&w, &bed.entries(), "ha01").unwrap();
+    let err = bed.fail_back(&fb).unwrap_err();
+    assert!(
+        err.contains("refused, nothing changed")
+            && err.contains("drift: runs 15.1.10, expected 15.1.7"),
+        "{err}"
+    );
+    assert_eq!(bed.fleet.device("lb02").role, "active");
+    // The old release takes traffic back and then fails its checks: it keeps the traffic (the
+    // unit it came from is no way out), the rollback counts, and the inventory says where
+    // traffic is.
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    bed.fleet.break_with("lb01", Fault::UnhealthyWhenActive);
+    let fb = back_out(&w, &bed.entries(), "ha01").unwrap();
+    bed.inventory.calls.lock().unwrap().clear();
+    let err = bed.fail_back(&fb).unwrap_err();
+    assert!(
+        err.contains("lb01 (the old release) carries traffic again but failed its checks"),
+        "{err}"
+    );
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    assert!(rolled_back(&bed.entries(), "ha01").is_some());
+    assert_eq!(carrying(&bed.entries(), "ha01"), Some("lb01"));
+    assert_eq!(
+        bed.inventory.calls.lock().unwrap().clone(),
+        ["lb01 ha_role=active", "lb02 ha_role=standby"]
+    );
+    let groups: Vec<(usize, &Group)> = w
+        .iter()
+        .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
+        .collect();
+    let cells = journaled_cells(&groups, &bed.entries());
+    assert!(
+        cells.contains(&(("lb01".to_string(), "ha_role"), "active".to_string())),
+        "{cells:?}"
+    );
+}
+
+#[test]
+fn a_dry_run_rollback_gates_as_the_rollback_does() {
+    let bed = Bed::new();
+    bed.fleet.add(
+        "lb02",
+        "active",
+        Some("lb01"),
+        &[Fault::UnhealthyWhenActive],
+    );
+    bed.fleet.add("lb01", "standby", Some("lb02"), &[]);
+    let w = carried_canary();
+    let g = &w[0].groups[0];
+    let old = Version::parse(Vendor::F5, "15.1.10").unwrap();
+    let fails = |rollback: Option<&Version>| -> Vec<String> {
+        let (checks, _) = dry_run_failover(
+            &bed.drivers,
+            &bed.fleet,
+            g,
+            ("lb01", "lb01.example:22"),
+            Some(("lb02", "lb02.example:22")),
+            true,
+            rollback,
+        )
+        .unwrap();
+        checks
+            .iter()
+            .filter(|c| c.status == device::Status::Fail)
+            .map(|c| format!("{} {}", c.name, c.detail))
+            .collect()
+    };
+    // The giver's failing health is the reason for a rollback, not a gate of it.
+    assert_eq!(fails(Some(&old)), Vec::<String>::new());
+    assert_eq!(fails(None).len(), 1, "{:?}", fails(None));
+    // The taker must still run the old release.
+    let newer = Version::parse(Vendor::F5, "16.1.4").unwrap();
+    let f = fails(Some(&newer));
+    assert!(
+        f.len() == 1 && f[0].contains("drift: runs 15.1.10"),
+        "{f:?}"
     );
 }
