@@ -628,7 +628,15 @@ pub fn build(
                     if u.part.phase == Phase::Active {
                         lints.push(
                             "half-upgraded-group",
-                            format!("HA group {}: the standby is planned but the active cannot be placed ({reason})", w.name),
+                            format!(
+                                "HA group {}: the standby is planned but the active cannot be placed ({reason}){}",
+                                w.name,
+                                if u.part.carried {
+                                    ": after the canary the upgraded standby keeps carrying traffic"
+                                } else {
+                                    ""
+                                }
+                            ),
                         );
                     }
                 }
