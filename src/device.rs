@@ -543,7 +543,7 @@ pub fn stage(
     let mut resume = true;
     loop {
         let started = std::time::Instant::now();
-        let kept = t.upload(local, &remote, resume, progress)?;
+        let kept = t.upload(local, &remote, resume, d.upload_streams, progress)?;
         let upload_seconds = started.elapsed().as_secs_f64();
         let got = remote_sha(t, d, &image.file)?.unwrap_or_else(|| "none".into());
         if got == image.sha256 {
@@ -1174,6 +1174,7 @@ mod tests {
             _: &std::path::Path,
             _: &str,
             _: bool,
+            _: usize,
             _: &mut dyn FnMut(u64, u64),
         ) -> Result<u64, SshError> {
             unreachable!("no uploads in pre-checks")
@@ -1417,6 +1418,7 @@ mod tests {
             local: &std::path::Path,
             remote: &str,
             resume: bool,
+            _: usize,
             progress: &mut dyn FnMut(u64, u64),
         ) -> Result<u64, SshError> {
             let bytes = std::fs::read(local).unwrap();

@@ -26,6 +26,8 @@ mod promises;
 mod reboots;
 // `lbfleet upgrade` and `status` against the device lab: order, canary, budget, resume, locks.
 mod rollout;
+// `lbfleet stage` against the device lab: images ahead of the windows, resumed uploads.
+mod stage;
 // `lbfleet inventory sync` against the device lab: differences, --apply, unreachable units.
 mod sync;
 // `lbfleet versions sort`: vendor ordering and bad values.

@@ -16,6 +16,7 @@ mod plan;
 mod progress;
 mod reboots;
 mod rollback;
+mod stage;
 mod upgrade;
 mod versions;
 
@@ -67,6 +68,13 @@ enum Command {
         (default reports/evaluation/)."
     )]
     Evaluate(Box<evaluate::Args>),
+    /// Upload and verify every image a plan's devices need, ahead of the maintenance windows.
+    #[command(
+        after_help = "Writes: the images on the devices, PLAN.stage.journal beside the plan \
+        (PLAN.stage.lock while it runs), and .IMAGE.HOST_PORT.parts beside an image while a \
+        multi-stream upload of it is unfinished."
+    )]
+    Stage(Box<stage::Args>),
     /// Run a plan over SSH: waves, HA order, failure budget, journal, resume.
     #[command(
         after_help = "Writes: PLAN.journal, PLAN.lock while it runs, and the run report \
@@ -212,6 +220,7 @@ where
         Command::Upgrade(args) => upgrade::run(&ctx, &args),
         Command::Status(args) => upgrade::status(&args),
         Command::Rollback(args) => rollback::run(&ctx, &args),
+        Command::Stage(args) => stage::run(&ctx, &args),
         Command::Evaluate(args) => evaluate::run(&ctx, &args),
         Command::Drivers(args) => drivers::run(&args),
         Command::Device(args) => device::run(&ctx, &args),

@@ -60,6 +60,10 @@ pub struct Args {
     /// active, once upgraded, takes traffic back so roles end as the inventory says.
     #[arg(long)]
     no_failback: bool,
+    /// The images will be uploaded ahead of the windows (`lbfleet stage`): estimate hops
+    /// without the upload, so more groups fit a window.
+    #[arg(long)]
+    pre_staged: bool,
     /// Start with a regular wave instead of a canary.
     #[arg(long)]
     no_canary: bool,
@@ -224,6 +228,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         max_per_site: args.max_per_site.map(|n| n as usize),
         ha_two_phase: args.ha_two_phase,
         failback: !args.no_failback,
+        pre_staged: args.pre_staged,
         canary: !args.no_canary,
         canary_soak: args.canary_soak.0,
         soak: args.soak.0,

@@ -483,6 +483,19 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         "{done_groups} of {total} groups done; journal {}",
         jpath.display()
     ))?;
+    // Images staged ahead of the windows (`lbfleet stage`).
+    let spath = super::stage::journal_path(&args.plan);
+    if spath.exists() {
+        let staged = super::stage::staged(&Journal::read(&spath)?);
+        let devices: std::collections::BTreeSet<&str> =
+            staged.iter().map(|(d, _)| d.as_str()).collect();
+        super::out(format!(
+            "staged ahead: {} images verified on {} devices; journal {}",
+            staged.len(),
+            devices.len(),
+            spath.display()
+        ))?;
+    }
     // Where traffic is, for the pairs whose way back is a failover (or was taken).
     let mut seen: Vec<String> = Vec::new();
     for g in plan.waves.iter().flat_map(|w| &w.groups) {

@@ -77,10 +77,15 @@ struct DriverFile {
     description: String,
     image_dir: String,
     image_name: Option<String>,
+    upload_streams: Option<usize>,
     #[serde(default)]
     params: BTreeMap<String, FileParam>,
     commands: BTreeMap<String, FileCommand>,
 }
+
+/// SSH streams per image upload when the driver does not say: measured with
+/// `scripts/bench-upload` (see the README's benchmark figures).
+pub const UPLOAD_STREAMS: usize = 4;
 
 /// A parameter a command template may use.
 #[derive(Clone, Debug)]
@@ -130,6 +135,9 @@ pub struct Driver {
     pub description: String,
     /// Where images go on the device.
     pub image_dir: String,
+    /// SSH connections one image upload may use at once (`upload_streams`; 1 for a device
+    /// whose SSH server allows one session at a time).
+    pub upload_streams: usize,
     /// The vendor's image file naming: a pattern whose named group `version` is the version the
     /// image installs, in the vendor's notation. `None`: any name will do.
     pub image_name: Option<Regex>,
@@ -343,6 +351,16 @@ impl Driver {
             vendor,
             description: file.description,
             image_dir: file.image_dir,
+            upload_streams: match file.upload_streams {
+                None => UPLOAD_STREAMS,
+                Some(n @ 1..=16) => n,
+                Some(n) => {
+                    return Err(InputError::new(
+                        at.field("upload_streams"),
+                        format!("{n} streams: give 1 to 16"),
+                    ));
+                }
+            },
             image_name,
             source: source.to_string(),
             params,
@@ -526,7 +544,11 @@ impl fmt::Display for Driver {
             self.source,
             self.description
         )?;
-        writeln!(f, "images go to {}", self.image_dir)?;
+        writeln!(
+            f,
+            "images go to {} (up to {} SSH streams per upload)",
+            self.image_dir, self.upload_streams
+        )?;
         if let Some(re) = &self.image_name {
             writeln!(f, "image names: {}", re.as_str())?;
         }

@@ -416,6 +416,7 @@ impl Transport for Session {
         local: &Path,
         remote: &str,
         _resume: bool,
+        _streams: usize,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<u64, SshError> {
         let (sha, size) = crate::images::digest(local).map_err(|e| SshError::Session {

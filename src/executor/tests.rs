@@ -1890,6 +1890,11 @@ fn each_pair_checks_its_own_carrier_after_the_soak() {
     assert_eq!(bed.fleet.device("lb04").role, "active");
     assert_eq!(bed.fleet.device("lb04").version(), "15.1.10");
     assert_eq!(bed.fleet.device("lb01").version(), "16.1.4");
+    // The journal knows each pair's carrier apart.
+    let entries = bed.entries();
+    assert_eq!(carrying(&entries, "ha01"), Some("lb01"));
+    assert_eq!(carrying(&entries, "ha02"), Some("lb04"));
+    assert_eq!(carrying(&entries, "ha03"), None);
 }
 
 #[test]

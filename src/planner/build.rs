@@ -390,7 +390,8 @@ pub fn build(
             members: upgrading
                 .into_iter()
                 .map(|(d, hops)| {
-                    let per_hop = opts.durations.of(d.vendor, &d.model).hop();
+                    let steps = opts.durations.of(d.vendor, &d.model);
+                    let per_hop = steps.hop() - if opts.pre_staged { steps.upload } else { 0 };
                     Member {
                         device: d,
                         hops: hops.iter().map(|h| &h.version).collect(),
@@ -700,6 +701,7 @@ pub fn build(
             max_per_site: opts.max_per_site,
             ha_two_phase: opts.ha_two_phase,
             failback: opts.failback,
+            pre_staged: opts.pre_staged,
             canary: opts.canary,
             canary_soak_minutes: opts.canary_soak.as_secs() / 60,
             soak_minutes: opts.soak.as_secs() / 60,

@@ -81,6 +81,9 @@ pub struct PlanOptions {
     /// `--no-failback`, the roles stay swapped).
     #[serde(default = "yes")]
     pub failback: bool,
+    /// Whether hop estimates leave out the upload (images staged ahead with `lbfleet stage`).
+    #[serde(default)]
+    pub pre_staged: bool,
     /// `--only` selectors.
     pub only: Vec<String>,
     /// `--exclude` selectors.

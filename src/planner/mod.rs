@@ -59,6 +59,9 @@ pub struct Options {
     /// HA groups end with their original active carrying traffic (a failback after the
     /// former active's upgrade).
     pub failback: bool,
+    /// Images are uploaded ahead of the windows (`lbfleet stage`): a hop's estimate leaves
+    /// out the upload.
+    pub pre_staged: bool,
     /// Whether the first wave is a canary.
     pub canary: bool,
     /// Waiting time after the canary.
@@ -85,6 +88,7 @@ impl Options {
             max_per_site: None,
             ha_two_phase: false,
             failback: true,
+            pre_staged: false,
             canary: true,
             canary_soak: SignedDuration::from_hours(24),
             soak: SignedDuration::ZERO,

@@ -144,13 +144,15 @@ pub enum SshError {
 pub trait Transport {
     /// Runs a command (already validated by the driver) and waits for it to finish.
     fn exec(&mut self, command: &str) -> Result<CommandOutput, SshError>;
-    /// Uploads `local` to `remote`; with `resume`, a shorter file already there is continued
-    /// rather than rewritten. `progress(done, total)` after every block.
+    /// Uploads `local` to `remote` over up to `streams` connections at once; with `resume`,
+    /// what an earlier attempt left there is continued rather than rewritten. Returns the
+    /// bytes kept from before; `progress(done, total)` after every block.
     fn upload(
         &mut self,
         local: &Path,
         remote: &str,
         resume: bool,
+        streams: usize,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<u64, SshError>;
 }

@@ -14,6 +14,9 @@ use super::{
 pub struct Ssh2Transport {
     session: Session,
     label: String,
+    /// Where and how it connected: an upload over several streams opens more sessions alike.
+    target: Target,
+    options: Options,
 }
 
 fn err(label: &str, message: impl std::fmt::Display) -> SshError {
@@ -120,7 +123,12 @@ impl Ssh2Transport {
             return Err(auth("not accepted".into()));
         }
         session.set_timeout(o.command_timeout.as_millis() as u32);
-        Ok(Ssh2Transport { session, label })
+        Ok(Ssh2Transport {
+            session,
+            label,
+            target: t.clone(),
+            options: o.clone(),
+        })
     }
 }
 
@@ -198,13 +206,19 @@ impl Transport for Ssh2Transport {
         local: &Path,
         remote: &str,
         resume: bool,
+        streams: usize,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<u64, SshError> {
         let label = self.label.clone();
         let e = |m: String| err(&label, m);
+        let total = std::fs::metadata(local)
+            .map_err(|x| e(format!("{}: {x}", local.display())))?
+            .len();
+        if streams > 1 && total > PART {
+            return self.upload_parts(local, remote, resume, streams, total, progress);
+        }
         let mut src =
             std::fs::File::open(local).map_err(|x| e(format!("{}: {x}", local.display())))?;
-        let total = src.metadata().map_err(|x| e(x.to_string()))?.len();
         let sftp = self.session.sftp().map_err(|x| e(format!("sftp: {x}")))?;
         let rpath = Path::new(remote);
         // Continue a partial copy: keep what is there when it is not longer than the source.
@@ -232,7 +246,7 @@ impl Transport for Ssh2Transport {
         };
         let mut done = have;
         progress(done, total);
-        let mut buf = vec![0u8; 1024 * 1024];
+        let mut buf = vec![0u8; BLOCK];
         loop {
             let n = src.read(&mut buf).map_err(|x| e(x.to_string()))?;
             if n == 0 {
@@ -246,4 +260,164 @@ impl Transport for Ssh2Transport {
         dst.fsync().ok();
         Ok(have)
     }
+}
+
+/// Bytes handed to one SFTP write: libssh2 pipelines a write's 30 000-byte requests, so this is
+/// what one stream keeps in flight. Within the server's 2 MiB channel window: a write larger
+/// than the window was seen to miss the server closing the channel (the lab's
+/// drop-mid-upload) and wait out the whole command timeout.
+const BLOCK: usize = 1 << 20;
+
+/// Bytes per part of a multi-stream upload: the unit of work and of resuming.
+const PART: u64 = 64 << 20;
+
+impl Ssh2Transport {
+    /// Uploads `local` over `streams` sessions at once (this one and `streams - 1` more, each
+    /// authenticated and host-key checked as this one was), each writing whole parts at their
+    /// own offsets. Finished parts are recorded beside the image (`.FILE.HOST_PORT.parts`), so
+    /// an interrupted upload sends only the parts not recorded; the device's SHA-256 of the
+    /// whole file is the final word. Returns the bytes kept from before.
+    fn upload_parts(
+        &mut self,
+        local: &Path,
+        remote: &str,
+        resume: bool,
+        streams: usize,
+        total: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64, SshError> {
+        use std::sync::Mutex;
+        use std::sync::mpsc;
+        let label = self.label.clone();
+        let e = |m: String| err(&label, m);
+        let parts = total.div_ceil(PART);
+        let record = parts_file(local, &self.target);
+        let header = format!("{remote} {total}\n");
+        let rpath = Path::new(remote);
+        let sftp = self.session.sftp().map_err(|x| e(format!("sftp: {x}")))?;
+        // Parts recorded by an earlier attempt at this same file, while the device still has it.
+        let mut done_parts: std::collections::BTreeSet<u64> = Default::default();
+        let exists = sftp
+            .stat(rpath)
+            .ok()
+            .and_then(|s| s.size)
+            .is_some_and(|n| n <= total);
+        if resume
+            && exists
+            && let Ok(text) = std::fs::read_to_string(&record)
+            && let Some(rest) = text.strip_prefix(&header)
+        {
+            done_parts.extend(rest.lines().filter_map(|l| l.trim().parse::<u64>().ok()));
+        }
+        done_parts.retain(|&p| p < parts);
+        if done_parts.is_empty() {
+            sftp.create(rpath)
+                .map_err(|x| e(format!("{remote}: {x}")))?;
+            std::fs::write(&record, &header).ok();
+        }
+        // The first stream goes on with this session's SFTP channel; the others open their own.
+        let main_sftp = Mutex::new(Some(sftp));
+        let part_len = |p: u64| PART.min(total - p * PART);
+        let have: u64 = done_parts.iter().map(|&p| part_len(p)).sum();
+        let todo: Mutex<std::collections::VecDeque<u64>> =
+            Mutex::new((0..parts).filter(|p| !done_parts.contains(p)).collect());
+        let recorder = Mutex::new(std::fs::OpenOptions::new().append(true).open(&record).ok());
+        let workers = streams.min(todo.lock().expect("parts").len()).max(1);
+        let (tx, rx) = mpsc::channel::<Result<u64, String>>();
+        let mut first_error: Option<String> = None;
+        std::thread::scope(|scope| {
+            for w in 0..workers {
+                let tx = tx.clone();
+                let (todo, recorder) = (&todo, &recorder);
+                let main_sftp = &main_sftp;
+                let (target, options) = (&self.target, &self.options);
+                scope.spawn(move || {
+                    let run = || -> Result<(), String> {
+                        let mine = if w == 0 {
+                            main_sftp.lock().expect("sftp").take()
+                        } else {
+                            None
+                        };
+                        // Kept alive while its SFTP channel is in use.
+                        let _extra;
+                        let sftp = match mine {
+                            Some(s) => s,
+                            None => {
+                                let t = Ssh2Transport::connect(target, options)
+                                    .map_err(|x| x.to_string())?;
+                                let s = t.session.sftp().map_err(|x| format!("sftp: {x}"))?;
+                                _extra = t;
+                                s
+                            }
+                        };
+                        let mut dst = sftp
+                            .open_mode(rpath, ssh2::OpenFlags::WRITE, 0o644, ssh2::OpenType::File)
+                            .map_err(|x| format!("{remote}: {x}"))?;
+                        let mut src = std::fs::File::open(local)
+                            .map_err(|x| format!("{}: {x}", local.display()))?;
+                        let mut buf = vec![0u8; BLOCK];
+                        loop {
+                            let Some(p) = todo.lock().expect("parts").pop_front() else {
+                                return Ok(());
+                            };
+                            let start = p * PART;
+                            src.seek(std::io::SeekFrom::Start(start))
+                                .map_err(|x| x.to_string())?;
+                            dst.seek(std::io::SeekFrom::Start(start))
+                                .map_err(|x| x.to_string())?;
+                            let mut left = part_len(p);
+                            while left > 0 {
+                                let n = (left as usize).min(BLOCK);
+                                src.read_exact(&mut buf[..n]).map_err(|x| x.to_string())?;
+                                dst.write_all(&buf[..n])
+                                    .map_err(|x| format!("{remote}: {x}"))?;
+                                left -= n as u64;
+                                if tx.send(Ok(n as u64)).is_err() {
+                                    return Ok(());
+                                }
+                            }
+                            // The part is on the device: record it for a later resume.
+                            if let Some(f) = recorder.lock().expect("record").as_mut() {
+                                let _ = writeln!(f, "{p}").and_then(|()| f.sync_data());
+                            }
+                        }
+                    };
+                    if let Err(m) = run() {
+                        let _ = tx.send(Err(m));
+                    }
+                });
+            }
+            drop(tx);
+            let mut done = have;
+            progress(done, total);
+            for msg in rx {
+                match msg {
+                    Ok(n) => {
+                        done += n;
+                        progress(done, total);
+                    }
+                    // One stream failing does not stop the others: every part they finish is
+                    // recorded, and the next attempt sends only what is left.
+                    Err(m) => {
+                        first_error.get_or_insert(m);
+                    }
+                }
+            }
+        });
+        if let Some(m) = first_error {
+            return Err(e(m));
+        }
+        std::fs::remove_file(&record).ok();
+        Ok(have)
+    }
+}
+
+/// Where a multi-stream upload records its finished parts: beside the image, one file per
+/// device address.
+fn parts_file(local: &Path, t: &Target) -> std::path::PathBuf {
+    let name = local
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    local.with_file_name(format!(".{name}.{}_{}.parts", t.host, t.port))
 }
