@@ -290,7 +290,10 @@ fn a_driver_shows_what_it_runs() {
         shown.starts_with("f5 driver (<embedded>/drivers/f5.toml): "),
         "{shown}"
     );
-    assert!(shown.contains("images go to /shared/images\n"), "{shown}");
+    assert!(
+        shown.contains("images go to /shared/images (up to 8 SSH streams per upload)\n"),
+        "{shown}"
+    );
     assert!(
         shown.contains("  param volume: ^(?:HD1\\.[1-9])$\n"),
         "{shown}"
@@ -303,4 +306,31 @@ fn a_driver_shows_what_it_runs() {
         shown.contains("  reboot: tmsh reboot volume {volume}\n"),
         "{shown}"
     );
+}
+
+#[test]
+fn upload_streams_default_to_the_measured_count_and_take_1_to_16() {
+    let f5 = include_str!("../../drivers/f5.toml");
+    assert_eq!(
+        drivers().get(Vendor::F5).unwrap().upload_streams,
+        UPLOAD_STREAMS
+    );
+    let with = |n: &str| {
+        Driver::parse(
+            "d.toml",
+            &f5.replace(
+                "image_dir = \"/shared/images\"",
+                &format!("image_dir = \"/x\"\nupload_streams = {n}"),
+            ),
+        )
+    };
+    assert_eq!(with("1").unwrap().upload_streams, 1);
+    assert_eq!(with("16").unwrap().upload_streams, 16);
+    for bad in ["0", "17"] {
+        let e = with(bad).unwrap_err().to_string();
+        assert!(
+            e.contains("upload_streams") && e.contains("give 1 to 16"),
+            "{e}"
+        );
+    }
 }

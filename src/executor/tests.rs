@@ -1749,6 +1749,16 @@ fn rollback_in_the_soak_gives_traffic_back_once_and_only_while_the_old_release_w
     );
     assert_eq!(fb.to.1, "lb01.example:22");
     assert_eq!(fb.from.1, "lb02.example:22");
+    // The addresses come from the failover the journal names, not another step of the entry.
+    let mut other = w.clone();
+    other[0].groups[0]
+        .steps
+        .insert(0, handover_step("lb09", "lb08"));
+    other[0].groups[0]
+        .steps
+        .insert(1, handover_step("lb02", "lb07"));
+    let fb2 = back_out(&other, &bed.entries(), "ha01").unwrap();
+    assert_eq!((fb2.to.0.as_str(), fb2.from.0.as_str()), ("lb01", "lb02"));
     // A group unknown to the journal has nothing to give back.
     assert!(back_out(&w, &bed.entries(), "ha02").is_err());
     bed.inventory.calls.lock().unwrap().clear();
@@ -1794,10 +1804,14 @@ fn rollback_refuses_when_the_old_release_is_gone_or_the_giver_unknown() {
         "{err}"
     );
     // Only the standby's hop ran (a two-phase plan's first phase): no failover to undo.
+    // Another pair ran the same way: its units are not named.
     let bed = Bed::new();
     pair_fleet(&bed, &[]);
-    let mut w = carried_canary();
+    bed.fleet.add("lb04", "active", Some("lb03"), &[]);
+    bed.fleet.add("lb03", "standby", Some("lb04"), &[]);
+    let mut w = with_second_pair(carried_canary());
     w[0].groups[0].steps.pop();
+    w[0].groups[1].steps.pop();
     bed.run_with(
         &w,
         Budget::Count(0),
@@ -1808,7 +1822,7 @@ fn rollback_refuses_when_the_old_release_is_gone_or_the_giver_unknown() {
     );
     let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
     assert!(
-        err.contains("lb02 upgraded but never carried traffic"),
+        err.contains("ha01: lb02 upgraded but never carried traffic") && !err.contains("lb03"),
         "{err}"
     );
     // A plan from before failovers named their giver.

@@ -604,8 +604,7 @@ pub fn build(
                     ));
                 }
                 Err(reason) => {
-                    // A failed first phase takes the second with it.
-                    carry.retain(|c| c.work != u.work);
+                    drop_second_phase(&mut carry, u.work);
                     for m in w.members_of(u.part.phase) {
                         unschedulable.push(Unschedulable {
                             name: m.device.name.clone(),
@@ -730,6 +729,11 @@ pub fn build(
         up_to_date,
         lints: lints.finish(),
     })
+}
+
+/// A first phase that cannot be placed takes its second phase with it.
+fn drop_second_phase(carry: &mut Vec<Unit>, work: usize) {
+    carry.retain(|c| c.work != work);
 }
 
 fn group(w: &Work, part: Part, slot: &Slot) -> Group {

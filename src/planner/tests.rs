@@ -918,3 +918,35 @@ fn selector_values_that_match_no_device_are_named_with_those_that_exist() {
         ["--exclude device=c: no device named \"c\"; devices in the inventory: a, b"]
     );
 }
+
+#[test]
+fn each_entry_names_the_unit_carrying_traffic_after_it_and_its_release() {
+    // Two phases: the standby's entry leaves the old active carrying traffic on its own
+    // release; the active's entry ends (after the failback) with it on the target.
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10.2,10.0.0.2,g1,standby\n"
+    );
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.canary = false;
+    opts.ha_two_phase = true;
+    opts.target = "f5=16.1.4".parse().unwrap();
+    let p = plan(&inv, &opts);
+    verify(&p, &inv, &opts);
+    let carriers: Vec<(Phase, String, String)> = p
+        .waves
+        .iter()
+        .flat_map(|w| &w.groups)
+        .map(|g| {
+            let c = g.carrier.clone().unwrap();
+            (g.phase, c.device, c.version)
+        })
+        .collect();
+    assert_eq!(
+        carriers,
+        [
+            (Phase::Standby, "a1".to_string(), "15.1.10".to_string()),
+            (Phase::Active, "a1".to_string(), "16.1.4".to_string()),
+        ]
+    );
+}
