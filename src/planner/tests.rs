@@ -950,3 +950,32 @@ fn each_entry_names_the_unit_carrying_traffic_after_it_and_its_release() {
         ]
     );
 }
+
+#[test]
+fn pre_staged_plans_leave_the_upload_out_of_every_hop() {
+    let devices = format!("{HEADER}s1,FRA1,f5,i7800,15.1.10,10.0.0.3,,standalone\n");
+    let inv = load(SITES, &devices);
+    let mut opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    opts.canary = false;
+    let minutes = |opts: &Options| {
+        let p = plan(&inv, opts);
+        let g = &p.waves[0].groups[0];
+        (
+            g.estimated_minutes,
+            g.devices[0].path.len() as i64,
+            p.options.pre_staged,
+        )
+    };
+    let (full, hops, recorded) = minutes(&opts);
+    assert!(!recorded);
+    opts.pre_staged = true;
+    let (staged, _, recorded) = minutes(&opts);
+    assert!(recorded);
+    let upload = i64::from(
+        opts.durations
+            .of(crate::version::Vendor::F5, "i7800")
+            .upload,
+    );
+    assert!(upload > 0 && hops > 1);
+    assert_eq!(staged, full - upload * hops);
+}
