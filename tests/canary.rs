@@ -106,6 +106,31 @@ fn an_operator_rollback_during_the_soak_gives_traffic_back_and_the_rollout_stops
             "lab-ha01: lab-lb02 carries traffic on the new release, lab-lb01 waits on the old one",
         )
         .stdout_has("--group lab-ha01` gives it back");
+    // A dry run during the soak checks what is left, in the roles the canary left.
+    let (key, known, drivers, images) = (
+        lab.path("id_ed25519"),
+        lab.path("known_hosts"),
+        lab.path("drivers/f5.toml"),
+        lab.path("images"),
+    );
+    Test::new()
+        .args(&[
+            "upgrade",
+            &lab.path("plan.json"),
+            "--dry-run",
+            "--identity",
+            &key,
+            "--known-hosts",
+            &known,
+            "--drivers",
+            &drivers,
+            "--images",
+            &images,
+        ])
+        .run()
+        .code(0)
+        .stdout_has("done (the journal shows every step finished)")
+        .stdout_has("lab-lb01 ha-role: Ok standby as expected");
     // Mistakes first: a group the plan lacks, no consent without a terminal.
     rollback(&lab, &["--group", "lab-ha1", "--yes"])
         .code(2)

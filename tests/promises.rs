@@ -240,11 +240,13 @@ fn a_dry_run_sees_every_gate_and_the_real_volumes_and_failovers() {
             assert!(!log.contains(changing), "{log}");
         }
     }
-    // A manifest entry whose file is gone is a blocked gate too.
+    // A manifest entry whose file is gone is refused before any device is contacted.
     std::fs::remove_file(lab.dir.path().join("images/BIGIP-17.1.1.3-0.0.5.iso")).unwrap();
+    let before = lab.commands("lab-lb02");
     upgrade(&lab, &["--dry-run"])
-        .code(1)
-        .stdout_has("lab-lb02 image: Fail ");
+        .code(2)
+        .stderr_has("BIGIP-17.1.1.3-0.0.5.iso is in the manifest but not in");
+    assert_eq!(lab.commands("lab-lb02"), before);
 }
 
 #[test]

@@ -332,6 +332,72 @@ pub fn print_dry_run(
     Ok(blocked)
 }
 
+/// Whether the rollout journal shows `device`'s hop to `hop` finished in that wave and group.
+pub fn hop_done(entries: &[Entry], wave: usize, group: &str, device: &str, hop: &str) -> bool {
+    let w = wave.to_string();
+    entries.iter().any(|e| {
+        matches!(
+            e.event,
+            crate::executor::journal::Event::Done | crate::executor::journal::Event::Skip
+        ) && e.get("step") == Some("hop")
+            && e.get("wave") == Some(w.as_str())
+            && e.get("group") == Some(group)
+            && e.get("device") == Some(device)
+            && e.get("to") == Some(hop)
+    })
+}
+
+/// The images the plan's unfinished hops need that the image folder cannot give, in words
+/// (`f5 16.1.4 (for lab-lb02)`), with what is wrong with the folder itself first.
+pub fn missing_images(
+    plan: &crate::planner::Plan,
+    manifest: &crate::images::Manifest,
+    dir: &Path,
+    entries: &[Entry],
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if !dir.is_dir() {
+        out.push(format!(
+            "the image folder {} does not exist (give --images DIR)",
+            dir.display()
+        ));
+        return out;
+    }
+    for w in &plan.waves {
+        for g in &w.groups {
+            let gname = crate::executor::group_name(g);
+            for d in &g.devices {
+                let Ok(vendor) = d.vendor.parse::<crate::version::Vendor>() else {
+                    continue;
+                };
+                for hop in &d.path {
+                    if hop_done(entries, w.index, &gname, &d.name, hop) {
+                        continue;
+                    }
+                    let Ok(v) = crate::version::Version::parse(vendor, hop) else {
+                        continue;
+                    };
+                    let what = match manifest.find(vendor, &v) {
+                        None => format!(
+                            "{} {hop} is not in {} (add it with `lbfleet images add`)",
+                            vendor.id(),
+                            dir.join("manifest.csv").display()
+                        ),
+                        Some(i) if !dir.join(&i.file).is_file() => {
+                            format!("{} is in the manifest but not in {}", i.file, dir.display())
+                        }
+                        Some(_) => continue,
+                    };
+                    if !out.contains(&what) {
+                        out.push(what);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,8 @@ use crate::executor::{self, Settings, WindowMode};
 pub struct Args {
     /// The plan file whose rollout is rolled back.
     plan: PathBuf,
-    /// The HA group to roll back (repeatable).
+    /// The HA group to roll back (repeatable; a group that cannot be rolled back is refused and
+    /// the others go on).
     #[arg(long, value_name = "G", required = true)]
     group: Vec<String>,
     /// Check both units and print the commands; change nothing.
@@ -62,7 +63,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             "{}: no journal: this plan has not run, so there is nothing to roll back",
             jpath.display()
         );
-        return Ok(ExitStatus::Input);
+        return Ok(ExitStatus::Findings);
     }
     let known: Vec<String> = plan
         .waves
@@ -84,20 +85,25 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         Some(Lock::take(&jpath)?)
     };
     let journal = Journal::open(&jpath)?;
-    // Every group's way back is found before anything changes.
+    // Every group's way back is found before anything changes; a group without one is
+    // refused and the others go on (in an incident, one wrong name must not hold the rest).
     let mut backs = Vec::new();
     let mut refused = false;
+    let mut named: Vec<&String> = Vec::new();
     for g in &args.group {
+        if named.contains(&g) {
+            continue;
+        }
+        named.push(g);
         match executor::back_out(&plan.waves, &journal.entries, g) {
             Ok(fb) => backs.push(fb),
             Err(why) => {
-                eprintln!("{why}");
+                eprintln!("{why}: nothing done for {g}");
                 refused = true;
             }
         }
     }
-    if refused {
-        eprintln!("nothing was done");
+    if backs.is_empty() {
         return Ok(ExitStatus::Findings);
     }
     let connector = SshConnector::new(&args.ssh)?;
@@ -125,9 +131,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         }
         if blocked {
             eprintln!("dry run: a check would stop the rollback");
-            return Ok(ExitStatus::Findings);
         }
-        return Ok(ExitStatus::Success);
+        return Ok(if blocked || refused {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Success
+        });
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -195,7 +204,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         }
     }
     observer.settle();
-    Ok(if failed {
+    Ok(if failed || refused {
         ExitStatus::Findings
     } else {
         ExitStatus::Success

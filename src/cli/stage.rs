@@ -29,8 +29,8 @@ pub struct Args {
     #[arg(long, value_name = "G")]
     group: Vec<String>,
     /// Devices staged at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    parallel: usize,
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    parallel: u32,
     /// The image folder with manifest.csv.
     #[arg(long, value_name = "DIR", default_value = "images")]
     images: PathBuf,
@@ -69,6 +69,21 @@ pub fn run(_ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Input);
     }
     let manifest = Manifest::load(&args.images)?;
+    // Hops the rollout has done need no image any more.
+    let rollout = args.plan.with_extension("journal");
+    let done = if rollout.exists() {
+        Journal::read(&rollout)?
+    } else {
+        Vec::new()
+    };
+    let missing = engine::missing_images(&plan, &manifest, &args.images, &done);
+    if !missing.is_empty() {
+        for m in &missing {
+            eprintln!("{m}");
+        }
+        eprintln!("nothing was sent");
+        return Ok(ExitStatus::Input);
+    }
     let mut work: Vec<Work> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
     for w in plan
@@ -81,17 +96,23 @@ pub fn run(_ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             .iter()
             .filter(|g| args.group.is_empty() || args.group.contains(&executor::group_name(g)))
         {
+            let gname = executor::group_name(g);
             for d in &g.devices {
                 let vendor: Vendor = d.vendor.parse()?;
                 let mut images = Vec::new();
                 for hop in &d.path {
+                    if engine::hop_done(&done, w.index, &gname, &d.name, hop) {
+                        continue;
+                    }
                     let v = Version::parse(vendor, hop)?;
                     match manifest.find(vendor, &v) {
                         Some(i) => images.push(i),
                         None => missing.push(format!("{} {hop} (for {})", vendor.id(), d.name)),
                     }
                 }
-                work.push(Work { device: d, images });
+                if !images.is_empty() {
+                    work.push(Work { device: d, images });
+                }
             }
         }
     }
@@ -104,6 +125,17 @@ pub fn run(_ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         );
         return Ok(ExitStatus::Input);
     }
+    if work.is_empty() {
+        eprintln!(
+            "nothing to stage: the selection holds no device with a hop still to do{}",
+            if args.wave.is_empty() && args.group.is_empty() {
+                ""
+            } else {
+                " (check --wave and --group together)"
+            }
+        );
+        return Ok(ExitStatus::Findings);
+    }
     let drivers = Drivers::load(args.ssh.drivers.as_deref())?;
     let connector = SshConnector::new(&args.ssh)?;
     let jpath = journal_path(&args.plan);
@@ -113,7 +145,7 @@ pub fn run(_ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let queue = Mutex::new(work.iter().collect::<std::collections::VecDeque<_>>());
     let rows: Mutex<Vec<Row>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..args.parallel.clamp(1, work.len().max(1)) {
+        for _ in 0..(args.parallel as usize).clamp(1, work.len().max(1)) {
             scope.spawn(|| {
                 while let Some(w) = queue.lock().expect("queue").pop_front() {
                     let out = stage_device(

@@ -169,6 +169,65 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let drivers = Drivers::load(args.ssh.drivers.as_deref())?;
     let manifest = Manifest::load(&args.images)?;
+    // Every image the unfinished hops need, before anything is contacted.
+    let so_far = if jpath.exists() && !args.restart {
+        Journal::read(&jpath)?
+    } else {
+        Vec::new()
+    };
+    let missing = engine::missing_images(&plan, &manifest, &args.images, &so_far);
+    if !missing.is_empty() {
+        for m in &missing {
+            eprintln!("{m}");
+        }
+        eprintln!("the plan's hops need images the folder does not have: nothing was done");
+        return Ok(ExitStatus::Input);
+    }
+    // A plan sized without uploads whose images were not staged: the uploads happen inside
+    // the windows.
+    if plan.options.pre_staged {
+        let spath = super::stage::journal_path(&args.plan);
+        let staged = if spath.exists() {
+            super::stage::staged(&Journal::read(&spath)?)
+        } else {
+            Vec::new()
+        };
+        let unstaged: Vec<String> = plan
+            .waves
+            .iter()
+            .flat_map(|w| w.groups.iter().map(move |g| (w, g)))
+            .flat_map(|(w, g)| g.devices.iter().map(move |d| (w, g, d)))
+            .filter(|(w, g, d)| {
+                d.path.iter().any(|hop| {
+                    !engine::hop_done(&so_far, w.index, &executor::group_name(g), &d.name, hop)
+                        && !staged.iter().any(|(sd, img)| {
+                            *sd == d.name
+                                && manifest
+                                    .images
+                                    .iter()
+                                    .any(|i| i.file == *img && i.version == *hop)
+                        })
+                })
+            })
+            .map(|(_, _, d)| d.name.clone())
+            .collect();
+        if !unstaged.is_empty() {
+            eprintln!(
+                "warning: the plan was sized with images staged ahead (--pre-staged), but {} device{} ha{} images not staged ({}{}): their uploads fall inside the windows; run `lbfleet stage {}` first",
+                unstaged.len(),
+                if unstaged.len() == 1 { "" } else { "s" },
+                if unstaged.len() == 1 { "s" } else { "ve" },
+                unstaged
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if unstaged.len() > 5 { ", …" } else { "" },
+                args.plan.display()
+            );
+        }
+    }
     if args.dry_run {
         let connector = SshConnector::new(&args.ssh)?;
         let entries = if jpath.exists() {
@@ -339,38 +398,106 @@ fn dry_run(
     images: &Path,
 ) -> anyhow::Result<ExitStatus> {
     let mut blocked = false;
+    // Steps the journal shows finished are not checked again (the device has moved on).
+    let finished: std::collections::HashSet<String> = entries
+        .iter()
+        .filter(|e| matches!(e.event, Event::Done | Event::Skip))
+        .map(journal::Entry::key)
+        .collect();
     for w in &plan.waves {
         super::out(format!(
             "wave {} ({:?}), not before {}",
             w.index, w.kind, w.not_before
         ))?;
         for g in &w.groups {
+            let gname = executor::group_name(g);
             super::out(format!(
                 "  {} at {}: {} to {}",
-                executor::group_name(g),
-                g.site,
-                g.start,
-                g.end
+                gname, g.site, g.start, g.end
             ))?;
-            // The roles the entry starts with (an earlier wave may hand the pair over), and
-            // whether the fleet has them now (the journal shows that handover in effect).
-            let handover = executor::handover(&plan.waves, w.index, g);
-            let now = handover.as_ref().filter(|h| {
-                executor::carrying(entries, &executor::group_name(g)) == Some(h.to.as_str())
+            let key = |step: &str, who: (&str, &str), to: Option<&str>| {
+                let w = w.index.to_string();
+                let mut f = vec![
+                    ("wave", w.as_str()),
+                    ("group", gname.as_str()),
+                    ("step", step),
+                    who,
+                ];
+                f.extend(to.map(|t| ("to", t)));
+                f.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let done = |step: &PlanStep| match step {
+                PlanStep::Upgrade { device } => g
+                    .devices
+                    .iter()
+                    .find(|d| &d.name == device)
+                    .is_some_and(|d| {
+                        d.path.iter().all(|hop| {
+                            finished.contains(&key("hop", ("device", device), Some(hop)))
+                        })
+                    }),
+                PlanStep::Failover { to, .. } => {
+                    finished.contains(&key("failover", ("to", to), None))
+                }
+                PlanStep::Reboot { device } => {
+                    finished.contains(&key("reboot", ("device", device), None))
+                }
+            };
+            if g.steps.iter().all(done) {
+                super::out("    done (the journal shows every step finished)")?;
+                continue;
+            }
+            if let Some(at) = executor::rolled_back(entries, &gname) {
+                super::out(format!(
+                    "    rolled back at {at}: nothing more of it runs (plan it again)"
+                ))?;
+                continue;
+            }
+            // The unit carrying the pair's traffic now: where the journal's last failover of
+            // the group left it, else the active the plan found.
+            let first_giver = g.steps.iter().find_map(|s| match s {
+                PlanStep::Failover { from, .. } => from.clone(),
+                _ => None,
             });
-            // Only a failover from the roles the fleet has now can be checked now.
-            let mut differs = handover.is_some() != now.is_some();
+            let now_active: Option<String> = executor::carrying(entries, &gname)
+                .map(str::to_string)
+                .or_else(|| {
+                    g.devices
+                        .iter()
+                        .find(|d| d.role == "active")
+                        .map(|d| d.name.clone())
+                })
+                .or(first_giver);
+            // Older plans name no giver: a failover after a handover or another failover of the
+            // entry meets other roles than the fleet's now.
+            let mut differs = executor::handover(&plan.waves, w.index, g).is_some();
             for step in &g.steps {
+                if done(step) {
+                    let what = match step {
+                        PlanStep::Upgrade { device } | PlanStep::Reboot { device } => {
+                            device.clone()
+                        }
+                        PlanStep::Failover { to, .. } => format!("failover to {to}"),
+                    };
+                    super::out(format!("    {what}: done (journal)"))?;
+                    if matches!(step, PlanStep::Failover { .. }) {
+                        differs = !differs;
+                    }
+                    continue;
+                }
                 match step {
                     PlanStep::Upgrade { device } => {
                         let Some(d) = g.devices.iter().find(|d| &d.name == device) else {
                             continue;
                         };
                         let mut d = d.clone();
-                        if let Some(h) = now
+                        if let Some(a) = &now_active
                             && d.role != "standalone"
                         {
-                            d.role = if d.name == h.to { "active" } else { "standby" }.into();
+                            d.role = if d.name == *a { "active" } else { "standby" }.into();
                         }
                         blocked |= engine::print_dry_run(
                             &d.name,
@@ -383,7 +510,11 @@ fn dry_run(
                         from,
                         from_mgmt_host,
                     } => {
-                        let check = !differs;
+                        // Only a failover from the roles the fleet has now can be checked now.
+                        let check = match from {
+                            Some(f) => now_active.as_deref() == Some(f.as_str()),
+                            None => !differs,
+                        };
                         differs = !differs;
                         blocked |= engine::print_dry_run(
                             &format!("failover to {to}"),

@@ -1662,20 +1662,29 @@ pub fn dry_run_failover(
     let cmd = driver.render("failover", &[]).map_err(|e| e.to_string())?;
     let lines = vec![
         format!(
-            "# on {} ({}), after the steps before it{}:",
+            "# on {} ({}){}:",
             active.name,
             active.mgmt_host,
-            if check {
-                ""
-            } else {
-                " (both units are checked then, not now: the roles differ by then)"
+            match (rollback, check) {
+                (Some(_), _) => ", now",
+                (None, true) => ", after the steps before it",
+                (None, false) => {
+                    ", after the steps before it (both units are checked then, not now: the roles differ by then)"
+                }
             }
         ),
         cmd,
-        format!(
-            "# until {} reports active and {} standby; then {} in sync and healthy, or back to {}",
-            to.0, active.name, to.0, active.name
-        ),
+        if rollback.is_some() {
+            format!(
+                "# until {} reports active and {} standby; then {} in sync and healthy (if not, it keeps the traffic and the failure is reported)",
+                to.0, active.name, to.0
+            )
+        } else {
+            format!(
+                "# until {} reports active and {} standby; then {} in sync and healthy, or back to {}",
+                to.0, active.name, to.0, active.name
+            )
+        },
     ];
     Ok((checks, lines))
 }
@@ -1834,8 +1843,9 @@ pub fn back_out<'a>(
     };
     if upgraded(from) {
         return Err(format!(
-            "{group}: {from} was upgraded too, so both units run the new release: going back needs a \
-             reboot into the previous volume, which lbfleet rollback does not do yet"
+            "{group}: {to} carries traffic and {from}, the unit it came from, has begun its upgrade \
+             too: no unit waits on the old release; going back needs a reboot into the previous \
+             volume, which lbfleet rollback does not do yet"
         ));
     }
     let old = waves

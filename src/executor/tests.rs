@@ -1800,7 +1800,9 @@ fn rollback_refuses_when_the_old_release_is_gone_or_the_giver_unknown() {
     assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
     let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
     assert!(
-        err.contains("lb02 was upgraded too") && err.contains("reboot into the previous volume"),
+        err.contains(
+            "lb01 carries traffic and lb02, the unit it came from, has begun its upgrade too"
+        ) && err.contains("reboot into the previous volume"),
         "{err}"
     );
     // Only the standby's hop ran (a two-phase plan's first phase): no failover to undo.

@@ -142,6 +142,15 @@ impl Work<'_> {
         work + failovers * self.failover_minutes
     }
 
+    /// The release an upgrading member ends on.
+    fn target_of(&self, name: &str) -> Option<String> {
+        self.members
+            .iter()
+            .find(|m| m.device.name == name)
+            .and_then(|m| m.hops.last())
+            .map(|v| v.as_str().to_string())
+    }
+
     /// The unit carrying traffic after the part, and the release it runs then.
     fn carrier(&self, part: Part) -> Option<Carrier> {
         let start = self
@@ -164,8 +173,8 @@ impl Work<'_> {
         let upgraded = steps
             .iter()
             .any(|s| matches!(s, Step::Upgrade { device } if *device == active));
-        let version = match self.members.iter().find(|m| m.device.name == active) {
-            Some(m) if upgraded => m.hops.last().map(|v| v.as_str().to_string()),
+        let version = match self.target_of(&active) {
+            Some(t) if upgraded => Some(t),
             _ => [self.active, self.standby]
                 .into_iter()
                 .flatten()
@@ -246,6 +255,25 @@ pub fn build(
         }
         keep
     });
+    // A pair already on two releases (a rollback, an upgrade stopped half-way): its failovers
+    // put traffic on the other release, which a reviewer should know before approving.
+    for (name, members) in &groups {
+        if let Some(name) = name
+            && members.iter().any(|d| d.version != members[0].version)
+        {
+            let shown: Vec<String> = members
+                .iter()
+                .map(|d| format!("{} {} {}", d.name, d.ha_role.id(), d.version))
+                .collect();
+            lints.push(
+                "mixed-pair",
+                format!(
+                    "HA group {name} runs two releases ({}): each failover of its plan moves traffic between them",
+                    shown.join(", ")
+                ),
+            );
+        }
+    }
     let selected: Vec<&Device> = groups.iter().flat_map(|(_, m)| m.iter().copied()).collect();
     // Devices whose model the catalog does not know are planned on the vendor's rules alone.
     let mut unknown_models: BTreeMap<(Vendor, &str), Vec<&str>> = BTreeMap::new();
