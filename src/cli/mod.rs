@@ -86,7 +86,7 @@ enum Command {
     /// Give an HA group's traffic back to the unit that still runs the old release (during the
     /// canary's soak): a checked failover, and the rollout does not continue the group.
     #[command(
-        after_help = "Writes: PLAN.journal (the rollback), both units' ha_role in the inventory         CSV; PLAN.lock while it runs."
+        after_help = "Writes: PLAN.journal (the rollback), both units' ha_role in the inventory CSV; PLAN.lock while it runs."
     )]
     Rollback(Box<rollback::Args>),
     /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).

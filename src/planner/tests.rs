@@ -979,3 +979,26 @@ fn pre_staged_plans_leave_the_upload_out_of_every_hop() {
     assert!(upload > 0 && hops > 1);
     assert_eq!(staged, full - upload * hops);
 }
+
+#[test]
+fn a_pair_on_two_releases_is_named_and_only_that_pair() {
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n\
+         b1,FRA1,f5,i7800,15.1.10,10.0.0.3,g2,active\nb2,FRA1,f5,i7800,16.1.4,10.0.0.4,g2,standby\n"
+    );
+    let inv = load(SITES, &devices);
+    let opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let p = plan(&inv, &opts);
+    let mixed: Vec<&str> = p
+        .lints
+        .iter()
+        .filter(|l| l.code == "mixed-pair")
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(
+        mixed,
+        [
+            "HA group g2 runs two releases (b1 active 15.1.10, b2 standby 16.1.4): each failover of its plan moves traffic between them"
+        ]
+    );
+}
