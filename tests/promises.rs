@@ -173,9 +173,15 @@ fn a_hop_the_vendor_does_not_support_is_refused_before_any_session() {
         .code(2)
         .stderr_has("lab-lb02: 15.1.10 -> 17.5.1 is not a vendor-supported hop: the supported path is 15.1.10 > 16.1.4 > 17.1.1.3 > 17.5.1");
     assert!(untouched(&lab, 2));
-    // --force runs it anyway and records why; here it then stops on the missing image.
-    let out = upgrade(&lab, &["--yes", "--force"]);
-    out.code(1);
+    // Without the image the hop needs, refused before any session too (exit 2).
+    upgrade(&lab, &["--yes", "--force"])
+        .code(2)
+        .stderr_has("f5 17.5.1 is not in");
+    assert!(untouched(&lab, 2));
+    // --force runs it anyway and records why.
+    lab.add_image("BIGIP-17.5.1-0.0.7.iso", "17.5.1", &vec![17u8; 1 << 20]);
+    upgrade(&lab, &["--yes", "--force"]).code(0);
+    assert_eq!(lab.version("lab-lb02"), "17.5.1");
     let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
     assert!(
         journal.contains(" note what=force ") && journal.contains("not a vendor-supported hop"),
