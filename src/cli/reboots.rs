@@ -218,7 +218,14 @@ fn table(s: &Schedule) -> Table {
     ]);
     for r in &s.rounds {
         for g in &r.groups {
-            crate::planner::export::step_rows(g, &[Cell::Int(r.index as i64)], &mut t, true);
+            // Each reboot entry fails over and back: it starts from the planned roles.
+            crate::planner::export::step_rows(
+                g,
+                &[Cell::Int(r.index as i64)],
+                &mut t,
+                true,
+                &mut Default::default(),
+            );
         }
     }
     t

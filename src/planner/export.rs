@@ -32,9 +32,62 @@ fn utc_of(rfc3339: &str) -> String {
         .unwrap_or_default()
 }
 
-/// One row per step of a group: site, HA group, step, device, role, site time, [UTC], path or
-/// version, minutes after the `lead` cells.
-pub(crate) fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: bool) {
+/// The unit carrying each HA group's traffic after the entries seen so far, by (site, group):
+/// an entry after a canary that failed over starts with the roles swapped.
+#[derive(Default)]
+pub(crate) struct Carriers(std::collections::HashMap<(String, String), String>);
+
+impl Carriers {
+    /// The active unit when `g` starts, if an earlier entry moved it.
+    fn before(&self, g: &Group) -> Option<&str> {
+        let key = (g.site.clone(), g.ha_group.clone()?);
+        self.0.get(&key).map(String::as_str)
+    }
+
+    /// Records who carries traffic after `g`.
+    fn after(&mut self, g: &Group) {
+        if let (Some(h), Some(c)) = (&g.ha_group, &g.carrier) {
+            self.0.insert((g.site.clone(), h.clone()), c.device.clone());
+        }
+    }
+}
+
+/// One row per step of a group: site, HA group, step, device, its role at that step, site time,
+/// [UTC], path or version, minutes after the `lead` cells. `carriers` says who is active when the
+/// entry starts (moved by an earlier wave's failover) and hears who is after it.
+pub(crate) fn step_rows(
+    g: &Group,
+    lead: &[Cell],
+    out: &mut Table,
+    with_utc: bool,
+    carriers: &mut Carriers,
+) {
+    // The active unit as the steps go: where an earlier entry left it, else as planned.
+    let mut active: Option<String> = carriers
+        .before(g)
+        .map(str::to_string)
+        .or_else(|| {
+            g.devices
+                .iter()
+                .find(|d| d.role == "active")
+                .map(|d| d.name.clone())
+        })
+        .or_else(|| {
+            g.steps.iter().find_map(|s| match s {
+                Step::Failover { from, .. } => from.clone(),
+                _ => None,
+            })
+        });
+    carriers.after(g);
+    let role_now = |d: &super::file::PlannedDevice, active: &Option<String>| {
+        if d.role == "standalone" || active.is_none() {
+            d.role.clone()
+        } else if active.as_deref() == Some(d.name.as_str()) {
+            "active".to_string()
+        } else {
+            "standby".to_string()
+        }
+    };
     // An HA group's last row says which unit carries traffic from then on (through the soak).
     let carrier = g.ha_group.as_ref().and(g.carrier.as_ref()).map(|c| {
         (
@@ -51,7 +104,7 @@ pub(crate) fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: boo
             (
                 "upgrade",
                 device.clone(),
-                d.map(|d| d.role.clone()).unwrap_or_default(),
+                d.map(|d| role_now(d, &active)).unwrap_or_default(),
                 d.map(|d| format!("{} → {}", d.from, d.path.join(" → ")))
                     .unwrap_or_default(),
                 d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
@@ -62,18 +115,21 @@ pub(crate) fn step_rows(g: &Group, lead: &[Cell], out: &mut Table, with_utc: boo
             (
                 "reboot",
                 device.clone(),
-                d.map(|d| d.role.clone()).unwrap_or_default(),
+                d.map(|d| role_now(d, &active)).unwrap_or_default(),
                 d.map(|d| d.from.clone()).unwrap_or_default(),
                 d.map_or(Cell::Empty, |d| Cell::Int(d.estimated_minutes)),
             )
         }
-        Step::Failover { to, .. } => (
-            "failover",
-            to.clone(),
-            "standby".into(),
-            String::new(),
-            Cell::Empty,
-        ),
+        Step::Failover { to, .. } => {
+            active = Some(to.clone());
+            (
+                "failover",
+                to.clone(),
+                "standby".into(),
+                String::new(),
+                Cell::Empty,
+            )
+        }
     });
     for (action, device, role, path, minutes) in steps.chain(carrier) {
         let mut row = lead.to_vec();
@@ -108,6 +164,7 @@ pub fn table(plan: &Plan) -> Table {
         "path",
         "minutes",
     ]);
+    let mut carriers = Carriers::default();
     for w in &plan.waves {
         let kind = match w.kind {
             WaveKind::Canary => "canary",
@@ -119,6 +176,7 @@ pub fn table(plan: &Plan) -> Table {
                 &[Cell::Int(w.index as i64), Cell::text(kind)],
                 &mut t,
                 true,
+                &mut carriers,
             );
         }
     }
@@ -193,6 +251,7 @@ pub fn markdown(plan: &Plan) -> Vec<Section> {
         title: "Upgrade plan".into(),
         table: summary,
     });
+    let mut carriers = Carriers::default();
     for w in &plan.waves {
         let mut t = Table::new(&[
             "site",
@@ -205,7 +264,7 @@ pub fn markdown(plan: &Plan) -> Vec<Section> {
             "minutes",
         ]);
         for g in &w.groups {
-            step_rows(g, &[], &mut t, false);
+            step_rows(g, &[], &mut t, false, &mut carriers);
         }
         let title = match w.kind {
             WaveKind::Canary => format!("Wave {} (canary), not before {}", w.index, w.not_before),

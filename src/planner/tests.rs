@@ -1002,3 +1002,45 @@ fn a_pair_on_two_releases_is_named_and_only_that_pair() {
         ]
     );
 }
+
+#[test]
+fn the_plan_table_shows_each_unit_in_the_role_it_has_at_its_step() {
+    let devices = format!(
+        "{HEADER}a1,FRA1,f5,i7800,15.1.10,10.0.0.1,g1,active\na2,FRA1,f5,i7800,15.1.10,10.0.0.2,g1,standby\n\
+         b1,FRA1,f5,i7800,15.1.10,10.0.0.3,g2,active\nb2,FRA1,f5,i7800,15.1.10,10.0.0.4,g2,standby\n"
+    );
+    let inv = load(SITES, &devices);
+    let opts = Options::new(ts("2026-11-25T00:00:00Z"), "2026-11-25".parse().unwrap());
+    let p = plan(&inv, &opts);
+    let csv = crate::report::Format::Csv
+        .exporter()
+        .export(&super::table(&p))
+        .unwrap();
+    let rows: Vec<String> = String::from_utf8(csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            format!("{} {} {} {}", c[0], c[4], c[5], c[6])
+        })
+        .collect();
+    // The canary hands g1 to a2; wave 1 upgrades a1 as the standby it is then, and the full
+    // entry of g2 upgrades b1 after the failover to b2: no unit is upgraded while active.
+    assert_eq!(
+        rows,
+        [
+            "0 upgrade a2 standby",
+            "0 failover a2 standby",
+            "0 carries traffic a2 active",
+            "1 upgrade a1 standby",
+            "1 failover a1 standby",
+            "1 carries traffic a1 active",
+            "1 upgrade b2 standby",
+            "1 failover b2 standby",
+            "1 upgrade b1 standby",
+            "1 failover b1 standby",
+            "1 carries traffic b1 active",
+        ]
+    );
+}
