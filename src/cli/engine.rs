@@ -332,6 +332,37 @@ pub fn print_dry_run(
     Ok(blocked)
 }
 
+/// Prints every value of the plan lbfleet will not send to a device, and whether there was one:
+/// checked before anything else, `--force` or not.
+pub fn refuse_unsafe(path: &Path, plan: &crate::planner::Plan) -> bool {
+    let invalid = crate::planner::check::validate(&plan.waves);
+    for p in &invalid {
+        eprintln!("{}: {p}", path.display());
+    }
+    if !invalid.is_empty() {
+        eprintln!("the plan holds values lbfleet will not send to a device: nothing was done");
+    }
+    !invalid.is_empty()
+}
+
+/// Prints what [`missing_images`] finds, and whether it found anything: before any device is
+/// contacted.
+pub fn refuse_missing_images(
+    plan: &crate::planner::Plan,
+    manifest: &crate::images::Manifest,
+    dir: &Path,
+    entries: &[Entry],
+) -> bool {
+    let missing = missing_images(plan, manifest, dir, entries);
+    for m in &missing {
+        eprintln!("{m}");
+    }
+    if !missing.is_empty() {
+        eprintln!("the plan's hops need images the folder does not have: nothing was done");
+    }
+    !missing.is_empty()
+}
+
 /// Whether the rollout journal shows `device`'s hop to `hop` finished in that wave and group.
 pub fn hop_done(entries: &[Entry], wave: usize, group: &str, device: &str, hop: &str) -> bool {
     let w = wave.to_string();

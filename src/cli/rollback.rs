@@ -46,12 +46,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let plan = crate::planner::check::load(&args.plan)?;
-    let invalid = crate::planner::check::validate(&plan.waves);
-    if !invalid.is_empty() {
-        for p in &invalid {
-            eprintln!("{}: {p}", args.plan.display());
-        }
-        eprintln!("the plan holds values lbfleet will not send to a device: nothing was done");
+    if engine::refuse_unsafe(&args.plan, &plan) {
         return Ok(ExitStatus::Input);
     }
     let jpath = args

@@ -56,12 +56,7 @@ struct Work<'a> {
 
 pub fn run(_ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let plan = crate::planner::check::load(&args.plan)?;
-    let invalid = crate::planner::check::validate(&plan.waves);
-    if !invalid.is_empty() {
-        for p in &invalid {
-            eprintln!("{}: {p}", args.plan.display());
-        }
-        eprintln!("the plan holds values lbfleet will not send to a device: nothing was done");
+    if engine::refuse_unsafe(&args.plan, &plan) {
         return Ok(ExitStatus::Input);
     }
     if let Some(bad) = unknown_selection(&plan, args) {
@@ -76,16 +71,11 @@ pub fn run(_ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     } else {
         Vec::new()
     };
-    let missing = engine::missing_images(&plan, &manifest, &args.images, &done);
-    if !missing.is_empty() {
-        for m in &missing {
-            eprintln!("{m}");
-        }
-        eprintln!("nothing was sent");
+    if engine::refuse_missing_images(&plan, &manifest, &args.images, &done) {
         return Ok(ExitStatus::Input);
     }
+    // Every image is in the folder and its manifest (checked above).
     let mut work: Vec<Work> = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
     for w in plan
         .waves
         .iter()
@@ -105,25 +95,13 @@ pub fn run(_ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
                         continue;
                     }
                     let v = Version::parse(vendor, hop)?;
-                    match manifest.find(vendor, &v) {
-                        Some(i) => images.push(i),
-                        None => missing.push(format!("{} {hop} (for {})", vendor.id(), d.name)),
-                    }
+                    images.extend(manifest.find(vendor, &v));
                 }
                 if !images.is_empty() {
                     work.push(Work { device: d, images });
                 }
             }
         }
-    }
-    if !missing.is_empty() {
-        missing.dedup();
-        eprintln!(
-            "no image in {} for: {} (add them with `lbfleet images add`): nothing was sent",
-            args.images.display(),
-            missing.join(", ")
-        );
-        return Ok(ExitStatus::Input);
     }
     if work.is_empty() {
         eprintln!(

@@ -114,12 +114,7 @@ fn unsupported_hops(plan: &crate::planner::Plan, catalog: &crate::catalog::Catal
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let (plan, lines) = crate::planner::check::load_located(&args.plan)?;
     // Every value that will reach a session or a command, before anything else, --force or not.
-    let invalid = crate::planner::check::validate(&plan.waves);
-    if !invalid.is_empty() {
-        for p in &invalid {
-            eprintln!("{}: {p}", args.plan.display());
-        }
-        eprintln!("the plan holds values lbfleet will not send to a device: nothing was done");
+    if engine::refuse_unsafe(&args.plan, &plan) {
         return Ok(ExitStatus::Input);
     }
     // The plan must still be true of the fleet.
@@ -175,12 +170,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     } else {
         Vec::new()
     };
-    let missing = engine::missing_images(&plan, &manifest, &args.images, &so_far);
-    if !missing.is_empty() {
-        for m in &missing {
-            eprintln!("{m}");
-        }
-        eprintln!("the plan's hops need images the folder does not have: nothing was done");
+    if engine::refuse_missing_images(&plan, &manifest, &args.images, &so_far) {
         return Ok(ExitStatus::Input);
     }
     // A plan sized without uploads whose images were not staged: the uploads happen inside
