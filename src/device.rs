@@ -706,7 +706,7 @@ pub fn choose_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
     {
         return Ok(None);
     }
-    pick_volume(&read_rows(t, d, "software_status")?)
+    pick_volume(&read_rows(t, d, "software_status")?, None)
 }
 
 /// The rows of a read-only command (software status), its exit status checked.
@@ -719,9 +719,13 @@ pub fn read_rows(
     Ok(d.parse_rows(cmd, &out))
 }
 
-/// The first inactive volume of `rows`, if any.
-pub fn first_inactive(rows: &[std::collections::BTreeMap<String, String>]) -> Option<String> {
-    pick_volume(rows).ok().flatten()
+/// The volume a hop installs to among `rows`: the first inactive one other than `keep`, if
+/// any ([`pick_volume`]).
+pub fn first_inactive(
+    rows: &[std::collections::BTreeMap<String, String>],
+    keep: Option<&str>,
+) -> Option<String> {
+    pick_volume(rows, keep).ok().flatten()
 }
 
 /// Marks `volume` the active one of `rows` (what a reboot into it does), adding it if absent.
@@ -741,13 +745,21 @@ pub fn activate(rows: &mut Vec<std::collections::BTreeMap<String, String>>, volu
     }
 }
 
-/// The first inactive volume of `rows`, else the next number after the listed ones.
+/// The first inactive volume of `rows` other than `keep` (the volume the device ran before the
+/// rollout: the way back, kept while another inactive volume exists), else `keep`, else the
+/// next number after the listed ones.
 fn pick_volume(
     rows: &[std::collections::BTreeMap<String, String>],
+    keep: Option<&str>,
 ) -> Result<Option<String>, HopError> {
+    let inactive = |r: &&std::collections::BTreeMap<String, String>| {
+        r.get("active").map(String::as_str) == Some("no")
+    };
     let volume = rows
         .iter()
-        .find(|r| r.get("active").map(String::as_str) == Some("no"))
+        .filter(inactive)
+        .find(|r| r.get("volume").map(String::as_str) != keep)
+        .or_else(|| rows.iter().find(inactive))
         .and_then(|r| r.get("volume").cloned())
         .or_else(|| {
             let n = rows.len() + 1;
@@ -790,10 +802,30 @@ pub fn target_volume(
     to: &Version,
     wait_for: Option<&str>,
 ) -> Result<(Option<String>, Option<InstallState>), HopError> {
+    target_volumes(t, d, to, wait_for, None).map(|(v, s, _)| (v, s))
+}
+
+/// The volume to install to, what an earlier attempt left there, and the volume the device
+/// runs now.
+type Targets = (Option<String>, Option<InstallState>, Option<String>);
+
+/// [`target_volume`], and the volume the device runs now as the same reading lists it.
+fn target_volumes(
+    t: &mut dyn Transport,
+    d: &Driver,
+    to: &Version,
+    wait_for: Option<&str>,
+    keep: Option<&str>,
+) -> Result<Targets, HopError> {
     let Some(status_cmd) = wait_for else {
-        return Ok((choose_volume(t, d)?, None));
+        if !lists_volumes(d) {
+            return Ok((None, None, None));
+        }
+        let rows = read_rows(t, d, "software_status")?;
+        return Ok((pick_volume(&rows, keep)?, None, running_volume(&rows)));
     };
     let rows = read_rows(t, d, status_cmd)?;
+    let running = running_volume(&rows);
     let earlier = rows.iter().find(|r| {
         r.get("active").map(String::as_str) == Some("no")
             && r.get("version")
@@ -801,16 +833,40 @@ pub fn target_volume(
     });
     if let Some(vol) = earlier.and_then(|r| r.get("volume")) {
         let state = install_state(d, status_cmd, &rows, vol, to);
-        return Ok((Some(vol.clone()), Some(state)));
+        return Ok((Some(vol.clone()), Some(state), running));
     }
-    Ok((pick_volume(&rows)?, None))
+    Ok((pick_volume(&rows, keep)?, None, running))
+}
+
+/// Whether the driver lists boot volumes (`software_status` with rows).
+pub fn lists_volumes(d: &Driver) -> bool {
+    d.commands
+        .get("software_status")
+        .is_some_and(|c| c.rows.is_some())
+}
+
+/// The active volume of a software-status reading.
+fn running_volume(rows: &[std::collections::BTreeMap<String, String>]) -> Option<String> {
+    rows.iter()
+        .find(|r| r.get("active").map(String::as_str) == Some("yes"))
+        .and_then(|r| r.get("volume").cloned())
+}
+
+/// Where a device booted from before and after a change, as it reported it: its volume for
+/// drivers that list volumes, otherwise the version it ran.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Booted {
+    /// Before.
+    pub before: Option<String>,
+    /// After.
+    pub after: Option<String>,
 }
 
 /// How a hop ended well.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HopOutcome {
     /// Installed, rebooted, post-checks passed.
-    Upgraded(Vec<Check>),
+    Upgraded(Vec<Check>, Booted),
     /// The device already ran the hop's target: nothing was done.
     AlreadyAtTarget,
 }
@@ -825,6 +881,9 @@ pub struct Hop<'a> {
     pub image: &'a crate::images::Image,
     /// Where the image is locally.
     pub local: &'a std::path::Path,
+    /// The volume the device ran before the rollout's first hop (the way back): not installed
+    /// over while another inactive volume exists.
+    pub keep: Option<&'a str>,
 }
 
 /// Takes one device through one hop: pre-checks, stage, install to the alternate volume,
@@ -859,7 +918,12 @@ pub fn upgrade_hop(
     on_step(Step::Stage, &hop.image.file);
     stage(t.as_mut(), d, hop.image, hop.local, progress)?;
     let wait_for = d.commands.get("install").and_then(|c| c.wait_for.clone());
-    let (volume, earlier) = target_volume(t.as_mut(), d, &hop.to, wait_for.as_deref())?;
+    let (volume, earlier, running) =
+        target_volumes(t.as_mut(), d, &hop.to, wait_for.as_deref(), hop.keep)?;
+    let mut booted = Booted {
+        before: running.or_else(|| Some(hop.expect.version.to_string())),
+        after: None,
+    };
     let mut values: Vec<(&str, String)> = vec![
         ("image", hop.image.file.clone()),
         ("release", hop.to.as_str().to_string()),
@@ -928,8 +992,12 @@ pub fn upgrade_hop(
             checks,
         });
     }
+    booted.after = match active_volume(t.as_mut(), d)? {
+        Some(v) => Some(v),
+        None => Some(hop.to.to_string()),
+    };
     connect.keep(t);
-    Ok(HopOutcome::Upgraded(checks))
+    Ok(HopOutcome::Upgraded(checks, booted))
 }
 
 /// Sessions to one device, opened again after its reboot.
@@ -1075,6 +1143,159 @@ pub fn active_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
             step: "reboot",
             detail: "no active volume listed".into(),
         })
+}
+
+/// What taking a device back to its old release needs: the volume (for drivers that list
+/// volumes) that still holds that release, complete, as the device lists it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Way {
+    /// The device runs the old release already: nothing to do.
+    AlreadyThere,
+    /// Boot this (the driver's `rollback` command with `{volume}`; `None` for drivers without
+    /// volumes, whose rollback command needs none).
+    Boot(Option<String>),
+}
+
+/// How `d` can take the device back to `old`, read-only: it must have a `rollback` command and,
+/// when it lists volumes, a volume other than the running one must still hold `old`, complete
+/// (`prefer`, the volume the journal says the device booted before the rollout, first). The
+/// error says why not, in the device's terms.
+pub fn way_back(
+    t: &mut dyn Transport,
+    d: &Driver,
+    old: &Version,
+    prefer: Option<&str>,
+) -> Result<Way, String> {
+    let out = run(t, d, "version", "show_version").map_err(|c| c.detail)?;
+    let runs = reported_version(d, &out).and_then(|v| Version::parse(d.vendor, &v).ok());
+    if runs.as_ref() == Some(old) {
+        return Ok(Way::AlreadyThere);
+    }
+    if !d.commands.contains_key("rollback") {
+        return Err(format!(
+            "the {} driver ({}) has no rollback command: lbfleet cannot boot the previous release \
+             on this device",
+            d.vendor.id(),
+            d.source
+        ));
+    }
+    if !lists_volumes(d) {
+        return Ok(Way::Boot(None));
+    }
+    let rows = read_rows(t, d, "software_status").map_err(|e| e.to_string())?;
+    let complete = d.commands["software_status"].complete.as_ref();
+    let holds = |r: &&std::collections::BTreeMap<String, String>| {
+        r.get("active").map(String::as_str) == Some("no")
+            && r.get("version")
+                .is_some_and(|v| Version::parse(d.vendor, v).is_ok_and(|v| &v == old))
+            && complete.is_none_or(|c| r.get("status").is_some_and(|s| c.is_match(s)))
+    };
+    let mut candidates: Vec<&std::collections::BTreeMap<String, String>> =
+        rows.iter().filter(holds).collect();
+    candidates.sort_by_key(|r| r.get("volume").map(String::as_str) != prefer);
+    if let Some(v) = candidates.first().and_then(|r| r.get("volume")) {
+        return Ok(Way::Boot(Some(v.clone())));
+    }
+    let listed: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}{}",
+                r.get("volume").map_or("?", String::as_str),
+                r.get("version").map_or("?", String::as_str),
+                r.get("status").map_or("?", String::as_str),
+                if r.get("active").map(String::as_str) == Some("yes") {
+                    " (active)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    Err(format!(
+        "no volume holds {old} any more{}: the device lists {}",
+        match prefer {
+            Some(p) => format!(
+                " ({p}, where it ran before the rollout, was overwritten by a later install)"
+            ),
+            None => String::new(),
+        },
+        listed.join(", ")
+    ))
+}
+
+/// What a rollback of one device did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reverted {
+    /// It ran the old release already.
+    AlreadyThere,
+    /// Rebooted into the old release; post-checks passed.
+    Rebooted(Vec<Check>, Booted),
+}
+
+/// Takes one device back to `old`: its role checked first (a unit carrying traffic is never
+/// rebooted here; the way back moves traffic before), the way back read ([`way_back`]), the
+/// driver's `rollback` command (a refusal quotes the device and changes nothing), wait until
+/// SSH answers again, then post-checks: the old version, the role, sync and health.
+#[allow(clippy::too_many_arguments)]
+pub fn revert(
+    connect: &mut dyn Reconnect,
+    d: &Driver,
+    vendor: Vendor,
+    old: &Version,
+    role: HaRole,
+    prefer: Option<&str>,
+    wait: Wait,
+    resumed: bool,
+    on_step: &mut dyn FnMut(Step, &str),
+) -> Result<Reverted, HopError> {
+    let mut t = first_session(connect, wait, resumed, on_step)?;
+    on_step(Step::Precheck, "");
+    let gate = role_check(t.as_mut(), d, role).unwrap_or_else(|c| c);
+    let volume = match way_back(t.as_mut(), d, old, prefer) {
+        Ok(Way::AlreadyThere) => return Ok(Reverted::AlreadyThere),
+        Ok(Way::Boot(v)) => v,
+        Err(why) => {
+            return Err(HopError::Command {
+                step: "rollback",
+                detail: format!("{why}; nothing changed"),
+            });
+        }
+    };
+    if gate.status == Status::Fail {
+        return Err(HopError::Precheck(vec![gate]));
+    }
+    let before = active_volume(t.as_mut(), d)?;
+    let mut values: Vec<(&str, &str)> = vec![("release", old.as_str())];
+    if let Some(v) = &volume {
+        values.push(("volume", v.as_str()));
+    }
+    let line = d.render_with("rollback", &values)?;
+    on_step(Step::Reboot, &line);
+    send_reboot(t.as_mut(), &line)?;
+    drop(t);
+    on_step(Step::WaitBack, "");
+    let mut t = wait_back(connect, wait)?;
+    on_step(Step::Postcheck, "");
+    let after = Expectation {
+        vendor,
+        version: old.clone(),
+        role,
+        space_needed: None,
+    };
+    let checks = precheck(t.as_mut(), d, &after, Scope::Gate);
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        return Err(HopError::Postcheck {
+            version: old.to_string(),
+            checks,
+        });
+    }
+    let booted = Booted {
+        before,
+        after: active_volume(t.as_mut(), d)?.or_else(|| Some(old.to_string())),
+    };
+    connect.keep(t);
+    Ok(Reverted::Rebooted(checks, booted))
 }
 
 /// What a mitigation reboot did.
@@ -1670,7 +1891,7 @@ mod tests {
         let mut rows = vec![row("HD1.1", "15.1.10", "yes", "complete")];
         let mut chosen = Vec::new();
         for _ in 0..3 {
-            let v = first_inactive(&rows).unwrap();
+            let v = first_inactive(&rows, None).unwrap();
             activate(&mut rows, &v);
             chosen.push(v);
         }

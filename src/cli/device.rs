@@ -282,6 +282,7 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
         to: to.clone(),
         image: &image,
         local: &local,
+        keep: None,
     };
     let wait = a.wait.wait();
     let name = d.name.clone();
@@ -298,7 +299,7 @@ fn upgrade_hop(ctx: &Ctx, a: &HopArgs) -> anyhow::Result<ExitStatus> {
         &mut on_step,
         &mut progress,
     ) {
-        Ok(device::HopOutcome::Upgraded(_)) => {
+        Ok(device::HopOutcome::Upgraded(..)) => {
             super::out(format!(
                 "{}: upgraded {} -> {to}, post-checks passed",
                 d.name, d.version

@@ -617,26 +617,52 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
             spath.display()
         ))?;
     }
-    // Where traffic is, for the pairs whose way back is a failover (or was taken).
+    // Where each group stands for a way back, from the journal (the devices are asked when
+    // `lbfleet rollback` runs).
     let mut seen: Vec<String> = Vec::new();
     for g in plan.waves.iter().flat_map(|w| &w.groups) {
         let name = executor::group_name(g);
-        if g.ha_group.is_none() || seen.contains(&name) {
+        if seen.contains(&name) {
             continue;
         }
         seen.push(name.clone());
-        if let Some(at) = executor::rolled_back(&entries, &name) {
-            super::out(format!(
-                "{name}: rolled back at {at}; the rollout does not continue it"
-            ))?;
-        } else if let Ok(fb) = executor::back_out(&plan.waves, &entries, &name) {
-            super::out(format!(
-                "{name}: {} carries traffic on the new release, {} waits on the old one: \
-                 `lbfleet rollback {} --group {name}` gives it back",
-                fb.from.0,
-                fb.to.0,
-                args.plan.display()
-            ))?;
+        match executor::back_out(&plan.waves, &entries, &name) {
+            Ok(bo) => {
+                let gone: Vec<String> = bo
+                    .reverts()
+                    .filter_map(|r| {
+                        Some(format!(
+                            "{} ran {} on {}, which the hop to {} was installed over",
+                            r.device,
+                            r.old,
+                            r.booted_before.as_deref()?,
+                            r.overwritten_by.as_deref()?
+                        ))
+                    })
+                    .collect();
+                if !gone.is_empty() {
+                    super::out(format!(
+                        "{name}: cannot be rolled back by a reboot: {} (restore the backup, or reinstall the old release)",
+                        gone.join("; ")
+                    ))?;
+                    continue;
+                }
+                let carrier = executor::carrying(&entries, &name)
+                    .map(|c| format!("{c} carries traffic; "))
+                    .unwrap_or_default();
+                super::out(format!(
+                    "{name}: {carrier}can be rolled back: {}: `lbfleet rollback {} --group {name}`",
+                    bo.describe().join(", then "),
+                    args.plan.display()
+                ))?;
+            }
+            Err(_) => {
+                if let Some(at) = executor::rolled_back(&entries, &name) {
+                    super::out(format!(
+                        "{name}: rolled back at {at}; the rollout does not continue it"
+                    ))?;
+                }
+            }
         }
     }
     Ok(ExitStatus::Success)

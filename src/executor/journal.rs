@@ -80,7 +80,9 @@ impl Entry {
 }
 
 /// Fields that tell how a step ended, or describe it, rather than which step it is.
-pub const RESULT_FIELDS: [&str; 7] = [
+pub const RESULT_FIELDS: [&str; 9] = [
+    "booted_before",
+    "booted_after",
     "error",
     "detail",
     "mem_before",

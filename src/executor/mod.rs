@@ -8,6 +8,7 @@
 
 pub mod journal;
 pub mod report;
+mod rollback;
 #[cfg(test)]
 mod testbed;
 #[cfg(test)]
@@ -28,6 +29,9 @@ use crate::ssh::{SshError, Transport};
 use crate::version::{Vendor, Version};
 
 use journal::{Event, Journal};
+pub use rollback::{
+    BackOut, BackStep, FailBack, Revert, back_out, check_back_out, dry_run_revert, roll_back,
+};
 pub use windows::{Admit, PlannedWindows, WindowMode, Windows};
 
 /// How many failed groups the rollout tolerates.
@@ -304,13 +308,17 @@ pub fn carrying<'e>(entries: &'e [journal::Entry], group: &str) -> Option<&'e st
         .and_then(|e| e.get("to"))
 }
 
-/// When the journal last shows the group's traffic going back to the old release (a failover
-/// marked `rollback=` that moved traffic), if it does.
+/// When the journal last shows the group going back to the old release (a failover marked
+/// `rollback=` that moved traffic, or a unit rebooted back into it), if it does.
 pub fn rolled_back(entries: &[journal::Entry], group: &str) -> Option<String> {
     entries
         .iter()
         .rev()
-        .find(|e| moved_traffic(e) && e.get("group") == Some(group) && e.get("rollback").is_some())
+        .filter(|e| e.get("group") == Some(group))
+        .find(|e| {
+            (moved_traffic(e) && e.get("rollback").is_some())
+                || (e.get("step") == Some("revert") && matches!(e.event, Event::Done | Event::Skip))
+        })
         .map(|e| e.at.clone())
 }
 
@@ -569,6 +577,11 @@ fn run_group(
                         step: "hop",
                         detail: &format!("{prev} -> {to}"),
                     });
+                    // The volume it ran before this rollout's first hop: the way back.
+                    let keep = rollback::booted_first(
+                        &c.journal.lock().expect("journal lock").entries,
+                        name,
+                    );
                     let hop_plan = Hop {
                         expect: Expectation {
                             vendor,
@@ -579,6 +592,7 @@ fn run_group(
                         to: to.clone(),
                         image,
                         local: &local,
+                        keep: keep.as_deref(),
                     };
                     let mut connect = Link::new(c, d, &kept);
                     let observer = c.observer;
@@ -599,8 +613,12 @@ fn run_group(
                         &mut on_step,
                         &mut progress,
                     ) {
-                        Ok(device::HopOutcome::Upgraded(_)) => {
-                            c.record(Event::Done, &fields)?;
+                        Ok(device::HopOutcome::Upgraded(_, booted)) => {
+                            // Where it came from, as it said: what a rollback boots again.
+                            let mut f = fields.to_vec();
+                            f.extend(booted.before.as_deref().map(|v| ("booted_before", v)));
+                            f.extend(booted.after.as_deref().map(|v| ("booted_after", v)));
+                            c.record(Event::Done, &f)?;
                             c.write_back(name, "version", hop)?;
                             prev = to;
                         }
@@ -1228,7 +1246,7 @@ fn step_cells<'e>(
             continue;
         }
         let cells = match (e.get("step"), e.get("device"), e.get("to")) {
-            (Some("hop"), Some(device), Some(to)) => {
+            (Some("hop" | "revert"), Some(device), Some(to)) => {
                 vec![(device.to_string(), "version", to.to_string())]
             }
             (Some("failover"), _, Some(to)) => {
@@ -1558,6 +1576,10 @@ pub fn dry_run_device(
         .as_deref()
         .and_then(|cmd| device::read_rows(t.as_mut(), driver, cmd).ok())
         .unwrap_or_default();
+    let keep = rows
+        .iter()
+        .find(|r| r.get("active").map(String::as_str) == Some("yes"))
+        .and_then(|r| r.get("volume").cloned());
     let mut commands = Vec::new();
     for (to, img) in &hops {
         let Some(img) = img else {
@@ -1567,9 +1589,18 @@ pub fn dry_run_device(
             ));
             break;
         };
-        let volume = wait_for
-            .as_ref()
-            .map(|_| device::first_inactive(&rows).unwrap_or_else(|| "HD1.2".into()));
+        let volume = wait_for.as_ref().map(|_| {
+            device::first_inactive(&rows, keep.as_deref()).unwrap_or_else(|| "HD1.2".into())
+        });
+        // The volume it ran at first is the way back: say when a hop has to install over it.
+        if let (Some(v), Some(k)) = (&volume, &keep)
+            && v == k
+        {
+            commands.push(format!(
+                "# {k} holds {}, the release to go back to: with no other inactive volume, this install overwrites it (no rollback by reboot after it)",
+                d.from
+            ));
+        }
         let mut values = vec![("image", img.file.as_str()), ("release", to.as_str())];
         if let Some(v) = &volume {
             values.push(("volume", v.as_str()));
@@ -1666,7 +1697,10 @@ pub fn dry_run_failover(
             active.name,
             active.mgmt_host,
             match (rollback, check) {
-                (Some(_), _) => ", now",
+                (Some(_), true) => ", now",
+                (Some(_), false) => {
+                    ", after the steps before it (the taker is checked then: in sync, healthy, on its old release)"
+                }
                 (None, true) => ", after the steps before it",
                 (None, false) => {
                     ", after the steps before it (both units are checked then, not now: the roles differ by then)"
@@ -1774,175 +1808,4 @@ pub fn pending(wave: &Wave, entries: &[journal::Entry]) -> Vec<String> {
         }
     }
     out
-}
-
-/// The way back `lbfleet rollback` found for a group: traffic goes back to the unit it came
-/// from, which still runs the release it ran before the rollout.
-#[derive(Clone, Debug)]
-pub struct FailBack<'a> {
-    /// The wave of the failover being undone.
-    pub wave: usize,
-    /// The plan entry of that failover (its steps carry both units' addresses).
-    pub entry: &'a Group,
-    /// The unit taking traffic back, with its address.
-    pub to: (String, String),
-    /// The unit carrying traffic now (on the new release), with its address.
-    pub from: (String, String),
-    /// The release `to` ran when the plan was made, and must still run.
-    pub old: Version,
-}
-
-/// How `group` can go back to the release it ran before the rollout, from the plan and the
-/// journal, or why it cannot here.
-pub fn back_out<'a>(
-    waves: &'a [Wave],
-    entries: &[journal::Entry],
-    group: &str,
-) -> Result<FailBack<'a>, String> {
-    let last = entries
-        .iter()
-        .rev()
-        .find(|e| moved_traffic(e) && e.get("group") == Some(group));
-    // Any hop begun on a unit (even one cut short) may have left it on another release.
-    let upgraded = |device: &str| {
-        entries
-            .iter()
-            .any(|e| e.get("step") == Some("hop") && e.get("device") == Some(device))
-    };
-    let Some(last) = last else {
-        let hops: Vec<&str> = entries
-            .iter()
-            .filter(|e| e.get("group") == Some(group) && e.get("step") == Some("hop"))
-            .filter(|e| matches!(e.event, Event::Done | Event::Skip))
-            .filter_map(|e| e.get("device"))
-            .collect();
-        return Err(if hops.is_empty() {
-            format!(
-                "{group}: nothing of this rollout has changed it: there is nothing to roll back"
-            )
-        } else {
-            format!(
-                "{group}: {} upgraded but never carried traffic: the unit it began on still does; \
-                 taking a unit back to its old release needs a reboot into its previous volume, \
-                 which lbfleet rollback does not do yet",
-                hops.join(", ")
-            )
-        });
-    };
-    let to = last.get("to").unwrap_or_default();
-    if last.get("rollback").is_some() {
-        return Err(format!(
-            "{group} was rolled back at {}: {to} carries traffic",
-            last.at
-        ));
-    }
-    let Some(from) = last.get("from") else {
-        return Err(format!(
-            "{group}: the journal's last failover (to {to}) does not name the unit it took traffic from (a plan from an older lbfleet)"
-        ));
-    };
-    if upgraded(from) {
-        return Err(format!(
-            "{group}: {to} carries traffic and {from}, the unit it came from, has begun its upgrade \
-             too: no unit waits on the old release; going back needs a reboot into the previous \
-             volume, which lbfleet rollback does not do yet"
-        ));
-    }
-    let old = waves
-        .iter()
-        .flat_map(|w| &w.groups)
-        .flat_map(|g| &g.devices)
-        .find(|d| d.name == from)
-        .and_then(|d| {
-            let vendor = d.vendor.parse::<Vendor>().ok()?;
-            Version::parse(vendor, &d.from).ok()
-        })
-        .ok_or_else(|| format!("{group}: the plan does not say which release {from} ran"))?;
-    let wave: usize = last
-        .get("wave")
-        .and_then(|w| w.parse().ok())
-        .ok_or_else(|| format!("{group}: the journal's last failover names no wave"))?;
-    let entry = waves
-        .iter()
-        .filter(|w| w.index == wave)
-        .flat_map(|w| &w.groups)
-        .find(|g| group_name(g) == group)
-        .ok_or_else(|| format!("{group}: not in wave {wave} of the plan"))?;
-    entry
-        .steps
-        .iter()
-        .find_map(|s| match s {
-            PlanStep::Failover {
-                to: t,
-                mgmt_host,
-                from: Some(f),
-                from_mgmt_host: Some(fm),
-            } if t == to && f == from => Some(FailBack {
-                wave,
-                entry,
-                to: (f.clone(), fm.clone()),
-                from: (t.clone(), mgmt_host.clone()),
-                old: old.clone(),
-            }),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            format!("{group}: the plan has no failover to {to} from {from} in wave {wave}")
-        })
-}
-
-/// Gives the group's traffic back to `fb.to` (checked as a failover, the giver's own failures
-/// excepted), journaled as a rollback so the rollout never continues the group, and written
-/// back to the inventory.
-pub fn fail_back(
-    fb: &FailBack<'_>,
-    drivers: &Drivers,
-    connector: &dyn Connector,
-    settings: &Settings<'_>,
-    journal: &Mutex<Journal>,
-    observer: &dyn Observer,
-) -> Result<(), String> {
-    let stop = AtomicBool::new(false);
-    let manifest = Manifest::default();
-    let c = Ctx {
-        drivers,
-        manifest: &manifest,
-        connector,
-        settings,
-        journal,
-        stop: &stop,
-        observer,
-    };
-    let gname = group_name(fb.entry);
-    let wave = fb.wave.to_string();
-    let fields = [
-        ("wave", wave.as_str()),
-        ("group", gname.as_str()),
-        ("step", "failover"),
-        ("to", fb.to.0.as_str()),
-        ("from", fb.from.0.as_str()),
-        ("rollback", "operator"),
-    ];
-    let roles: HashMap<String, HaRole> = [
-        (fb.from.0.clone(), HaRole::Active),
-        (fb.to.0.clone(), HaRole::Standby),
-    ]
-    .into();
-    let kept: Sessions = Default::default();
-    hand_over(
-        &c,
-        &fields,
-        fb.entry,
-        (&fb.to.0, &fb.to.1),
-        Some((&fb.from.0, &fb.from.1)),
-        &roles,
-        &kept,
-        Some(&fb.old),
-    )
-    .map_err(|e| match e {
-        GroupStop::Failed(m)
-        | GroupStop::Waiting(m)
-        | GroupStop::Interrupted(m)
-        | GroupStop::Held(m) => m,
-    })
 }

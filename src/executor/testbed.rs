@@ -115,6 +115,16 @@ impl Fleet {
         );
     }
 
+    /// Gives a device one more (inactive, complete) volume holding `version`.
+    pub fn add_volume(&self, name: &str, version: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.devices.get_mut(name).unwrap().volumes.push((
+            version.into(),
+            "0.0.1".into(),
+            "complete".into(),
+        ));
+    }
+
     /// A device's state now.
     pub fn device(&self, name: &str) -> Device {
         self.state.lock().unwrap().devices[name].clone()
