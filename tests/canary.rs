@@ -5,39 +5,14 @@
 use crate::rollout::{plan_lab, setup_with, upgrade};
 use crate::support::{Lab, Test};
 
-/// Changes a lab device's own state, as something going wrong on it would.
-fn on_device(lab: &Lab, device: &str, change: impl FnOnce(&mut serde_json::Value)) {
-    let path = lab.dir.path().join(format!("devices/{device}/state.json"));
-    let mut s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    change(&mut s);
-    std::fs::write(&path, serde_json::to_string_pretty(&s).unwrap()).unwrap();
-}
-
 fn rollback(lab: &Lab, extra: &[&str]) -> crate::support::Output {
-    let (plan, key, known, drivers) = (
-        lab.path("plan.json"),
-        lab.path("id_ed25519"),
-        lab.path("known_hosts"),
-        lab.path("drivers/f5.toml"),
-    );
-    let mut args = vec![
-        "rollback",
-        &plan,
-        "--identity",
-        &key,
-        "--known-hosts",
-        &known,
-        "--drivers",
-        &drivers,
-        "--poll-interval",
-        "0.3",
-    ];
+    let plan = lab.path("plan.json");
+    let mut args = vec!["rollback", plan.as_str()];
     args.extend_from_slice(extra);
-    Test::new().args(&args).run()
+    lab.run(&args)
 }
 
-fn csv_row(lab: &Lab, device: &str) -> String {
+pub(crate) fn csv_row(lab: &Lab, device: &str) -> String {
     std::fs::read_to_string(lab.dir.path().join("inventory/devices.csv"))
         .unwrap()
         .lines()
@@ -47,11 +22,11 @@ fn csv_row(lab: &Lab, device: &str) -> String {
 }
 
 /// (role, version) as the lab device itself says.
-fn unit(lab: &Lab, device: &str) -> (String, String) {
+pub(crate) fn unit(lab: &Lab, device: &str) -> (String, String) {
     (lab.role(device), lab.version(device))
 }
 
-fn pair(role: &str, version: &str) -> (String, String) {
+pub(crate) fn pair(role: &str, version: &str) -> (String, String) {
     (role.to_string(), version.to_string())
 }
 
@@ -103,9 +78,10 @@ fn an_operator_rollback_during_the_soak_gives_traffic_back_and_the_rollout_stops
         .run()
         .code(0)
         .stdout_has(
-            "lab-ha01: lab-lb02 carries traffic on the new release, lab-lb01 waits on the old one",
+            "lab-ha01: lab-lb02 carries traffic; can be rolled back: fail over from lab-lb02",
         )
-        .stdout_has("--group lab-ha01` gives it back");
+        .stdout_has("then reboot lab-lb02")
+        .stdout_has("--group lab-ha01`");
     // A dry run during the soak checks what is left, in the roles the canary left.
     let (key, known, drivers, images) = (
         lab.path("id_ed25519"),
@@ -143,22 +119,37 @@ fn an_operator_rollback_during_the_soak_gives_traffic_back_and_the_rollout_stops
     let before = lab.events();
     rollback(&lab, &["--group", "lab-ha01", "--dry-run"])
         .code(0)
-        .stdout_has("lab-lb02 carries traffic on the new release; lab-lb01 still runs the old one")
-        .stdout_has("tmsh run sys failover standby");
+        .stdout_has("lab-ha01: fail over from lab-lb02")
+        .stdout_has("tmsh run sys failover standby")
+        .stdout_has("lab-lb02 $ tmsh reboot volume HD1.1");
     assert_eq!(lab.events(), before);
+    // Traffic goes back to the old release at once, then the canary reboots back into it.
     rollback(&lab, &["--group", "lab-ha01", "--yes"])
         .code(0)
-        .stdout_has("lab-ha01: rolled back: lab-lb01 carries traffic again");
-    assert!(
-        lab.events()
-            .trim_end()
-            .ends_with("lab-lb02 failover to lab-lb01"),
-        "{}",
-        lab.events()
+        .stdout_has("lab-ha01: rolled back: lab-lb02 on 15.1.10; lab-lb01 carries traffic");
+    let events = lab.events();
+    let tail: Vec<&str> = events
+        .lines()
+        .rev()
+        .take(3)
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "lab-lb02 up",
+            "lab-lb02 down",
+            "lab-lb02 failover to lab-lb01"
+        ],
+        "{events}"
     );
     assert_eq!(unit(&lab, "lab-lb01"), pair("active", "15.1.10"));
+    assert_eq!(unit(&lab, "lab-lb02"), pair("standby", "15.1.10"));
     assert!(csv_row(&lab, "lab-lb01").ends_with(",active"));
-    assert!(csv_row(&lab, "lab-lb02").ends_with(",standby"));
+    assert!(
+        csv_row(&lab, "lab-lb02").contains(",15.1.10,")
+            && csv_row(&lab, "lab-lb02").ends_with(",standby")
+    );
     // The plan still explains the fleet (the journal says what the rollback did).
     Test::new()
         .args(&["plan", "check", &lab.path("plan.json")])
@@ -184,7 +175,7 @@ fn an_operator_rollback_during_the_soak_gives_traffic_back_and_the_rollout_stops
 fn a_carrier_that_degrades_during_the_soak_is_rolled_back_before_the_next_wave() {
     let lab = setup_with(2, 91, "", &["--canary-soak", "2h"]);
     upgrade(&lab, &["--yes", "--due"]).code(0);
-    on_device(&lab, "lab-lb02", |s| {
+    lab.change("lab-lb02", |s| {
         s["faults"] = serde_json::json!(["unhealthy-when-active"]);
     });
     // The soak is cut short (an emergency run): the carrier is still checked first.

@@ -2,6 +2,8 @@
 
 mod support;
 
+// `lbfleet rollback` on the lab: back to the original release HA-safely, kept volumes, refusals.
+mod backout;
 // The canary that carries traffic on the lab: failback, `lbfleet rollback`, `--no-failback`.
 mod canary;
 // `lbfleet catalog`: listings and their sources.

@@ -427,9 +427,9 @@ pub fn dry_run_revert(
     let mut t = connector
         .connect(&d)
         .map_err(|e| format!("{}: {e}", r.device))?;
-    let mut c = device::role_check(t.as_mut(), driver, r.role).unwrap_or_else(|c| c);
-    c.detail = format!("{}: {}", r.device, c.detail);
-    Ok(vec![c])
+    Ok(vec![
+        device::role_check(t.as_mut(), driver, r.role).unwrap_or_else(|c| c),
+    ])
 }
 
 /// Runs a group's way back: each unit rebooted into its old release and checked (journaled as

@@ -313,6 +313,35 @@ impl Lab {
             .to_string()
     }
 
+    /// Changes a lab device's own state, as something happening on the device would.
+    pub fn change(&self, device: &str, change: impl FnOnce(&mut serde_json::Value)) {
+        let path = self.dir.path().join(format!("devices/{device}/state.json"));
+        let mut s = self.state(device);
+        change(&mut s);
+        std::fs::write(&path, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    }
+
+    /// `lbfleet ARGS` with the lab's key, known_hosts and driver after them.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let (key, known, drivers) = (
+            self.path("id_ed25519"),
+            self.path("known_hosts"),
+            self.path("drivers/f5.toml"),
+        );
+        let mut all = args.to_vec();
+        all.extend([
+            "--identity",
+            &key,
+            "--known-hosts",
+            &known,
+            "--drivers",
+            &drivers,
+            "--poll-interval",
+            "0.3",
+        ]);
+        Test::new().args(&all).run()
+    }
+
     /// The commands a device received, from the lab's own log.
     pub fn commands(&self, device: &str) -> String {
         std::fs::read_to_string(
