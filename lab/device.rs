@@ -224,7 +224,18 @@ fn main() {
                 );
             }
         }
-        _ if cmd.starts_with("sha256sum ") && cmd.contains("shared/images/") => {
+        "tmsh save sys config" => {
+            dev.event("save config");
+            out(
+                "Saving running configuration...\n  /config/bigip.conf\n  /config/bigip_base.conf\n",
+            );
+        }
+        _ if cmd.starts_with("tmsh save sys ucs ") => {
+            save_ucs(&dev, &s, &cmd["tmsh save sys ucs ".len()..])
+        }
+        _ if cmd.starts_with("sha256sum ")
+            && (cmd.contains("shared/images/") || cmd.contains("var/local/ucs/")) =>
+        {
             let name = &cmd["sha256sum ".len()..];
             let mut f = File::open(dev.local(name))
                 .unwrap_or_else(|_| fail(&format!("sha256sum: {name}: No such file or directory")));
@@ -251,7 +262,8 @@ fn main() {
 }
 
 /// The real sftp-server, started in the device's root; with the drop-mid-upload fault the
-/// connection is cut once after 256 KiB of client data (the next upload resumes).
+/// connection is cut once, when a session has sent 256 KiB of client data (an upload's; a
+/// download sends little), and the next upload resumes.
 fn sftp(dev: &Device, s: &Value) -> ! {
     let root = dev.dir.join("root");
     let _ = std::env::set_current_dir(&root);
@@ -261,13 +273,6 @@ fn sftp(dev: &Device, s: &Value) -> ! {
         let e = server.exec();
         fail(&format!("{SFTP_SERVER}: {e}"));
     }
-    dev.locked(|| {
-        let mut st = load(&dev.state_path());
-        if let Some(f) = st["faults"].as_array_mut() {
-            f.retain(|x| x != "drop-mid-upload");
-        }
-        save(&dev.state_path(), &st);
-    });
     let mut child = server
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -280,6 +285,7 @@ fn sftp(dev: &Device, s: &Value) -> ! {
         let _ = std::io::copy(&mut from_child, &mut std::io::stdout().lock());
     });
     let mut seen = 0usize;
+    let mut armed = true;
     let mut buf = vec![0u8; 65536];
     let mut stdin = std::io::stdin().lock();
     loop {
@@ -288,7 +294,21 @@ fn sftp(dev: &Device, s: &Value) -> ! {
             break;
         }
         seen += n;
-        if seen > 256 * 1024 {
+        // Once: the session that takes the fault off the device is cut; the others (and the
+        // resumed upload) go through.
+        let fires = armed
+            && seen > 256 * 1024
+            && dev.locked(|| {
+                let mut st = load(&dev.state_path());
+                let had = has_fault(&st, "drop-mid-upload");
+                if let Some(f) = st["faults"].as_array_mut() {
+                    f.retain(|x| x != "drop-mid-upload");
+                }
+                save(&dev.state_path(), &st);
+                had
+            });
+        armed &= seen <= 256 * 1024;
+        if fires {
             // SAFETY: signalling our own child.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
@@ -302,6 +322,35 @@ fn sftp(dev: &Device, s: &Value) -> ! {
     drop(to_child);
     let _ = child.wait();
     std::process::exit(0)
+}
+
+/// `tmsh save sys ucs NAME`: the archive lands in /var/local/ucs/ (the device's state and
+/// configuration, padded to a few hundred KiB as a real archive's bulk). With the `backup-fails`
+/// fault the save fails, as on a full disk.
+fn save_ucs(dev: &Device, s: &Value, name: &str) {
+    let valid = regex::Regex::new(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.ucs$").expect("valid regex");
+    if !valid.is_match(name) {
+        fail(&format!(
+            "Syntax Error: \"{name}\" is not a valid UCS file name"
+        ));
+    }
+    if has_fault(s, "backup-fails") {
+        dev.event(&format!("save ucs {name} failed"));
+        fail("01070711:3: Caught system exception: /var/local/ucs: No space left on device");
+    }
+    let path = dev.local(&format!("/var/local/ucs/{name}"));
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut body = serde_json::to_string_pretty(s).expect("state serializes");
+    body.push('\n');
+    let mut bytes = body.into_bytes();
+    bytes.extend((0..300 * 1024u32).map(|i| (i % 251) as u8));
+    std::fs::write(&path, bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
+    dev.event(&format!("save ucs {name}"));
+    out(&format!(
+        "Saving active configuration...\n/var/local/ucs/{name} is saved.\n"
+    ));
 }
 
 fn install(dev: &Device, cmd: &str) {

@@ -1145,6 +1145,129 @@ pub fn active_volume(t: &mut dyn Transport, d: &Driver) -> Result<Option<String>
         })
 }
 
+/// A configuration backup copied off a device and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackedUp {
+    /// The file on the device.
+    pub remote: String,
+    /// Where it was copied.
+    pub local: std::path::PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// Its SHA-256, the same on both sides.
+    pub sha256: String,
+}
+
+/// Runs a command that changes the device (saving its configuration), checked: its exit status
+/// and its output against the driver's `expect`/`fail_if`, a failure quoting the device.
+fn run_checked(
+    t: &mut dyn Transport,
+    d: &Driver,
+    cmd: &str,
+    values: &[(&str, &str)],
+) -> Result<(), HopError> {
+    let line = d.render_with(cmd, values)?;
+    let o = t.exec(&line)?;
+    if o.status != 0 || !d.succeeded(cmd, &o.stdout) {
+        return Err(HopError::Command {
+            step: "backup",
+            detail: format!(
+                "`{line}` exited {}: {}",
+                o.status,
+                quote(&format!("{}\n{}", o.stderr, o.stdout))
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Takes a device's configuration backup before its first change: the pre-checks of `expect`
+/// first (read-only; a failure of role, sync or health changes nothing), then the driver's `save_config` (if it has
+/// one) and `backup` with `{archive}`, the file `backup` names copied over SFTP into `dir`
+/// (a temporary name, renamed once checked), its size against the device's listing and its
+/// SHA-256 against the device's `backup_checksum`. `Ok(None)` when the driver has no backup.
+pub fn backup(
+    t: &mut dyn Transport,
+    d: &Driver,
+    expect: &Expectation,
+    archive: &str,
+    dir: &std::path::Path,
+) -> Result<Option<BackedUp>, HopError> {
+    if !d.commands.contains_key("backup") {
+        return Ok(None);
+    }
+    // The gates, not the version: a device found on the hop's target already (a hop finished
+    // before a crash) is backed up all the same, and its hop then changes nothing.
+    let checks = precheck(t, d, expect, Scope::Gate);
+    if checks
+        .iter()
+        .any(|c| c.status == Status::Fail && c.name != "version")
+    {
+        return Err(HopError::Precheck(checks));
+    }
+    let values = [("archive", archive)];
+    let remote = d
+        .render_fetch("backup", &values)?
+        .ok_or_else(|| HopError::Command {
+            step: "backup",
+            detail: format!(
+                "the {} driver's backup names no file to copy (fetch)",
+                d.vendor.id()
+            ),
+        })?;
+    if d.commands.contains_key("save_config") {
+        run_checked(t, d, "save_config", &values)?;
+    }
+    run_checked(t, d, "backup", &values)?;
+    let fail = |detail: String| HopError::Command {
+        step: "backup",
+        detail,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    let name = remote.rsplit('/').next().unwrap_or(&remote);
+    let local = dir.join(name);
+    let part = dir.join(format!(".{name}.part"));
+    let result = (|| {
+        let (listed, copied) = t.download(&remote, &part)?;
+        if listed != copied || copied == 0 {
+            return Err(fail(format!(
+                "{remote}: copied {copied} bytes, the device lists {listed}"
+            )));
+        }
+        let (sha256, _) =
+            crate::images::digest(&part).map_err(|e| fail(format!("{}: {e}", part.display())))?;
+        if d.commands.contains_key("backup_checksum") {
+            let out = run_cmd(t, d, "backup", "backup_checksum", &values)?;
+            let theirs = d
+                .parse_output("backup_checksum", &out)
+                .get("sha256")
+                .cloned()
+                .unwrap_or_default();
+            if theirs != sha256 {
+                return Err(fail(format!(
+                    "{remote}: the copy's SHA-256 is {sha256}, the device says {}",
+                    if theirs.is_empty() {
+                        "nothing readable"
+                    } else {
+                        &theirs
+                    }
+                )));
+            }
+        }
+        std::fs::rename(&part, &local).map_err(|e| fail(format!("{}: {e}", local.display())))?;
+        Ok(BackedUp {
+            remote: remote.clone(),
+            local: local.clone(),
+            bytes: copied,
+            sha256,
+        })
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    result.map(Some)
+}
+
 /// What taking a device back to its old release needs: the volume (for drivers that list
 /// volumes) that still holds that release, complete, as the device lists it now.
 #[derive(Clone, Debug, PartialEq, Eq)]

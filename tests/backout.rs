@@ -213,3 +213,58 @@ fn after_two_hops_the_way_back_is_the_kept_volume_or_a_refusal_saying_why() {
     assert_eq!(lab.events(), before);
     assert_eq!(lab.version("lab-lb01"), "17.1.1.3");
 }
+
+#[test]
+fn each_device_is_backed_up_before_its_first_change_and_a_failed_save_stops_it_untouched() {
+    let lab = setup_with(2, 99, "lab-lb02=backup-fails", &[]);
+    upgrade(&lab, &["--yes"])
+        .code(1)
+        .stdout_has(
+            "lab-lb02: backup failed: `tmsh save sys ucs lbfleet-plan-lab-lb02.ucs` exited 1",
+        )
+        .stdout_has("No space left on device")
+        .stdout_has("the device was not changed");
+    assert!(!lab.commands("lab-lb02").contains("install"));
+    assert!(!lab.events().contains("failover"));
+    assert_eq!(unit(&lab, "lab-lb02"), pair("standby", "15.1.10"));
+    // Fixed on the device, the resume takes the backup first, then upgrades.
+    lab.change("lab-lb02", |s| s["faults"] = serde_json::json!([]));
+    upgrade(&lab, &["--yes", "--resume"]).code(0);
+    let events = lab.events();
+    for d in ["lab-lb01", "lab-lb02"] {
+        let archive = format!("lbfleet-plan-{d}.ucs");
+        let at = |what: &str| {
+            events
+                .lines()
+                .position(|l| l.ends_with(what))
+                .unwrap_or_else(|| panic!("{what} missing:\n{events}"))
+        };
+        assert!(at(&format!("{d} save config")) < at(&format!("{d} save ucs {archive}")));
+        assert!(at(&format!("{d} save ucs {archive}")) < at(&format!("{d} install HD1.2 16.1.4")));
+        // The copy beside the plan is the device's archive, byte for byte, and the journal
+        // records it.
+        let copy = std::fs::read(lab.path(&format!("plan.backups/{d}/{archive}"))).unwrap();
+        let theirs =
+            std::fs::read(lab.path(&format!("devices/{d}/root/var/local/ucs/{archive}"))).unwrap();
+        assert!(copy == theirs && copy.len() > 300 * 1024, "{d}");
+        let journal = std::fs::read_to_string(lab.path("plan.journal")).unwrap();
+        let done = journal
+            .lines()
+            .find(|l| l.contains(" done ") && l.contains(&format!("step=backup device={d} ")))
+            .unwrap_or_else(|| panic!("no backup of {d}:\n{journal}"));
+        assert!(
+            done.contains(&format!("archive=/var/local/ucs/{archive}").replace("/var", "var"))
+                && done.contains(&format!("archive_bytes={}", copy.len())),
+            "{done}"
+        );
+    }
+    // Nothing half-written beside the copies.
+    for d in ["lab-lb01", "lab-lb02"] {
+        let names: Vec<String> = std::fs::read_dir(lab.path(&format!("plan.backups/{d}")))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [format!("lbfleet-plan-{d}.ucs")]);
+    }
+}

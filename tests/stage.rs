@@ -63,12 +63,25 @@ fn stage_puts_every_image_ahead_and_the_rollout_then_sends_nothing() {
         .run()
         .code(0)
         .stdout_has("staged ahead: 2 images verified on 2 devices");
-    // The rollout installs what was staged, sending no byte.
+    // The rollout installs what was staged, sending no byte: the image on the device is not
+    // written again, and the one SFTP session is the configuration backup's copy.
+    let image = lab
+        .dir
+        .path()
+        .join("devices/lab-lb01/root/shared/images/BIGIP-16.1.4-0.0.1.iso");
+    let written = std::fs::metadata(&image).unwrap().modified().unwrap();
     upgrade(&lab, &["--yes"]).code(0);
     for d in ["lab-lb01", "lab-lb02"] {
         assert_eq!(lab.version(d), "16.1.4");
     }
-    assert_eq!(sftp_sessions(&lab, "lab-lb01"), before);
+    assert_eq!(sftp_sessions(&lab, "lab-lb01"), before + 1);
+    assert_eq!(
+        std::fs::metadata(&image).unwrap().modified().unwrap(),
+        written
+    );
+    assert!(
+        std::path::Path::new(&lab.path("plan.backups/lab-lb01/lbfleet-plan-lab-lb01.ucs")).exists()
+    );
     // The plan knew: its hops leave out the upload.
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(lab.path("plan.json")).unwrap()).unwrap();

@@ -558,6 +558,7 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
             &crate::clock::SystemClock
         },
         inventory: (!args.no_write_inventory).then_some(&writer as _),
+        backups: None,
     };
     let journal = Mutex::new(journal);
     let observer = engine::observer();

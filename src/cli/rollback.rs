@@ -281,6 +281,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         soak_minutes: (0, 0),
         clock: &crate::clock::SystemClock,
         inventory: (!args.no_write_inventory).then_some(&writer as _),
+        backups: None,
     };
     let observer = engine::observer();
     let mut failed = false;

@@ -67,6 +67,14 @@ pub struct Args {
     /// Where to write the Markdown run report [default: beside the plan, PLAN.report.md].
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Where each device's configuration backup is copied before its first change (one folder
+    /// per device) [default: beside the plan, PLAN.backups/].
+    #[arg(long, value_name = "DIR")]
+    backups: Option<PathBuf>,
+    /// Change devices without taking their configuration backup first (recorded in the
+    /// journal).
+    #[arg(long, conflicts_with = "backups")]
+    no_backups: bool,
     #[command(flatten)]
     wait: WaitArgs,
     #[command(flatten)]
@@ -80,6 +88,20 @@ pub struct StatusArgs {
     /// The journal [default: the plan's path with `.journal`].
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+}
+
+/// Where backups go: `--backups DIR`, else `PLAN.backups/` beside the plan; archives are named
+/// after the plan file.
+pub fn backups(plan: &Path, given: &Option<PathBuf>) -> executor::Backups {
+    executor::Backups {
+        dir: given
+            .clone()
+            .unwrap_or_else(|| plan.with_extension("backups")),
+        tag: plan
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plan".into()),
+    }
 }
 
 fn journal_path(plan: &Path, given: &Option<PathBuf>) -> PathBuf {
@@ -292,6 +314,18 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         for f in &forced {
             j.record(Event::Note, &[("what", "force"), ("detail", f)])?;
         }
+        if args.no_backups {
+            j.record(
+                Event::Note,
+                &[
+                    ("what", "no-backups"),
+                    (
+                        "detail",
+                        "devices changed without a configuration backup first",
+                    ),
+                ],
+            )?;
+        }
         if args.ignore_windows {
             j.record(
                 Event::Note,
@@ -307,6 +341,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let windows = crate::executor::windows::SiteWindows::new(&inv.sites, plan.options.horizon_days);
     let writer = engine::CsvInventory::new(&inv);
+    let backups = backups(&args.plan, &args.backups);
     let settings = Settings {
         parallel: args.parallel.max(1),
         budget: args.max_failures,
@@ -323,6 +358,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         soak_minutes: (plan.options.canary_soak_minutes, plan.options.soak_minutes),
         clock: &crate::clock::SystemClock,
         inventory: (!args.no_write_inventory).then_some(&writer as _),
+        backups: (!args.no_backups).then_some(&backups),
     };
     let observer = engine::observer();
     let yes = args.yes;

@@ -68,6 +68,7 @@ struct FileCommand {
     complete: Option<String>,
     failed: Option<String>,
     progress: Option<String>,
+    fetch: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +126,9 @@ pub struct Command {
     pub failed: Option<Regex>,
     /// For a command with rows: the percentage done in a row `status` (one capture group).
     pub progress: Option<Regex>,
+    /// For a command that leaves a file on the device (a configuration archive): its path, with
+    /// the command's own `{param}` placeholders, for lbfleet to copy over SFTP.
+    pub fetch: Option<String>,
     placeholders: Vec<String>,
 }
 
@@ -278,6 +282,16 @@ impl Driver {
                     ));
                 }
             }
+            if let Some(f) = &c.fetch {
+                for m in placeholder.captures_iter(f) {
+                    if !placeholders.iter().any(|p| *p == m[1]) {
+                        return Err(InputError::new(
+                            at.field(&format!("{what}.fetch")),
+                            format!("uses {{{}}}, which `run` does not take", &m[1]),
+                        ));
+                    }
+                }
+            }
             let opt = |r: &Option<String>, key: &str| {
                 r.as_deref()
                     .map(|r| compile(r, &format!("{what}.{key}"), &at))
@@ -320,6 +334,7 @@ impl Driver {
                     complete: opt(&c.complete, "complete")?,
                     failed: opt(&c.failed, "failed")?,
                     progress: opt(&c.progress, "progress")?,
+                    fetch: c.fetch,
                     placeholders,
                 },
             );
@@ -440,6 +455,23 @@ impl Driver {
             out = out.replace(&format!("{{{p}}}"), value);
         }
         Ok(out)
+    }
+
+    /// The path of the file command `name` leaves on the device (its `fetch`), with `values`
+    /// checked as [`Driver::render`] checks them; `None` when the command names no file.
+    pub fn render_fetch(
+        &self,
+        name: &str,
+        values: &[(&str, &str)],
+    ) -> Result<Option<String>, RenderError> {
+        self.render_with(name, values)?;
+        let Some(mut path) = self.commands.get(name).and_then(|c| c.fetch.clone()) else {
+            return Ok(None);
+        };
+        for (k, v) in values {
+            path = path.replace(&format!("{{{k}}}"), v);
+        }
+        Ok(Some(path))
     }
 
     /// The parameters a command takes.

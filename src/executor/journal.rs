@@ -80,7 +80,11 @@ impl Entry {
 }
 
 /// Fields that tell how a step ended, or describe it, rather than which step it is.
-pub const RESULT_FIELDS: [&str; 9] = [
+pub const RESULT_FIELDS: [&str; 13] = [
+    "archive",
+    "archive_bytes",
+    "archive_sha256",
+    "copied_to",
     "booted_before",
     "booted_after",
     "error",

@@ -161,6 +161,44 @@ pub struct Settings<'a> {
     pub clock: &'a (dyn crate::clock::Clock + Sync),
     /// Where what a step changed is written back (`None`: `--no-write-inventory`).
     pub inventory: Option<&'a dyn InventoryWriter>,
+    /// Where each device's configuration backup goes before its first change (`None`: no
+    /// backups, `--no-backups`).
+    pub backups: Option<&'a Backups>,
+}
+
+/// Configuration backups before each device's first change, copied to the operator's machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backups {
+    /// The folder (one subfolder per device).
+    pub dir: PathBuf,
+    /// What names this rollout in archive names (the plan file's name).
+    pub tag: String,
+}
+
+impl Backups {
+    /// The archive name for `device`: `lbfleet-TAG-DEVICE.ucs`, with anything a driver's
+    /// archive pattern would refuse replaced by `-`.
+    pub fn archive(&self, device: &str) -> String {
+        let clean = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        };
+        let mut name = format!("lbfleet-{}-{}", clean(&self.tag), clean(device));
+        name.truncate(120);
+        format!("{name}.ucs")
+    }
+
+    /// Where `device`'s backup is copied.
+    pub fn folder(&self, device: &str) -> PathBuf {
+        self.dir.join(device)
+    }
 }
 
 /// Keeps the inventory true as steps finish: the version after a verified hop, both roles
@@ -382,6 +420,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether a step failed in an earlier attempt (it got as far as its own checks, after
+    /// everything before it).
+    fn failed_before(&self, key: &str) -> bool {
+        let j = self.journal.lock().expect("journal lock");
+        j.entries
+            .iter()
+            .any(|e| e.event == Event::Fail && e.key() == key)
+    }
+
     /// Whether a step was started and never ended (a crash or kill part-way): the device may
     /// be in the middle of it, rebooting.
     fn unfinished(&self, key: &str) -> bool {
@@ -562,6 +609,18 @@ fn run_group(
                         return Err(h);
                     }
                     admit(c)?;
+                    // Before the device's first change: its configuration, copied and checked.
+                    let started =
+                        c.unfinished(&step_key(&fields)) || c.failed_before(&step_key(&fields));
+                    if let (Some(b), false) = (c.settings.backups, started) {
+                        let expect = Expectation {
+                            vendor,
+                            version: prev.clone(),
+                            role: roles[name.as_str()],
+                            space_needed: None,
+                        };
+                        backup_step(c, (&wave_s, &gname), d, driver, &expect, b, &kept)?;
+                    }
                     let image = c.manifest.find(vendor, &to).ok_or_else(|| {
                         format!(
                             "no {} {to} image in {}",
@@ -781,6 +840,79 @@ fn run_group(
                 hand_over(c, &fields, g, (to, mgmt_host), giver, &roles, &kept, None)?;
                 promote(&mut roles);
             }
+        }
+    }
+    Ok(())
+}
+
+/// The backup before a device's first change, once per rollout: journaled with the archive,
+/// its size and SHA-256 and where it was copied; a failed backup fails the group before the
+/// device is changed.
+fn backup_step(
+    c: &Ctx<'_>,
+    (wave, gname): (&str, &str),
+    d: &PlannedDevice,
+    driver: &Driver,
+    expect: &Expectation,
+    b: &Backups,
+    kept: &Sessions,
+) -> Result<(), GroupStop> {
+    let fields = [
+        ("wave", wave),
+        ("group", gname),
+        ("step", "backup"),
+        ("device", d.name.as_str()),
+    ];
+    if c.finished(&step_key(&fields)) {
+        return Ok(());
+    }
+    c.record(Event::Start, &fields)?;
+    c.observer.on(Progress::Step {
+        device: &d.name,
+        step: "backup",
+        detail: &format!("to {}", b.folder(&d.name).display()),
+    });
+    let mut link = Link::new(c, d, kept);
+    let result = device::Reconnect::session(&mut link)
+        .map_err(device::HopError::from)
+        .and_then(|mut t| {
+            let r = device::backup(
+                t.as_mut(),
+                driver,
+                expect,
+                &b.archive(&d.name),
+                &b.folder(&d.name),
+            );
+            device::Reconnect::keep(&mut link, t);
+            r
+        });
+    match result {
+        Ok(Some(done)) => {
+            let (local, bytes) = (done.local.display().to_string(), done.bytes.to_string());
+            let mut f = fields.to_vec();
+            f.extend([
+                ("archive", done.remote.as_str()),
+                ("archive_bytes", bytes.as_str()),
+                ("archive_sha256", done.sha256.as_str()),
+                ("copied_to", local.as_str()),
+            ]);
+            c.record(Event::Done, &f)?;
+        }
+        Ok(None) => {
+            let why = format!("the {} driver has no backup command", driver.vendor.id());
+            let mut f = fields.to_vec();
+            f.push(("detail", &why));
+            c.record(Event::Skip, &f)?;
+        }
+        Err(e) => {
+            let msg = match e {
+                device::HopError::Precheck(_) => format!("before the backup: {e}"),
+                _ => format!("{e}; the device was not changed"),
+            };
+            let mut f = fields.to_vec();
+            f.push(("error", &msg));
+            c.record(Event::Fail, &f)?;
+            return Err(GroupStop::Failed(format!("{}: {msg}", d.name)));
         }
     }
     Ok(())

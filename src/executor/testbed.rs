@@ -39,6 +39,10 @@ pub enum Fault {
     /// The health command fails (exit 1) while the unit is active: a release that misbehaves
     /// once it carries traffic.
     UnhealthyWhenActive,
+    /// Saving the configuration archive fails (exit 1).
+    BackupFails,
+    /// The archive copied off the device is cut short.
+    DownloadShort,
 }
 
 /// One scripted device.
@@ -63,6 +67,8 @@ pub struct Device {
     down: u32,
     /// Images on the device, by file name, with their SHA-256.
     files: HashMap<String, String>,
+    /// Configuration archives saved on the device, by file name.
+    archives: HashMap<String, String>,
     /// Bytes of memory in use (12 GiB of 32; a reboot brings it to 4 GiB).
     pub mem_used: u64,
     /// Reads of its failover status that still show its old role after a failover (a unit
@@ -109,6 +115,7 @@ impl Fleet {
                 going_down: None,
                 down: 0,
                 files: HashMap::new(),
+                archives: HashMap::new(),
                 mem_used: 12 << 30,
                 lag: 0,
             },
@@ -364,6 +371,32 @@ impl Transport for Session {
                     None => refused("sha256sum: No such file or directory"),
                 }
             }
+            "tmsh save sys config" => {
+                st.events.push(format!("{name} save config"));
+                ok("Saving running configuration...\n".into())
+            }
+            c if c.starts_with("tmsh save sys ucs ") => {
+                if d.faults.contains(&Fault::BackupFails) {
+                    return refused("01070711:3: Caught system exception: no space left on device");
+                }
+                let file = c["tmsh save sys ucs ".len()..].to_string();
+                let body = format!("UCS of {name} on {}\n", d.volumes[d.active].0);
+                let sha = {
+                    use sha2::Digest;
+                    crate::fsutil::hex(&sha2::Sha256::digest(body.as_bytes()))
+                };
+                d.files.insert(format!("ucs/{file}"), sha);
+                d.archives.insert(file.clone(), body);
+                st.events.push(format!("{name} save ucs {file}"));
+                ok(String::new())
+            }
+            c if c.starts_with("sha256sum /var/local/ucs/") => {
+                let file = &c["sha256sum /var/local/ucs/".len()..];
+                match d.files.get(&format!("ucs/{file}")) {
+                    Some(sha) => ok(format!("{sha}  /var/local/ucs/{file}\n")),
+                    None => refused("sha256sum: No such file or directory"),
+                }
+            }
             c if c.starts_with("tmsh install sys software image ") => {
                 let words: Vec<&str> = c.split_whitespace().collect();
                 let (image, volume) = (words[5], words[7]);
@@ -419,6 +452,27 @@ impl Transport for Session {
             }
             other => refused(&format!("Syntax Error: \"{other}\" unknown command")),
         }
+    }
+
+    fn download(&mut self, remote: &str, local: &Path) -> Result<(u64, u64), SshError> {
+        let s = self.fleet.state.lock().unwrap();
+        let d = &s.devices[&self.name];
+        let file = remote.strip_prefix("/var/local/ucs/").unwrap_or(remote);
+        let body = d.archives.get(file).ok_or_else(|| SshError::Session {
+            target: self.name.clone(),
+            message: format!("{remote}: no such file"),
+        })?;
+        let listed = body.len() as u64;
+        let bytes = if d.faults.contains(&Fault::DownloadShort) {
+            &body.as_bytes()[..body.len() / 2]
+        } else {
+            body.as_bytes()
+        };
+        std::fs::write(local, bytes).map_err(|e| SshError::Session {
+            target: self.name.clone(),
+            message: e.to_string(),
+        })?;
+        Ok((listed, bytes.len() as u64))
     }
 
     fn upload(

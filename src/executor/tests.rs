@@ -108,6 +108,8 @@ struct Bed {
     manifest: Manifest,
     drivers: Drivers,
     inventory: Cells,
+    /// Backups before each device's first change (none unless a test sets them).
+    backups: Option<Backups>,
 }
 
 /// An inventory as cells: what the engine writes back, every call in order.
@@ -174,6 +176,7 @@ impl Bed {
             dir,
             drivers: Drivers::load(None).unwrap(),
             inventory: Cells::default(),
+            backups: None,
         }
     }
 
@@ -236,6 +239,7 @@ impl Bed {
             soak_minutes: soak,
             clock,
             inventory: Some(&self.inventory),
+            backups: self.backups.as_ref(),
         };
         let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
         run(
@@ -1713,6 +1717,7 @@ impl Bed {
             soak_minutes: (0, 0),
             clock: &clock,
             inventory: Some(&self.inventory),
+            backups: self.backups.as_ref(),
         };
         let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
         roll_back(
@@ -2279,5 +2284,126 @@ fn a_dry_run_rollback_gates_as_the_rollback_does() {
     assert!(
         f.len() == 1 && f[0].contains("drift: runs 15.1.10"),
         "{f:?}"
+    );
+}
+
+#[test]
+fn each_device_is_backed_up_once_before_its_first_change_and_a_failed_backup_changes_nothing() {
+    let mut bed = Bed::new();
+    let folder = bed.dir.path().join("plan.backups");
+    bed.backups = Some(Backups {
+        dir: folder.clone(),
+        tag: "plan".into(),
+    });
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
+    for d in ["lb01", "lb02"] {
+        let archive = format!("lbfleet-plan-{d}.ucs");
+        assert!(bed.at(&format!("{d} save config")) < bed.at(&format!("{d} save ucs {archive}")));
+        assert!(
+            bed.at(&format!("{d} save ucs {archive}"))
+                < bed.at(&format!("{d} install HD1.2 16.1.4"))
+        );
+        let copy = folder.join(d).join(&archive);
+        let body = std::fs::read_to_string(&copy).unwrap();
+        assert_eq!(body, format!("UCS of {d} on 15.1.10\n"));
+        let done = bed
+            .entries()
+            .into_iter()
+            .find(|e| {
+                e.event == journal::Event::Done
+                    && e.get("step") == Some("backup")
+                    && e.get("device") == Some(d)
+            })
+            .unwrap();
+        let (sha, _) = crate::images::digest(&copy).unwrap();
+        assert_eq!(done.get("archive_sha256"), Some(sha.as_str()));
+        assert_eq!(
+            done.get("archive"),
+            Some(format!("/var/local/ucs/{archive}").as_str())
+        );
+        assert_eq!(
+            done.get("archive_bytes"),
+            Some(body.len().to_string().as_str())
+        );
+        assert_eq!(
+            done.get("copied_to"),
+            Some(copy.display().to_string().as_str())
+        );
+    }
+    // Once each, even with two hops' worth of steps and a failover between.
+    let saves = bed
+        .fleet
+        .events()
+        .iter()
+        .filter(|e| e.contains(" save ucs "))
+        .count();
+    assert_eq!(saves, 2);
+
+    // A save the device refuses stops the device untouched, quoting it; fixed, the resume takes
+    // the backup and goes on.
+    for fault in [Fault::BackupFails, Fault::DownloadShort] {
+        let mut bed = Bed::new();
+        let folder = bed.dir.path().join("b");
+        bed.backups = Some(Backups {
+            dir: folder.clone(),
+            tag: "plan".into(),
+        });
+        pair_fleet(&bed, &[fault]);
+        let out = bed.run(&w, Budget::Count(0));
+        assert_eq!(names(&out.failed), ["ha01"], "{fault:?} {out:?}");
+        let why = &out.failed[0].1;
+        assert!(
+            why.contains("lb02: backup failed: ") && why.ends_with("; the device was not changed"),
+            "{why}"
+        );
+        match fault {
+            Fault::BackupFails => assert!(why.contains("no space left on device"), "{why}"),
+            _ => assert!(
+                why.contains("copied 11 bytes, the device lists 23"),
+                "{why}"
+            ),
+        }
+        assert!(
+            !bed.fleet
+                .events()
+                .iter()
+                .any(|e| e.contains("install") || e.contains("failover")),
+            "{fault:?}: {:?}",
+            bed.fleet.events()
+        );
+        // Nothing half-written is left.
+        let left: Vec<_> = std::fs::read_dir(folder.join("lb02"))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{fault:?}: {left:?}");
+        bed.fleet.fix("lb02");
+        assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2, "{fault:?}");
+        assert!(folder.join("lb02/lbfleet-plan-lb02.ucs").exists());
+    }
+}
+
+#[test]
+fn archive_names_are_what_the_driver_accepts() {
+    let b = Backups {
+        dir: "x".into(),
+        tag: "fra1 plan (v2)".into(),
+    };
+    assert_eq!(b.archive("lb01;rm"), "lbfleet-fra1-plan--v2--lb01-rm.ucs");
+    let f5 = Drivers::load(None).unwrap();
+    let f5 = f5.get(Vendor::F5).unwrap();
+    assert!(
+        f5.render("backup", &[("archive", &b.archive("lb01;rm"))])
+            .is_ok()
+    );
+    let long = Backups {
+        dir: "x".into(),
+        tag: "p".repeat(300),
+    };
+    assert_eq!(long.archive("d").len(), 124);
+    assert!(
+        f5.render("backup", &[("archive", &long.archive("d"))])
+            .is_ok()
     );
 }

@@ -155,6 +155,17 @@ pub trait Transport {
         streams: usize,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<u64, SshError>;
+
+    /// Copies the device's file `remote` to `local` (created or truncated). Returns the size
+    /// the device lists for the file and the bytes copied; a copy cut short shows as the two
+    /// differing.
+    fn download(&mut self, remote: &str, local: &Path) -> Result<(u64, u64), SshError> {
+        let _ = local;
+        Err(SshError::Session {
+            target: String::new(),
+            message: format!("{remote}: this transport cannot copy files from the device"),
+        })
+    }
 }
 
 /// `SHA256:` and unpadded base64, as OpenSSH prints fingerprints.

@@ -260,6 +260,32 @@ impl Transport for Ssh2Transport {
         dst.fsync().ok();
         Ok(have)
     }
+
+    fn download(&mut self, remote: &str, local: &Path) -> Result<(u64, u64), SshError> {
+        self.fetch(remote, local)
+    }
+}
+
+impl Ssh2Transport {
+    /// [`Transport::download`] over SFTP.
+    fn fetch(&mut self, remote: &str, local: &Path) -> Result<(u64, u64), SshError> {
+        let label = self.label.clone();
+        let e = |m: String| err(&label, m);
+        let sftp = self.session.sftp().map_err(|x| e(format!("sftp: {x}")))?;
+        let rpath = Path::new(remote);
+        let listed = sftp
+            .stat(rpath)
+            .map_err(|x| e(format!("{remote}: {x}")))?
+            .size
+            .unwrap_or(0);
+        let mut src = sftp.open(rpath).map_err(|x| e(format!("{remote}: {x}")))?;
+        let mut dst =
+            std::fs::File::create(local).map_err(|x| e(format!("{}: {x}", local.display())))?;
+        let copied = std::io::copy(&mut src, &mut dst).map_err(|x| e(format!("{remote}: {x}")))?;
+        dst.sync_all()
+            .map_err(|x| e(format!("{}: {x}", local.display())))?;
+        Ok((listed, copied))
+    }
 }
 
 /// Bytes handed to one SFTP write: libssh2 pipelines a write's 30 000-byte requests, so this is
