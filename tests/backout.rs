@@ -204,12 +204,15 @@ fn after_two_hops_the_way_back_is_the_kept_volume_or_a_refusal_saying_why() {
         .args(&["status", &lab.path("plan.json")])
         .run()
         .code(0)
-        .stdout_has("lab-lb01: cannot be rolled back by a reboot: lab-lb01 ran 15.1.10 on HD1.1, which the hop to 17.1.1.3 was installed over");
+        .stdout_has("lab-lb01: cannot be rolled back by a reboot: lab-lb01 ran 15.1.10 on HD1.1, which the hop to 17.1.1.3 was installed over (reinstall 15.1.10 and restore the backup ")
+        .stdout_has("plan.backups/lab-lb01/lbfleet-plan-lab-lb01.ucs)");
     let before = lab.events();
     rollback(&lab, &["--device", "lab-lb01", "--yes"])
         .code(1)
         .stderr_has("no volume holds 15.1.10 any more (HD1.1, where it ran before the rollout, was overwritten by a later install)")
-        .stderr_has("HD1.1 17.1.1.3 complete (active)");
+        .stderr_has("HD1.1 17.1.1.3 complete (active)")
+        .stderr_has("(the configuration backup taken before its first change: ")
+        .stderr_has("plan.backups/lab-lb01/lbfleet-plan-lab-lb01.ucs)");
     assert_eq!(lab.events(), before);
     assert_eq!(lab.version("lab-lb01"), "17.1.1.3");
 }

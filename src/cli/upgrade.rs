@@ -668,17 +668,22 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
                     .reverts()
                     .filter_map(|r| {
                         Some(format!(
-                            "{} ran {} on {}, which the hop to {} was installed over",
+                            "{} ran {} on {}, which the hop to {} was installed over ({})",
                             r.device,
                             r.old,
                             r.booted_before.as_deref()?,
-                            r.overwritten_by.as_deref()?
+                            r.overwritten_by.as_deref()?,
+                            match &r.backup {
+                                Some(b) =>
+                                    format!("reinstall {} and restore the backup {b}", r.old),
+                                None => format!("reinstall {}; no backup was taken", r.old),
+                            }
                         ))
                     })
                     .collect();
                 if !gone.is_empty() {
                     super::out(format!(
-                        "{name}: cannot be rolled back by a reboot: {} (restore the backup, or reinstall the old release)",
+                        "{name}: cannot be rolled back by a reboot: {}",
                         gone.join("; ")
                     ))?;
                     continue;

@@ -55,6 +55,8 @@ pub struct Revert {
     /// The release of a later hop that booted `booted_before` again, so was installed over the
     /// old release there (only a third volume could still hold it: the device is asked).
     pub overwritten_by: Option<String>,
+    /// The configuration backup taken before the rollout changed it: where it was copied.
+    pub backup: Option<String>,
 }
 
 /// A step of the way back.
@@ -310,6 +312,16 @@ pub fn back_out<'a>(
                 .unwrap_or_else(|| "an unfinished hop's release".into()),
             booted_before: s.booted_before,
             overwritten_by: s.overwritten_by,
+            backup: entries
+                .iter()
+                .rev()
+                .find(|e| {
+                    e.event == Event::Done
+                        && e.get("step") == Some("backup")
+                        && e.get("device") == Some(name)
+                })
+                .and_then(|e| e.get("copied_to"))
+                .map(str::to_string),
             old,
             role,
         })
@@ -392,7 +404,18 @@ pub fn check_back_out(
             .connect(&d)
             .map_err(|e| format!("{}: {e}", r.device))?;
         let way = device::way_back(t.as_mut(), driver, &r.old, r.booted_before.as_deref())
-            .map_err(|why| format!("{}: {why}", r.device))?;
+            .map_err(|why| {
+                format!(
+                    "{}: {why}{}",
+                    r.device,
+                    r.backup
+                        .as_deref()
+                        .map(|b| format!(
+                            " (the configuration backup taken before its first change: {b})"
+                        ))
+                        .unwrap_or_default()
+                )
+            })?;
         let line = match way {
             Way::AlreadyThere => None,
             Way::Boot(v) => {
