@@ -108,6 +108,61 @@ fn markdown_has_one_table_per_wave_in_site_time() {
 }
 
 #[test]
+fn the_markdown_change_ticket_has_each_group_s_steps_addresses_and_way_back() {
+    let out = Test::new()
+        .sample()
+        .args(&["plan", START[0], START[1], "-o", "ticket.md"])
+        .run();
+    out.code(0);
+    let md = out.read("ticket.md");
+    let section = |title: &str| -> String {
+        let start = md
+            .find(title)
+            .unwrap_or_else(|| panic!("{title} missing:\n{md}"));
+        let rest = &md[start..];
+        let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
+        rest[..end].to_string()
+    };
+    // The canary pair: pre-checks, the backup, every hop with the driver's own commands and
+    // minutes on the standby's address, the failover from the active, then the way back.
+    let fra = section("## Change: wave 0 (canary), FRA1 fra1-ha01 — window ");
+    let on = "fra1-lb02 (fra1-lb02.mgmt.meridian.example)";
+    for row in [
+        format!("| 1 | pre-check | {on} | `tmsh show sys version` | runs 15.1.10 |  |"),
+        format!("| backup | {on} | `tmsh save sys ucs lbfleet-ticket-fra1-lb02.ucs` | /var/local/ucs/lbfleet-ticket-fra1-lb02.ucs copied to ticket.backups/fra1-lb02/lbfleet-ticket-fra1-lb02.ucs"),
+        format!("| forward | {on} | `tmsh install sys software image <image for 16.1.4> volume <an inactive volume> create-volume` | `tmsh show sys software status` shows the volume complete with 16.1.4 | 30 |"),
+        "| forward | fra1-lb01 (fra1-lb01.mgmt.meridian.example) | `tmsh run sys failover standby` | fra1-lb02 (fra1-lb02.mgmt.meridian.example) active, in sync and healthy; if not, traffic goes back to fra1-lb01 | 5 |".to_string(),
+        "| back-out | lbfleet | `lbfleet rollback ticket.json --group fra1-ha01` runs the steps below |".to_string(),
+        format!("| back-out | {on} | `tmsh run sys failover standby` | fra1-lb01 (fra1-lb01.mgmt.meridian.example) active on 15.1.10, in sync and healthy | 5 |"),
+        format!("| back-out | {on} | `tmsh reboot volume <the volume holding 15.1.10>` | answers again on 15.1.10, standby, in sync and healthy; if no volume holds 15.1.10: reinstall it and restore ticket.backups/fra1-lb02/lbfleet-ticket-fra1-lb02.ucs | 25 |"),
+    ] {
+        assert!(fra.contains(&row), "{row}\nnot in:\n{fra}");
+    }
+    assert!(
+        fra.contains("; forward about 215 min, back-out about 30 min"),
+        "{fra}"
+    );
+    // Wave 1 of the same pair: both units go back, the one not carrying traffic first.
+    let wave1 = section("## Change: wave 1, FRA1 fra1-ha01 — window ");
+    let back: Vec<&str> = wave1
+        .lines()
+        .filter(|l| l.contains("| back-out |"))
+        .map(|l| l.split(" | ").nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        back,
+        [
+            "lbfleet",
+            "fra1-lb02 (fra1-lb02.mgmt.meridian.example)",
+            "fra1-lb01 (fra1-lb01.mgmt.meridian.example)",
+            "fra1-lb01 (fra1-lb01.mgmt.meridian.example)"
+        ]
+    );
+    // A vendor without a driver is planned but says lbfleet cannot run it.
+    assert!(md.contains("(no kemp driver: lbfleet cannot run it; write one with --drivers)"));
+}
+
+#[test]
 fn plan_check_reports_drift() {
     let out = Test::new()
         .sample()

@@ -44,6 +44,10 @@ pub struct Args {
     /// extension (.json, .md, .txt), else table].
     #[arg(long, value_enum)]
     format: Option<PrintFormat>,
+    /// A driver file replacing the built-in driver of its vendor, for the change ticket's
+    /// commands (`--format markdown`).
+    #[arg(long, value_name = "FILE")]
+    drivers: Option<PathBuf>,
     /// Print only the summary and warnings, not every step (large fleets).
     #[arg(short, long)]
     quiet: bool,
@@ -251,11 +255,23 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let plan = planner::build(&inv, &catalog, &opts, &prov)
         .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
     let saved = super::output::save(&to.saved, "plan", |w| write_json(w, &plan))?;
+    // The change ticket: the plan's waves, then per group entry its steps and way back.
+    let drivers = crate::driver::Drivers::load(args.drivers.as_deref())?;
+    let ticket = || {
+        let mut sections = planner::markdown(&plan);
+        sections.extend(crate::executor::ticket::sections(
+            &plan,
+            &drivers,
+            &super::upgrade::backups(&to.saved, &None),
+            &to.saved.display().to_string(),
+        ));
+        sections
+    };
     to.write_rendering(|format| {
         Ok(match format {
             PrintFormat::Markdown => crate::report::Format::Markdown
                 .exporter()
-                .export_sections(&planner::markdown(&plan))?,
+                .export_sections(&ticket())?,
             _ => crate::report::Format::Table
                 .exporter()
                 .export(&planner::table(&plan))?,
@@ -276,7 +292,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         PrintFormat::Markdown => {
             let bytes = crate::report::Format::Markdown
                 .exporter()
-                .export_sections(&planner::markdown(&plan))?;
+                .export_sections(&ticket())?;
             crate::report::emit(&bytes, None)?;
         }
         PrintFormat::Table => {

@@ -13,6 +13,7 @@ mod rollback;
 mod testbed;
 #[cfg(test)]
 mod tests;
+pub mod ticket;
 pub mod windows;
 
 use std::collections::{HashMap, VecDeque};

@@ -2407,3 +2407,37 @@ fn archive_names_are_what_the_driver_accepts() {
             .is_ok()
     );
 }
+
+#[test]
+fn the_ticket_s_back_out_is_what_rollback_does_after_the_entry() {
+    // After the canary entry, and after the whole rollout, the way back the ticket reads from
+    // its planned journal is the one `back_out` finds in the real run's journal.
+    let w = carried_canary();
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    let planned = ticket::journal_after(&w, 0, "ha01");
+    assert_eq!(
+        back_steps(&back_out(&w, &planned, "ha01").unwrap()),
+        back_steps(&back_out(&w, &bed.entries(), "ha01").unwrap())
+    );
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
+    let planned = ticket::journal_after(&w, 1, "ha01");
+    let steps = back_steps(&back_out(&w, &planned, "ha01").unwrap());
+    assert_eq!(
+        steps,
+        back_steps(&back_out(&w, &bed.entries(), "ha01").unwrap())
+    );
+    assert_eq!(steps.len(), 3);
+    // Another group's steps are not this one's.
+    assert!(ticket::journal_after(&w, 1, "ha02").is_empty());
+}
