@@ -77,16 +77,19 @@ enum Command {
     Stage(Box<stage::Args>),
     /// Run a plan over SSH: waves, HA order, failure budget, journal, resume.
     #[command(
-        after_help = "Writes: PLAN.journal, PLAN.lock while it runs, and the run report \
-        PLAN.report.md, beside the plan; --restart keeps the old journal as PLAN.journal.YYYYMMDDTHHMMSSZ."
+        after_help = "Writes: PLAN.journal, PLAN.lock while it runs, the run report \
+        PLAN.report.md and each device's configuration backup in PLAN.backups/DEVICE/ (--backups \
+        DIR), beside the plan; the devices' version and ha_role in the inventory CSV; --restart \
+        keeps the old journal as PLAN.journal.YYYYMMDDTHHMMSSZ."
     )]
     Upgrade(Box<upgrade::Args>),
     /// Where a rollout stands, from its journal.
     Status(upgrade::StatusArgs),
-    /// Give an HA group's traffic back to the unit that still runs the old release (during the
-    /// canary's soak): a checked failover, and the rollout does not continue the group.
+    /// Return groups a rollout changed to the releases they ran before it: reboots into the
+    /// previous volume in HA-safe order, with a checked failover; the rollout does not continue
+    /// them.
     #[command(
-        after_help = "Writes: PLAN.journal (the rollback), both units' ha_role in the inventory CSV; PLAN.lock while it runs."
+        after_help = "Writes: PLAN.journal (the rollback), the units' version and ha_role in the inventory CSV; PLAN.lock while it runs."
     )]
     Rollback(Box<rollback::Args>),
     /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).

@@ -334,3 +334,52 @@ fn upload_streams_default_to_the_measured_count_and_take_1_to_16() {
         );
     }
 }
+
+#[test]
+fn a_backup_names_the_file_it_leaves_and_its_archive_is_checked_like_any_value() {
+    let d = drivers();
+    let f5 = d.get(Vendor::F5).unwrap();
+    let archive = [("archive", "lbfleet-plan-fra1-lb01.ucs")];
+    assert_eq!(
+        f5.render_fetch("backup", &archive).unwrap().as_deref(),
+        Some("/var/local/ucs/lbfleet-plan-fra1-lb01.ucs")
+    );
+    assert_eq!(
+        f5.render("backup", &archive).unwrap(),
+        "tmsh save sys ucs lbfleet-plan-fra1-lb01.ucs"
+    );
+    for bad in [
+        "x.ucs; reboot",
+        "$(id).ucs",
+        "../../etc/shadow.ucs",
+        "a.tar",
+    ] {
+        let e = f5.render_fetch("backup", &[("archive", bad)]).unwrap_err();
+        assert!(matches!(e, RenderError::Refused { .. }), "{bad:?}: {e}");
+    }
+    // A command without a file to fetch says so; NetScaler's saved configuration has a fixed path.
+    assert_eq!(f5.render_fetch("save_config", &[]).unwrap(), None);
+    let ns = d.get(Vendor::NetScaler).unwrap();
+    assert_eq!(
+        ns.render_fetch("backup", &[]).unwrap().as_deref(),
+        Some("/nsconfig/ns.conf")
+    );
+    assert!(ns.succeeded("backup", " Done\n"));
+    assert!(!ns.succeeded("backup", "ERROR: Not enough space\n"));
+    // The way back: F5 boots a volume; NetScaler has no rollback command.
+    assert_eq!(
+        f5.render("rollback", &[("volume", "HD1.1")]).unwrap(),
+        "tmsh reboot volume HD1.1"
+    );
+    assert!(!ns.commands.contains_key("rollback"));
+    // A fetch path may only use what its command takes.
+    let text = include_str!("../../drivers/f5.toml").replace(
+        "fetch = \"/var/local/ucs/{archive}\"",
+        "fetch = \"/var/local/ucs/{volume}\"",
+    );
+    let e = Driver::parse("bad.toml", &text).unwrap_err();
+    assert!(
+        e.to_string().contains("commands.backup.fetch") && e.to_string().contains("{volume}"),
+        "{e}"
+    );
+}
