@@ -992,10 +992,11 @@ pub fn upgrade_hop(
             checks,
         });
     }
-    booted.after = match active_volume(t.as_mut(), d)? {
-        Some(v) => Some(v),
-        None => Some(hop.to.to_string()),
-    };
+    // Best effort: the hop is verified; an unreadable volume list only costs the record.
+    booted.after = active_volume(t.as_mut(), d)
+        .ok()
+        .flatten()
+        .or_else(|| Some(hop.to.to_string()));
     connect.keep(t);
     Ok(HopOutcome::Upgraded(checks, booted))
 }
@@ -1254,6 +1255,12 @@ pub fn backup(
                 )));
             }
         }
+        // An earlier backup of the device (an earlier rollout of a plan of the same name, or a
+        // --restart) is kept beside it, never replaced.
+        if local.exists() {
+            crate::fsutil::set_aside(&local)
+                .map_err(|e| fail(format!("{}: {e}", local.display())))?;
+        }
         std::fs::rename(&part, &local).map_err(|e| fail(format!("{}: {e}", local.display())))?;
         Ok(BackedUp {
             remote: remote.clone(),
@@ -1376,7 +1383,24 @@ pub fn revert(
     on_step(Step::Precheck, "");
     let gate = role_check(t.as_mut(), d, role).unwrap_or_else(|c| c);
     let volume = match way_back(t.as_mut(), d, old, prefer) {
-        Ok(Way::AlreadyThere) => return Ok(Reverted::AlreadyThere),
+        // Back already (an earlier attempt's reboot, or by hand): checked as after the reboot.
+        Ok(Way::AlreadyThere) => {
+            let after = Expectation {
+                vendor,
+                version: old.clone(),
+                role,
+                space_needed: None,
+            };
+            let checks = precheck(t.as_mut(), d, &after, Scope::Gate);
+            if checks.iter().any(|c| c.status == Status::Fail) {
+                return Err(HopError::Postcheck {
+                    version: old.to_string(),
+                    checks,
+                });
+            }
+            connect.keep(t);
+            return Ok(Reverted::AlreadyThere);
+        }
         Ok(Way::Boot(v)) => v,
         Err(why) => {
             return Err(HopError::Command {
@@ -1388,7 +1412,7 @@ pub fn revert(
     if gate.status == Status::Fail {
         return Err(HopError::Precheck(vec![gate]));
     }
-    let before = active_volume(t.as_mut(), d)?;
+    let before = active_volume(t.as_mut(), d).ok().flatten();
     let mut values: Vec<(&str, &str)> = vec![("release", old.as_str())];
     if let Some(v) = &volume {
         values.push(("volume", v.as_str()));
@@ -1415,7 +1439,10 @@ pub fn revert(
     }
     let booted = Booted {
         before,
-        after: active_volume(t.as_mut(), d)?.or_else(|| Some(old.to_string())),
+        after: active_volume(t.as_mut(), d)
+            .ok()
+            .flatten()
+            .or_else(|| Some(old.to_string())),
     };
     connect.keep(t);
     Ok(Reverted::Rebooted(checks, booted))

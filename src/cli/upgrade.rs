@@ -88,6 +88,9 @@ pub struct StatusArgs {
     /// The journal [default: the plan's path with `.journal`].
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+    /// A driver file replacing the built-in driver of its vendor (whether it can roll back).
+    #[arg(long, value_name = "FILE")]
+    drivers: Option<PathBuf>,
 }
 
 /// Where backups go: `--backups DIR`, else `PLAN.backups/` beside the plan; archives are named
@@ -247,6 +250,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         } else {
             Vec::new()
         };
+        let backups = backups(&args.plan, &args.backups);
         return dry_run(
             &plan,
             &entries,
@@ -254,6 +258,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             &connector,
             &manifest,
             &args.images,
+            (!args.no_backups).then_some(&backups),
         );
     }
     // Consent before the first change: without a terminal to ask on, only --yes gives it, and
@@ -422,6 +427,7 @@ fn dry_run(
     connector: &SshConnector,
     manifest: &Manifest,
     images: &Path,
+    backups: Option<&executor::Backups>,
 ) -> anyhow::Result<ExitStatus> {
     let mut blocked = false;
     // Steps the journal shows finished are not checked again (the device has moved on).
@@ -525,9 +531,23 @@ fn dry_run(
                         {
                             d.role = if d.name == *a { "active" } else { "standby" }.into();
                         }
+                        // The backup is taken once, before the device's first change.
+                        let backed_up = entries.iter().any(|e| {
+                            matches!(e.event, Event::Done | Event::Skip)
+                                && e.get("step") == Some("backup")
+                                && e.get("device") == Some(d.name.as_str())
+                        });
                         blocked |= engine::print_dry_run(
                             &d.name,
-                            executor::dry_run_device(drivers, connector, manifest, images, &d),
+                            executor::dry_run_device(
+                                drivers,
+                                connector,
+                                manifest,
+                                images,
+                                &d,
+                                executor::booted_first(entries, &d.name).as_deref(),
+                                backups.filter(|_| !backed_up),
+                            ),
                         )?;
                     }
                     PlanStep::Failover {
@@ -567,6 +587,19 @@ fn dry_run(
         return Ok(ExitStatus::Findings);
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether the journal's last word on `device` is its rollback (a revert after its hops).
+fn reverted(entries: &[journal::Entry], device: &str) -> bool {
+    entries
+        .iter()
+        .rev()
+        .filter(|e| e.get("device") == Some(device))
+        .find(|e| {
+            matches!(e.event, Event::Done | Event::Skip)
+                && matches!(e.get("step"), Some("hop" | "revert"))
+        })
+        .is_some_and(|e| e.get("step") == Some("revert"))
 }
 
 pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
@@ -612,6 +645,10 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
                         "in progress (or interrupted)",
                         format!("hop to {}", e.get("to").unwrap_or("")),
                     ),
+                    // Taken back by `lbfleet rollback` after its hops.
+                    None if reverted(&entries, &d.name) => {
+                        ("rolled back", format!("runs {} again", d.from))
+                    }
                     None if done == d.path.len() => {
                         ("done", d.path.last().cloned().unwrap_or_default())
                     }
@@ -653,6 +690,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
             spath.display()
         ))?;
     }
+    let drivers = crate::driver::Drivers::load(args.drivers.as_deref())?;
     // Where each group stands for a way back, from the journal (the devices are asked when
     // `lbfleet rollback` runs).
     let mut seen: Vec<String> = Vec::new();
@@ -664,6 +702,42 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         seen.push(name.clone());
         match executor::back_out(&plan.waves, &entries, &name) {
             Ok(bo) => {
+                let begun = executor::rolled_back(&entries, &name)
+                    .map(|at| {
+                        format!(
+                            "rollback begun at {at}, not finished (the rollout does not continue it); "
+                        )
+                    })
+                    .unwrap_or_default();
+                // A driver without a way back: the steps by hand.
+                let driver = bo
+                    .entry
+                    .devices
+                    .first()
+                    .and_then(|d| d.vendor.parse::<crate::version::Vendor>().ok())
+                    .and_then(|v| drivers.get(v).ok());
+                if let Some(d) = driver.filter(|d| !d.commands.contains_key("rollback")) {
+                    let by_hand: Vec<String> = bo
+                        .reverts()
+                        .map(|r| {
+                            format!(
+                                "{} back to {}{}",
+                                r.device,
+                                r.old,
+                                r.backup
+                                    .as_deref()
+                                    .map(|b| format!(" (backup {b})"))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .collect();
+                    super::out(format!(
+                        "{name}: {begun}cannot be rolled back by lbfleet: the {} driver has no rollback command; by hand: {}",
+                        d.vendor.id(),
+                        by_hand.join(", ")
+                    ))?;
+                    continue;
+                }
                 let gone: Vec<String> = bo
                     .reverts()
                     .filter_map(|r| {
@@ -692,7 +766,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
                     .map(|c| format!("{c} carries traffic; "))
                     .unwrap_or_default();
                 super::out(format!(
-                    "{name}: {carrier}can be rolled back: {}: `lbfleet rollback {} --group {name}`",
+                    "{name}: {begun}{carrier}can be rolled back: {}: `lbfleet rollback {} --group {name}`",
                     bo.describe().join(", then "),
                     args.plan.display()
                 ))?;

@@ -631,17 +631,24 @@ fn run_group(
                     })?;
                     let local = c.settings.images.join(&image.file);
                     let resumed = c.unfinished(&step_key(&fields));
-                    c.record(Event::Start, &fields)?;
+                    // The volume it ran before this rollout's first hop: the way back. Read and
+                    // journaled with the first hop's start, so an interrupted hop found done
+                    // later still knows it.
+                    let mut keep = rollback::booted_first(
+                        &c.journal.lock().expect("journal lock").entries,
+                        name,
+                    );
+                    let mut start = fields.to_vec();
+                    if keep.is_none() && !resumed {
+                        keep = running_volume(c, d, driver, &kept);
+                        start.extend(keep.as_deref().map(|v| ("booted_before", v)));
+                    }
+                    c.record(Event::Start, &start)?;
                     c.observer.on(Progress::Step {
                         device: name,
                         step: "hop",
                         detail: &format!("{prev} -> {to}"),
                     });
-                    // The volume it ran before this rollout's first hop: the way back.
-                    let keep = rollback::booted_first(
-                        &c.journal.lock().expect("journal lock").entries,
-                        name,
-                    );
                     let hop_plan = Hop {
                         expect: Expectation {
                             vendor,
@@ -844,6 +851,30 @@ fn run_group(
         }
     }
     Ok(())
+}
+
+/// The volume (or build) `device` booted before this rollout's first hop, as the journal
+/// recorded it.
+pub fn booted_first(entries: &[journal::Entry], device: &str) -> Option<String> {
+    rollback::booted_first(entries, device)
+}
+
+/// The volume a device runs now, read before anything changes it; `None` when the driver lists
+/// no volumes or the reading fails (the hop's own checks then speak).
+fn running_volume(
+    c: &Ctx<'_>,
+    d: &PlannedDevice,
+    driver: &Driver,
+    kept: &Sessions,
+) -> Option<String> {
+    if !device::lists_volumes(driver) {
+        return None;
+    }
+    let mut link = Link::new(c, d, kept);
+    let mut t = device::Reconnect::session(&mut link).ok()?;
+    let v = device::active_volume(t.as_mut(), driver).ok().flatten();
+    device::Reconnect::keep(&mut link, t);
+    v
 }
 
 /// The backup before a device's first change, once per rollout: journaled with the archive,
@@ -1645,12 +1676,18 @@ fn connect_and_precheck<'a>(
 /// space for the largest image, each hop's image in the manifest and in the folder with its
 /// size), and per hop the commands with the volume the real run would choose (the first
 /// inactive one, which changes as each reboot makes another volume active).
+///
+/// `keep` is the volume the journal says the device ran before the rollout (else the one it runs
+/// now); `backup`, when the device's backup is still to take, adds its commands.
+#[allow(clippy::too_many_arguments)]
 pub fn dry_run_device(
     drivers: &Drivers,
     connector: &dyn Connector,
     manifest: &Manifest,
     images: &Path,
     d: &PlannedDevice,
+    keep: Option<&str>,
+    backup: Option<&Backups>,
 ) -> Result<(Vec<device::Check>, Vec<String>), String> {
     let vendor: Vendor = d
         .vendor
@@ -1709,11 +1746,39 @@ pub fn dry_run_device(
         .as_deref()
         .and_then(|cmd| device::read_rows(t.as_mut(), driver, cmd).ok())
         .unwrap_or_default();
-    let keep = rows
-        .iter()
-        .find(|r| r.get("active").map(String::as_str) == Some("yes"))
-        .and_then(|r| r.get("volume").cloned());
+    let keep = keep.map(str::to_string).or_else(|| {
+        rows.iter()
+            .find(|r| r.get("active").map(String::as_str) == Some("yes"))
+            .and_then(|r| r.get("volume").cloned())
+    });
     let mut commands = Vec::new();
+    if let Some(b) = backup.filter(|_| driver.commands.contains_key("backup")) {
+        let archive = b.archive(&d.name);
+        let values = [("archive", archive.as_str())];
+        commands.push("# before the first change, the configuration backup:".into());
+        for cmd in ["save_config", "backup"] {
+            if driver.commands.contains_key(cmd) {
+                commands.push(
+                    driver
+                        .render_with(cmd, &values)
+                        .unwrap_or_else(|e| format!("# refused: {e}")),
+                );
+            }
+        }
+        let file = driver.render_fetch("backup", &values).ok().flatten();
+        commands.push(format!(
+            "# copy {} to {}/ over SFTP, then check its size and SHA-256 against:",
+            file.as_deref().unwrap_or("?"),
+            b.folder(&d.name).display()
+        ));
+        if driver.commands.contains_key("backup_checksum") {
+            commands.push(
+                driver
+                    .render_with("backup_checksum", &values)
+                    .unwrap_or_else(|e| format!("# refused: {e}")),
+            );
+        }
+    }
     for (to, img) in &hops {
         let Some(img) = img else {
             commands.push(format!(

@@ -57,6 +57,9 @@ pub struct Revert {
     pub overwritten_by: Option<String>,
     /// The configuration backup taken before the rollout changed it: where it was copied.
     pub backup: Option<String>,
+    /// The pair's other unit, with its address: it carries the traffic while this one reboots
+    /// and must report active first.
+    pub peer: Option<(String, String)>,
 }
 
 /// A step of the way back.
@@ -113,8 +116,14 @@ impl BackOut<'_> {
     /// the traffic. `None` when the way back does not change it.
     pub fn only(&self, device: &str) -> Option<Self> {
         let mut out = self.clone();
+        // When traffic must move off `device` to a unit this rollout also changed, that unit
+        // goes back first: the failover needs it on its old release.
+        let taker = self.steps.iter().find_map(|s| match s {
+            BackStep::Failover(f) if f.from.0 == device => Some(f.to.0.clone()),
+            _ => None,
+        });
         out.steps.retain(|s| match s {
-            BackStep::Revert(r) => r.device == device,
+            BackStep::Revert(r) => r.device == device || Some(&r.device) == taker.as_ref(),
             BackStep::Failover(f) => f.from.0 == device,
         });
         let any = out.reverts().next().is_some();
@@ -170,25 +179,35 @@ struct Seen {
 
 fn seen(entries: &[journal::Entry], device: &str) -> Seen {
     let mut s = Seen::default();
+    let mut finished = false;
     for e in entries.iter().filter(|e| e.get("device") == Some(device)) {
         match (e.get("step"), e.event) {
-            (Some("hop"), Event::Start | Event::Fail | Event::Interrupted) => s.changed = true,
-            (Some("hop"), Event::Done | Event::Skip) => {
-                if !s.changed || s.runs.is_none() {
+            (
+                Some("hop"),
+                Event::Start | Event::Fail | Event::Interrupted | Event::Done | Event::Skip,
+            ) => {
+                // Where it ran before this rollout: recorded with the first hop's start (or,
+                // in journals from before that, its end), never a later hop's.
+                if !finished && s.booted_before.is_none() {
                     s.booted_before = e.get("booted_before").map(str::to_string);
-                } else if s.booted_before.is_some()
-                    && e.get("booted_after") == s.booted_before.as_deref()
-                {
-                    s.overwritten_by = e.get("to").map(str::to_string);
+                }
+                if matches!(e.event, Event::Done | Event::Skip) {
+                    if s.booted_before.is_some()
+                        && e.get("booted_after") == s.booted_before.as_deref()
+                    {
+                        s.overwritten_by = e.get("to").map(str::to_string);
+                    }
+                    finished = true;
+                    s.runs = e.get("to").map(str::to_string);
                 }
                 s.changed = true;
-                s.runs = e.get("to").map(str::to_string);
             }
             (Some("revert"), Event::Done | Event::Skip) => {
                 s = Seen {
                     runs: e.get("to").map(str::to_string),
                     ..Seen::default()
                 };
+                finished = false;
             }
             _ => {}
         }
@@ -287,6 +306,26 @@ pub fn back_out<'a>(
             "{group}: nothing of this rollout has changed it: there is nothing to roll back"
         ));
     }
+    // A rollback whose failover left traffic on a unit that then failed its checks: rebooting
+    // the other unit would leave the pair's traffic on a failing unit with no standby. An
+    // operator decides.
+    if let Some(e) = entries.iter().rev().find(|e| {
+        e.get("group") == Some(group)
+            && e.get("step") == Some("failover")
+            && e.event != Event::Start
+    }) && e.event == Event::Fail
+        && e.get("swapped") == Some("yes")
+        && e.get("rollback").is_some()
+    {
+        let to = e.get("to").unwrap_or_default();
+        return Err(format!(
+            "{group}: the rollback's failover at {} left traffic on {to}, which then failed its checks ({}): \
+             lbfleet reboots no unit of the pair while {to} carries its traffic failing; check {to} \
+             (`lbfleet inventory sync` reads both units)",
+            e.at,
+            e.get("error").unwrap_or("no detail")
+        ));
+    }
     let old_of = |name: &str, k: &Known| -> Result<Version, String> {
         let vendor: Vendor = k
             .vendor
@@ -301,7 +340,11 @@ pub fn back_out<'a>(
             .ok_or_else(|| format!("{group}: the plan does not say which release {name} ran"))?;
         Version::parse(vendor, from).map_err(|e| e.to_string())
     };
-    let revert = |name: &str, k: &Known, role: HaRole| -> Result<Revert, String> {
+    let revert = |name: &str,
+                  k: &Known,
+                  role: HaRole,
+                  peer: Option<(String, String)>|
+     -> Result<Revert, String> {
         let s = seen(entries, name);
         let old = old_of(name, k)?;
         Ok(Revert {
@@ -322,6 +365,7 @@ pub fn back_out<'a>(
                 })
                 .and_then(|e| e.get("copied_to"))
                 .map(str::to_string),
+            peer,
             old,
             role,
         })
@@ -330,7 +374,7 @@ pub fn back_out<'a>(
     if first.ha_group.is_none() {
         for (name, k) in &units {
             if seen(entries, name).changed {
-                steps.push(BackStep::Revert(revert(name, k, HaRole::Standalone)?));
+                steps.push(BackStep::Revert(revert(name, k, HaRole::Standalone, None)?));
             }
         }
     } else {
@@ -346,9 +390,22 @@ pub fn back_out<'a>(
                 format!("{group}: neither the plan nor the journal says which unit carries traffic")
             })?;
         let others: Vec<&(String, Known)> = units.iter().filter(|(n, _)| *n != carrier).collect();
+        let host_of = |n: &str| {
+            units
+                .iter()
+                .find(|(x, _)| x == n)
+                .map(|(_, k)| k.host.clone())
+                .unwrap_or_default()
+        };
+        let carrier_at = Some((carrier.clone(), host_of(&carrier)));
         for (name, k) in &others {
             if seen(entries, name).changed {
-                steps.push(BackStep::Revert(revert(name, k, HaRole::Standby)?));
+                steps.push(BackStep::Revert(revert(
+                    name,
+                    k,
+                    HaRole::Standby,
+                    carrier_at.clone(),
+                )?));
             }
         }
         if seen(entries, &carrier).changed {
@@ -367,7 +424,12 @@ pub fn back_out<'a>(
                 from: (carrier.clone(), ck.host.clone()),
                 old: old_of(to, tk)?,
             }));
-            steps.push(BackStep::Revert(revert(&carrier, &ck, HaRole::Standby)?));
+            steps.push(BackStep::Revert(revert(
+                &carrier,
+                &ck,
+                HaRole::Standby,
+                Some((to.clone(), tk.host.clone())),
+            )?));
         }
     }
     if steps.is_empty() {
@@ -450,9 +512,49 @@ pub fn dry_run_revert(
     let mut t = connector
         .connect(&d)
         .map_err(|e| format!("{}: {e}", r.device))?;
-    Ok(vec![
-        device::role_check(t.as_mut(), driver, r.role).unwrap_or_else(|c| c),
-    ])
+    let mut checks = vec![device::role_check(t.as_mut(), driver, r.role).unwrap_or_else(|c| c)];
+    if let Some(why) = peer_not_carrying(drivers, connector, bo, r) {
+        checks.push(Check {
+            name: "peer",
+            status: device::Status::Fail,
+            detail: why,
+        });
+    }
+    Ok(checks)
+}
+
+/// Why the unit that must carry the pair's traffic while `r` reboots does not, if it does not
+/// (it must report active).
+fn peer_not_carrying(
+    drivers: &Drivers,
+    connector: &dyn Connector,
+    bo: &BackOut<'_>,
+    r: &Revert,
+) -> Option<String> {
+    let (name, host) = r.peer.as_ref()?;
+    let p = match unit(bo.entry, name, host) {
+        Ok(p) => p,
+        Err(e) => return Some(e),
+    };
+    let (driver, _) = match driver_of(drivers, &p) {
+        Ok(d) => d,
+        Err(e) => return Some(e),
+    };
+    let mut t = match connector.connect(&p) {
+        Ok(t) => t,
+        Err(e) => {
+            return Some(format!(
+                "{name}, which must carry the traffic meanwhile: {e}"
+            ));
+        }
+    };
+    let c = device::role_check(t.as_mut(), driver, HaRole::Active).unwrap_or_else(|c| c);
+    (c.status == device::Status::Fail).then(|| {
+        format!(
+            "{name}, which must carry the traffic meanwhile, {}",
+            c.detail
+        )
+    })
 }
 
 /// Runs a group's way back: each unit rebooted into its old release and checked (journaled as
@@ -547,6 +649,14 @@ fn revert_one(
     let (driver, vendor) = driver_of(c.drivers, &d)?;
     let resumed = c.unfinished(&step_key(&fields));
     c.record(Event::Start, &fields)?;
+    // The pair's traffic must be on the other unit before this one goes down.
+    if let Some(why) = peer_not_carrying(c.drivers, c.connector, bo, r) {
+        let msg = format!("not rebooted: {why}");
+        let mut f = fields.to_vec();
+        f.push(("error", &msg));
+        c.record(Event::Fail, &f)?;
+        return Err(GroupStop::Failed(format!("{}: {msg}", r.device)));
+    }
     c.observer.on(Progress::Step {
         device: &r.device,
         step: "rollback",

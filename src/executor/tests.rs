@@ -1001,8 +1001,16 @@ fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
     let bed = Bed::new();
     bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
     let d = device("lb02", "standby", &["16.1.4", "17.1.1.3"]);
-    let (checks, commands) =
-        dry_run_device(&bed.drivers, &bed.fleet, &bed.manifest, bed.dir.path(), &d).unwrap();
+    let (checks, commands) = dry_run_device(
+        &bed.drivers,
+        &bed.fleet,
+        &bed.manifest,
+        bed.dir.path(),
+        &d,
+        None,
+        None,
+    )
+    .unwrap();
     assert!(
         checks.iter().all(|c| c.status != device::Status::Fail),
         "{checks:?}"
@@ -1031,8 +1039,16 @@ fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
         b"16.1.4 and more",
     )
     .unwrap();
-    let (checks, _) =
-        dry_run_device(&bed.drivers, &bed.fleet, &bed.manifest, bed.dir.path(), &d).unwrap();
+    let (checks, _) = dry_run_device(
+        &bed.drivers,
+        &bed.fleet,
+        &bed.manifest,
+        bed.dir.path(),
+        &d,
+        None,
+        None,
+    )
+    .unwrap();
     let image = checks.iter().find(|c| c.name == "image").unwrap();
     assert_eq!(image.status, device::Status::Fail, "{checks:?}");
     assert!(
@@ -1041,8 +1057,16 @@ fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
     );
     // A missing image file is a failed gate.
     std::fs::remove_file(bed.dir.path().join("BIGIP-17.1.1.3-0.0.1.iso")).unwrap();
-    let (checks, _) =
-        dry_run_device(&bed.drivers, &bed.fleet, &bed.manifest, bed.dir.path(), &d).unwrap();
+    let (checks, _) = dry_run_device(
+        &bed.drivers,
+        &bed.fleet,
+        &bed.manifest,
+        bed.dir.path(),
+        &d,
+        None,
+        None,
+    )
+    .unwrap();
     assert!(
         checks
             .iter()
@@ -1881,11 +1905,15 @@ fn after_the_whole_rollout_the_standby_goes_back_first_then_traffic_then_the_oth
         failover: 5,
     };
     assert_eq!(bo.minutes(&m), 25 + 5 + 25);
-    // Only lb01: traffic moves away from it, then it goes back.
+    // Only lb01: traffic moves away from it to lb02, which must go back first for that.
     let only = bo.only("lb01").unwrap();
     assert_eq!(
         back_steps(&only),
-        ["failover lb01->lb02", "revert lb01 standby"]
+        [
+            "revert lb02 standby",
+            "failover lb01->lb02",
+            "revert lb01 standby"
+        ]
     );
     assert_eq!(
         back_steps(&bo.only("lb02").unwrap()),
@@ -2041,13 +2069,25 @@ fn a_unit_is_never_rebooted_back_while_it_carries_traffic() {
         (0, 0),
         &mut |_| false,
     );
-    // Behind lbfleet's back, traffic moved to lb01 and back to lb02... and lb01 stayed active
-    // too: the revert's own role check refuses.
+    // lb02 carries traffic. A way back that would reboot it without the failover first (its
+    // steps cut short) is refused twice over: the unit that must carry traffic meanwhile does
+    // not report active...
     let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
-    let only = BackOut {
+    let mut only = BackOut {
         steps: bo.steps[1..].to_vec(),
         ..bo.clone()
     };
+    let err = bed.roll_back(&only).unwrap_err();
+    assert!(
+        err.contains(
+            "lb02: not rebooted: lb01, which must carry the traffic meanwhile, is standby, expected active"
+        ),
+        "{err}"
+    );
+    // ... and the unit itself reports active, not the standby a revert needs.
+    if let BackStep::Revert(r) = &mut only.steps[0] {
+        r.peer = None;
+    }
     let err = bed.roll_back(&only).unwrap_err();
     assert!(
         err.contains("pre-checks failed, nothing changed")
@@ -2055,6 +2095,14 @@ fn a_unit_is_never_rebooted_back_while_it_carries_traffic() {
         "{err}"
     );
     assert_eq!(bed.fleet.device("lb02").version(), "16.1.4");
+    // Its only reboot is the upgrade's.
+    let downs = bed
+        .fleet
+        .events()
+        .iter()
+        .filter(|e| *e == "lb02 down")
+        .count();
+    assert_eq!(downs, 1);
 }
 
 /// `carried_canary` for a second pair, lb04 (active) and lb03 (standby), in group ha02.
@@ -2243,6 +2291,15 @@ fn a_rollback_needs_the_old_release_and_keeps_traffic_there_even_when_checks_fai
         bed.inventory.calls.lock().unwrap().clone(),
         ["lb01 ha_role=active", "lb02 ha_role=standby"]
     );
+    // Running the rollback again would reboot lb02, the pair's only other unit, while lb01
+    // carries traffic failing: refused until an operator decides.
+    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    assert!(
+        err.contains("ha01: the rollback's failover at ")
+            && err.contains("left traffic on lb01, which then failed its checks")
+            && err.contains("lbfleet reboots no unit of the pair"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -2332,7 +2389,7 @@ fn each_device_is_backed_up_once_before_its_first_change_and_a_failed_backup_cha
             Some(copy.display().to_string().as_str())
         );
     }
-    // Once each, even with two hops' worth of steps and a failover between.
+    // Once each, even with a failover between.
     let saves = bed
         .fleet
         .events()
@@ -2340,6 +2397,41 @@ fn each_device_is_backed_up_once_before_its_first_change_and_a_failed_backup_cha
         .filter(|e| e.contains(" save ucs "))
         .count();
     assert_eq!(saves, 2);
+    // Once per device, not per hop: two hops, one backup; and an earlier copy of the same
+    // name (a rollout of a plan of that name before) is kept beside the new one.
+    let mut bed = Bed::new();
+    let folder = bed.dir.path().join("plan.backups");
+    std::fs::create_dir_all(folder.join("c0")).unwrap();
+    std::fs::write(folder.join("c0/lbfleet-plan-c0.ucs"), "earlier").unwrap();
+    bed.backups = Some(Backups {
+        dir: folder.clone(),
+        tag: "plan".into(),
+    });
+    bed.fleet.add("c0", "active", None, &[]);
+    let mut g = single("c0");
+    g.devices[0].path = vec!["16.1.4".into(), "17.1.1.3".into()];
+    assert_eq!(
+        bed.run(&waves(vec![g], vec![]), Budget::Count(0)).completed,
+        1
+    );
+    let saves = bed
+        .fleet
+        .events()
+        .iter()
+        .filter(|e| e.contains(" save ucs "))
+        .count();
+    assert_eq!(saves, 1, "{:?}", bed.fleet.events());
+    let kept: Vec<String> = std::fs::read_dir(folder.join("c0"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().any(|k| k.starts_with("lbfleet-plan-c0.ucs.")));
+    assert_eq!(
+        std::fs::read_to_string(folder.join("c0/lbfleet-plan-c0.ucs")).unwrap(),
+        "UCS of c0 on 15.1.10\n"
+    );
 
     // A save the device refuses stops the device untouched, quoting it; fixed, the resume takes
     // the backup and goes on.
@@ -2440,4 +2532,84 @@ fn the_ticket_s_back_out_is_what_rollback_does_after_the_entry() {
     assert_eq!(steps.len(), 3);
     // Another group's steps are not this one's.
     assert!(ticket::journal_after(&w, 1, "ha02").is_empty());
+}
+
+#[test]
+fn a_hop_cut_short_still_knows_the_volume_to_keep_and_the_way_back() {
+    // Three volumes and two hops; the first hop's reboot never comes back in time.
+    let bed = Bed::new();
+    bed.fleet.add("c3", "active", None, &[Fault::NeverReturns]);
+    bed.fleet.add_volume("c3", "13.1.5");
+    let mut g = single("c3");
+    g.devices[0].path = vec!["16.1.4".into(), "17.1.1.3".into()];
+    let w = waves(vec![g], vec![]);
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 0);
+    // The start of the first hop recorded where c3 ran before anything changed.
+    let start = bed
+        .entries()
+        .into_iter()
+        .find(|e| e.event == journal::Event::Start && e.get("step") == Some("hop"))
+        .unwrap();
+    assert_eq!(start.get("booted_before"), Some("HD1.1"));
+    // Back, the resume finds the first hop done (no volume in its record) and the second hop
+    // still keeps HD1.1.
+    bed.fleet.fix("c3");
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
+    assert!(bed.at("c3 install HD1.3 17.1.1.3") > bed.at("c3 install HD1.2 16.1.4"));
+    let bo = back_out(&w, &bed.entries(), "c3").unwrap();
+    let r = bo.reverts().next().unwrap();
+    assert_eq!(
+        (r.booted_before.as_deref(), r.overwritten_by.as_deref()),
+        (Some("HD1.1"), None)
+    );
+    bed.roll_back(&bo).unwrap();
+    assert_eq!(bed.fleet.device("c3").active, 0);
+}
+
+#[test]
+fn a_revert_that_did_not_come_back_is_continued_and_checked() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
+    // lb02's reboot back does not return in time: the rollback stops there, lb01 untouched.
+    bed.fleet.break_with("lb02", Fault::NeverReturns);
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    let err = bed.roll_back(&bo).unwrap_err();
+    assert!(
+        err.contains("lb02: ") && err.contains("did not come back"),
+        "{err}"
+    );
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    assert_eq!(bed.fleet.device("lb01").version(), "16.1.4");
+    // It came back on 15.1.10 but out of sync: found there, and checked as after a reboot.
+    bed.fleet.fix("lb02");
+    bed.fleet.break_with("lb02", Fault::OutOfSync);
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    assert_eq!(back_steps(&bo)[0], "revert lb02 standby");
+    let err = bed.roll_back(&bo).unwrap_err();
+    assert!(
+        err.contains("post-checks failed on 15.1.10") && err.contains("sync"),
+        "{err}"
+    );
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    // In sync again: lb02 is not rebooted a third time, the rest follows.
+    bed.fleet.fix("lb02");
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    bed.roll_back(&bo).unwrap();
+    let downs = bed
+        .fleet
+        .events()
+        .iter()
+        .filter(|e| *e == "lb02 down")
+        .count();
+    assert_eq!(downs, 2, "{:?}", bed.fleet.events());
+    assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
+    assert_eq!(bed.fleet.device("lb02").role, "active");
+    let skipped = bed.entries().into_iter().any(|e| {
+        e.event == journal::Event::Skip
+            && e.get("step") == Some("revert")
+            && e.get("device") == Some("lb02")
+    });
+    assert!(skipped);
 }
