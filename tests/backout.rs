@@ -108,6 +108,13 @@ fn a_rolled_out_pair_goes_back_standby_first_as_the_lab_log_shows() {
         ]
     );
     lab.assert_pairs_never_both_down();
+    // The run report, rewritten from the whole journal, says so.
+    let report = std::fs::read_to_string(lab.path("plan.report.md")).unwrap();
+    assert!(
+        report.contains("| lab-lb02 | 15.1.10 | 16.1.4 | 1/1 | rolled back: runs 15.1.10 again |")
+            && report.contains("| revert | lab-lb01 | 15.1.10 | done |"),
+        "{report}"
+    );
     assert_eq!(unit(&lab, "lab-lb01"), pair("standby", "15.1.10"));
     assert_eq!(unit(&lab, "lab-lb02"), pair("active", "15.1.10"));
     assert!(

@@ -89,7 +89,7 @@ enum Command {
     /// previous volume in HA-safe order, with a checked failover; the rollout does not continue
     /// them.
     #[command(
-        after_help = "Writes: PLAN.journal (the rollback), the units' version and ha_role in the inventory CSV; PLAN.lock while it runs."
+        after_help = "Writes: PLAN.journal (the rollback), the run report PLAN.report.md, the units' version and ha_role in the inventory CSV; PLAN.lock while it runs."
     )]
     Rollback(Box<rollback::Args>),
     /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).

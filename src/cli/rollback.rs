@@ -321,6 +321,15 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         }
     }
     observer.settle();
+    // The run report beside the plan, from the whole journal: the rollout and its rollback.
+    let entries = journal.into_inner().expect("journal").entries;
+    let report = engine::report_path(&None, &args.plan);
+    crate::fsutil::write_atomic(
+        &report,
+        crate::executor::report::markdown(&plan, &args.plan.display().to_string(), &entries)
+            .as_bytes(),
+    )?;
+    super::out(format!("report {}", report.display()))?;
     Ok(if failed || refused {
         ExitStatus::Findings
     } else {

@@ -98,7 +98,19 @@ pub fn markdown(plan: &Plan, plan_path: &str, entries: &[Entry]) -> String {
                     .count();
                 let failed = mine.iter().rev().find(|e| e.event == Event::Fail);
                 let interrupted = mine.last().is_some_and(|e| e.event == Event::Interrupted);
-                let result = if done == d.path.len() {
+                // `lbfleet rollback` took it back after its hops.
+                let reverted = entries
+                    .iter()
+                    .rev()
+                    .filter(|e| e.get("device") == Some(d.name.as_str()))
+                    .find(|e| {
+                        matches!(e.event, Event::Done | Event::Skip)
+                            && matches!(e.get("step"), Some("hop" | "revert"))
+                    })
+                    .is_some_and(|e| e.get("step") == Some("revert"));
+                let result = if reverted {
+                    format!("rolled back: runs {} again", d.from)
+                } else if done == d.path.len() {
                     "upgraded".to_string()
                 } else if interrupted {
                     "interrupted (unfinished: `--resume` continues it)".into()
