@@ -2034,6 +2034,11 @@ mod tests {
             target_volume(&mut t, &d, &to, None).unwrap(),
             (Some("HD1.2".into()), None)
         );
+        // A driver without volumes is asked for none.
+        let ns = ns.get(Vendor::NetScaler).unwrap();
+        assert!(!lists_volumes(ns) && lists_volumes(&d));
+        let nto = Version::parse(Vendor::NetScaler, "14.1-66.62").unwrap();
+        assert_eq!(target_volume(&mut t, ns, &nto, None).unwrap(), (None, None));
     }
 
     #[test]

@@ -139,9 +139,29 @@ fn the_markdown_change_ticket_has_each_group_s_steps_addresses_and_way_back() {
         assert!(fra.contains(&row), "{row}\nnot in:\n{fra}");
     }
     assert!(
-        fra.contains("; forward about 215 min, back-out about 30 min"),
+        fra.contains("; forward about 215 min, back-out about 30 min by reboot while a volume still holds the old release (else a reinstall and the backup)"),
         "{fra}"
     );
+    // Where the way back by reboot may end: before the second hop's install.
+    let note = fra.find("| note | ").expect("the volume note");
+    let second_install = fra
+        .find("`tmsh install sys software image <image for 17.1.1.3>")
+        .unwrap();
+    assert!(note < second_install, "{fra}");
+    // Minutes add up to the estimate: each hop's upload, install, reboot and checks, and the
+    // failover.
+    let minutes: i64 = fra
+        .lines()
+        .filter(|l| l.contains("| forward |") || l.contains("| post-check |"))
+        .filter_map(|l| {
+            l.trim_end_matches(" |")
+                .rsplit(" | ")
+                .next()?
+                .parse::<i64>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(minutes, 215, "{fra}");
     // Wave 1 of the same pair: both units go back, the one not carrying traffic first.
     let wave1 = section("## Change: wave 1, FRA1 fra1-ha01 — window ");
     let back: Vec<&str> = wave1
@@ -155,8 +175,18 @@ fn the_markdown_change_ticket_has_each_group_s_steps_addresses_and_way_back() {
             "lbfleet",
             "fra1-lb02 (fra1-lb02.mgmt.meridian.example)",
             "fra1-lb01 (fra1-lb01.mgmt.meridian.example)",
-            "fra1-lb01 (fra1-lb01.mgmt.meridian.example)"
+            "fra1-lb01 (fra1-lb01.mgmt.meridian.example)",
+            "fra1-lb02 (fra1-lb02.mgmt.meridian.example)"
         ]
+    );
+    // After the canary's soak, wave 1 first checks the unit that carried the traffic.
+    assert!(
+        wave1.contains("| soak check | fra1-lb02 (fra1-lb02.mgmt.meridian.example) | `tmsh load sys config verify` | succeeds; if not, traffic goes back to fra1-lb01 and the group stops |"),
+        "{wave1}"
+    );
+    assert!(
+        md.contains("| by hand | fra1-lb09 (")
+            && md.contains("lbfleet has no kemp driver to run it")
     );
     // A vendor without a driver is planned but says lbfleet cannot run it.
     assert!(md.contains("(no kemp driver: lbfleet cannot run it; write one with --drivers)"));

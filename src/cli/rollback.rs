@@ -174,44 +174,60 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let journal = Journal::open(&jpath)?;
     // Every group's way back is found from the journal, then read on its devices, before
     // anything changes; a group without one is refused and the others go on (in an incident,
-    // one wrong name must not hold the rest).
-    let mut backs: Vec<BackOut<'_>> = Vec::new();
+    // one wrong name must not hold the rest). A group with nothing to do is not a failure.
     let mut refused = false;
-    for (g, device) in &selected {
-        let found =
-            executor::back_out(&plan.waves, &journal.entries, g).and_then(|bo| match device {
-                None => Ok(bo),
-                Some(d) => bo.only(d).ok_or_else(|| {
-                    format!("{d}: this rollout has not changed it (or it is back already)")
-                }),
-            });
-        match found {
-            Ok(bo) => backs.push(bo),
-            Err(why) => {
-                eprintln!("{why}: nothing done for {g}");
+    let mut nothing = |why: &executor::NoWayBack| -> anyhow::Result<()> {
+        match why {
+            executor::NoWayBack::Nothing(m) => super::out(format!("{m}: nothing to do")),
+            executor::NoWayBack::Refused(m) => {
+                eprintln!("{m}: nothing done");
                 refused = true;
+                Ok(())
             }
         }
-    }
-    if backs.is_empty() {
-        return Ok(ExitStatus::Findings);
-    }
+    };
     let connector = SshConnector::new(&args.ssh)?;
     let mut ready = Vec::new();
-    for bo in backs {
+    for (g, device) in &selected {
+        let mut found = executor::back_out(&plan.waves, &journal.entries, g);
+        // Where the traffic really is: a failover by hand since the journal's last word.
+        if let Ok(bo) = &found {
+            match executor::carrier_now(bo, &drivers, &connector) {
+                Ok(Some(now)) if Some(&now) != bo.carrier.as_ref() => {
+                    super::out(format!(
+                        "{g}: the devices say {now} carries the traffic (not what the journal says: a failover by hand?); the way back starts from there"
+                    ))?;
+                    found = executor::back_out_from(&plan.waves, &journal.entries, g, Some(&now));
+                }
+                Ok(_) => {}
+                Err(why) => found = Err(executor::NoWayBack::Refused(why)),
+            }
+        }
+        let found = found.and_then(|bo| match device {
+            None => Ok(bo),
+            Some(d) => bo.only(d),
+        });
+        let bo = match found {
+            Ok(bo) => bo,
+            Err(why) => {
+                nothing(&why)?;
+                continue;
+            }
+        };
         match executor::check_back_out(&bo, &drivers, &connector) {
             Ok(commands) => ready.push((bo, commands)),
-            Err(why) => {
-                eprintln!(
-                    "{}: cannot roll back: {why}; nothing done for {}",
-                    bo.group, bo.group
-                );
-                refused = true;
-            }
+            Err(why) => nothing(&executor::NoWayBack::Refused(format!(
+                "{}: cannot roll back: {why}",
+                bo.group
+            )))?,
         }
     }
     if ready.is_empty() {
-        return Ok(ExitStatus::Findings);
+        return Ok(if refused {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Success
+        });
     }
     if args.dry_run {
         let mut blocked = false;
@@ -303,8 +319,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
                     .map(|r| format!("{} on {}", r.device, r.old))
                     .collect();
                 let carrier = bo
-                    .failover()
-                    .map(|f| format!("; {} carries traffic", f.to.0))
+                    .carrier_after()
+                    .map(|c| format!("; {c} carries traffic"))
                     .unwrap_or_default();
                 super::out(format!(
                     "{name}: rolled back: {}{carrier}; the rollout will not continue {name}",

@@ -96,10 +96,11 @@ pub struct StatusArgs {
 /// Where backups go: `--backups DIR`, else `PLAN.backups/` beside the plan; archives are named
 /// after the plan file.
 pub fn backups(plan: &Path, given: &Option<PathBuf>) -> executor::Backups {
+    let dir = given
+        .clone()
+        .unwrap_or_else(|| plan.with_extension("backups"));
     executor::Backups {
-        dir: given
-            .clone()
-            .unwrap_or_else(|| plan.with_extension("backups")),
+        dir,
         tag: plan
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -244,6 +245,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         }
     }
     if args.dry_run {
+        if args.no_backups {
+            eprintln!(
+                "warning: --no-backups: the run would change devices without a configuration backup first"
+            );
+        }
         let connector = SshConnector::new(&args.ssh)?;
         let entries = if jpath.exists() {
             Journal::read(&jpath)?
@@ -320,6 +326,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             j.record(Event::Note, &[("what", "force"), ("detail", f)])?;
         }
         if args.no_backups {
+            eprintln!(
+                "warning: --no-backups: devices are changed without a configuration backup first (journaled)"
+            );
             j.record(
                 Event::Note,
                 &[
@@ -346,7 +355,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     }
     let windows = crate::executor::windows::SiteWindows::new(&inv.sites, plan.options.horizon_days);
     let writer = engine::CsvInventory::new(&inv);
-    let backups = backups(&args.plan, &args.backups);
+    let mut backups = backups(&args.plan, &args.backups);
+    // Absolute, as the journal records it: a later run may start elsewhere.
+    backups.dir = std::path::absolute(&backups.dir).unwrap_or(backups.dir);
     let settings = Settings {
         parallel: args.parallel.max(1),
         budget: args.max_failures,
@@ -613,6 +624,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
     let mut t = Table::new(&["wave", "group", "device", "hops done", "state", "detail"]);
     let last = journal::last_events(&entries);
     let mut done_groups = 0;
+    let mut rolled_groups = 0;
     let total: usize = plan.waves.iter().map(|w| w.groups.len()).sum();
     for w in &plan.waves {
         for g in &w.groups {
@@ -633,10 +645,21 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
                     .iter()
                     .rev()
                     .find(|e| matches!(e.event, Event::Start | Event::Fail | Event::Interrupted));
+                // A backup that failed before the first hop.
+                let backup_failed = last.iter().rev().find(|e| {
+                    e.get("device") == Some(d.name.as_str()) && e.get("step") == Some("backup")
+                });
                 let (state, detail) = match current {
                     Some(e) if e.event == Event::Fail => {
                         ("failed", e.get("error").unwrap_or("").to_string())
                     }
+                    None if done == 0 && backup_failed.is_some_and(|e| e.event == Event::Fail) => (
+                        "failed",
+                        backup_failed
+                            .and_then(|e| e.get("error"))
+                            .unwrap_or("")
+                            .to_string(),
+                    ),
                     Some(e) if e.event == Event::Interrupted => (
                         "interrupted (--resume continues it)",
                         format!("hop to {}", e.get("to").unwrap_or("")),
@@ -667,14 +690,21 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
                     Cell::text(detail),
                 ]);
             }
-            if group_done {
+            if executor::rolled_back(&entries, &gname).is_some() {
+                rolled_groups += 1;
+            } else if group_done {
                 done_groups += 1;
             }
         }
     }
     crate::report::emit(&crate::report::Format::Table.exporter().export(&t)?, None)?;
     super::out(format!(
-        "{done_groups} of {total} groups done; journal {}",
+        "{done_groups} of {total} groups done{}; journal {}",
+        if rolled_groups > 0 {
+            format!(", {rolled_groups} rolled back")
+        } else {
+            String::new()
+        },
         jpath.display()
     ))?;
     // Images staged ahead of the windows (`lbfleet stage`).

@@ -31,7 +31,8 @@ use crate::version::{Vendor, Version};
 
 use journal::{Event, Journal};
 pub use rollback::{
-    BackOut, BackStep, FailBack, Revert, back_out, check_back_out, dry_run_revert, roll_back,
+    BackOut, BackStep, FailBack, NoWayBack, Revert, back_out, back_out_from, carrier_now,
+    check_back_out, dry_run_revert, roll_back,
 };
 pub use windows::{Admit, PlannedWindows, WindowMode, Windows};
 
@@ -536,6 +537,12 @@ fn run_group(
 ) -> Result<(), GroupStop> {
     let gname = group_name(g);
     let wave_s = wave.to_string();
+    // A rolled-back group runs no further step and is not done, whatever it finished before.
+    if let Some(at) = c.rolled_back(&gname) {
+        return Err(GroupStop::Failed(format!(
+            "{gname} was rolled back at {at}: nothing more of it runs (plan it again)"
+        )));
+    }
     // Roles as planned, or as an earlier wave's failover of the group left them.
     let mut roles: HashMap<String, HaRole> = g
         .devices
@@ -566,12 +573,6 @@ fn run_group(
     let mut admitted = false;
     let mut admit = |c: &Ctx<'_>| -> Result<(), GroupStop> {
         if !admitted {
-            // A rolled-back group runs no further step (its finished entries stay finished).
-            if let Some(at) = c.rolled_back(&gname) {
-                return Err(GroupStop::Failed(format!(
-                    "{gname} was rolled back at {at}: nothing more of it runs (plan it again)"
-                )));
-            }
             c.admit(g, ready.clone())?;
             admitted = true;
             if let (true, Some(h)) = (fresh, handover) {
@@ -634,10 +635,8 @@ fn run_group(
                     // The volume it ran before this rollout's first hop: the way back. Read and
                     // journaled with the first hop's start, so an interrupted hop found done
                     // later still knows it.
-                    let mut keep = rollback::booted_first(
-                        &c.journal.lock().expect("journal lock").entries,
-                        name,
-                    );
+                    let mut keep =
+                        booted_first(&c.journal.lock().expect("journal lock").entries, name);
                     let mut start = fields.to_vec();
                     if keep.is_none() && !resumed {
                         keep = running_volume(c, d, driver, &kept);
@@ -1623,8 +1622,25 @@ pub fn run(
         outcome.completed += report.completed;
         outcome.failed.extend(report.failed.iter().cloned());
         outcome.waiting.extend(report.waiting.iter().cloned());
-        if !report.failed.is_empty() && wave.kind == WaveKind::Canary {
+        let rolled: Vec<&str> = report
+            .failed
+            .iter()
+            .filter(|(_, e)| e.contains(" was rolled back at "))
+            .map(|(g, _)| g.as_str())
+            .collect();
+        if !rolled.is_empty() && wave.kind == WaveKind::Canary {
+            outcome.stopped = Some(format!(
+                "the canary {} was rolled back: nothing else starts (plan again)",
+                rolled.join(", ")
+            ));
+        } else if !report.failed.is_empty() && wave.kind == WaveKind::Canary {
             outcome.stopped = Some("the canary failed: nothing else starts".into());
+        } else if stop.load(Ordering::SeqCst) && !rolled.is_empty() {
+            outcome.stopped = Some(format!(
+                "{} rolled back: the rollout does not go on with this release (plan again; --max-failures {} lets the other groups go on)",
+                rolled.join(", "),
+                failures.load(Ordering::SeqCst)
+            ));
         } else if stop.load(Ordering::SeqCst) {
             outcome.stopped = Some(format!(
                 "{} failed groups exceed the budget of {allowed}: nothing new starts",

@@ -82,15 +82,31 @@ pub struct BackOut<'a> {
     pub entry: &'a Group,
     /// The steps, in order.
     pub steps: Vec<BackStep<'a>>,
+    /// The pair's units with their addresses (empty for a standalone device).
+    pub units: Vec<(String, String)>,
+    /// The unit taken to carry the pair's traffic when the way back starts.
+    pub carrier: Option<String>,
 }
 
 impl BackOut<'_> {
-    /// The failover of the way back, if it has one.
+    /// The first failover of the way back, if it has one.
     pub fn failover(&self) -> Option<&FailBack<'_>> {
         self.steps.iter().find_map(|s| match s {
             BackStep::Failover(f) => Some(f),
             BackStep::Revert(_) => None,
         })
+    }
+
+    /// The unit carrying the pair's traffic once the way back is done.
+    pub fn carrier_after(&self) -> Option<&str> {
+        self.steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                BackStep::Failover(f) => Some(f.to.0.as_str()),
+                BackStep::Revert(_) => None,
+            })
+            .or(self.carrier.as_deref())
     }
 
     /// The units that reboot, in order.
@@ -112,22 +128,44 @@ impl BackOut<'_> {
             .sum()
     }
 
-    /// Only what takes `device` back: its reboot, and the failover before it when it carries
-    /// the traffic. `None` when the way back does not change it.
-    pub fn only(&self, device: &str) -> Option<Self> {
+    /// Only what takes `device` back: its reboot, with the failover that moves traffic off it
+    /// before (when it carries the traffic) and back to it after (when it carried it before the
+    /// change). Refused when that failover needs its peer back on the old release first: that
+    /// is the group's rollback, not one device's.
+    pub fn only(&self, device: &str) -> Result<Self, NoWayBack> {
+        let Some(i) = self
+            .steps
+            .iter()
+            .position(|s| matches!(s, BackStep::Revert(r) if r.device == device))
+        else {
+            return Err(NoWayBack::Nothing(format!(
+                "{device}: this rollout has not changed it, or it is back already"
+            )));
+        };
+        let mut keep = vec![i];
+        let mut moved = false;
+        if let Some(BackStep::Failover(f)) = i.checked_sub(1).map(|j| &self.steps[j])
+            && f.from.0 == device
+        {
+            moved = true;
+            if self.reverts().any(|r| r.device == f.to.0) {
+                return Err(NoWayBack::Refused(format!(
+                    "{device} carries {}'s traffic and {}, its peer, runs the new release too: \
+                     traffic can only go to {} once it is back on {}; roll back the group \
+                     (--group {})",
+                    self.group, f.to.0, f.to.0, f.old, self.group
+                )));
+            }
+            keep.insert(0, i - 1);
+        }
+        if let (true, Some(BackStep::Failover(f))) = (moved, self.steps.get(i + 1))
+            && f.to.0 == device
+        {
+            keep.push(i + 1);
+        }
         let mut out = self.clone();
-        // When traffic must move off `device` to a unit this rollout also changed, that unit
-        // goes back first: the failover needs it on its old release.
-        let taker = self.steps.iter().find_map(|s| match s {
-            BackStep::Failover(f) if f.from.0 == device => Some(f.to.0.clone()),
-            _ => None,
-        });
-        out.steps.retain(|s| match s {
-            BackStep::Revert(r) => r.device == device || Some(&r.device) == taker.as_ref(),
-            BackStep::Failover(f) => f.from.0 == device,
-        });
-        let any = out.reverts().next().is_some();
-        any.then_some(out)
+        out.steps = keep.into_iter().map(|j| self.steps[j].clone()).collect();
+        Ok(out)
     }
 
     /// The steps in words, for consent and reports.
@@ -152,6 +190,29 @@ impl BackOut<'_> {
                 ),
             })
             .collect()
+    }
+}
+
+/// Why a group has no way back here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoWayBack {
+    /// Nothing to do: the rollout has not changed it, or it is back already.
+    Nothing(String),
+    /// It cannot go back this way: the reason.
+    Refused(String),
+}
+
+impl std::fmt::Display for NoWayBack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoWayBack::Nothing(m) | NoWayBack::Refused(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<String> for NoWayBack {
+    fn from(m: String) -> NoWayBack {
+        NoWayBack::Refused(m)
     }
 }
 
@@ -227,14 +288,25 @@ pub fn back_out<'a>(
     waves: &'a [Wave],
     entries: &[journal::Entry],
     group: &str,
-) -> Result<BackOut<'a>, String> {
+) -> Result<BackOut<'a>, NoWayBack> {
+    back_out_from(waves, entries, group, None)
+}
+
+/// [`back_out`], with the unit the devices say carries the pair's traffic when it is not the
+/// one the journal knows (a failover by hand).
+pub fn back_out_from<'a>(
+    waves: &'a [Wave],
+    entries: &[journal::Entry],
+    group: &str,
+    carrier_now: Option<&str>,
+) -> Result<BackOut<'a>, NoWayBack> {
     let of_group: Vec<(usize, &Group)> = waves
         .iter()
         .flat_map(|w| w.groups.iter().map(move |g| (w.index, g)))
         .filter(|(_, g)| group_name(g) == group)
         .collect();
     let Some(&(first_wave, first)) = of_group.first() else {
-        return Err(format!("{group}: not in the plan"));
+        return Err(format!("{group}: not in the plan").into());
     };
     // The units, from every entry of the group: upgraded devices, and the failovers' units.
     let mut units: Vec<(String, Known)> = Vec::new();
@@ -302,9 +374,9 @@ pub fn back_out<'a>(
         .iter()
         .any(|e| e.get("group") == Some(group) && e.get("step").is_some());
     if !touched {
-        return Err(format!(
+        return Err(NoWayBack::Nothing(format!(
             "{group}: nothing of this rollout has changed it: there is nothing to roll back"
-        ));
+        )));
     }
     // A rollback whose failover left traffic on a unit that then failed its checks: rebooting
     // the other unit would leave the pair's traffic on a failing unit with no standby. An
@@ -324,7 +396,8 @@ pub fn back_out<'a>(
              (`lbfleet inventory sync` reads both units)",
             e.at,
             e.get("error").unwrap_or("no detail")
-        ));
+        )
+        .into());
     }
     let old_of = |name: &str, k: &Known| -> Result<Version, String> {
         let vendor: Vendor = k
@@ -371,6 +444,7 @@ pub fn back_out<'a>(
         })
     };
     let mut steps = Vec::new();
+    let mut carrying_now = None;
     if first.ha_group.is_none() {
         for (name, k) in &units {
             if seen(entries, name).changed {
@@ -378,7 +452,8 @@ pub fn back_out<'a>(
             }
         }
     } else {
-        let carrier = super::carrying(entries, group)
+        let carrier = carrier_now
+            .or_else(|| super::carrying(entries, group))
             .map(str::to_string)
             .or_else(|| {
                 units
@@ -387,8 +462,11 @@ pub fn back_out<'a>(
                     .map(|(n, _)| n.clone())
             })
             .ok_or_else(|| {
-                format!("{group}: neither the plan nor the journal says which unit carries traffic")
+                NoWayBack::Refused(format!(
+                    "{group}: neither the plan nor the journal says which unit carries traffic"
+                ))
             })?;
+        carrying_now = Some(carrier.clone());
         let others: Vec<&(String, Known)> = units.iter().filter(|(n, _)| *n != carrier).collect();
         let host_of = |n: &str| {
             units
@@ -410,7 +488,9 @@ pub fn back_out<'a>(
         }
         if seen(entries, &carrier).changed {
             let (to, tk) = others.first().ok_or_else(|| {
-                format!("{group}: the plan names no unit to take {carrier}'s traffic")
+                NoWayBack::Refused(format!(
+                    "{group}: the plan names no unit to take {carrier}'s traffic"
+                ))
             })?;
             let ck = units
                 .iter()
@@ -431,23 +511,91 @@ pub fn back_out<'a>(
                 Some((to.clone(), tk.host.clone())),
             )?));
         }
+        // The state before the change: its active unit carries the traffic again.
+        let last = steps.iter().rev().find_map(|s| match s {
+            BackStep::Failover(f) => Some(f.to.0.clone()),
+            BackStep::Revert(_) => None,
+        });
+        let original = units
+            .iter()
+            .find(|(_, k)| k.role.as_deref() == Some("active"));
+        if let (Some(now), Some((name, k))) = (last, original)
+            && now != *name
+        {
+            steps.push(BackStep::Failover(FailBack {
+                wave,
+                entry,
+                to: (name.clone(), k.host.clone()),
+                from: (now.clone(), host_of(&now)),
+                old: old_of(name, k)?,
+            }));
+        }
     }
     if steps.is_empty() {
-        return Err(match super::rolled_back(entries, group) {
-            Some(at) => format!(
-                "{group} was rolled back at {at}: every unit runs the release the plan found it on"
-            ),
-            None => format!(
-                "{group}: every unit runs the release the plan found it on: there is nothing to roll back"
-            ),
-        });
+        return Err(NoWayBack::Nothing(
+            match super::rolled_back(entries, group) {
+                Some(at) => format!(
+                    "{group} was rolled back at {at}: every unit runs the release the plan found it on"
+                ),
+                None => format!(
+                    "{group}: every unit runs the release the plan found it on: there is nothing to roll back"
+                ),
+            },
+        ));
     }
+    let pair: Vec<(String, String)> = if first.ha_group.is_some() {
+        units
+            .iter()
+            .map(|(n, k)| (n.clone(), k.host.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(BackOut {
         group: group.to_string(),
         wave,
         entry,
         steps,
+        units: pair,
+        carrier: carrying_now,
     })
+}
+
+/// The unit of the pair that reports active now, read from both units (read-only): `Ok(None)`
+/// for a standalone group; an error when none or both do, or one cannot be read.
+pub fn carrier_now(
+    bo: &BackOut<'_>,
+    drivers: &Drivers,
+    connector: &dyn Connector,
+) -> Result<Option<String>, String> {
+    let mut active = Vec::new();
+    for (name, host) in &bo.units {
+        let d = unit(bo.entry, name, host)?;
+        let (driver, _) = driver_of(drivers, &d)?;
+        let mut t = connector.connect(&d).map_err(|e| format!("{name}: {e}"))?;
+        let c = device::role_check(t.as_mut(), driver, HaRole::Active).unwrap_or_else(|c| c);
+        if c.status == device::Status::Ok {
+            active.push(name.clone());
+        }
+    }
+    match active.as_slice() {
+        [] if bo.units.is_empty() => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        [] => Err(format!(
+            "{}: no unit reports active ({}): nothing can take the traffic",
+            bo.group,
+            bo.units
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        many => Err(format!(
+            "{}: {} report active at once: settle the pair first",
+            bo.group,
+            many.join(" and ")
+        )),
+    }
 }
 
 /// Why a group's way back cannot start, read-only: every unit that reboots must have a way

@@ -1786,7 +1786,9 @@ fn rollback_in_the_soak_gives_traffic_back_first_then_reboots_the_canary_back() 
     pair_fleet(&bed, &[]);
     let w = carried_canary();
     // Nothing ran: nothing to give back.
-    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    let err = back_out(&w, &bed.entries(), "ha01")
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("nothing of this rollout has changed it"),
         "{err}"
@@ -1855,7 +1857,9 @@ fn rollback_in_the_soak_gives_traffic_back_first_then_reboots_the_canary_back() 
     );
     assert!(rolled_back(&bed.entries(), "ha01").is_some());
     assert!(rolled_back(&bed.entries(), "ha02").is_none());
-    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    let err = back_out(&w, &bed.entries(), "ha01")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("ha01 was rolled back at"), "{err}");
     // The journal explains the inventory: lb01 active, both on their old release.
     let groups: Vec<(usize, &Group)> = w
@@ -1887,16 +1891,19 @@ fn after_the_whole_rollout_the_standby_goes_back_first_then_traffic_then_the_oth
     let w = carried_canary();
     assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
     let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
-    // lb01 carries traffic after the failback: lb02 first.
+    // lb01 carries traffic after the failback: lb02 first, then traffic to it, lb01 back, and
+    // traffic back to lb01 as before the change.
     assert_eq!(
         back_steps(&bo),
         [
             "revert lb02 standby",
             "failover lb01->lb02",
-            "revert lb01 standby"
+            "revert lb01 standby",
+            "failover lb02->lb01"
         ]
     );
     assert_eq!(bo.wave, 1);
+    assert_eq!(bo.carrier.as_deref(), Some("lb01"));
     let m = crate::planner::durations::StepMinutes {
         upload: 15,
         install: 30,
@@ -1904,29 +1911,28 @@ fn after_the_whole_rollout_the_standby_goes_back_first_then_traffic_then_the_oth
         checks: 10,
         failover: 5,
     };
-    assert_eq!(bo.minutes(&m), 25 + 5 + 25);
-    // Only lb01: traffic moves away from it to lb02, which must go back first for that.
-    let only = bo.only("lb01").unwrap();
-    assert_eq!(
-        back_steps(&only),
-        [
-            "revert lb02 standby",
-            "failover lb01->lb02",
-            "revert lb01 standby"
-        ]
+    assert_eq!(bo.minutes(&m), 25 + 5 + 25 + 5);
+    // Only lb01: traffic would have to move to lb02, which runs the new release too: that is
+    // the group's rollback, not one device's.
+    let err = bo.only("lb01").unwrap_err();
+    assert!(
+        matches!(&err, NoWayBack::Refused(m) if m.contains("lb01 carries ha01's traffic and lb02, its peer, runs the new release too")),
+        "{err}"
     );
     assert_eq!(
         back_steps(&bo.only("lb02").unwrap()),
         ["revert lb02 standby"]
     );
-    assert!(bo.only("lb09").is_none());
+    assert!(matches!(bo.only("lb09"), Err(NoWayBack::Nothing(_))));
     bed.roll_back(&bo).unwrap();
     for d in ["lb01", "lb02"] {
         assert_eq!(bed.fleet.device(d).version(), "15.1.10", "{d}");
     }
-    assert_eq!(bed.fleet.device("lb02").role, "active");
+    // Roles as before the change.
+    assert_eq!(bed.fleet.device("lb01").role, "active");
     assert!(bed.at("lb02 down") < bed.at("lb01 failover to lb02"));
     assert!(bed.at("lb01 failover to lb02") < bed.at("lb01 down"));
+    assert!(bed.at("lb01 down") < bed.at("lb02 failover to lb01"));
     assert!(
         !bed.fleet.events().iter().any(|e| e.contains("not serving")),
         "{:?}",
@@ -1940,7 +1946,9 @@ fn after_the_whole_rollout_the_standby_goes_back_first_then_traffic_then_the_oth
         .find(|e| e.get("step") == Some("failover") && e.event == journal::Event::Done)
         .unwrap();
     assert_eq!(failover.get("for"), Some("rollback"));
-    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    let err = back_out(&w, &bed.entries(), "ha01")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("was rolled back at"), "{err}");
 }
 
@@ -1963,7 +1971,11 @@ fn an_interrupted_rollback_continues_from_the_journal() {
     let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
     assert_eq!(
         back_steps(&bo),
-        ["failover lb01->lb02", "revert lb01 standby"]
+        [
+            "failover lb01->lb02",
+            "revert lb01 standby",
+            "failover lb02->lb01"
+        ]
     );
     bed.roll_back(&bo).unwrap();
     assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
@@ -2293,7 +2305,9 @@ fn a_rollback_needs_the_old_release_and_keeps_traffic_there_even_when_checks_fai
     );
     // Running the rollback again would reboot lb02, the pair's only other unit, while lb01
     // carries traffic failing: refused until an operator decides.
-    let err = back_out(&w, &bed.entries(), "ha01").unwrap_err();
+    let err = back_out(&w, &bed.entries(), "ha01")
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("ha01: the rollback's failover at ")
             && err.contains("left traffic on lb01, which then failed its checks")
@@ -2529,7 +2543,7 @@ fn the_ticket_s_back_out_is_what_rollback_does_after_the_entry() {
         steps,
         back_steps(&back_out(&w, &bed.entries(), "ha01").unwrap())
     );
-    assert_eq!(steps.len(), 3);
+    assert_eq!(steps.len(), 4);
     // Another group's steps are not this one's.
     assert!(ticket::journal_after(&w, 1, "ha02").is_empty());
 }
@@ -2605,11 +2619,145 @@ fn a_revert_that_did_not_come_back_is_continued_and_checked() {
         .count();
     assert_eq!(downs, 2, "{:?}", bed.fleet.events());
     assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
-    assert_eq!(bed.fleet.device("lb02").role, "active");
+    assert_eq!(bed.fleet.device("lb01").role, "active");
     let skipped = bed.entries().into_iter().any(|e| {
         e.event == journal::Event::Skip
             && e.get("step") == Some("revert")
             && e.get("device") == Some("lb02")
     });
     assert!(skipped);
+}
+
+#[test]
+fn a_failover_by_hand_since_the_journal_is_read_off_the_devices() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
+    // An operator fails the pair over at the console: lb02 carries traffic, the journal says lb01.
+    let out = bed
+        .fleet
+        .connect(&device("lb01", "active", &[]))
+        .unwrap()
+        .exec("tmsh run sys failover standby")
+        .unwrap();
+    assert_eq!(out.status, 0);
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    assert_eq!(bo.carrier.as_deref(), Some("lb01"));
+    // The devices say otherwise (once lb02 has settled into its role).
+    let now = loop {
+        if let Ok(Some(n)) = carrier_now(&bo, &bed.drivers, &bed.fleet) {
+            break n;
+        }
+    };
+    assert_eq!(now, "lb02");
+    let bo = back_out_from(&w, &bed.entries(), "ha01", Some(&now)).unwrap();
+    assert_eq!(
+        back_steps(&bo),
+        [
+            "revert lb01 standby",
+            "failover lb02->lb01",
+            "revert lb02 standby"
+        ]
+    );
+    bed.roll_back(&bo).unwrap();
+    for d in ["lb01", "lb02"] {
+        assert_eq!(bed.fleet.device(d).version(), "15.1.10", "{d}");
+    }
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    // Both units active, or neither: nothing is decided for the operator.
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet.add("lb02", "active", Some("lb01"), &[]);
+    let e = carrier_now(&bo, &bed.drivers, &bed.fleet).unwrap_err();
+    assert!(e.contains("lb02 and lb01 report active at once"), "{e}");
+    let bed = Bed::new();
+    bed.fleet.add("lb01", "standby", Some("lb02"), &[]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let e = carrier_now(&bo, &bed.drivers, &bed.fleet).unwrap_err();
+    assert!(e.contains("no unit reports active (lb02, lb01)"), "{e}");
+}
+
+#[test]
+fn the_way_back_prefers_the_volume_the_device_ran_before() {
+    // Two volumes hold 15.1.10 once the hop is done: HD1.1 (where it ran) and HD1.3.
+    let bed = Bed::new();
+    bed.fleet.add("c5", "active", None, &[]);
+    bed.fleet.add_volume("c5", "15.1.10");
+    let w = waves(vec![single("c5")], vec![]);
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
+    let f5 = bed.drivers.get(Vendor::F5).unwrap();
+    let old = Version::parse(Vendor::F5, "15.1.10").unwrap();
+    let mut t = bed.fleet.connect(&device("c5", "standalone", &[])).unwrap();
+    for (prefer, want) in [
+        (Some("HD1.3"), "HD1.3"),
+        (Some("HD1.1"), "HD1.1"),
+        (None, "HD1.1"),
+    ] {
+        assert_eq!(
+            crate::device::way_back(t.as_mut(), f5, &old, prefer).unwrap(),
+            crate::device::Way::Boot(Some(want.into())),
+            "{prefer:?}"
+        );
+    }
+}
+
+#[test]
+fn the_backup_is_gated_by_the_checks_and_not_taken_again_after_a_failed_hop() {
+    // Out of sync before anything: no backup, nothing changed.
+    let mut bed = Bed::new();
+    bed.backups = Some(Backups {
+        dir: bed.dir.path().join("b"),
+        tag: "plan".into(),
+    });
+    bed.fleet.add("lb01", "active", Some("lb02"), &[]);
+    bed.fleet
+        .add("lb02", "standby", Some("lb01"), &[Fault::OutOfSync]);
+    let w = carried_canary();
+    let out = bed.run(&w, Budget::Count(0));
+    assert!(
+        out.failed[0]
+            .1
+            .contains("lb02: before the backup: pre-checks failed, nothing changed")
+            && out.failed[0].1.contains("sync"),
+        "{out:?}"
+    );
+    assert!(bed.fleet.events().is_empty(), "{:?}", bed.fleet.events());
+    // A hop that fails after the backup: the resume does not save again.
+    let mut bed = Bed::new();
+    bed.backups = Some(Backups {
+        dir: bed.dir.path().join("b"),
+        tag: "plan".into(),
+    });
+    bed.fleet.add("c0", "active", None, &[Fault::InstallFails]);
+    let w = waves(vec![single("c0")], vec![]);
+    assert_eq!(bed.run(&w, Budget::Count(0)).failed.len(), 1);
+    bed.fleet.fix("c0");
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
+    let saves = bed
+        .fleet
+        .events()
+        .iter()
+        .filter(|e| e.contains(" save ucs "))
+        .count();
+    assert_eq!(saves, 1, "{:?}", bed.fleet.events());
+    // A device found on the hop's target already (a hop finished before a crash, the journal
+    // restarted) is backed up all the same, and its hop changes nothing.
+    let mut bed = Bed::new();
+    bed.backups = Some(Backups {
+        dir: bed.dir.path().join("b"),
+        tag: "plan".into(),
+    });
+    bed.fleet.add("c1", "active", None, &[]);
+    let w = waves(vec![single("c1")], vec![]);
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
+    std::fs::remove_file(bed.journal()).unwrap();
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
+    let saves = bed
+        .fleet
+        .events()
+        .iter()
+        .filter(|e| e.contains(" save ucs "))
+        .count();
+    assert_eq!(saves, 2);
 }

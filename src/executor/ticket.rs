@@ -63,8 +63,11 @@ impl Rows<'_> {
                 self.push(when, on, format!("`{line}`"), expect, None);
             }
         }
-        let last = self.t.rows.len() - 1;
-        self.t.rows[last][5] = Cell::Int(i64::from(self.minutes.checks));
+        // A hop's checks are counted once, after its reboot.
+        if when == "post-check" {
+            let last = self.t.rows.len() - 1;
+            self.t.rows[last][5] = Cell::Int(i64::from(self.minutes.checks));
+        }
     }
 }
 
@@ -145,10 +148,25 @@ pub fn sections(
             let name = group_name(g);
             let (table, back) = match driver {
                 Some(d) => ticket(plan, w, g, d, &minutes, backups, plan_path),
-                None => (
-                    Table::new(&["#", "when", "on", "do", "expect", "minutes"]),
-                    None,
-                ),
+                None => {
+                    let mut t = Table::new(&["#", "when", "on", "do", "expect", "minutes"]);
+                    for dev in &g.devices {
+                        t.push(vec![
+                            Cell::Int(t.rows.len() as i64 + 1),
+                            Cell::text("by hand"),
+                            Cell::text(at(dev)),
+                            Cell::text(format!(
+                                "{} -> {} by the vendor's procedure: lbfleet has no {} driver to run it",
+                                dev.from,
+                                dev.path.join(" -> "),
+                                vendor.id()
+                            )),
+                            Cell::text("no backup, checks or back-out by lbfleet"),
+                            Cell::Empty,
+                        ]);
+                    }
+                    (t, None)
+                }
             };
             out.push(Section {
                 key: "change",
@@ -165,7 +183,11 @@ pub fn sections(
                     crate::planner::export::local_window(&g.window_start, &g.window_end),
                     g.estimated_minutes,
                     match back {
-                        Some(m) => format!(", back-out about {m} min"),
+                        Some(Back::Reboots(m, false)) => format!(", back-out about {m} min"),
+                        Some(Back::Reboots(m, true)) => format!(
+                            ", back-out about {m} min by reboot while a volume still holds the old release (else a reinstall and the backup)"
+                        ),
+                        Some(Back::ByHand) => ", back-out by hand".into(),
                         None => String::new(),
                     },
                     match driver {
@@ -183,7 +205,15 @@ pub fn sections(
     out
 }
 
-/// The rows of one entry's ticket and the back-out's minutes.
+/// The back-out a ticket section states in its title.
+enum Back {
+    /// By lbfleet: minutes, and whether a multi-hop path may leave no volume to boot.
+    Reboots(i64, bool),
+    /// The driver has no rollback.
+    ByHand,
+}
+
+/// The rows of one entry's ticket and its back-out.
 fn ticket(
     plan: &Plan,
     w: &Wave,
@@ -192,7 +222,7 @@ fn ticket(
     minutes: &StepMinutes,
     backups: &Backups,
     plan_path: &str,
-) -> (Table, Option<i64>) {
+) -> (Table, Option<Back>) {
     let mut r = Rows {
         t: Table::new(&["#", "when", "on", "do", "expect", "minutes"]),
         n: 0,
@@ -209,6 +239,23 @@ fn ticket(
         for (n, role) in roles.iter_mut() {
             if role != "standalone" {
                 *role = if *n == h.to { "active" } else { "standby" }.into();
+            }
+        }
+        // After the soak: the unit that carried the traffic through it is checked first.
+        let on = format!("{} ({})", h.to, h.mgmt_host);
+        let back_to = h
+            .from
+            .as_ref()
+            .map_or("the former active", |(f, _)| f.as_str());
+        for (cmd, expect) in [
+            ("ha_role", "active".to_string()),
+            (
+                "health",
+                format!("succeeds; if not, traffic goes back to {back_to} and the group stops"),
+            ),
+        ] {
+            if let Some(line) = shown(d, cmd, &[]) {
+                r.push("soak check", &on, format!("`{line}`"), expect, None);
             }
         }
     }
@@ -252,27 +299,44 @@ fn ticket(
                 let mut prev = dev.from.clone();
                 for (i, hop) in dev.path.iter().enumerate() {
                     let image = format!("<image for {hop}>");
-                    let volume = if i == 0 {
-                        "<an inactive volume>".to_string()
-                    } else {
-                        format!("<an inactive volume, not the one {} runs from>", dev.from)
-                    };
+                    let volume = "<an inactive volume>".to_string();
                     let values = [
                         ("image", image.as_str()),
                         ("volume", volume.as_str()),
                         ("release", hop.as_str()),
                     ];
+                    let staged = plan.options.pre_staged;
                     r.push(
                         "forward",
                         &on,
                         format!(
-                            "copy {image} to {} over SFTP; `{}`",
+                            "{} {image} to {} over SFTP; `{}`",
+                            if staged {
+                                "staged ahead (`lbfleet stage`): check"
+                            } else {
+                                "copy"
+                            },
                             d.image_dir,
                             shown(d, "image_checksum", &values).unwrap_or_default()
                         ),
                         "the image manifest's SHA-256".into(),
-                        Some(minutes.upload),
+                        (!staged).then_some(minutes.upload),
                     );
+                    // Where the way back by reboot ends: with two volumes, the second hop
+                    // installs over the one that holds the old release.
+                    if i == 1 && crate::device::lists_volumes(d) {
+                        r.push(
+                            "note",
+                            &on,
+                            format!(
+                                "the next install goes to an inactive volume other than the one holding {} if the device has one; with only two volumes it goes over it",
+                                dev.from
+                            ),
+                            "after that, the way back is a reinstall and the backup, not a reboot"
+                                .into(),
+                            None,
+                        );
+                    }
                     let wait = d
                         .commands
                         .get("install")
@@ -295,18 +359,6 @@ fn ticket(
                         Some(minutes.reboot),
                     );
                     r.checks("post-check", d, &on, hop, &role);
-                    if i == 1 {
-                        r.push(
-                            "note",
-                            &on,
-                            format!(
-                                "with only two volumes this install goes over the one holding {}",
-                                dev.from
-                            ),
-                            "the way back is then a reinstall and the backup, not a reboot".into(),
-                            None,
-                        );
-                    }
                     prev = hop.clone();
                 }
             }
@@ -359,11 +411,19 @@ fn ticket(
     let Ok(bo) = back_out(&plan.waves, &journal, &gname) else {
         return (r.t, None);
     };
+    let by_hand = !d.commands.contains_key("rollback");
     r.push(
         "back-out",
         "lbfleet",
-        format!("`lbfleet rollback {plan_path} --group {gname}` runs the steps below"),
-        "the group back on the releases it ran before".into(),
+        if by_hand {
+            format!(
+                "by hand: the {} driver has no rollback command (`lbfleet rollback` refuses)",
+                d.vendor.id()
+            )
+        } else {
+            format!("`lbfleet rollback {plan_path} --group {gname}` runs the steps below")
+        },
+        "the group back on the releases it ran before, roles as before".into(),
         None,
     );
     for step in &bo.steps {
@@ -417,5 +477,18 @@ fn ticket(
             ),
         }
     }
-    (r.t, Some(bo.minutes(minutes)))
+    let multi_hop = crate::device::lists_volumes(d)
+        && bo.reverts().any(|rv| {
+            plan.waves
+                .iter()
+                .flat_map(|w| &w.groups)
+                .flat_map(|g| &g.devices)
+                .any(|x| x.name == rv.device && x.path.len() > 1)
+        });
+    let back = if by_hand {
+        Back::ByHand
+    } else {
+        Back::Reboots(bo.minutes(minutes), multi_hop)
+    };
+    (r.t, Some(back))
 }
