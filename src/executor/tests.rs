@@ -1027,6 +1027,57 @@ fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
         ]
     );
     assert!(commands.contains(&"tmsh reboot volume HD1.1".to_string()));
+    // The second install goes over HD1.1, where 15.1.10 is: said before it.
+    let note = commands
+        .iter()
+        .position(|c| c.starts_with("# HD1.1 holds 15.1.10, the release to go back to"))
+        .unwrap_or_else(|| panic!("{commands:#?}"));
+    let second = commands
+        .iter()
+        .position(|c| c.contains("BIGIP-17.1.1.3-0.0.1.iso volume HD1.1"))
+        .unwrap();
+    assert!(note < second);
+    assert_eq!(
+        commands
+            .iter()
+            .filter(|c| c.contains("the release to go back to"))
+            .count(),
+        1
+    );
+    // With the journal's volume to keep (a resumed rollout on HD1.2 now) and a backup to take:
+    // the backup's commands first, and the second hop keeps HD1.2's neighbour as told.
+    let backups = Backups {
+        dir: "/srv/b".into(),
+        tag: "plan".into(),
+    };
+    let (_, commands) = dry_run_device(
+        &bed.drivers,
+        &bed.fleet,
+        &bed.manifest,
+        bed.dir.path(),
+        &d,
+        Some("HD1.2"),
+        Some(&backups),
+    )
+    .unwrap();
+    assert_eq!(
+        &commands[..5],
+        [
+            "# before the first change, the configuration backup:",
+            "tmsh save sys config",
+            "tmsh save sys ucs lbfleet-plan-lb02.ucs",
+            "# copy /var/local/ucs/lbfleet-plan-lb02.ucs to /srv/b/lb02/ over SFTP, then check its size and SHA-256 against:",
+            "sha256sum /var/local/ucs/lbfleet-plan-lb02.ucs"
+        ]
+    );
+    // HD1.2 is the one kept: the first hop must go over it (the only inactive volume), and
+    // says so; the second goes to HD1.1.
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.starts_with("# HD1.2 holds 15.1.10")),
+        "{commands:#?}"
+    );
     let sent = bed.fleet.commands("lb02");
     assert!(
         sent.iter()
