@@ -264,10 +264,7 @@ fn seen(entries: &[journal::Entry], device: &str) -> Seen {
                 s.changed = true;
             }
             (Some("revert"), Event::Done | Event::Skip) => {
-                s = Seen {
-                    runs: e.get("to").map(str::to_string),
-                    ..Seen::default()
-                };
+                s = Seen::default();
                 finished = false;
             }
             _ => {}
@@ -331,30 +328,22 @@ pub fn back_out_from<'a>(
             );
         }
         for s in &g.steps {
+            // A failover's taker is upgraded by an entry of the group (its devices give it);
+            // its giver may be in none (a canary whose later waves are not planned).
             if let PlanStep::Failover {
-                to,
-                mgmt_host,
-                from,
-                from_mgmt_host,
+                from: Some(f),
+                from_mgmt_host: Some(h),
+                ..
             } = s
             {
                 know(
-                    to,
+                    f,
                     Known {
-                        host: mgmt_host.clone(),
+                        host: h.clone(),
+                        role: Some("active".into()),
                         ..Known::default()
                     },
                 );
-                if let (Some(f), Some(h)) = (from, from_mgmt_host) {
-                    know(
-                        f,
-                        Known {
-                            host: h.clone(),
-                            role: Some("active".into()),
-                            ..Known::default()
-                        },
-                    );
-                }
             }
         }
     }

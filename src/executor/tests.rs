@@ -2454,6 +2454,17 @@ fn each_device_is_backed_up_once_before_its_first_change_and_a_failed_backup_cha
             Some(copy.display().to_string().as_str())
         );
     }
+    // The way back names each unit's backup, to restore if no volume holds the old release.
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    for r in bo.reverts() {
+        let want = folder
+            .join(&r.device)
+            .join(format!("lbfleet-plan-{}.ucs", r.device));
+        assert_eq!(
+            r.backup.as_deref(),
+            Some(want.display().to_string().as_str())
+        );
+    }
     // Once each, even with a failover between.
     let saves = bed
         .fleet
@@ -2811,4 +2822,187 @@ fn the_backup_is_gated_by_the_checks_and_not_taken_again_after_a_failed_hop() {
         .filter(|e| e.contains(" save ucs "))
         .count();
     assert_eq!(saves, 2);
+}
+
+#[test]
+fn the_run_report_and_the_consent_tell_a_rollback() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    bed.fleet.add("c0", "active", None, &[]);
+    let mut w = carried_canary();
+    w[1].groups.push(single("c0"));
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 3);
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    assert_eq!(
+        bo.describe(),
+        [
+            "reboot lb02 (lb02.example:22) from 16.1.4 back into 15.1.10 (it ran HD1.1 before the rollout)",
+            "fail over from lb01 (lb01.example:22) to lb02 (lb02.example:22) on 15.1.10",
+            "reboot lb01 (lb01.example:22) from 16.1.4 back into 15.1.10 (it ran HD1.1 before the rollout)",
+            "fail over from lb02 (lb02.example:22) to lb01 (lb01.example:22) on 15.1.10"
+        ]
+    );
+    // Only lb02 goes back here (its hop is the last word on it), c0 stays upgraded.
+    let only = bo.only("lb02").unwrap();
+    bed.roll_back(&only).unwrap();
+    let md = report::markdown(&plan_of(w), "plan.json", &bed.entries());
+    for row in [
+        "| 0 | ha01 | lb02 | 15.1.10 | 16.1.4 | 1/1 | rolled back: runs 15.1.10 again |",
+        "| 1 | ha01 | lb01 | 15.1.10 | 16.1.4 | 1/1 | upgraded |",
+        "| 1 | c0 | c0 | 15.1.10 | 16.1.4 | 1/1 | upgraded |",
+    ] {
+        assert!(md.contains(row), "{row}\n{md}");
+    }
+}
+
+#[test]
+fn a_canary_stopped_at_its_failover_goes_back_by_its_standby_alone() {
+    // Only the canary's wave is planned; its failover is refused, so the journal names no
+    // carrier: the plan's active (the failover's giver, outside the entry's devices) carries.
+    let bed = Bed::new();
+    bed.fleet
+        .add("lb01", "active", Some("lb02"), &[Fault::FailoverFails]);
+    bed.fleet.add("lb02", "standby", Some("lb01"), &[]);
+    let mut w = carried_canary();
+    w.truncate(1);
+    let out = bed.run(&w, Budget::Count(0));
+    assert_eq!(names(&out.failed), ["ha01"], "{out:?}");
+    assert_eq!(carrying(&bed.entries(), "ha01"), None);
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    assert_eq!(bo.carrier.as_deref(), Some("lb01"));
+    assert_eq!(back_steps(&bo), ["revert lb02 standby"]);
+    let r = bo.reverts().next().unwrap();
+    assert_eq!(
+        r.peer,
+        Some(("lb01".to_string(), "lb01.example:22".to_string()))
+    );
+    bed.roll_back(&bo).unwrap();
+    assert_eq!(bed.fleet.device("lb02").version(), "15.1.10");
+    assert_eq!(bed.fleet.device("lb01").role, "active");
+    // Another group of the plan that nothing touched has nothing to do, in those words.
+    let other = with_second_pair(w.clone());
+    let err = back_out(&other, &bed.entries(), "ha02").unwrap_err();
+    assert_eq!(
+        err,
+        NoWayBack::Nothing(
+            "ha02: nothing of this rollout has changed it: there is nothing to roll back".into()
+        )
+    );
+}
+
+#[test]
+fn a_dry_run_revert_checks_the_unit_and_its_peer_as_the_run_does() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    let w = carried_canary();
+    assert_eq!(bed.run(&w, Budget::Count(0)).completed, 2);
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    let lb02 = bo.reverts().next().unwrap().clone();
+    let shown = |r: &Revert, after: bool| -> Vec<String> {
+        dry_run_revert(&bo, r, &bed.drivers, &bed.fleet, after)
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {:?} {}", c.name, c.status, c.detail))
+            .collect()
+    };
+    assert_eq!(shown(&lb02, false), ["ha-role Ok standby as expected"]);
+    // After the failover before it, the roles differ: checked then, not now.
+    assert!(shown(&lb02, true).is_empty());
+    // A peer that does not carry the traffic is what the real run refuses on.
+    let mut wrong = lb02.clone();
+    wrong.peer = Some(("lb02".into(), "lb02.example:22".into()));
+    let out = shown(&wrong, false);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(
+        out[1].starts_with("peer Fail lb02, which must carry the traffic meanwhile, is standby"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_ticket_shows_each_step_on_its_address_and_the_way_back_after_it() {
+    let mut w = carried_canary();
+    w[0].groups[0].devices[0].path = vec!["16.1.4".into(), "17.1.1.3".into()];
+    let mut plan = plan_of(w);
+    plan.options.durations = crate::planner::Durations::default().rows;
+    let b = Backups {
+        dir: "plan.backups".into(),
+        tag: "plan".into(),
+    };
+    let sections = ticket::sections(&plan, &Drivers::load(None).unwrap(), &b, "plan.json");
+    assert_eq!(sections.len(), 2);
+    let rows = |i: usize| -> Vec<String> {
+        sections[i]
+            .table
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|c| c.render("; "))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect()
+    };
+    let canary = rows(0);
+    let on = "lb02 (lb02.example:22)";
+    for row in [
+        format!("1 | pre-check | {on} | `tmsh show sys version` | runs 15.1.10 | "),
+        format!("4 | pre-check | {on} | `tmsh load sys config verify` | succeeds | "),
+        format!("5 | backup | {on} | `tmsh save sys config` | exit 0 | "),
+        format!("6 | backup | {on} | `tmsh save sys ucs lbfleet-plan-lb02.ucs` | /var/local/ucs/lbfleet-plan-lb02.ucs copied to plan.backups/lb02/lbfleet-plan-lb02.ucs, size and SHA-256 as the device's; if not, stop here | "),
+        format!("8 | forward | {on} | `tmsh install sys software image <image for 16.1.4> volume <an inactive volume> create-volume` | `tmsh show sys software status` shows the volume complete with 16.1.4 | 30"),
+        format!("13 | post-check | {on} | `tmsh load sys config verify` | succeeds | 10"),
+        "22 | forward | lb01 (lb01.example:22) | `tmsh run sys failover standby` | lb02 (lb02.example:22) active, in sync and healthy; if not, traffic goes back to lb01 | 5".to_string(),
+        "23 | back-out | lbfleet | `lbfleet rollback plan.json --group ha01` runs the steps below | the group back on the releases it ran before, roles as before | ".to_string(),
+        format!("24 | back-out | {on} | `tmsh run sys failover standby` | lb01 (lb01.example:22) active on 15.1.10, in sync and healthy | 5"),
+        format!("25 | back-out | {on} | `tmsh reboot volume <the volume holding 15.1.10>` | answers again on 15.1.10, standby, in sync and healthy; if no volume holds 15.1.10: reinstall it and restore plan.backups/lb02/lbfleet-plan-lb02.ucs | 25"),
+    ] {
+        assert!(canary.contains(&row), "{row}\nnot in\n{canary:#?}");
+    }
+    // The note on the way back by reboot comes before the second hop's install.
+    let note = canary
+        .iter()
+        .position(|r| r.contains(" | note | "))
+        .unwrap();
+    let second = canary
+        .iter()
+        .position(|r| r.contains("<image for 17.1.1.3> volume"))
+        .unwrap();
+    assert_eq!(note + 1, second, "{canary:#?}");
+    // Forward minutes: two hops of 15 + 30 + 15 + 10, and the failover.
+    let minutes: i64 = canary
+        .iter()
+        .filter(|r| r.contains(" | forward | ") || r.contains(" | post-check | "))
+        .filter_map(|r| r.rsplit(" | ").next()?.parse::<i64>().ok())
+        .sum();
+    assert_eq!(minutes, 145);
+    assert!(
+        sections[0]
+            .title
+            .ends_with("; forward about 60 min, back-out about 30 min by reboot while a volume still holds the old release (else a reinstall and the backup)"),
+        "{}",
+        sections[0].title
+    );
+    // Wave 1: the soak's carrier checked first; the way back ends with lb01 carrying again.
+    let wave1 = rows(1);
+    assert!(
+        wave1[0].starts_with(
+            "1 | soak check | lb02 (lb02.example:22) | `tmsh show cm failover-status` | active"
+        ),
+        "{wave1:#?}"
+    );
+    let back: Vec<&String> = wave1
+        .iter()
+        .filter(|r| r.contains(" | back-out | "))
+        .collect();
+    assert_eq!(back.len(), 5, "{back:#?}");
+    assert!(back[4].contains("| lb02 (lb02.example:22) | `tmsh run sys failover standby` | lb01 (lb01.example:22) active on 15.1.10"));
+    assert!(
+        sections[1]
+            .title
+            .contains(", back-out about 60 min by reboot"),
+        "{}",
+        sections[1].title
+    );
 }
