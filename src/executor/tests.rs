@@ -3006,3 +3006,35 @@ fn the_ticket_shows_each_step_on_its_address_and_the_way_back_after_it() {
         sections[1].title
     );
 }
+
+#[test]
+fn no_backup_once_a_device_s_change_has_begun() {
+    // A first run without backups whose hop failed (or was cut off mid-way): the device may be
+    // changed already, so a later run with backups takes none for it ("before the first
+    // change" has passed) and goes on with the hop.
+    for cut in [false, true] {
+        let mut bed = Bed::new();
+        bed.fleet.add("c0", "active", None, &[Fault::InstallFails]);
+        let w = waves(vec![single("c0")], vec![]);
+        assert_eq!(bed.run(&w, Budget::Count(0)).failed.len(), 1);
+        if cut {
+            // As if killed before the failure was written: the hop's start is the last word.
+            let text = std::fs::read_to_string(bed.journal()).unwrap();
+            let kept: Vec<&str> = text.lines().filter(|l| !l.contains(" fail ")).collect();
+            std::fs::write(bed.journal(), kept.join("\n") + "\n").unwrap();
+        }
+        bed.fleet.fix("c0");
+        bed.backups = Some(Backups {
+            dir: bed.dir.path().join("b"),
+            tag: "plan".into(),
+        });
+        assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1, "cut {cut}");
+        let saves = bed
+            .fleet
+            .events()
+            .iter()
+            .filter(|e| e.contains(" save "))
+            .count();
+        assert_eq!(saves, 0, "cut {cut}: {:?}", bed.fleet.events());
+    }
+}
