@@ -24,15 +24,17 @@ use crate::version::Vendor;
 pub struct Args {
     /// The plan file whose rollout is rolled back.
     plan: PathBuf,
-    /// An HA group (or standalone device's group) to roll back, every unit this rollout changed
-    /// (repeatable; a group that cannot be rolled back is refused and the others go on).
+    /// An HA group (or a standalone device) to roll back: every unit this rollout changed, and
+    /// the pair's roles as before (repeatable; a group that cannot be rolled back is refused and
+    /// the others go on).
     #[arg(long, value_name = "G", group = "what")]
     group: Vec<String>,
     /// One device to roll back (repeatable): its reboot into the old release, after a failover
-    /// away from it when it carries its pair's traffic.
+    /// away from it when it carries its pair's traffic (refused when that needs its peer taken
+    /// back too: use --group).
     #[arg(long, value_name = "D", group = "what")]
     device: Vec<String>,
-    /// Every group of wave N.
+    /// Every group of wave N, each whole (whichever wave upgraded each unit).
     #[arg(long, value_name = "N", group = "what")]
     wave: Option<usize>,
     /// Check every unit and print the exact commands; change nothing.
