@@ -129,9 +129,8 @@ impl BackOut<'_> {
     }
 
     /// Only what takes `device` back: its reboot, with the failover that moves traffic off it
-    /// before (when it carries the traffic) and back to it after (when it carried it before the
-    /// change). Refused when that failover needs its peer back on the old release first: that
-    /// is the group's rollback, not one device's.
+    /// first when it carries the traffic. Refused when that failover needs its peer back on the
+    /// old release first: that is the group's rollback, not one device's.
     pub fn only(&self, device: &str) -> Result<Self, NoWayBack> {
         let Some(i) = self
             .steps
@@ -143,11 +142,9 @@ impl BackOut<'_> {
             )));
         };
         let mut keep = vec![i];
-        let mut moved = false;
         if let Some(BackStep::Failover(f)) = i.checked_sub(1).map(|j| &self.steps[j])
             && f.from.0 == device
         {
-            moved = true;
             if self.reverts().any(|r| r.device == f.to.0) {
                 return Err(NoWayBack::Refused(format!(
                     "{device} carries {}'s traffic and {}, its peer, runs the new release too: \
@@ -157,11 +154,6 @@ impl BackOut<'_> {
                 )));
             }
             keep.insert(0, i - 1);
-        }
-        if let (true, Some(BackStep::Failover(f))) = (moved, self.steps.get(i + 1))
-            && f.to.0 == device
-        {
-            keep.push(i + 1);
         }
         let mut out = self.clone();
         out.steps = keep.into_iter().map(|j| self.steps[j].clone()).collect();

@@ -1036,7 +1036,11 @@ fn a_dry_run_shows_volumes_as_they_will_be_chosen_and_changes_nothing() {
         .iter()
         .position(|c| c.contains("BIGIP-17.1.1.3-0.0.1.iso volume HD1.1"))
         .unwrap();
-    assert!(note < second);
+    let first = commands
+        .iter()
+        .position(|c| c.contains("BIGIP-16.1.4-0.0.1.iso volume HD1.2"))
+        .unwrap();
+    assert!(first < note && note < second, "{commands:#?}");
     assert_eq!(
         commands
             .iter()
@@ -1869,6 +1873,13 @@ fn rollback_in_the_soak_gives_traffic_back_first_then_reboots_the_canary_back() 
         back_steps(&bo),
         ["failover lb02->lb01", "revert lb02 standby"]
     );
+    assert_eq!(bo.carrier_after(), Some("lb01"));
+    // Only lb02: the same two steps (traffic off it first).
+    assert_eq!(
+        back_steps(&bo.only("lb02").unwrap()),
+        ["failover lb02->lb01", "revert lb02 standby"]
+    );
+    assert!(matches!(bo.only("lb01"), Err(NoWayBack::Nothing(_))));
     let fb = bo.failover().unwrap();
     assert_eq!(fb.wave, 0);
     assert_eq!(fb.to.1, "lb01.example:22");
@@ -1929,9 +1940,13 @@ fn rollback_in_the_soak_gives_traffic_back_first_then_reboots_the_canary_back() 
         (Some("active"), Some("standby"))
     );
     assert_eq!(cell("lb02", "version"), Some("15.1.10"));
-    // The rollout never continues the group.
+    // The rollout never continues the group, and says why it stops.
     let out = bed.run(&w, Budget::Count(0));
     assert_eq!(names(&out.failed), ["ha01"], "{out:?}");
+    assert_eq!(
+        out.stopped.as_deref(),
+        Some("the canary ha01 was rolled back: nothing else starts (plan again)")
+    );
     assert_eq!(bed.fleet.device("lb01").version(), "15.1.10");
 }
 
@@ -1955,6 +1970,7 @@ fn after_the_whole_rollout_the_standby_goes_back_first_then_traffic_then_the_oth
     );
     assert_eq!(bo.wave, 1);
     assert_eq!(bo.carrier.as_deref(), Some("lb01"));
+    assert_eq!(bo.carrier_after(), Some("lb01"));
     let m = crate::planner::durations::StepMinutes {
         upload: 15,
         install: 30,
@@ -2048,6 +2064,7 @@ fn a_standalone_goes_back_and_an_overwritten_volume_is_found_before_anything_cha
     assert_eq!(bed.run(&w, Budget::Count(0)).completed, 1);
     let bo = back_out(&w, &bed.entries(), "c0").unwrap();
     assert_eq!(back_steps(&bo), ["revert c0 standalone"]);
+    assert_eq!(bo.carrier_after(), None);
     assert_eq!(
         check_back_out(&bo, &bed.drivers, &bed.fleet).unwrap(),
         [(
@@ -2652,6 +2669,12 @@ fn a_revert_that_did_not_come_back_is_continued_and_checked() {
     bed.fleet.break_with("lb02", Fault::NeverReturns);
     let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
     let err = bed.roll_back(&bo).unwrap_err();
+    // A revert that failed is no rollback in the report.
+    let md = report::markdown(&plan_of(w.clone()), "plan.json", &bed.entries());
+    assert!(
+        md.contains("| 0 | ha01 | lb02 | 15.1.10 | 16.1.4 | 1/1 | upgraded |"),
+        "{md}"
+    );
     assert!(
         err.contains("lb02: ") && err.contains("did not come back"),
         "{err}"
