@@ -2065,6 +2065,7 @@ fn a_standalone_goes_back_and_an_overwritten_volume_is_found_before_anything_cha
     let bo = back_out(&w, &bed.entries(), "c0").unwrap();
     assert_eq!(back_steps(&bo), ["revert c0 standalone"]);
     assert_eq!(bo.carrier_after(), None);
+    assert_eq!(carrier_now(&bo, &bed.drivers, &bed.fleet), Ok(None));
     assert_eq!(
         check_back_out(&bo, &bed.drivers, &bed.fleet).unwrap(),
         [(
@@ -3060,4 +3061,33 @@ fn no_backup_once_a_device_s_change_has_begun() {
             .count();
         assert_eq!(saves, 0, "cut {cut}: {:?}", bed.fleet.events());
     }
+}
+
+#[test]
+fn one_pair_s_stuck_rollback_does_not_hold_another_pair() {
+    let bed = Bed::new();
+    pair_fleet(&bed, &[]);
+    bed.fleet.add("lb04", "active", Some("lb03"), &[]);
+    bed.fleet.add("lb03", "standby", Some("lb04"), &[]);
+    let w = with_second_pair(carried_canary());
+    bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| false,
+    );
+    // ha02's rollback leaves traffic on lb04, which then fails its checks: ha02 waits for an
+    // operator, ha01 does not.
+    bed.fleet.break_with("lb04", Fault::UnhealthyWhenActive);
+    let bo = back_out(&w, &bed.entries(), "ha02").unwrap();
+    assert!(bed.roll_back(&bo).is_err());
+    assert!(matches!(
+        back_out(&w, &bed.entries(), "ha02"),
+        Err(NoWayBack::Refused(_))
+    ));
+    let bo = back_out(&w, &bed.entries(), "ha01").unwrap();
+    bed.roll_back(&bo).unwrap();
+    assert_eq!(bed.fleet.device("lb02").version(), "15.1.10");
 }
