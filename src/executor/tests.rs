@@ -3089,3 +3089,39 @@ fn one_pair_s_stuck_rollback_does_not_hold_another_pair() {
     bed.roll_back(&bo).unwrap();
     assert_eq!(bed.fleet.device("lb02").version(), "15.1.10");
 }
+
+#[test]
+fn a_standalone_ticket_has_no_sync_check_and_goes_back_alone() {
+    let mut plan = plan_of(waves(vec![single("c0")], vec![]));
+    plan.options.durations = crate::planner::Durations::default().rows;
+    let b = Backups {
+        dir: "b".into(),
+        tag: "p".into(),
+    };
+    let sections = ticket::sections(&plan, &Drivers::load(None).unwrap(), &b, "p.json");
+    let rows: Vec<String> = sections[0]
+        .table
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| c.render("; "))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    assert!(!rows.iter().any(|r| r.contains("sync-status")), "{rows:#?}");
+    assert_eq!(
+        rows.iter().filter(|r| r.contains("| pre-check |")).count(),
+        3
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("| back-out | c0 (c0.example:22) | `tmsh reboot volume <the volume holding 15.1.10>` | answers again on 15.1.10, standalone,")),
+        "{rows:#?}"
+    );
+    assert!(
+        sections[0].title.ends_with(", back-out about 25 min"),
+        "{}",
+        sections[0].title
+    );
+}
