@@ -3014,6 +3014,37 @@ fn the_ticket_shows_each_step_on_its_address_and_the_way_back_after_it() {
         ),
         "{wave1:#?}"
     );
+    // lb01 is upgraded as the standby the canary's failover left it.
+    assert!(
+        wave1.iter().any(|r| r.contains(
+            "| pre-check | lb01 (lb01.example:22) | `tmsh show cm failover-status` | standby |"
+        )),
+        "{wave1:#?}"
+    );
+    // In a group done in one window, the former active is upgraded as standby too.
+    let mut full = plan_of(waves(
+        vec![],
+        vec![pair("ha01", "lb01", "lb02", &["16.1.4"])],
+    ));
+    full.options.durations = crate::planner::Durations::default().rows;
+    let s = ticket::sections(&full, &Drivers::load(None).unwrap(), &b, "plan.json");
+    let checks: Vec<String> = s[0]
+        .table
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| c.render("; "))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .filter(|r| r.contains("| pre-check |") && r.contains("failover-status"))
+        .collect();
+    assert_eq!(checks.len(), 2, "{checks:#?}");
+    assert!(
+        checks.iter().all(|r| r.contains("| standby |")),
+        "{checks:#?}"
+    );
     let back: Vec<&String> = wave1
         .iter()
         .filter(|r| r.contains(" | back-out | "))

@@ -388,22 +388,8 @@ fn ticket(
                     }
                 }
             }
-            Step::Reboot { device } => {
-                let Some(dev) = g.devices.iter().find(|x| &x.name == device) else {
-                    continue;
-                };
-                r.push(
-                    "forward",
-                    &at(dev),
-                    format!(
-                        "`{}`",
-                        shown(d, "reboot", &[("volume", "<the running volume>")])
-                            .unwrap_or_default()
-                    ),
-                    format!("answers again on {}, memory in use lower", dev.from),
-                    Some(minutes.reboot + minutes.checks),
-                );
-            }
+            // Reboot rounds are the reboot schedule's (`lbfleet reboots`), not an upgrade plan's.
+            Step::Reboot { .. } => {}
         }
     }
     // The way back once this entry has run.
