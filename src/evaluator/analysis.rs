@@ -233,7 +233,7 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         samples: v.len(),
         duplicates: raw - v.len(),
         span: v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)),
-        memory: memory(&v, mem_total, (boots, reboot_windows), s),
+        memory: memory(&v, mem_total, (boots, reboot_windows), s, false),
         throughput: throughput(&v, s),
         peak_connections: peak(&connections_daily),
         peak_ssl_tps: peak(&ssl_daily),
@@ -242,7 +242,7 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
 }
 
 /// Samples of the same second become one; later values win, missing ones do not erase.
-fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
+pub(crate) fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
     v.dedup_by(|later, kept| {
         if later.t != kept.t {
             return false;
@@ -258,11 +258,41 @@ fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
     v
 }
 
+/// The memory verdict of sorted, merged samples (`analyse` does both) with the line of the
+/// judged cycles computed whatever the trend (`verify-fix` compares slopes that need not be
+/// leaks); `leak` and the reboot interval mean what they do in `analyse`.
+pub fn memory_rate(
+    v: &[Sample],
+    total: Option<f64>,
+    reboots: (Vec<u32>, Vec<(u32, u32)>),
+    s: &Settings,
+) -> Option<Memory> {
+    memory(v, total, reboots, s, true)
+}
+
+/// The pooled trend test and line of `cycles` (of one device or several), whatever the trend:
+/// Mann–Kendall with Hamed–Rao's variance and Sen's slope with its 95 % interval, as for a
+/// leak (see the module documentation). `None` without a judged cycle.
+pub fn pooled_rate(cycles: &[&Cycle], s: &Settings) -> (Option<MannKendall>, Option<SenLine>) {
+    let used: Vec<&Cycle> = cycles.iter().copied().filter(|c| c.judged).collect();
+    trend(&used, s, true)
+}
+
+/// The smallest slope (bytes/day) that is material: memory in use would reach the total from
+/// `level` within the leak horizon; 1 MiB/day when either is unknown.
+pub fn material(total: Option<f64>, level: Option<f64>, s: &Settings) -> f64 {
+    match (total, level) {
+        (Some(t), Some(l)) => (t - l) / s.leak_horizon_days,
+        _ => 1024.0 * 1024.0,
+    }
+}
+
 fn memory(
     v: &[Sample],
     total: Option<f64>,
     (boots, performed): (Vec<u32>, Vec<(u32, u32)>),
     s: &Settings,
+    always: bool,
 ) -> Option<Memory> {
     let points: Vec<(u32, f64)> = v
         .iter()
@@ -291,11 +321,8 @@ fn memory(
         .collect();
     let used: Vec<&Cycle> = cycles.iter().filter(|c| c.judged).collect();
     let level = cycles.last().and_then(|c| c.hourly.last()).map(|h| h.1);
-    let (mk, line) = trend(&used, s);
-    let material = match (total, level) {
-        (Some(t), Some(l)) => (t - l) / s.leak_horizon_days,
-        _ => 1024.0 * 1024.0,
-    };
+    let (mk, line) = trend(&used, s, always);
+    let material = material(total, level, s);
     let leak = matches!((mk, line), (Some(mk), Some(l))
         if rises(&mk, s.alpha) && l.ci_low > 0.0 && l.slope >= material);
     let mut m = Memory {
@@ -511,15 +538,15 @@ fn rises(mk: &MannKendall, alpha: f64) -> bool {
 }
 
 /// The device's trend over its judged cycles: the pooled plain test and, when it shows a
-/// significant rise, the Hamed–Rao corrected test and the pooled line.
-fn trend(used: &[&Cycle], s: &Settings) -> (Option<MannKendall>, Option<SenLine>) {
+/// significant rise (or `always`), the Hamed–Rao corrected test and the pooled line.
+fn trend(used: &[&Cycle], s: &Settings, always: bool) -> (Option<MannKendall>, Option<SenLine>) {
     let tests: Vec<MannKendall> = used.iter().filter_map(|c| c.mk).collect();
     if tests.is_empty() {
         return (None, None);
     }
     let plain = stats::pooled(&tests);
     // The slopes matter only for a significant upward trend: skip the O(n²) pairs otherwise.
-    if !rises(&plain, s.alpha) {
+    if !always && !rises(&plain, s.alpha) {
         return (Some(plain), None);
     }
     let series: Vec<(Vec<f64>, Vec<f64>)> = used
@@ -1268,7 +1295,7 @@ mod tests {
             })
             .collect();
         let c = cycle(&points, &Settings::default());
-        let (mk, line) = trend(&[&c], &Settings::default());
+        let (mk, line) = trend(&[&c], &Settings::default(), false);
         let (mk, line) = (mk.unwrap(), line.unwrap());
         let ys: Vec<f64> = c.hourly.iter().map(|p| p.1).collect();
         let want = stats::hamed_rao(&ys, &c.mk.unwrap(), line.slope / 24.0, Z95);
@@ -1301,26 +1328,39 @@ mod tests {
         let s = Settings::default();
         let gib = |i: u32| GIB + 1e8 * f64::from(i);
         let rising = series(48, &gib);
-        let (mk, line) = trend(&[&rising], &s);
+        let (mk, line) = trend(&[&rising], &s, false);
         assert!(mk.unwrap().p < 0.05);
         assert!((line.unwrap().slope - 24e8).abs() < 1e-3, "{line:?}");
         // Falling and flat (p = 1): no line.
         assert_eq!(
-            trend(&[&series(48, &|i| GIB - 1e8 * f64::from(i))], &s).1,
+            trend(&[&series(48, &|i| GIB - 1e8 * f64::from(i))], &s, false).1,
             None
         );
         let flat = series(48, &|_| GIB);
-        let (mk, line) = trend(&[&flat], &s);
+        let (mk, line) = trend(&[&flat], &s, false);
         assert!(mk.unwrap().p > 0.05);
         assert_eq!(line, None);
         // Rising but not significant: up, down, up, ... (S = 24).
         let weak = series(48, &|i| GIB + 1e6 * f64::from(i % 2));
-        let (mk, line) = trend(&[&weak], &s);
+        let (mk, line) = trend(&[&weak], &s, false);
         let mk = mk.unwrap();
         assert!(mk.s > 0.0 && mk.p >= 0.05, "{mk:?}");
         assert_eq!(line, None);
         // Nothing to judge: no test at all.
-        assert_eq!(trend(&[], &s), (None, None));
+        assert_eq!(trend(&[], &s, false), (None, None));
+        // `always` (verify-fix) gives the line of the falling and the flat series too, and
+        // `pooled_rate` leaves out cycles too short to judge.
+        let falling = series(48, &|i| GIB - 1e8 * f64::from(i));
+        let line = trend(&[&falling], &s, true).1.unwrap();
+        assert!((line.slope + 24e8).abs() < 1e-3, "{line:?}");
+        assert_eq!(trend(&[&flat], &s, true).1.unwrap().slope, 0.0);
+        let short = series(12, &gib);
+        assert!(!short.judged);
+        assert_eq!(pooled_rate(&[&short], &s), (None, None));
+        assert_eq!(
+            pooled_rate(&[&short, &falling], &s),
+            trend(&[&falling], &s, true)
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ pub mod candidates;
 mod chart;
 pub mod output;
 pub mod stats;
+#[doc(hidden)]
+pub mod synth;
 pub mod telemetry;
+pub mod verify;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,781 @@
+//! Did the upgrade fix the leak? Each upgraded device's memory slope after its verified hop,
+//! against its own slope before the upgrade and a control group's (devices of its model still
+//! on the old release), with the evaluator's own statistics.
+//!
+//! Step by step (`Settings` are the evaluator's, `min_days` is `--min-days`):
+//!
+//! 1. A device's samples are split at its upgrade: **before** is everything up to the first
+//!    hop's start, **after** everything from the last hop's end (the journal's times). Each part
+//!    is cut into cycles at reboots and aggregated to hourly means exactly as `evaluate` does,
+//!    and its judged cycles give a pooled Sen slope with its 95 % interval (Hamed–Rao's variance
+//!    for autocorrelated hourly means), computed whatever the trend.
+//! 2. The **control** slope pools the judged cycles of every control device of the model and
+//!    old release over all their telemetry.
+//! 3. A reference (before, control) counts only when it **leaks** by the evaluator's rule
+//!    (significant rise, interval above zero, material at the device's level), so there is a
+//!    leak to fix.
+//! 4. With at least `min_days` of data after the upgrade, and a judged cycle (a day) there:
+//!    - **not fixed** when the new release still leaks by that rule, or rises significantly
+//!      (interval above zero) with the old rate inside its interval;
+//!    - **fixed** when the interval's top is below the material rate and below the bottom of a
+//!      reference's interval;
+//!    - else **inconclusive**.
+//! 5. **Days still needed** for an inconclusive device, from the series' own noise: how long
+//!    until the interval's half-width (now) narrows to the margin a release that stopped the
+//!    leak needs to show `fixed` (the lower of the material rate and a reference's bottom), at
+//!    the rate a Sen interval narrows with days — as days^-3/2 within one cycle (a trend's slope
+//!    error over a span), as days^-1/2 when more cycles of the same length add up. The slope
+//!    seen so far does not enter: over a day or two it is mostly the noise's wander. At least
+//!    what `min_days` still asks; more than a year is "not foreseeable".
+//! 6. Per model and new release: not fixed when a device is; fixed when every device is;
+//!    else inconclusive with the largest days needed.
+
+use std::collections::BTreeMap;
+
+use super::analysis::{self, Cycle, Memory, Settings};
+use super::telemetry::{DeviceData, Sample, Telemetry};
+use crate::HashMap;
+
+/// A device the journal shows upgraded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upgraded {
+    /// Device name.
+    pub device: String,
+    /// Model id.
+    pub model: String,
+    /// The release before the rollout.
+    pub from: String,
+    /// The release its last verified hop reached.
+    pub to: String,
+    /// When its first hop started (Unix seconds): the end of "before".
+    pub began: u32,
+    /// When its last hop was verified (Unix seconds): the start of "after".
+    pub ended: u32,
+}
+
+/// A device of the control group: still on the old release.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Control {
+    /// Device name.
+    pub device: String,
+    /// Model id.
+    pub model: String,
+    /// The release it runs.
+    pub release: String,
+}
+
+/// A slope with its interval, bytes per day.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slope {
+    /// Sen's slope.
+    pub slope: f64,
+    /// 95 % interval, low end.
+    pub ci_low: f64,
+    /// 95 % interval, high end.
+    pub ci_high: f64,
+    /// Days of judged cycles it rests on.
+    pub days: f64,
+    /// Judged cycles it pools.
+    pub cycles: usize,
+    /// A significant rise (Mann–Kendall p < alpha with S > 0) with the interval above zero.
+    pub rising: bool,
+}
+
+impl Slope {
+    /// The pooled slope of judged `cycles`, if there is one.
+    fn of(cycles: &[&Cycle], s: &Settings) -> Option<Slope> {
+        let (mk, line) = analysis::pooled_rate(cycles, s);
+        let (mk, line) = (mk?, line?);
+        let judged: Vec<&&Cycle> = cycles.iter().filter(|c| c.judged).collect();
+        Some(Slope {
+            slope: line.slope,
+            ci_low: line.ci_low,
+            ci_high: line.ci_high,
+            days: judged
+                .iter()
+                .map(|c| f64::from(c.end - c.start) / 86_400.0)
+                .sum(),
+            cycles: judged.len(),
+            rising: mk.s > 0.0 && mk.p < s.alpha && line.ci_low > 0.0,
+        })
+    }
+
+    /// Whether it leaks by the evaluator's rule at the material rate `material`.
+    pub fn leaks(&self, material: f64) -> bool {
+        self.rising && self.slope >= material
+    }
+
+    /// Half the interval's width on the side of `up` (the high end) or the low end.
+    fn half(&self, up: bool) -> f64 {
+        if up {
+            self.ci_high - self.slope
+        } else {
+            self.slope - self.ci_low
+        }
+    }
+}
+
+/// The verdict on a device or a (model, release).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Verdict {
+    /// The new release does not leak, and leaks significantly less than the old one.
+    Fixed,
+    /// The new release still leaks.
+    NotFixed,
+    /// Not yet decidable: days of data still needed after the upgrade (`None`: not foreseeable,
+    /// or nothing to compare with).
+    Inconclusive(Option<f64>),
+}
+
+impl Verdict {
+    /// The word in tables and files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Fixed => "fixed",
+            Verdict::NotFixed => "not-fixed",
+            Verdict::Inconclusive(_) => "inconclusive",
+        }
+    }
+
+    /// Days of data still needed, for an inconclusive verdict that can tell.
+    pub fn days_needed(self) -> Option<f64> {
+        match self {
+            Verdict::Inconclusive(d) => d,
+            _ => None,
+        }
+    }
+}
+
+/// One upgraded device's verdict with its evidence.
+#[derive(Clone, Debug)]
+pub struct DeviceVerdict {
+    /// What the journal says of it.
+    pub device: Upgraded,
+    /// Memory before the upgrade (the evaluator's view of those samples).
+    pub before: Option<Memory>,
+    /// Memory after it.
+    pub after: Option<Memory>,
+    /// The slope before.
+    pub pre: Option<Slope>,
+    /// The slope after.
+    pub post: Option<Slope>,
+    /// The control group's slope (model, old release), with its device count.
+    pub control: Option<(Slope, usize)>,
+    /// Days of samples after the upgrade (first to last).
+    pub days_after: f64,
+    /// The material rate, bytes/day (at the latest level).
+    pub material: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
+/// The verdict on a model and the release it was upgraded to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupVerdict {
+    /// Model id.
+    pub model: String,
+    /// The new release.
+    pub release: String,
+    /// Devices judged.
+    pub devices: usize,
+    /// Of which fixed, not fixed.
+    pub fixed: usize,
+    /// See `fixed`.
+    pub not_fixed: usize,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Everything `verify-fix` found.
+#[derive(Clone, Debug, Default)]
+pub struct Verification {
+    /// One per upgraded device, in the order given.
+    pub devices: Vec<DeviceVerdict>,
+    /// One per (model, new release), in order of first device.
+    pub groups: Vec<GroupVerdict>,
+    /// Control devices with telemetry, per (model, old release).
+    pub controls: Vec<((String, String), Vec<String>)>,
+    /// Upgraded or control devices without memory telemetry.
+    pub without_telemetry: Vec<String>,
+    /// `--min-days`.
+    pub min_days: f64,
+}
+
+/// Samples in time order, one per second (as `analyse` merges them).
+fn in_order(d: &mut DeviceData) -> Vec<Sample> {
+    let mut v = std::mem::take(&mut d.samples).into_vec();
+    v.sort_by_key(|x| x.t);
+    analysis::merge_duplicates(v)
+}
+
+/// Judges every upgraded device against its own past and the control group.
+pub fn verify(
+    telemetry: Telemetry,
+    upgraded: &[Upgraded],
+    control: &[Control],
+    s: &Settings,
+    min_days: f64,
+) -> Verification {
+    let mut data: HashMap<String, DeviceData> = telemetry
+        .devices
+        .into_iter()
+        .map(|d| (d.name.clone(), d))
+        .collect();
+    let mut out = Verification {
+        min_days,
+        ..Verification::default()
+    };
+    // The control group's cycles, per (model, release).
+    let mut pools: BTreeMap<(String, String), (Vec<Cycle>, Vec<String>)> = BTreeMap::new();
+    for c in control {
+        let Some(mut d) = data.remove(&c.device) else {
+            out.without_telemetry.push(c.device.clone());
+            continue;
+        };
+        let v = in_order(&mut d);
+        let Some(m) = analysis::memory_rate(&v, d.mem_total, (d.boots, d.reboot_windows), s) else {
+            out.without_telemetry.push(c.device.clone());
+            continue;
+        };
+        let pool = pools
+            .entry((c.model.clone(), c.release.clone()))
+            .or_default();
+        pool.0.extend(m.cycles);
+        pool.1.push(c.device.clone());
+    }
+    let controls: BTreeMap<(String, String), (Slope, usize)> = pools
+        .iter()
+        .filter_map(|(k, (cycles, names))| {
+            let refs: Vec<&Cycle> = cycles.iter().collect();
+            Some((k.clone(), (Slope::of(&refs, s)?, names.len())))
+        })
+        .collect();
+    out.controls = pools
+        .into_iter()
+        .map(|(k, (_, names))| (k, names))
+        .collect();
+    for u in upgraded {
+        let Some(mut d) = data.remove(&u.device) else {
+            out.without_telemetry.push(u.device.clone());
+            continue;
+        };
+        let v = in_order(&mut d);
+        let cut = v.partition_point(|x| x.t < u.began);
+        let from = v.partition_point(|x| x.t <= u.ended);
+        let part = |range: &[Sample]| {
+            analysis::memory_rate(
+                range,
+                d.mem_total,
+                (d.boots.clone(), d.reboot_windows.clone()),
+                s,
+            )
+        };
+        let (before, after) = (part(&v[..cut]), part(&v[from..]));
+        if before.is_none() && after.is_none() {
+            out.without_telemetry.push(u.device.clone());
+            continue;
+        }
+        let slope = |m: &Option<Memory>| {
+            let m = m.as_ref()?;
+            Slope::of(&m.cycles.iter().collect::<Vec<_>>(), s)
+        };
+        let (pre, post) = (slope(&before), slope(&after));
+        let days_after = match (v[from..].first(), v[from..].last()) {
+            (Some(a), Some(b)) => f64::from(b.t - a.t) / 86_400.0,
+            _ => 0.0,
+        };
+        let level = |m: &Option<Memory>| m.as_ref().and_then(|m| m.level);
+        let material = analysis::material(d.mem_total, level(&after).or(level(&before)), s);
+        let control = controls.get(&(u.model.clone(), u.from.clone())).copied();
+        let (verdict, reason) = judge(
+            Evidence {
+                post: post.as_ref(),
+                days_after,
+                pre: pre.as_ref(),
+                control: control.as_ref().map(|c| &c.0),
+                material,
+            },
+            min_days,
+        );
+        out.devices.push(DeviceVerdict {
+            device: u.clone(),
+            before,
+            after,
+            pre,
+            post,
+            control,
+            days_after,
+            material,
+            verdict,
+            reason,
+        });
+    }
+    out.groups = groups(&out.devices);
+    out
+}
+
+/// What a device's verdict rests on.
+#[derive(Clone, Copy, Debug)]
+pub struct Evidence<'a> {
+    /// The slope after the upgrade, if a cycle there is judged.
+    pub post: Option<&'a Slope>,
+    /// Days of samples after the upgrade.
+    pub days_after: f64,
+    /// Its own slope before.
+    pub pre: Option<&'a Slope>,
+    /// The control group's.
+    pub control: Option<&'a Slope>,
+    /// The material rate at the device's level.
+    pub material: f64,
+}
+
+/// Rates beyond a year of waiting are "not foreseeable".
+const FORESEEABLE_DAYS: f64 = 365.0;
+
+/// The verdict and its reason (see the module documentation).
+pub fn judge(e: Evidence<'_>, min_days: f64) -> (Verdict, String) {
+    let m = e.material;
+    let refs: Vec<(&str, &Slope)> = [("before the upgrade", e.pre), ("control group", e.control)]
+        .into_iter()
+        .filter_map(|(what, s)| Some((what, s?)))
+        .filter(|(_, s)| s.leaks(m))
+        .collect();
+    if refs.is_empty() {
+        let why = if e.pre.is_none() && e.control.is_none() {
+            "nothing to compare with: no judged telemetry before the upgrade, and no control \
+             devices of its model on the old release"
+                .to_string()
+        } else {
+            format!(
+                "no leak to fix: neither its own memory before the upgrade nor the control group leaked (material from {}/day)",
+                rate(m)
+            )
+        };
+        return (Verdict::Inconclusive(None), why);
+    }
+    let short = (min_days - e.days_after).max(0.0);
+    let Some(post) = e.post else {
+        let need = (min_days.max(1.0) - e.days_after).max(0.0);
+        return (
+            Verdict::Inconclusive(Some(need)),
+            format!(
+                "{:.1} days of memory data after the upgrade: no whole judged day yet",
+                e.days_after
+            ),
+        );
+    };
+    let shown = format!(
+        "{}/day after (95 %: {} to {})",
+        rate(post.slope),
+        rate(post.ci_low),
+        rate(post.ci_high)
+    );
+    if short > 0.0 {
+        return (
+            foreseeable(short.max(needed(post, &refs, m, e.days_after))),
+            format!(
+                "{shown} over {:.1} days: --min-days {min_days} asks for more",
+                e.days_after
+            ),
+        );
+    }
+    if post.leaks(m) {
+        return (
+            Verdict::NotFixed,
+            format!("{shown}: still leaks (material from {}/day)", rate(m)),
+        );
+    }
+    if let Some((what, r)) = refs
+        .iter()
+        .find(|(_, r)| post.rising && post.ci_low <= r.slope && r.slope <= post.ci_high)
+    {
+        return (
+            Verdict::NotFixed,
+            format!(
+                "{shown}: rises, and the old rate ({what}: {}/day) is inside its interval",
+                rate(r.slope)
+            ),
+        );
+    }
+    if post.ci_high < m
+        && let Some((what, r)) = refs.iter().find(|(_, r)| post.ci_high < r.ci_low)
+    {
+        return (
+            Verdict::Fixed,
+            format!(
+                "{shown}: below the material {}/day and below {what}'s {}/day (95 %: {} to {})",
+                rate(m),
+                rate(r.slope),
+                rate(r.ci_low),
+                rate(r.ci_high)
+            ),
+        );
+    }
+    (
+        foreseeable(needed(post, &refs, m, e.days_after)),
+        format!("{shown}: the interval is still too wide to tell"),
+    )
+}
+
+/// Inconclusive, with the days needed when they are foreseeable.
+fn foreseeable(days: f64) -> Verdict {
+    Verdict::Inconclusive((days <= FORESEEABLE_DAYS).then_some(days))
+}
+
+/// Days of data still needed after `days` for the interval to decide, if the slope stays
+/// where it is (see the module documentation, step 5); above [`FORESEEABLE_DAYS`] when it
+/// cannot.
+fn needed(post: &Slope, refs: &[(&str, &Slope)], material: f64, days: f64) -> f64 {
+    let bottom = refs
+        .iter()
+        .map(|(_, r)| r.ci_low)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let want = material.min(bottom);
+    let have = (post.ci_high - post.ci_low) / 2.0;
+    if have <= want {
+        return 0.0;
+    }
+    if want <= 0.0 {
+        return f64::INFINITY;
+    }
+    // Within one cycle the half-width narrows as days^-3/2; over cycles as days^-1/2.
+    let power = if post.cycles > 1 { 0.5 } else { 1.5 };
+    let total = days * (have / want).powf(1.0 / power);
+    (total - days).max(0.0)
+}
+
+/// Bytes per day as MiB/day.
+pub fn rate(bytes_per_day: f64) -> String {
+    format!("{:.1} MiB", bytes_per_day / (1024.0 * 1024.0))
+}
+
+/// The verdicts per (model, new release).
+fn groups(devices: &[DeviceVerdict]) -> Vec<GroupVerdict> {
+    let mut out: Vec<GroupVerdict> = Vec::new();
+    for d in devices {
+        let i = match out
+            .iter()
+            .position(|g| g.model == d.device.model && g.release == d.device.to)
+        {
+            Some(i) => i,
+            None => {
+                out.push(GroupVerdict {
+                    model: d.device.model.clone(),
+                    release: d.device.to.clone(),
+                    devices: 0,
+                    fixed: 0,
+                    not_fixed: 0,
+                    verdict: Verdict::Fixed,
+                });
+                out.len() - 1
+            }
+        };
+        let g = &mut out[i];
+        g.devices += 1;
+        g.verdict = combine(g.verdict, d.verdict);
+        match d.verdict {
+            Verdict::Fixed => g.fixed += 1,
+            Verdict::NotFixed => g.not_fixed += 1,
+            Verdict::Inconclusive(_) => {}
+        }
+    }
+    out
+}
+
+/// Two verdicts of one group: not fixed wins, then inconclusive (the longer wait), then fixed.
+pub fn combine(a: Verdict, b: Verdict) -> Verdict {
+    match (a, b) {
+        (Verdict::NotFixed, _) | (_, Verdict::NotFixed) => Verdict::NotFixed,
+        (Verdict::Inconclusive(x), Verdict::Inconclusive(y)) => {
+            Verdict::Inconclusive(x.zip(y).map(|(x, y)| x.max(y)))
+        }
+        (Verdict::Inconclusive(x), Verdict::Fixed) | (Verdict::Fixed, Verdict::Inconclusive(x)) => {
+            Verdict::Inconclusive(x)
+        }
+        (Verdict::Fixed, Verdict::Fixed) => Verdict::Fixed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluator::synth::{Series, csv};
+    use crate::evaluator::telemetry;
+
+    const DAY: u32 = 86_400;
+    const T0: u32 = 1_790_000_000;
+    const MIB: f64 = 1024.0 * 1024.0;
+    const UPGRADE: u32 = T0 + 21 * DAY;
+
+    /// Two devices upgraded at day 21 (weekly reboots before), leaking 200 MiB/day before and
+    /// `after` bytes/day after, with `days` of data after; two control devices leaking on.
+    fn fleet(after: f64, days: f64, noise: f64) -> Verification {
+        fleet_with(after, days, noise, true, 3.0)
+    }
+
+    fn fleet_with(
+        after: f64,
+        days: f64,
+        noise: f64,
+        controls: bool,
+        min_days: f64,
+    ) -> Verification {
+        let ended = UPGRADE + 2400;
+        let end = ended + (days * 86_400.0) as u32;
+        let mut series = Vec::new();
+        let mut upgraded = Vec::new();
+        for (i, name) in ["lb1", "lb2"].into_iter().enumerate() {
+            let mut s = Series::leaking(name, T0, end, 200.0 * MIB, i as u64 + 1);
+            s.noise *= noise;
+            s.boots = vec![T0 + 7 * DAY, T0 + 14 * DAY, ended - 600];
+            s.rates.push((ended - 600, after));
+            series.push(s);
+            upgraded.push(Upgraded {
+                device: name.into(),
+                model: "i5800".into(),
+                from: "15.1.10".into(),
+                to: "16.1.4".into(),
+                began: UPGRADE,
+                ended,
+            });
+        }
+        let mut control = Vec::new();
+        if controls {
+            for (i, name) in ["c1", "c2"].into_iter().enumerate() {
+                let mut s = Series::leaking(name, T0, end, 200.0 * MIB, i as u64 + 11);
+                s.boots = vec![T0 + 7 * DAY, T0 + 14 * DAY, T0 + 21 * DAY];
+                series.push(s);
+                control.push(Control {
+                    device: name.into(),
+                    model: "i5800".into(),
+                    release: "15.1.10".into(),
+                });
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, csv(&series)).unwrap();
+        let t = telemetry::read(&[path], false).unwrap();
+        verify(t, &upgraded, &control, &Settings::default(), min_days)
+    }
+
+    fn verdicts(v: &Verification) -> Vec<&'static str> {
+        v.devices.iter().map(|d| d.verdict.as_str()).collect()
+    }
+
+    #[test]
+    fn a_release_that_stops_the_leak_is_fixed() {
+        let v = fleet(0.0, 4.0, 1.0);
+        assert_eq!(
+            verdicts(&v),
+            ["fixed", "fixed"],
+            "{:#?}",
+            v.devices[0].reason
+        );
+        let d = &v.devices[0];
+        // The planted rates, found: 200 MiB/day before and in the control group, 0 after.
+        let pre = d.pre.unwrap();
+        assert!((pre.slope / MIB - 200.0).abs() < 10.0, "{pre:?}");
+        assert!(
+            pre.ci_low < 200.0 * MIB && 200.0 * MIB < pre.ci_high,
+            "{pre:?}"
+        );
+        let (control, n) = d.control.unwrap();
+        assert_eq!(n, 2);
+        assert!((control.slope / MIB - 200.0).abs() < 10.0, "{control:?}");
+        let post = d.post.unwrap();
+        assert!(post.slope.abs() < 10.0 * MIB, "{post:?}");
+        assert!(post.ci_high < d.material);
+        assert!((d.days_after - 4.0).abs() < 0.01);
+        assert!(d.reason.contains("below the material"), "{}", d.reason);
+        assert_eq!(v.groups.len(), 1);
+        assert_eq!(
+            (v.groups[0].verdict, v.groups[0].fixed, v.groups[0].devices),
+            (Verdict::Fixed, 2, 2)
+        );
+    }
+
+    #[test]
+    fn a_release_that_leaks_on_is_not_fixed() {
+        let v = fleet(200.0 * MIB, 4.0, 1.0);
+        assert_eq!(verdicts(&v), ["not-fixed", "not-fixed"]);
+        assert!(
+            v.devices[0].reason.contains("still leaks"),
+            "{}",
+            v.devices[0].reason
+        );
+        assert_eq!(v.groups[0].verdict, Verdict::NotFixed);
+        assert_eq!(v.groups[0].not_fixed, 2);
+        // Half the leak is still a material leak: not fixed either.
+        let v = fleet(100.0 * MIB, 4.0, 1.0);
+        assert_eq!(verdicts(&v), ["not-fixed", "not-fixed"]);
+    }
+
+    #[test]
+    fn too_little_data_after_the_upgrade_is_inconclusive_with_the_days_still_needed() {
+        // Half a day: no whole judged day yet; the verdict needs --min-days 3.
+        let v = fleet(0.0, 0.5, 1.0);
+        assert_eq!(verdicts(&v), ["inconclusive", "inconclusive"]);
+        let need = v.devices[0].verdict.days_needed().unwrap();
+        assert!((need - 2.5).abs() < 0.01, "{need}");
+        assert_eq!(v.groups[0].verdict, Verdict::Inconclusive(Some(need)));
+        // A day and a half of very noisy data with --min-days 1: the interval is too wide yet.
+        let v = fleet_with(0.0, 1.5, 12.0, true, 1.0);
+        let d = &v.devices[0];
+        assert_eq!(d.verdict.as_str(), "inconclusive", "{}", d.reason);
+        let need = d.verdict.days_needed().expect("foreseeable");
+        assert!(need > 0.0, "{need}");
+        // That many days more (and a margin for the noise of the estimate) decide it.
+        let v = fleet_with(0.0, 1.5 + need * 1.5, 12.0, true, 1.0);
+        assert_eq!(
+            v.devices[0].verdict,
+            Verdict::Fixed,
+            "{}",
+            v.devices[0].reason
+        );
+    }
+
+    #[test]
+    fn without_a_leak_to_compare_with_there_is_no_verdict() {
+        // No control group, and no telemetry before: nothing to compare with.
+        let mut v = fleet_with(0.0, 4.0, 1.0, false, 3.0);
+        assert_eq!(verdicts(&v), ["fixed", "fixed"], "its own past suffices");
+        let d = v.devices.remove(0);
+        let (verdict, why) = judge(
+            Evidence {
+                post: d.post.as_ref(),
+                days_after: 4.0,
+                pre: None,
+                control: None,
+                material: d.material,
+            },
+            3.0,
+        );
+        assert_eq!(verdict, Verdict::Inconclusive(None));
+        assert!(why.starts_with("nothing to compare with"), "{why}");
+    }
+
+    fn slope(slope: f64, half: f64, rising: bool) -> Slope {
+        Slope {
+            slope: slope * MIB,
+            ci_low: (slope - half) * MIB,
+            ci_high: (slope + half) * MIB,
+            days: 3.0,
+            cycles: 1,
+            rising,
+        }
+    }
+
+    fn judged(post: Slope, pre: Slope, days: f64) -> (Verdict, String) {
+        judge(
+            Evidence {
+                post: Some(&post),
+                days_after: days,
+                pre: Some(&pre),
+                control: None,
+                material: 30.0 * MIB,
+            },
+            3.0,
+        )
+    }
+
+    #[test]
+    fn the_verdict_rules_at_their_edges() {
+        let old = slope(200.0, 10.0, true);
+        // Fixed needs the top of the interval below the material rate ...
+        assert_eq!(judged(slope(0.0, 29.0, false), old, 3.0).0, Verdict::Fixed);
+        assert!(matches!(
+            judged(slope(0.0, 31.0, false), old, 3.0).0,
+            Verdict::Inconclusive(Some(_))
+        ));
+        // ... and below the bottom of the old rate's.
+        let slow_old = slope(40.0, 15.0, true);
+        assert!(matches!(
+            judged(slope(0.0, 26.0, false), slow_old, 3.0).0,
+            Verdict::Inconclusive(Some(_))
+        ));
+        assert_eq!(
+            judged(slope(0.0, 24.0, false), slow_old, 3.0).0,
+            Verdict::Fixed
+        );
+        // A rise that holds the old rate in its interval is not fixed, though not material
+        // by its slope; without a significant rise it is only inconclusive.
+        let (v, why) = judged(slope(20.0, 19.0, true), slope(35.0, 3.0, true), 3.0);
+        assert_eq!(v, Verdict::NotFixed, "{why}");
+        assert!(why.contains("inside its interval"), "{why}");
+        assert!(matches!(
+            judged(slope(20.0, 19.0, false), slope(35.0, 3.0, true), 3.0).0,
+            Verdict::Inconclusive(_)
+        ));
+        // A material, significant rise is a leak.
+        assert_eq!(
+            judged(slope(31.0, 5.0, true), old, 3.0).0,
+            Verdict::NotFixed
+        );
+        assert_eq!(
+            judged(slope(29.0, 5.0, true), old, 3.0).0.as_str(),
+            "inconclusive"
+        );
+        // Short of --min-days, nothing is decided, however clear.
+        let (v, _) = judged(slope(0.0, 1.0, false), old, 2.0);
+        assert_eq!(v, Verdict::Inconclusive(Some(1.0)));
+        // An old release that did not leak leaves nothing to fix.
+        let (v, why) = judged(slope(0.0, 1.0, false), slope(10.0, 1.0, true), 3.0);
+        assert_eq!(v, Verdict::Inconclusive(None));
+        assert!(why.starts_with("no leak to fix"), "{why}");
+    }
+
+    #[test]
+    fn days_needed_follow_the_interval_width() {
+        let old = [("before the upgrade", &slope(200.0, 10.0, true))];
+        let m = 30.0 * MIB;
+        // One cycle: a half-width twice the margin needs 2^(2/3) times the days, wherever
+        // the slope is.
+        for at in [0.0, 50.0] {
+            let one = needed(&slope(at, 60.0, false), &old, m, 2.0);
+            assert!(
+                (one - 2.0 * (2f64.powf(2.0 / 3.0) - 1.0)).abs() < 1e-9,
+                "{one}"
+            );
+        }
+        // Several cycles: 2^2 times.
+        let mut many = slope(0.0, 60.0, false);
+        many.cycles = 3;
+        assert!((needed(&many, &old, m, 2.0) - 6.0).abs() < 1e-9);
+        // The margin is the lower of the material rate and the old rate's bottom.
+        let slow = [("control group", &slope(35.0, 20.0, true))];
+        let low = needed(&slope(0.0, 30.0, false), &slow, m, 2.0);
+        assert!(
+            (low - 2.0 * (2f64.powf(2.0 / 3.0) - 1.0)).abs() < 1e-9,
+            "{low}"
+        );
+        // Narrow enough already: nothing more; no margin at all: never.
+        assert_eq!(needed(&slope(0.0, 30.0, false), &old, m, 2.0), 0.0);
+        let edge = [("control group", &slope(200.0, 200.0, true))];
+        assert!(needed(&slope(0.0, 10.0, false), &edge, m, 2.0).is_infinite());
+        assert_eq!(foreseeable(400.0), Verdict::Inconclusive(None));
+        assert_eq!(foreseeable(365.0), Verdict::Inconclusive(Some(365.0)));
+    }
+
+    #[test]
+    fn group_verdicts_combine_worst_first() {
+        use Verdict::*;
+        assert_eq!(combine(Fixed, Fixed), Fixed);
+        assert_eq!(combine(Fixed, NotFixed), NotFixed);
+        assert_eq!(combine(Inconclusive(Some(2.0)), NotFixed), NotFixed);
+        assert_eq!(
+            combine(Fixed, Inconclusive(Some(2.0))),
+            Inconclusive(Some(2.0))
+        );
+        assert_eq!(
+            combine(Inconclusive(Some(2.0)), Inconclusive(Some(5.0))),
+            Inconclusive(Some(5.0))
+        );
+        assert_eq!(
+            combine(Inconclusive(None), Inconclusive(Some(5.0))),
+            Inconclusive(None)
+        );
+    }
+}
