@@ -104,15 +104,6 @@ impl Slope {
     pub fn leaks(&self, material: f64) -> bool {
         self.rising && self.slope >= material
     }
-
-    /// Half the interval's width on the side of `up` (the high end) or the low end.
-    fn half(&self, up: bool) -> f64 {
-        if up {
-            self.ci_high - self.slope
-        } else {
-            self.slope - self.ci_low
-        }
-    }
 }
 
 /// The verdict on a device or a (model, release).
