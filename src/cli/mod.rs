@@ -18,6 +18,7 @@ mod reboots;
 mod rollback;
 mod stage;
 mod upgrade;
+mod verify_fix;
 mod versions;
 
 use std::ffi::OsString;
@@ -92,6 +93,15 @@ enum Command {
         after_help = "Writes: PLAN.journal (the rollback), the run report PLAN.report.md, the units' version and ha_role in the inventory CSV; PLAN.lock while it runs."
     )]
     Rollback(Box<rollback::Args>),
+    /// Did the upgrade fix the leak? Memory slopes after the upgrade against before and a
+    /// control group: fixed, not-fixed, or inconclusive with the days of data still needed.
+    #[command(
+        name = "verify-fix",
+        after_help = "Writes: verdicts.csv, report.md and a before/after SVG chart per device in -o \
+        DIR (default reports/verify-fix/).\n\nExit status: 0 when every model's new release is \
+        fixed, 1 when one is not fixed or inconclusive, 2 for bad input."
+    )]
+    VerifyFix(Box<verify_fix::Args>),
     /// Plan and run recurring HA-safe reboots of leaking devices (the weekly-reboot mitigation).
     #[command(
         after_help = "Writes: `plan`: reboots.json, or -o FILE.json (an earlier schedule from \
@@ -225,6 +235,7 @@ where
         Command::Rollback(args) => rollback::run(&ctx, &args),
         Command::Stage(args) => stage::run(&ctx, &args),
         Command::Evaluate(args) => evaluate::run(&ctx, &args),
+        Command::VerifyFix(args) => verify_fix::run(&ctx, &args),
         Command::Drivers(args) => drivers::run(&args),
         Command::Device(args) => device::run(&ctx, &args),
         Command::Images(args) => images::run(&args),

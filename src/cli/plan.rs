@@ -71,9 +71,15 @@ pub struct Args {
     /// Start with a regular wave instead of a canary.
     #[arg(long)]
     no_canary: bool,
-    /// Wait this long after the canary (`24h`, `2d`, `90m`, `0`).
-    #[arg(long, value_name = "DURATION", default_value = "24h")]
-    canary_soak: Soak,
+    /// Wait this long after the canary (`24h`, `2d`, `90m`, `0`) [default: 24h; with `--gate
+    /// leak-fixed`, the 3 days of data its verdict needs at least].
+    #[arg(long, value_name = "DURATION")]
+    canary_soak: Option<Soak>,
+    /// Hold the waves after the canary until its verdict says the leak is fixed
+    /// (`leak-fixed`, or `leak-fixed:DEFECT` for the devices a catalog defect affects):
+    /// recorded in the plan, enforced by `lbfleet upgrade` (see `upgrade --gate`).
+    #[arg(long, value_name = "GATE")]
+    gate: Option<super::verify_fix::GateSpec>,
     /// Wait this long after every later wave.
     #[arg(long, value_name = "DURATION", default_value = "0")]
     soak: Soak,
@@ -234,7 +240,13 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         failback: !args.no_failback,
         pre_staged: args.pre_staged,
         canary: !args.no_canary,
-        canary_soak: args.canary_soak.0,
+        canary_soak: match (args.canary_soak, &args.gate) {
+            (Some(s), _) => s.0,
+            (None, Some(_)) => jiff::SignedDuration::from_secs(
+                (super::verify_fix::DEFAULT_MIN_DAYS * 86_400.0) as i64,
+            ),
+            (None, None) => jiff::SignedDuration::from_hours(24),
+        },
         soak: args.soak.0,
         selection: Selection {
             only: args.only.clone(),
@@ -242,6 +254,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         },
         durations,
         horizon_days: args.horizon,
+        gate: args.gate.as_ref().map(ToString::to_string),
     };
     if !selection_ok(&opts.selection, &inv) {
         eprintln!("no plan written");

@@ -559,6 +559,7 @@ fn run_due(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<ExitStatus> {
         },
         inventory: (!args.no_write_inventory).then_some(&writer as _),
         backups: None,
+        gate: None,
     };
     let journal = Mutex::new(journal);
     let observer = engine::observer();

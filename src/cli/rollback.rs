@@ -300,6 +300,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         clock: &crate::clock::SystemClock,
         inventory: (!args.no_write_inventory).then_some(&writer as _),
         backups: None,
+        gate: None,
     };
     let observer = engine::observer();
     let mut failed = false;

@@ -75,6 +75,25 @@ pub struct Args {
     /// journal).
     #[arg(long, conflicts_with = "backups")]
     no_backups: bool,
+    /// Hold the waves after the canary until the canary's verdict says yes: `leak-fixed` (every
+    /// upgraded canary device's leak is fixed, judged as `lbfleet verify-fix` does) or
+    /// `leak-fixed:DEFECT` (the canary devices that catalog defect affects). Not fixed stops
+    /// the rollout; inconclusive waits (with --due: exits 0, "waiting for verdict")
+    /// [default: the plan's --gate].
+    #[arg(long, value_name = "GATE")]
+    gate: Option<super::verify_fix::GateSpec>,
+    /// Telemetry CSV files for the gate's verdict, read afresh each time it is asked.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    telemetry: Vec<PathBuf>,
+    /// Count and skip malformed telemetry rows.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Days of data after the upgrade the gate's verdict needs at least.
+    #[arg(long, value_name = "DAYS", default_value_t = super::verify_fix::MinDays(super::verify_fix::DEFAULT_MIN_DAYS))]
+    min_days: super::verify_fix::MinDays,
+    /// Open the gate whatever the verdict says (recorded in the journal and the run report).
+    #[arg(long)]
+    accept_verdict: bool,
     #[command(flatten)]
     wait: WaitArgs,
     #[command(flatten)]
@@ -244,6 +263,45 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             );
         }
     }
+    // The gate (this run's, else the plan's), checked before anything is contacted.
+    let given_gate = match (&args.gate, &plan.options.gate) {
+        (Some(g), _) => Some(g.clone()),
+        (None, Some(text)) => Some(
+            text.parse::<super::verify_fix::GateSpec>()
+                .map_err(|e| anyhow::anyhow!("{}: options.gate: {e}", args.plan.display()))?,
+        ),
+        (None, None) => None,
+    };
+    if given_gate.is_none() && (args.accept_verdict || !args.telemetry.is_empty()) {
+        anyhow::bail!(
+            "--accept-verdict and --telemetry are for a gate: add --gate leak-fixed (or plan with it)"
+        );
+    }
+    let gate = match given_gate {
+        Some(spec) => {
+            let others = inv
+                .devices
+                .iter()
+                .map(|d| (d.name.clone(), d.model.clone(), d.version.to_string()))
+                .collect();
+            let rollout = super::verify_fix::Rollout {
+                plan: plan.clone(),
+                others,
+            };
+            Some(super::verify_fix::LeakGate::new(
+                spec,
+                rollout,
+                &catalog,
+                (
+                    args.telemetry.clone(),
+                    args.skip_bad_rows,
+                    args.min_days,
+                    args.accept_verdict,
+                ),
+            )?)
+        }
+        None => None,
+    };
     if args.dry_run {
         if args.no_backups {
             eprintln!(
@@ -375,6 +433,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         clock: &crate::clock::SystemClock,
         inventory: (!args.no_write_inventory).then_some(&writer as _),
         backups: (!args.no_backups).then_some(&backups),
+        gate: gate.as_ref().map(|g| g as &dyn executor::Gate),
     };
     let observer = engine::observer();
     let yes = args.yes;

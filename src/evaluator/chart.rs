@@ -410,6 +410,111 @@ pub fn capacity(e: &Evaluation, u: &Unit) -> Option<String> {
     Some(out)
 }
 
+/// Memory in use before and after a device's upgrade (hourly means, x in days from the
+/// upgrade), each side's pooled slope over its latest judged cycle, the upgrade's time and
+/// the threshold.
+pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<String> {
+    let gib = 1024.0 * 1024.0 * 1024.0;
+    let at = f64::from(v.device.ended);
+    let rel = |t: u32, x: f64| (f64::from(t) - at) / 86_400.0 + x;
+    let sides = [
+        (v.before.as_ref(), v.pre, "#264653", "before"),
+        (v.after.as_ref(), v.post, "#2a9d8f", "after"),
+    ];
+    let points: Vec<(f64, f64)> = sides
+        .iter()
+        .filter_map(|s| s.0)
+        .flat_map(|m| m.cycles.iter())
+        .flat_map(|c| c.hourly.iter().map(move |h| (rel(c.start, h.0), h.1)))
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let x_lo = points.iter().map(|p| p.0).fold(0.0, f64::min);
+    let x_hi = points.iter().map(|p| p.0).fold(1.0, f64::max);
+    let total = sides.iter().filter_map(|s| s.0).find_map(|m| m.total);
+    let y_hi = total
+        .unwrap_or(0.0)
+        .max(points.iter().map(|p| p.1).fold(0.0, f64::max))
+        * 1.05;
+    let x = Axis::new(x_lo, x_hi, LEFT, W - RIGHT);
+    let y = Axis::new(0.0, y_hi, H - BOTTOM, TOP);
+    let x_ticks: Vec<(f64, String)> = ticks(x_lo, x_hi, 9)
+        .into_iter()
+        .map(|d| (d, format!("{d:+} d")))
+        .collect();
+    let title = format!(
+        "{}: {} → {}: {}",
+        v.device.device,
+        v.device.from,
+        v.device.to,
+        v.verdict.as_str()
+    );
+    let mut out = String::new();
+    frame(&mut out, &title, (&x, &x_ticks), &y, "GiB in use", gib);
+    let mut drawn: Vec<(&str, &str, String)> = Vec::new();
+    let px = x.map(0.0);
+    let _ = writeln!(
+        out,
+        r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{:.1}" stroke="#6c757d" stroke-dasharray="2 3"/>"##,
+        y.map(0.0)
+    );
+    drawn.push(("dash", "#6c757d", "upgrade verified".into()));
+    if let Some(total) = total {
+        let ty = y.map(threshold * total);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#c1121f" stroke-dasharray="6 4"/>"##,
+            W - RIGHT,
+        );
+        drawn.push((
+            "dash",
+            "#c1121f",
+            format!("threshold {:.0} %", threshold * 100.0),
+        ));
+    }
+    for (memory, slope, color, name) in sides {
+        let Some(m) = memory else { continue };
+        for c in &m.cycles {
+            let mut path = String::new();
+            for h in &c.hourly {
+                let _ = write!(path, "{},{} ", Px(x.map(rel(c.start, h.0))), Px(y.map(h.1)));
+            }
+            let _ = writeln!(
+                out,
+                r##"<polyline points="{}" fill="none" stroke="{color}" stroke-width="1.2"/>"##,
+                path.trim_end()
+            );
+        }
+        let label = match slope {
+            Some(s) => format!("{name}: {}/day", super::verify::rate(s.slope)),
+            None => format!("{name}: no judged day"),
+        };
+        // The pooled slope drawn through the latest judged cycle's own hourly means.
+        if let (Some(s), Some(c)) = (slope, m.cycles.iter().rev().find(|c| c.judged)) {
+            let (xs, xe) = (c.hourly[0].0, c.hourly[c.hourly.len() - 1].0);
+            let mid = c.hourly.iter().map(|h| h.1).sum::<f64>() / c.hourly.len() as f64;
+            let centre = (xs + xe) / 2.0;
+            let at_x = |d: f64| (mid + s.slope * (d - centre)).clamp(0.0, y_hi);
+            let _ = writeln!(
+                out,
+                r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#e76f51" stroke-width="2"/>"##,
+                x.map(rel(c.start, xs)),
+                y.map(at_x(xs)),
+                x.map(rel(c.start, xe)),
+                y.map(at_x(xe)),
+            );
+        }
+        drawn.push(("line", color, label));
+    }
+    drawn.push(("line", "#e76f51", "slope".into()));
+    let entries: Vec<(&str, &str, &str)> =
+        drawn.iter().map(|(k, c, n)| (*k, *c, n.as_str())).collect();
+    legend(&mut out, &entries);
+    out.push_str("</svg>\n");
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 
 pub mod analysis;
 pub mod candidates;
-mod chart;
+pub(crate) mod chart;
 pub mod output;
 pub mod stats;
 #[doc(hidden)]

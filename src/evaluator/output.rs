@@ -604,7 +604,7 @@ pub fn write_all(e: &Evaluation, dir: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// A file-name-safe version of a device or group name.
-fn safe(name: &str) -> String {
+pub(crate) fn safe(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {

@@ -489,6 +489,290 @@ pub fn combine(a: Verdict, b: Verdict) -> Verdict {
     }
 }
 
+/// The devices a rollout's journal shows upgraded to their target (every hop done or found
+/// done, not rolled back since), in plan order, with the times that split their telemetry; and
+/// the control group: the plan's devices no hop of which has begun, and `others` (inventory
+/// devices as (name, model, release)) outside the plan, each of an upgraded device's model on
+/// its old release. `waves` keeps only devices whose last hop ran in those waves (the gate's
+/// canary).
+pub fn subjects(
+    plan: &crate::planner::Plan,
+    entries: &[crate::executor::journal::Entry],
+    others: &[(String, String, String)],
+    waves: Option<&[usize]>,
+) -> (Vec<Upgraded>, Vec<Control>) {
+    use crate::executor::journal::Event;
+    let secs = |at: &str| {
+        at.parse::<jiff::Timestamp>()
+            .ok()
+            .and_then(|t| u32::try_from(t.as_second()).ok())
+    };
+    let mut upgraded: Vec<Upgraded> = Vec::new();
+    let mut untouched: Vec<Control> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (_, _, d) in plan.devices() {
+        if seen.contains(&d.name.as_str()) {
+            continue;
+        }
+        seen.push(&d.name);
+        let mine = |step: &'static str| {
+            entries
+                .iter()
+                .filter(move |e| e.get("step") == Some(step) && e.get("device") == Some(&d.name))
+        };
+        let began = mine("hop").find(|e| e.event == Event::Start);
+        let Some(began) = began else {
+            untouched.push(Control {
+                device: d.name.clone(),
+                model: d.model.clone(),
+                release: d.from.clone(),
+            });
+            continue;
+        };
+        let target = d.path.last().map(String::as_str);
+        let last = mine("hop")
+            .rfind(|e| matches!(e.event, Event::Done | Event::Skip) && e.get("to") == target);
+        let reverted = mine("revert").any(|e| matches!(e.event, Event::Done | Event::Skip));
+        let (Some(last), false) = (last, reverted) else {
+            continue;
+        };
+        let in_waves = waves.is_none_or(|w| {
+            last.get("wave")
+                .and_then(|x| x.parse::<usize>().ok())
+                .is_some_and(|x| w.contains(&x))
+        });
+        if let (Some(b), Some(e), true) = (secs(&began.at), secs(&last.at), in_waves) {
+            upgraded.push(Upgraded {
+                device: d.name.clone(),
+                model: d.model.clone(),
+                from: d.from.clone(),
+                to: target.unwrap_or_default().to_string(),
+                began: b,
+                ended: e,
+            });
+        }
+    }
+    let wanted = |model: &str, release: &str| {
+        upgraded
+            .iter()
+            .any(|u| u.model == model && u.from == release)
+    };
+    let mut control: Vec<Control> = untouched
+        .into_iter()
+        .filter(|c| wanted(&c.model, &c.release))
+        .collect();
+    for (name, model, release) in others {
+        if !seen.contains(&name.as_str()) && wanted(model, release) {
+            control.push(Control {
+                device: name.clone(),
+                model: model.clone(),
+                release: release.clone(),
+            });
+        }
+    }
+    (upgraded, control)
+}
+
+/// The columns of `verdicts.csv` (and of the table with `--format csv|json`).
+pub const COLUMNS: [&str; 17] = [
+    "device",
+    "model",
+    "from",
+    "to",
+    "verdict",
+    "days_after",
+    "days_needed",
+    "after_bytes_per_day",
+    "after_ci_low",
+    "after_ci_high",
+    "before_bytes_per_day",
+    "before_ci_low",
+    "before_ci_high",
+    "control_bytes_per_day",
+    "control_devices",
+    "material_bytes_per_day",
+    "reason",
+];
+
+fn days(x: f64) -> crate::report::Cell {
+    crate::report::Cell::Float((x * 10.0).ceil() / 10.0)
+}
+
+/// One row per device, every column.
+pub fn table(v: &Verification) -> crate::report::Table {
+    use crate::report::Cell;
+    let mut t = crate::report::Table::new(&COLUMNS);
+    let whole = |x: f64| Cell::Float(x.round());
+    for d in &v.devices {
+        let slope = |s: Option<Slope>| {
+            [
+                s.map_or(Cell::Empty, |s| whole(s.slope)),
+                s.map_or(Cell::Empty, |s| whole(s.ci_low)),
+                s.map_or(Cell::Empty, |s| whole(s.ci_high)),
+            ]
+        };
+        let [a, a_lo, a_hi] = slope(d.post);
+        let [b, b_lo, b_hi] = slope(d.pre);
+        t.push(vec![
+            Cell::text(&d.device.device),
+            Cell::text(&d.device.model),
+            Cell::text(&d.device.from),
+            Cell::text(&d.device.to),
+            Cell::text(d.verdict.as_str()),
+            days(d.days_after),
+            d.verdict.days_needed().map_or(Cell::Empty, days),
+            a,
+            a_lo,
+            a_hi,
+            b,
+            b_lo,
+            b_hi,
+            d.control.map_or(Cell::Empty, |c| whole(c.0.slope)),
+            d.control.map_or(Cell::Empty, |c| Cell::Int(c.1 as i64)),
+            whole(d.material),
+            Cell::text(&d.reason),
+        ]);
+    }
+    t
+}
+
+/// The essentials, for the terminal: rates in MiB/day.
+pub fn summary(v: &Verification) -> crate::report::Table {
+    use crate::report::Cell;
+    let mut t = crate::report::Table::new(&[
+        "device",
+        "model",
+        "upgrade",
+        "verdict",
+        "days after",
+        "days needed",
+        "MiB/day after (95 %)",
+        "before",
+        "control",
+    ]);
+    let mib = |x: f64| format!("{:.1}", x / (1024.0 * 1024.0));
+    for d in &v.devices {
+        t.push(vec![
+            Cell::text(&d.device.device),
+            Cell::text(&d.device.model),
+            Cell::text(format!("{} → {}", d.device.from, d.device.to)),
+            Cell::text(d.verdict.as_str()),
+            days(d.days_after),
+            d.verdict.days_needed().map_or(Cell::Empty, days),
+            d.post.map_or(Cell::Empty, |s| {
+                Cell::text(format!(
+                    "{} ({} to {})",
+                    mib(s.slope),
+                    mib(s.ci_low),
+                    mib(s.ci_high)
+                ))
+            }),
+            d.pre.map_or(Cell::Empty, |s| Cell::text(mib(s.slope))),
+            d.control
+                .map_or(Cell::Empty, |c| Cell::text(mib(c.0.slope))),
+        ]);
+    }
+    t
+}
+
+/// The verdict per (model, release), as a sentence each.
+pub fn group_lines(v: &Verification) -> Vec<String> {
+    v.groups
+        .iter()
+        .map(|g| {
+            let tail = match g.verdict {
+                Verdict::Inconclusive(Some(d)) => {
+                    format!(
+                        " ({:.1} more days of data needed)",
+                        (d * 10.0).ceil() / 10.0
+                    )
+                }
+                Verdict::Inconclusive(None) => " (no foreseeable verdict: see the devices)".into(),
+                _ => String::new(),
+            };
+            format!(
+                "{} on {}: {}{tail}: {} of {} devices fixed, {} not fixed",
+                g.model,
+                g.release,
+                g.verdict.as_str(),
+                g.fixed,
+                g.devices,
+                g.not_fixed
+            )
+        })
+        .collect()
+}
+
+/// The Markdown report: the verdicts, the method, a table per device and its chart.
+pub fn report(v: &Verification, charts: &[(String, String)]) -> String {
+    use crate::report::Exporter;
+    let mut out = String::from("# Did the upgrade fix the leak?\n\n");
+    for line in group_lines(v) {
+        out.push_str(&format!("- **{line}**\n"));
+    }
+    out.push_str(&format!(
+        "\nEach upgraded device's memory slope after its verified hop is compared with its own \
+         slope before the upgrade and with the control group's (devices of its model still on the \
+         old release). Fixed: the 95 % interval after lies below the material rate and below the \
+         old rate's interval; not fixed: the new release still leaks, or rises with the old rate \
+         inside its interval. At least {} days of data after the upgrade are required \
+         (`--min-days`).\n\n",
+        v.min_days
+    ));
+    let md = crate::report::MarkdownExporter
+        .export(&summary(v))
+        .unwrap_or_default();
+    out.push_str(&String::from_utf8_lossy(&md));
+    out.push('\n');
+    for d in &v.devices {
+        out.push_str(&format!(
+            "## {}\n\n{}: {}\n\n",
+            d.device.device,
+            d.verdict.as_str(),
+            d.reason
+        ));
+        if let Some((file, title)) = charts.iter().find(|(_, t)| *t == d.device.device) {
+            out.push_str(&format!("![{title}: memory before and after]({file})\n\n"));
+        }
+    }
+    if !v.without_telemetry.is_empty() {
+        out.push_str(&format!(
+            "Without memory telemetry: {}.\n",
+            v.without_telemetry.join(", ")
+        ));
+    }
+    out
+}
+
+/// Writes `verdicts.csv`, a chart per device and `report.md` into `dir`, each atomically;
+/// returns the files written.
+pub fn write_all(
+    v: &Verification,
+    dir: &std::path::Path,
+    threshold: f64,
+) -> anyhow::Result<Vec<String>> {
+    use crate::report::Exporter;
+    std::fs::create_dir_all(dir)?;
+    let put = |name: &str, bytes: &[u8]| crate::fsutil::write_atomic(&dir.join(name), bytes);
+    let mut files = vec!["verdicts.csv".to_string()];
+    put(
+        "verdicts.csv",
+        &crate::report::CsvExporter.export(&table(v))?,
+    )?;
+    let mut charts = Vec::new();
+    for d in &v.devices {
+        if let Some(svg) = super::chart::before_after(d, threshold) {
+            let file = format!("before-after-{}.svg", super::output::safe(&d.device.device));
+            put(&file, svg.as_bytes())?;
+            charts.push((file.clone(), d.device.device.clone()));
+            files.push(file);
+        }
+    }
+    put("report.md", report(v, &charts).as_bytes())?;
+    files.push("report.md".to_string());
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

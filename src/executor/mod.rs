@@ -166,6 +166,134 @@ pub struct Settings<'a> {
     /// Where each device's configuration backup goes before its first change (`None`: no
     /// backups, `--no-backups`).
     pub backups: Option<&'a Backups>,
+    /// What must say yes before the waves after the canary start (`--gate`), if anything.
+    pub gate: Option<&'a dyn Gate>,
+}
+
+/// A condition between the canary and the rest of the fleet (`upgrade --gate leak-fixed`):
+/// asked once the canary wave has finished and its soak is over, until it opens (journaled:
+/// a later run does not ask again).
+pub trait Gate: Sync {
+    /// Its name in the journal and messages (`leak-fixed:ID974501`).
+    fn name(&self) -> String;
+    /// What it says now, given the journal so far.
+    fn check(&self, entries: &[journal::Entry]) -> GateCheck;
+    /// How long to wait before asking again after it said wait (without `--due`).
+    fn recheck(&self) -> std::time::Duration {
+        GATE_RECHECK
+    }
+}
+
+/// What a gate says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GateCheck {
+    /// The rest of the fleet may go on; why (recorded).
+    Open(String),
+    /// Not yet: what it waits for.
+    Wait(String),
+    /// The rollout stops here: the evidence.
+    Stop(String),
+}
+
+/// How often a waiting gate is asked again (without `--due`): a verdict moves with new
+/// telemetry, not by the second.
+pub const GATE_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Whether the journal records `gate` open.
+fn gate_opened(entries: &[journal::Entry], gate: &str) -> bool {
+    entries.iter().any(|e| {
+        e.event == Event::Note
+            && e.get("what") == Some("gate")
+            && e.get("gate") == Some(gate)
+            && e.get("verdict") == Some("open")
+    })
+}
+
+/// Asks the gate before the wave after the canary: `Ok` when it is (or was) open, `Err` with
+/// how the run ends here (waiting with `--due`, stopped, interrupted). Without `--due` a gate
+/// that says wait is asked again every [`GATE_RECHECK`].
+fn pass_gate(
+    gate: &dyn Gate,
+    wave: &Wave,
+    settings: &Settings<'_>,
+    journal: &Mutex<Journal>,
+    observer: &dyn Observer,
+) -> Result<(), GateEnd> {
+    let name = gate.name();
+    loop {
+        let entries = journal.lock().expect("journal lock").entries.clone();
+        if gate_opened(&entries, &name) {
+            return Ok(());
+        }
+        let said = gate.check(&entries);
+        let (verdict, detail) = match &said {
+            GateCheck::Open(d) => ("open", d),
+            GateCheck::Wait(d) => ("wait", d),
+            GateCheck::Stop(d) => ("stop", d),
+        };
+        let mut j = journal.lock().expect("journal lock");
+        let last = j
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.event == Event::Note && e.get("what") == Some("gate"))
+            .map(|e| {
+                (
+                    e.get("verdict").map(str::to_string),
+                    e.get("detail").map(str::to_string),
+                )
+            });
+        // Each change of what the gate says is journaled once (a waiting cron run repeats
+        // itself otherwise).
+        if last != Some((Some(verdict.to_string()), Some(detail.clone()))) {
+            j.record(
+                Event::Note,
+                &[
+                    ("what", "gate"),
+                    ("gate", &name),
+                    ("wave", &wave.index.to_string()),
+                    ("verdict", verdict),
+                    ("detail", detail),
+                ],
+            )
+            .map_err(|e| GateEnd::Stopped(format!("cannot write the journal: {e}")))?;
+        }
+        drop(j);
+        match said {
+            GateCheck::Open(_) => return Ok(()),
+            GateCheck::Stop(d) => {
+                return Err(GateEnd::Stopped(format!(
+                    "the gate {name} holds wave {} and everything after it: {d}",
+                    wave.index
+                )));
+            }
+            GateCheck::Wait(d) => {
+                if settings.mode == WindowMode::Due {
+                    return Err(GateEnd::Waiting(format!(
+                        "waiting for verdict ({name}): {d}"
+                    )));
+                }
+                let what = format!("the verdict of {name} ({d})");
+                observer.on(Progress::Waiting {
+                    group: &format!("wave {}", wave.index),
+                    until: settings.clock.now()
+                        + jiff::SignedDuration::try_from(gate.recheck()).unwrap_or_default(),
+                    what: &what,
+                });
+                if !settings.wait.sleep(gate.recheck()) {
+                    return Err(GateEnd::Interrupted);
+                }
+            }
+        }
+    }
+}
+
+/// How a run ends at a gate that did not open.
+#[derive(Debug)]
+enum GateEnd {
+    Waiting(String),
+    Stopped(String),
+    Interrupted,
 }
 
 /// Configuration backups before each device's first change, copied to the operator's machine.
@@ -1531,6 +1659,50 @@ pub fn run(
         {
             // A wave whose groups have not all finished holds every later wave.
             break;
+        }
+        // The gate between the canary and the rest (after the canary's soak: the soak is the
+        // least the canary runs before anything is judged).
+        if let (Some(gate), Some((_, prev))) = (settings.gate, &previous)
+            && prev.kind == WaveKind::Canary
+            && wave.kind == WaveKind::Wave
+        {
+            let soaking = soak_end(journal, prev, settings.soak_minutes)
+                .filter(|(t, _)| *t > settings.clock.now() && settings.mode != WindowMode::Ignore);
+            let passed = match soaking {
+                Some((t, what)) if settings.mode == WindowMode::Due => Err(GateEnd::Waiting(
+                    format!("{what}: ends at {}", crate::planner::utc(t)),
+                )),
+                // Without --due the groups' own wait covers the soak; the gate is asked after.
+                Some((t, what)) => {
+                    let left = t.duration_since(settings.clock.now()).unsigned_abs();
+                    observer.on(Progress::Waiting {
+                        group: &format!("wave {}", wave.index),
+                        until: t,
+                        what: &what,
+                    });
+                    if settings.wait.sleep(left) {
+                        pass_gate(gate, wave, settings, journal, observer)
+                    } else {
+                        Err(GateEnd::Interrupted)
+                    }
+                }
+                None => pass_gate(gate, wave, settings, journal, observer),
+            };
+            match passed {
+                Ok(()) => {}
+                Err(GateEnd::Waiting(why)) => {
+                    outcome.waiting.push((format!("wave {}", wave.index), why));
+                    break;
+                }
+                Err(GateEnd::Stopped(why)) => {
+                    outcome.stopped = Some(why);
+                    break;
+                }
+                Err(GateEnd::Interrupted) => {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
         }
         let declined = wave.kind == WaveKind::Wave
             && previous.as_ref().is_some_and(|(p, _)| p.ran && !confirm(p));

@@ -110,6 +110,48 @@ struct Bed {
     inventory: Cells,
     /// Backups before each device's first change (none unless a test sets them).
     backups: Option<Backups>,
+    /// The gate after the canary (none unless a test sets one).
+    gate: Option<Scripted>,
+}
+
+/// A gate that says what it is told, in order (the last answer repeats), and counts the
+/// times it was asked with the journal's length each time.
+struct Scripted {
+    says: Mutex<Vec<GateCheck>>,
+    asked: Mutex<Vec<usize>>,
+}
+
+impl Scripted {
+    fn new(says: &[GateCheck]) -> Scripted {
+        Scripted {
+            says: Mutex::new(says.iter().rev().cloned().collect()),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn asked(&self) -> usize {
+        self.asked.lock().unwrap().len()
+    }
+}
+
+impl Gate for Scripted {
+    fn name(&self) -> String {
+        "leak-fixed".into()
+    }
+
+    fn check(&self, entries: &[journal::Entry]) -> GateCheck {
+        self.asked.lock().unwrap().push(entries.len());
+        let mut says = self.says.lock().unwrap();
+        if says.len() > 1 {
+            says.pop().unwrap()
+        } else {
+            says[0].clone()
+        }
+    }
+
+    fn recheck(&self) -> Duration {
+        Duration::from_millis(1)
+    }
 }
 
 /// An inventory as cells: what the engine writes back, every call in order.
@@ -177,6 +219,7 @@ impl Bed {
             drivers: Drivers::load(None).unwrap(),
             inventory: Cells::default(),
             backups: None,
+            gate: None,
         }
     }
 
@@ -240,6 +283,7 @@ impl Bed {
             clock,
             inventory: Some(&self.inventory),
             backups: self.backups.as_ref(),
+            gate: self.gate.as_ref().map(|g| g as &dyn Gate),
         };
         let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
         run(
@@ -900,6 +944,162 @@ fn a_window_too_short_or_closed_is_a_failure_not_a_change() {
         "{out:?}"
     );
     assert!(bed.fleet.commands("c0").is_empty());
+}
+
+fn gate_notes(bed: &Bed) -> Vec<String> {
+    std::fs::read_to_string(bed.journal())
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("what=gate"))
+        .map(|l| l.split_once(' ').unwrap().1.to_string())
+        .collect()
+}
+
+fn gated(says: &[GateCheck]) -> (Bed, Vec<Wave>) {
+    let mut bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[]);
+    bed.fleet.add("b1", "active", None, &[]);
+    bed.gate = Some(Scripted::new(says));
+    (bed, waves(vec![single("c0")], vec![single("b1")]))
+}
+
+fn due(bed: &Bed, w: &[Wave], soak: (i64, i64)) -> Outcome {
+    bed.run_with(
+        w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Due,
+        soak,
+        &mut |_| true,
+    )
+}
+
+#[test]
+fn a_gate_that_waits_holds_the_wave_after_the_canary_until_it_opens_once_for_all() {
+    use GateCheck::*;
+    let (bed, w) = gated(&[
+        Wait("2.5 more days".into()),
+        Wait("2.5 more days".into()),
+        Wait("1 more day".into()),
+        Open("i5800 on 16.1.4: fixed".into()),
+        Stop("never asked again".into()),
+    ]);
+    // The canary runs; the gate waits: with --due the run ends, waiting, and wave 1 is untouched.
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(
+        (out.completed, out.stopped.as_deref()),
+        (1, None),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.waiting,
+        [(
+            "wave 1".to_string(),
+            "waiting for verdict (leak-fixed): 2.5 more days".to_string()
+        )]
+    );
+    assert_eq!(bed.fleet.device("c0").version(), "16.1.4");
+    assert!(bed.fleet.commands("b1").is_empty());
+    // Asked after the canary's steps were journaled.
+    let asked = bed.gate.as_ref().unwrap().asked.lock().unwrap()[0];
+    assert!(asked >= 2, "{asked}");
+    // The same answer again is not journaled again; a new one is.
+    due(&bed, &w, (0, 0));
+    due(&bed, &w, (0, 0));
+    assert_eq!(
+        gate_notes(&bed),
+        [
+            "note what=gate gate=leak-fixed wave=1 verdict=wait detail=\"2.5 more days\"",
+            "note what=gate gate=leak-fixed wave=1 verdict=wait detail=\"1 more day\""
+        ]
+    );
+    assert!(bed.fleet.commands("b1").is_empty());
+    // Open: wave 1 runs, and the opening is journaled.
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!((out.completed, out.waiting.len()), (2, 0), "{out:?}");
+    assert_eq!(bed.fleet.device("b1").version(), "16.1.4");
+    assert_eq!(
+        gate_notes(&bed).last().unwrap(),
+        "note what=gate gate=leak-fixed wave=1 verdict=open detail=\"i5800 on 16.1.4: fixed\""
+    );
+    // Once open, never asked again (the rest of the fleet goes on whatever comes later).
+    let asked = bed.gate.as_ref().unwrap().asked();
+    let out = due(&bed, &w, (0, 0));
+    assert!(out.stopped.is_none(), "{out:?}");
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), asked);
+}
+
+#[test]
+fn a_gate_that_says_stop_ends_the_rollout_with_its_evidence() {
+    let (bed, w) = gated(&[GateCheck::Stop("c0: not-fixed: still leaks".into())]);
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(
+        out.stopped.as_deref(),
+        Some(
+            "the gate leak-fixed holds wave 1 and everything after it: c0: not-fixed: still leaks"
+        )
+    );
+    assert_eq!(out.completed, 1);
+    assert!(bed.fleet.commands("b1").is_empty());
+    assert_eq!(gate_notes(&bed).len(), 1);
+    assert!(gate_notes(&bed)[0].contains("verdict=stop"));
+}
+
+#[test]
+fn without_due_a_waiting_gate_is_asked_again_until_it_opens() {
+    use GateCheck::*;
+    let (bed, w) = gated(&[Wait("a".into()), Wait("b".into()), Open("fixed".into())]);
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (0, 0),
+        &mut |_| true,
+    );
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 3);
+}
+
+#[test]
+fn a_gate_is_asked_only_after_a_canary_that_finished_and_its_soak() {
+    // A failed canary: the rollout stops without asking.
+    let mut bed = Bed::new();
+    bed.fleet.add("c0", "active", None, &[Fault::InstallFails]);
+    bed.fleet.add("b1", "active", None, &[]);
+    bed.gate = Some(Scripted::new(&[GateCheck::Open("fixed".into())]));
+    let w = waves(vec![single("c0")], vec![single("b1")]);
+    let out = due(&bed, &w, (0, 0));
+    assert!(out.stopped.is_some());
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 0);
+    // The soak first: waiting for it, the gate is not asked yet.
+    let (bed, w) = gated(&[GateCheck::Open("fixed".into())]);
+    let out = due(&bed, &w, (30, 0));
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 0);
+    assert_eq!(out.waiting.len(), 1, "{out:?}");
+    assert!(
+        out.waiting[0]
+            .1
+            .starts_with("the 30-minute soak after wave 0: ends at "),
+        "{out:?}"
+    );
+    // --ignore-windows skips the soak, not the gate.
+    let out = bed.run_with(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Ignore,
+        (30, 0),
+        &mut |_| true,
+    );
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 1);
+    // A plan without a canary has no gate to pass.
+    let (bed, mut w) = gated(&[GateCheck::Stop("no".into())]);
+    w[0].kind = WaveKind::Wave;
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 0);
 }
 
 #[test]
@@ -1797,6 +1997,7 @@ impl Bed {
             clock: &clock,
             inventory: Some(&self.inventory),
             backups: self.backups.as_ref(),
+            gate: self.gate.as_ref().map(|g| g as &dyn Gate),
         };
         let journal = Mutex::new(Journal::open(&self.journal()).unwrap());
         roll_back(

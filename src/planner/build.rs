@@ -741,6 +741,7 @@ pub fn build(
                 .collect(),
             horizon_days: opts.horizon_days,
             durations: opts.durations.rows.clone(),
+            gate: opts.gate.clone(),
         },
         summary: Summary {
             devices: inv.devices.len(),

@@ -92,6 +92,10 @@ pub struct PlanOptions {
     pub horizon_days: i64,
     /// The step durations in force (built-in rows first, then the user's).
     pub durations: Vec<DurationRow>,
+    /// What must say yes before the waves after the canary (`plan --gate`): `upgrade` holds
+    /// them for it unless told another gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
 }
 
 fn yes() -> bool {

@@ -74,6 +74,8 @@ pub struct Options {
     pub durations: Durations,
     /// How far ahead to look for a window, in days.
     pub horizon_days: i64,
+    /// What must say yes before the waves after the canary (`--gate`), recorded for `upgrade`.
+    pub gate: Option<String>,
 }
 
 impl Options {
@@ -95,6 +97,7 @@ impl Options {
             selection: Selection::default(),
             durations: Durations::default(),
             horizon_days: 366,
+            gate: None,
         }
     }
 }
