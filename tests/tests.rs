@@ -32,5 +32,7 @@ mod rollout;
 mod stage;
 // `lbfleet inventory sync` against the device lab: differences, --apply, unreachable units.
 mod sync;
+// `lbfleet verify-fix` and `upgrade --gate leak-fixed` on the lab: the canary's leak verdict.
+mod verify;
 // `lbfleet versions sort`: vendor ordering and bad values.
 mod versions;

@@ -152,7 +152,7 @@ pub struct DeviceVerdict {
     pub post: Option<Slope>,
     /// The control group's slope (model, old release), with its device count.
     pub control: Option<(Slope, usize)>,
-    /// Days of samples after the upgrade (first to last).
+    /// Days of samples since the upgrade was verified (to the last).
     pub days_after: f64,
     /// The material rate, bytes/day (at the latest level).
     pub material: f64,
@@ -273,10 +273,10 @@ pub fn verify(
             Slope::of(&m.cycles.iter().collect::<Vec<_>>(), s)
         };
         let (pre, post) = (slope(&before), slope(&after));
-        let days_after = match (v[from..].first(), v[from..].last()) {
-            (Some(a), Some(b)) => f64::from(b.t - a.t) / 86_400.0,
-            _ => 0.0,
-        };
+        // Days the data covers since the upgrade was verified.
+        let days_after = v[from..]
+            .last()
+            .map_or(0.0, |b| f64::from(b.t - u.ended) / 86_400.0);
         let level = |m: &Option<Memory>| m.as_ref().and_then(|m| m.level);
         let material = analysis::material(d.mem_total, level(&after).or(level(&before)), s);
         let control = controls.get(&(u.model.clone(), u.from.clone())).copied();
@@ -594,8 +594,13 @@ pub const COLUMNS: [&str; 17] = [
     "reason",
 ];
 
+/// Days up to the next tenth (a whole thousandth first: 2.5000001 is 2.5).
+fn tenths_up(x: f64) -> f64 {
+    ((x * 1000.0).round() / 100.0).ceil() / 10.0
+}
+
 fn days(x: f64) -> crate::report::Cell {
-    crate::report::Cell::Float((x * 10.0).ceil() / 10.0)
+    crate::report::Cell::Float(tenths_up(x))
 }
 
 /// One row per device, every column.
@@ -682,10 +687,7 @@ pub fn group_lines(v: &Verification) -> Vec<String> {
         .map(|g| {
             let tail = match g.verdict {
                 Verdict::Inconclusive(Some(d)) => {
-                    format!(
-                        " ({:.1} more days of data needed)",
-                        (d * 10.0).ceil() / 10.0
-                    )
+                    format!(" ({:.1} more days of data needed)", tenths_up(d))
                 }
                 Verdict::Inconclusive(None) => " (no foreseeable verdict: see the devices)".into(),
                 _ => String::new(),

@@ -1,0 +1,257 @@
+//! `lbfleet verify-fix` and `upgrade --gate leak-fixed` on the device lab: the wave after the
+//! canary waits for the canary's verdict, stops on `not-fixed`, goes on at `fixed`; telemetry
+//! generated with a planted truth around the times the journal records.
+
+use lbfleet::evaluator::synth::{Series, csv};
+
+use crate::rollout::{setup_with, upgrade};
+use crate::support::{Lab, Test};
+
+const DAY: u32 = 86_400;
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// (first hop's start, last hop's end) of `device`, Unix seconds, from the lab's journal.
+fn hop_times(lab: &Lab, device: &str) -> Option<(u32, u32)> {
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap_or_default();
+    let at = |line: &str| {
+        let ts: jiff::Timestamp = line.split(' ').next().unwrap().parse().unwrap();
+        ts.as_second() as u32
+    };
+    let mine = |event: &str| {
+        journal
+            .lines()
+            .filter(|l| {
+                l.contains(&format!(" {event} "))
+                    && l.contains("step=hop")
+                    && l.contains(&format!("device={device} "))
+            })
+            .map(at)
+            .collect::<Vec<_>>()
+    };
+    Some((*mine("start").first()?, *mine("done").last()?))
+}
+
+/// Memory telemetry of the lab's four devices: three weeks leaking 200 MiB/day with weekly
+/// reboots before now; each device the journal shows upgraded reboots at its upgrade and leaks
+/// `after` bytes/day from then on, for `days` days (the lab cannot wait days: the samples run
+/// ahead of the clock); the others leak on as long.
+fn telemetry(lab: &Lab, devices: u32, after: f64, days: f64) -> String {
+    let now = jiff::Timestamp::now().as_second() as u32;
+    let start = now - 21 * DAY;
+    let upgraded: Vec<(String, Option<(u32, u32)>)> = (1..=devices)
+        .map(|n| {
+            let name = format!("lab-lb{n:02}");
+            let times = hop_times(lab, &name);
+            (name, times)
+        })
+        .collect();
+    let end = upgraded
+        .iter()
+        .filter_map(|(_, t)| t.map(|t| t.1))
+        .max()
+        .unwrap_or(now)
+        + (days * 86_400.0) as u32
+        + 120;
+    let series: Vec<Series> = upgraded
+        .iter()
+        .enumerate()
+        .map(|(i, (name, times))| {
+            let mut s = Series::leaking(name, start, end, 200.0 * MIB, i as u64 + 1);
+            s.step = 120;
+            s.boots = vec![start + 7 * DAY, start + 14 * DAY];
+            match times {
+                Some((_, ended)) => {
+                    s.boots.push(ended - 60);
+                    s.rates.push((ended - 60, after));
+                }
+                // Not upgraded: its telemetry goes on to now, like the control group's.
+                None => s.end = now.max(start + 20 * DAY),
+            }
+            s
+        })
+        .collect();
+    let path = lab.path("telemetry.csv");
+    std::fs::write(&path, csv(&series)).unwrap();
+    path
+}
+
+fn verify_fix(lab: &Lab, extra: &[&str]) -> crate::support::Output {
+    let plan = lab.path("plan.json");
+    let out = lab.path("verify");
+    let mut args = vec!["verify-fix", plan.as_str(), "-o", out.as_str()];
+    args.extend_from_slice(extra);
+    Test::new().args(&args).run()
+}
+
+#[test]
+fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_goes_on_at_fixed() {
+    let lab = setup_with(4, 102, "", &["--gate", "leak-fixed:ID974501"]);
+    // Before anything ran: three weeks of the leak; the canary's verdict has nothing after its
+    // upgrade to judge yet.
+    let t = telemetry(&lab, 4, 0.0, 0.0);
+    upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
+        .code(0)
+        .stdout_has("1 of 3 groups completed")
+        .stdout_has("waiting: wave 1: waiting for verdict (leak-fixed:ID974501): ")
+        .stdout_has("lab-lb02: inconclusive: 0.0 days of memory data after the upgrade");
+    // The canary (lab-ha01's standby) is upgraded; nothing of wave 1 is.
+    assert_eq!(lab.version("lab-lb02"), "16.1.4");
+    for d in ["lab-lb01", "lab-lb03", "lab-lb04"] {
+        assert_eq!(lab.version(d), "15.1.10", "{d}");
+    }
+    // Half a day after the canary's upgrade: inconclusive, with the days still needed.
+    let t = telemetry(&lab, 4, 0.0, 0.5);
+    verify_fix(&lab, &["--telemetry", &t])
+        .code(1)
+        .stdout_has("lab-lb02")
+        .stdout_has("inconclusive")
+        .stderr_has("i4800 on 16.1.4: inconclusive (2.5 more days of data needed)");
+    upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
+        .code(0)
+        .stdout_has("waiting for verdict (leak-fixed:ID974501): i4800 on 16.1.4: inconclusive");
+    assert_eq!(lab.version("lab-lb01"), "15.1.10");
+    // Four days on, the canary leaks as before: not fixed; the rollout stops with the evidence.
+    let t = telemetry(&lab, 4, 200.0 * MIB, 4.0);
+    verify_fix(&lab, &["--telemetry", &t, "--format", "csv"])
+        .code(1)
+        .stdout_has("lab-lb02,i4800,15.1.10,16.1.4,not-fixed,");
+    upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
+        .code(1)
+        .stdout_has("stopped: the gate leak-fixed:ID974501 holds wave 1 and everything after it: not fixed: lab-lb02: not-fixed: ")
+        .stdout_has("still leaks");
+    for d in ["lab-lb01", "lab-lb03", "lab-lb04"] {
+        assert_eq!(lab.version(d), "15.1.10", "{d}");
+    }
+    // The same days showing the leak gone: fixed, and the rest of the fleet goes on.
+    let t = telemetry(&lab, 4, 0.0, 4.0);
+    verify_fix(&lab, &["--telemetry", &t])
+        .code(0)
+        .stderr_has("i4800 on 16.1.4: fixed: 1 of 1 devices fixed");
+    for f in ["verdicts.csv", "report.md", "before-after-lab-lb02.svg"] {
+        assert!(lab.dir.path().join("verify").join(f).is_file(), "{f}");
+    }
+    let report = std::fs::read_to_string(lab.dir.path().join("verify/report.md")).unwrap();
+    assert!(report.contains("![lab-lb02: memory before and after](before-after-lab-lb02.svg)"));
+    upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
+        .code(0)
+        .stdout_has("3 of 3 groups completed");
+    for d in ["lab-lb01", "lab-lb02", "lab-lb03", "lab-lb04"] {
+        assert_eq!(lab.version(d), "16.1.4", "{d}");
+    }
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    let notes: Vec<&str> = journal
+        .lines()
+        .filter(|l| l.contains("what=gate"))
+        .collect();
+    assert_eq!(notes.len(), 4, "{journal}");
+    assert!(notes[2].contains("verdict=stop"), "{}", notes[2]);
+    assert!(
+        notes[3].contains("verdict=open detail=\"i4800 on 16.1.4: fixed"),
+        "{}",
+        notes[3]
+    );
+    lab.assert_pairs_never_both_down();
+}
+
+#[test]
+fn a_gate_refuses_mistakes_before_anything_runs_and_accept_verdict_is_recorded() {
+    let lab = setup_with(2, 103, "", &[]);
+    let t = telemetry(&lab, 2, 0.0, 0.0);
+    for (flags, says) in [
+        (vec!["--gate", "leak-fixd"], "unknown gate \"leak-fixd\""),
+        (
+            vec!["--gate", "leak-fixed"],
+            "--gate leak-fixed needs --telemetry FILE",
+        ),
+        (
+            vec!["--gate", "leak-fixed:ID97450", "--telemetry", &t],
+            "no defect ID97450 in the catalog (did you mean \"ID974501\"?)",
+        ),
+        (
+            vec!["--gate", "leak-fixed:ID454018", "--telemetry", &t],
+            "no canary device runs a release ID454018 affects",
+        ),
+        (
+            vec!["--gate", "leak-fixed:ID974501", "--telemetry", "nope.csv"],
+            "nope.csv",
+        ),
+        (vec!["--accept-verdict"], "add --gate leak-fixed"),
+    ] {
+        let mut args = vec!["--yes"];
+        args.extend(flags.iter().copied());
+        upgrade(&lab, &args).code(2).stderr_has(says);
+        assert!(!lab.dir.path().join("plan.journal").exists(), "{flags:?}");
+    }
+    assert_eq!(lab.version("lab-lb02"), "15.1.10");
+    // verify-fix before anything ran: no journal, named.
+    verify_fix(&lab, &["--telemetry", &t])
+        .code(2)
+        .stderr_has("plan.journal: no journal: nothing of this plan has run");
+    // The operator accepts without a verdict: recorded, and the pair finishes.
+    upgrade(
+        &lab,
+        &[
+            "--yes",
+            "--due",
+            "--gate",
+            "leak-fixed",
+            "--telemetry",
+            &t,
+            "--accept-verdict",
+        ],
+    )
+    .code(0)
+    .stdout_has("2 of 2 groups completed");
+    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    assert!(
+        journal.contains(
+            "verdict=open detail=\"accepted by the operator (--accept-verdict): i4800 on 16.1.4: inconclusive"
+        ),
+        "{journal}"
+    );
+    assert_eq!(lab.version("lab-lb01"), "16.1.4");
+}
+
+#[test]
+fn a_plan_with_a_gate_soaks_the_canary_for_the_days_its_verdict_needs() {
+    let t = Test::new().sample();
+    let out = t
+        .args(&[
+            "plan",
+            "inventories",
+            "--gate",
+            "leak-fixed",
+            "-o",
+            "gated.json",
+            "-q",
+        ])
+        .run();
+    out.code(0);
+    let plan: serde_json::Value = serde_json::from_str(&out.read("gated.json")).unwrap();
+    assert_eq!(plan["options"]["gate"], "leak-fixed");
+    assert_eq!(plan["options"]["canary_soak_minutes"], 3 * 24 * 60);
+    // An explicit soak wins; without a gate the soak is a day and nothing is recorded.
+    let out = out
+        .then()
+        .args(&[
+            "plan",
+            "inventories",
+            "--gate",
+            "leak-fixed",
+            "--canary-soak",
+            "5d",
+            "-o",
+            "g5.json",
+            "-q",
+        ])
+        .run();
+    let plan: serde_json::Value = serde_json::from_str(&out.read("g5.json")).unwrap();
+    assert_eq!(plan["options"]["canary_soak_minutes"], 5 * 24 * 60);
+    let out = out
+        .then()
+        .args(&["plan", "inventories", "-o", "plain.json", "-q"])
+        .run();
+    let plan: serde_json::Value = serde_json::from_str(&out.read("plain.json")).unwrap();
+    assert_eq!(plan["options"]["canary_soak_minutes"], 24 * 60);
+    assert!(plan["options"].get("gate").is_none());
+}
