@@ -122,6 +122,15 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
     for d in ["lab-lb01", "lab-lb03", "lab-lb04"] {
         assert_eq!(lab.version(d), "15.1.10", "{d}");
     }
+    // `status` and the run report say what the gate said.
+    Test::new()
+        .args(&["status", &lab.path("plan.json")])
+        .run()
+        .code(0)
+        .stdout_has("gate leak-fixed:ID974501: stop: not fixed: lab-lb02: not-fixed: ");
+    let report = std::fs::read_to_string(lab.dir.path().join("plan.report.md")).unwrap();
+    assert!(report.contains("## Gate after the canary"), "{report}");
+    assert!(!report.contains("## Overrides"), "{report}");
     // The same days showing the leak gone: fixed, and the rest of the fleet goes on.
     let t = telemetry(&lab, 4, 0.0, 4.0);
     verify_fix(&lab, &["--telemetry", &t])

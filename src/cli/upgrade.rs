@@ -766,6 +766,10 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         },
         jpath.display()
     ))?;
+    // What the gate after the canary said last.
+    if let Some(g) = journal::gate_notes(&entries).last() {
+        super::out(g)?;
+    }
     // Images staged ahead of the windows (`lbfleet stage`).
     let spath = super::stage::journal_path(&args.plan);
     if spath.exists() {

@@ -100,12 +100,29 @@ pub const RESULT_FIELDS: [&str; 13] = [
 pub fn notes(entries: &[Entry]) -> Vec<String> {
     entries
         .iter()
-        .filter(|e| e.event == Event::Note)
+        .filter(|e| e.event == Event::Note && e.get("what") != Some("gate"))
         .map(|e| {
             format!(
                 "{} {}: {}",
                 e.at,
                 e.get("what").unwrap_or(""),
+                e.get("detail").unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// What the gate after the canary said, each time it changed: "AT gate G: VERDICT: DETAIL".
+pub fn gate_notes(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e.event == Event::Note && e.get("what") == Some("gate"))
+        .map(|e| {
+            format!(
+                "{} gate {}: {}: {}",
+                e.at,
+                e.get("gate").unwrap_or(""),
+                e.get("verdict").unwrap_or(""),
                 e.get("detail").unwrap_or("")
             )
         })

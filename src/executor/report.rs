@@ -143,6 +143,13 @@ pub fn markdown(plan: &Plan, plan_path: &str, entries: &[Entry]) -> String {
             md.push_str(&format!("- {n}\n"));
         }
     }
+    let gate = super::journal::gate_notes(entries);
+    if !gate.is_empty() {
+        md.push_str("\n## Gate after the canary\n\n");
+        for n in gate {
+            md.push_str(&format!("- {n}\n"));
+        }
+    }
     md.push_str("\n## Steps\n\n");
     let table = steps(entries);
     let bytes = crate::report::Format::Markdown

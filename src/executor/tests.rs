@@ -1043,6 +1043,19 @@ fn a_gate_that_says_stop_ends_the_rollout_with_its_evidence() {
     assert!(bed.fleet.commands("b1").is_empty());
     assert_eq!(gate_notes(&bed).len(), 1);
     assert!(gate_notes(&bed)[0].contains("verdict=stop"));
+    // The run report says so in a section of its own, not among the overrides.
+    let md = report::markdown(&plan_of(w), "plan.json", &bed.entries());
+    let section = md
+        .split("## Gate after the canary\n\n")
+        .nth(1)
+        .expect("a gate section");
+    assert!(
+        section.starts_with("- 20")
+            && section.contains("Z gate leak-fixed: stop: c0: not-fixed: still leaks\n"),
+        "{md}"
+    );
+    assert!(!md.contains("## Overrides"), "{md}");
+    assert!(journal::notes(&bed.entries()).is_empty());
 }
 
 #[test]
@@ -3356,4 +3369,80 @@ fn a_standalone_ticket_has_no_sync_check_and_goes_back_alone() {
         "{}",
         sections[0].title
     );
+}
+
+#[test]
+fn verify_fix_judges_devices_upgraded_to_their_target_against_untouched_ones_of_the_old_release() {
+    use crate::evaluator::verify::{Control, Upgraded, subjects};
+    let mut b3 = single("b3");
+    b3.devices[0].path = vec!["16.1.4".into(), "17.1.1.3".into()];
+    let w = waves(
+        vec![single("c0")],
+        vec![
+            single("b1"),
+            single("b2"),
+            pair("ha01", "lb01", "lb02", &["16.1.4"]),
+            b3,
+        ],
+    );
+    let journal = "\
+2026-11-29T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4
+2026-11-29T10:05:00Z done wave=0 group=c0 step=hop device=c0 to=16.1.4
+2026-11-29T11:00:00Z start wave=1 group=b1 step=hop device=b1 to=16.1.4
+2026-11-29T11:10:00Z done wave=1 group=b1 step=hop device=b1 to=16.1.4
+2026-11-29T12:00:00Z done wave=1 group=b1 step=revert device=b1 to=15.1.10
+2026-11-29T11:00:00Z start wave=1 group=b2 step=hop device=b2 to=16.1.4
+2026-11-29T11:01:00Z fail wave=1 group=b2 step=hop device=b2 to=16.1.4 error=x
+2026-11-29T11:20:00Z start wave=1 group=ha01 step=hop device=lb02 to=16.1.4
+2026-11-29T11:30:00Z skip wave=1 group=ha01 step=hop device=lb02 to=16.1.4
+2026-11-29T11:40:00Z start wave=1 group=b3 step=hop device=b3 to=16.1.4
+2026-11-29T11:50:00Z done wave=1 group=b3 step=hop device=b3 to=16.1.4
+";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("j"), journal).unwrap();
+    let entries = Journal::read(&dir.path().join("j")).unwrap();
+    let others: Vec<(String, String, String)> = [
+        ("x1", "i4800", "15.1.10"),
+        ("x2", "i4800", "14.1.0"),
+        ("x3", "i2800", "15.1.10"),
+        ("c0", "i4800", "16.1.4"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    let plan = plan_of(w);
+    let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap().as_second() as u32;
+    let up = |d: &str, began: &str, ended: &str| Upgraded {
+        device: d.into(),
+        model: "i4800".into(),
+        from: "15.1.10".into(),
+        to: "16.1.4".into(),
+        began: at(began),
+        ended: at(ended),
+    };
+    let control = |d: &str| Control {
+        device: d.into(),
+        model: "i4800".into(),
+        release: "15.1.10".into(),
+    };
+    // Rolled back (b1), failed (b2) and part-way (b3) are neither upgraded nor control; the
+    // untouched unit of the pair is, and so is the inventory's x1 (same model and release).
+    let (upgraded, controls) = subjects(&plan, &entries, &others, None);
+    assert_eq!(
+        upgraded,
+        [
+            up("c0", "2026-11-29T10:00:00Z", "2026-11-29T10:05:00Z"),
+            up("lb02", "2026-11-29T11:20:00Z", "2026-11-29T11:30:00Z")
+        ]
+    );
+    assert_eq!(controls, [control("lb01"), control("x1")]);
+    // The gate's view: the canary wave only.
+    let (upgraded, _) = subjects(&plan, &entries, &others, Some(&[0]));
+    assert_eq!(
+        upgraded,
+        [up("c0", "2026-11-29T10:00:00Z", "2026-11-29T10:05:00Z")]
+    );
+    // Nothing upgraded: no control group either.
+    let (upgraded, controls) = subjects(&plan, &entries[..0], &others, None);
+    assert!(upgraded.is_empty() && controls.is_empty());
 }
