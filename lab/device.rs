@@ -117,7 +117,79 @@ fn num(v: &Value, default: f64) -> f64 {
     v.as_f64().unwrap_or(default)
 }
 
+/// `--telemetry DEVICES.CSV JOURNAL AFTER DAYS OUT` (`scripts/lab telemetry`): the lab's
+/// memory telemetry, with `lbfleet`'s own synthetic series (see `scripts/lab`).
+fn telemetry(args: &[String]) {
+    use lbfleet::evaluator::synth::{Series, csv};
+    let [devices, journal, after, days, out] = args else {
+        fail("usage: lbfleet-lab-device --telemetry DEVICES.CSV JOURNAL AFTER DAYS OUT");
+    };
+    let mib = 1024.0 * 1024.0;
+    let after = match after.as_str() {
+        "fixed" => 0.0,
+        "leaking" => 200.0 * mib,
+        other => fail(&format!(
+            "lab: --after-upgrade {other}: expected fixed or leaking"
+        )),
+    };
+    let days: f64 = match days.parse() {
+        Ok(d) if (0.0..=60.0).contains(&d) => d,
+        _ => fail(&format!("lab: --days-after {days}: expected 0 to 60 days")),
+    };
+    let names: Vec<String> = std::fs::read_to_string(devices)
+        .unwrap_or_else(|e| fail(&format!("lab: {devices}: {e}")))
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next().map(str::to_string))
+        .collect();
+    // No journal yet: nothing has been upgraded.
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    // When each device's last hop ended, from the journal's `done ... step=hop` lines.
+    let ended = |name: &str| {
+        text.lines()
+            .filter(|l| {
+                l.split(' ').nth(1) == Some("done")
+                    && l.contains(" step=hop ")
+                    && l.contains(&format!(" device={name} "))
+            })
+            .filter_map(|l| l.split(' ').next()?.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_second() as u32)
+            .max()
+    };
+    let now = jiff::Timestamp::now().as_second() as u32;
+    let day = 86_400;
+    let start = now - 21 * day;
+    let upgraded: Vec<Option<u32>> = names.iter().map(|n| ended(n)).collect();
+    let end =
+        upgraded.iter().flatten().copied().max().unwrap_or(now) + (days * 86_400.0) as u32 + 120;
+    let series: Vec<Series> = names
+        .iter()
+        .zip(&upgraded)
+        .enumerate()
+        .map(|(i, (name, upgraded))| {
+            let mut s = Series::leaking(name, start, end, 200.0 * mib, i as u64 + 1);
+            s.step = 120;
+            s.boots = vec![start + 7 * day, start + 14 * day];
+            match upgraded {
+                Some(at) => {
+                    s.boots.push(at - 60);
+                    s.rates.push((at - 60, after));
+                }
+                // Not upgraded: up to now, like the control group's.
+                None => s.end = now,
+            }
+            s
+        })
+        .collect();
+    std::fs::write(out, csv(&series)).unwrap_or_else(|e| fail(&format!("lab: {out}: {e}")));
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--telemetry") {
+        telemetry(&args[2..]);
+        return;
+    }
     let dir = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)

@@ -1,79 +1,9 @@
 //! `lbfleet verify-fix` and `upgrade --gate leak-fixed` on the device lab: the wave after the
-//! canary waits for the canary's verdict, stops on `not-fixed`, goes on at `fixed`; telemetry
-//! generated with a planted truth around the times the journal records.
-
-use lbfleet::evaluator::synth::{Series, csv};
+//! canary waits for the canary's verdict, stops on `not-fixed`, goes on at `fixed`; the lab's
+//! telemetry (`scripts/lab telemetry`) planted around the times the journal records.
 
 use crate::rollout::{setup_with, upgrade};
 use crate::support::{Lab, Test};
-
-const DAY: u32 = 86_400;
-const MIB: f64 = 1024.0 * 1024.0;
-
-/// (first hop's start, last hop's end) of `device`, Unix seconds, from the lab's journal.
-fn hop_times(lab: &Lab, device: &str) -> Option<(u32, u32)> {
-    let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap_or_default();
-    let at = |line: &str| {
-        let ts: jiff::Timestamp = line.split(' ').next().unwrap().parse().unwrap();
-        ts.as_second() as u32
-    };
-    let mine = |event: &str| {
-        journal
-            .lines()
-            .filter(|l| {
-                l.contains(&format!(" {event} "))
-                    && l.contains("step=hop")
-                    && l.contains(&format!("device={device} "))
-            })
-            .map(at)
-            .collect::<Vec<_>>()
-    };
-    Some((*mine("start").first()?, *mine("done").last()?))
-}
-
-/// Memory telemetry of the lab's four devices: three weeks leaking 200 MiB/day with weekly
-/// reboots before now; each device the journal shows upgraded reboots at its upgrade and leaks
-/// `after` bytes/day from then on, for `days` days (the lab cannot wait days: the samples run
-/// ahead of the clock); the others leak on as long.
-fn telemetry(lab: &Lab, devices: u32, after: f64, days: f64) -> String {
-    let now = jiff::Timestamp::now().as_second() as u32;
-    let start = now - 21 * DAY;
-    let upgraded: Vec<(String, Option<(u32, u32)>)> = (1..=devices)
-        .map(|n| {
-            let name = format!("lab-lb{n:02}");
-            let times = hop_times(lab, &name);
-            (name, times)
-        })
-        .collect();
-    let end = upgraded
-        .iter()
-        .filter_map(|(_, t)| t.map(|t| t.1))
-        .max()
-        .unwrap_or(now)
-        + (days * 86_400.0) as u32
-        + 120;
-    let series: Vec<Series> = upgraded
-        .iter()
-        .enumerate()
-        .map(|(i, (name, times))| {
-            let mut s = Series::leaking(name, start, end, 200.0 * MIB, i as u64 + 1);
-            s.step = 120;
-            s.boots = vec![start + 7 * DAY, start + 14 * DAY];
-            match times {
-                Some((_, ended)) => {
-                    s.boots.push(ended - 60);
-                    s.rates.push((ended - 60, after));
-                }
-                // Not upgraded: its telemetry goes on to now, like the control group's.
-                None => s.end = now.max(start + 20 * DAY),
-            }
-            s
-        })
-        .collect();
-    let path = lab.path("telemetry.csv");
-    std::fs::write(&path, csv(&series)).unwrap();
-    path
-}
 
 fn verify_fix(lab: &Lab, extra: &[&str]) -> crate::support::Output {
     let plan = lab.path("plan.json");
@@ -88,7 +18,7 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
     let lab = setup_with(4, 102, "", &["--gate", "leak-fixed:ID974501"]);
     // Before anything ran: three weeks of the leak; the canary's verdict has nothing after its
     // upgrade to judge yet.
-    let t = telemetry(&lab, 4, 0.0, 0.0);
+    let t = lab.telemetry("fixed", 0.0);
     upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
         .code(0)
         .stdout_has("1 of 3 groups completed")
@@ -100,7 +30,7 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
         assert_eq!(lab.version(d), "15.1.10", "{d}");
     }
     // Half a day after the canary's upgrade: inconclusive, with the days still needed.
-    let t = telemetry(&lab, 4, 0.0, 0.5);
+    let t = lab.telemetry("fixed", 0.5);
     verify_fix(&lab, &["--telemetry", &t])
         .code(1)
         .stdout_has("lab-lb02")
@@ -111,7 +41,7 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
         .stdout_has("waiting for verdict (leak-fixed:ID974501): i4800 on 16.1.4: inconclusive");
     assert_eq!(lab.version("lab-lb01"), "15.1.10");
     // Four days on, the canary leaks as before: not fixed; the rollout stops with the evidence.
-    let t = telemetry(&lab, 4, 200.0 * MIB, 4.0);
+    let t = lab.telemetry("leaking", 4.0);
     verify_fix(&lab, &["--telemetry", &t, "--format", "csv"])
         .code(1)
         .stdout_has("lab-lb02,i4800,15.1.10,16.1.4,not-fixed,");
@@ -132,7 +62,7 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
     assert!(report.contains("## Gate after the canary"), "{report}");
     assert!(!report.contains("## Overrides"), "{report}");
     // The same days showing the leak gone: fixed, and the rest of the fleet goes on.
-    let t = telemetry(&lab, 4, 0.0, 4.0);
+    let t = lab.telemetry("fixed", 4.0);
     verify_fix(&lab, &["--telemetry", &t])
         .code(0)
         .stderr_has("i4800 on 16.1.4: fixed: 1 of 1 devices fixed");
@@ -165,7 +95,7 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
 #[test]
 fn a_gate_refuses_mistakes_before_anything_runs_and_accept_verdict_is_recorded() {
     let lab = setup_with(2, 103, "", &[]);
-    let t = telemetry(&lab, 2, 0.0, 0.0);
+    let t = lab.telemetry("fixed", 0.0);
     for (flags, says) in [
         (vec!["--gate", "leak-fixd"], "unknown gate \"leak-fixd\""),
         (

@@ -181,6 +181,34 @@ impl Lab {
         self.dir.path().join(rel).display().to_string()
     }
 
+    /// `scripts/lab telemetry`: the lab's memory telemetry around `plan.journal`'s upgrades,
+    /// leaking or not (`after`) for `days` simulated days after them; the file's path.
+    #[track_caller]
+    pub fn telemetry(&self, after: &str, days: f64) -> String {
+        let file = self.path("telemetry.csv");
+        let out = Command::new(repo().join("scripts/lab"))
+            .env("LAB_DEVICE", env!("CARGO_BIN_EXE_lbfleet-lab-device"))
+            .args(["telemetry", "--dir"])
+            .arg(self.dir.path())
+            .args(["--journal", &self.path("plan.journal")])
+            .args([
+                "--after-upgrade",
+                after,
+                "--days-after",
+                &days.to_string(),
+                "-o",
+                &file,
+            ])
+            .output()
+            .expect("run scripts/lab");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        file
+    }
+
     /// Gives a device a new host key and restarts its sshd.
     pub fn rekey(&self, device: &str) {
         let out = Command::new(repo().join("scripts/lab"))
