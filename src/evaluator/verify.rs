@@ -328,11 +328,14 @@ const FORESEEABLE_DAYS: f64 = 365.0;
 /// The verdict and its reason (see the module documentation).
 pub fn judge(e: Evidence<'_>, min_days: f64) -> (Verdict, String) {
     let m = e.material;
-    let refs: Vec<(&str, &Slope)> = [("before the upgrade", e.pre), ("control group", e.control)]
-        .into_iter()
-        .filter_map(|(what, s)| Some((what, s?)))
-        .filter(|(_, s)| s.leaks(m))
-        .collect();
+    let refs: Vec<(&str, &Slope)> = [
+        ("its own rate before the upgrade", e.pre),
+        ("the control group's rate", e.control),
+    ]
+    .into_iter()
+    .filter_map(|(what, s)| Some((what, s?)))
+    .filter(|(_, s)| s.leaks(m))
+    .collect();
     if refs.is_empty() {
         let why = if e.pre.is_none() && e.control.is_none() {
             "nothing to compare with: no judged telemetry before the upgrade, and no control \
@@ -385,7 +388,7 @@ pub fn judge(e: Evidence<'_>, min_days: f64) -> (Verdict, String) {
         return (
             Verdict::NotFixed,
             format!(
-                "{shown}: rises, and the old rate ({what}: {}/day) is inside its interval",
+                "{shown}: rises, and {what} ({}/day) is inside its interval",
                 rate(r.slope)
             ),
         );
@@ -396,7 +399,7 @@ pub fn judge(e: Evidence<'_>, min_days: f64) -> (Verdict, String) {
         return (
             Verdict::Fixed,
             format!(
-                "{shown}: below the material {}/day and below {what}'s {}/day (95 %: {} to {})",
+                "{shown}: below the material {}/day and below {what} ({}/day, 95 %: {} to {})",
                 rate(m),
                 rate(r.slope),
                 rate(r.ci_low),
@@ -599,6 +602,11 @@ fn tenths_up(x: f64) -> f64 {
     ((x * 1000.0).round() / 100.0).ceil() / 10.0
 }
 
+/// Days to the nearest tenth.
+fn tenth(x: f64) -> crate::report::Cell {
+    crate::report::Cell::Float((x * 10.0).round() / 10.0)
+}
+
 fn days(x: f64) -> crate::report::Cell {
     crate::report::Cell::Float(tenths_up(x))
 }
@@ -624,7 +632,7 @@ pub fn table(v: &Verification) -> crate::report::Table {
             Cell::text(&d.device.from),
             Cell::text(&d.device.to),
             Cell::text(d.verdict.as_str()),
-            days(d.days_after),
+            tenth(d.days_after),
             d.verdict.days_needed().map_or(Cell::Empty, days),
             a,
             a_lo,
@@ -662,7 +670,7 @@ pub fn summary(v: &Verification) -> crate::report::Table {
             Cell::text(&d.device.model),
             Cell::text(format!("{} → {}", d.device.from, d.device.to)),
             Cell::text(d.verdict.as_str()),
-            days(d.days_after),
+            tenth(d.days_after),
             d.verdict.days_needed().map_or(Cell::Empty, days),
             d.post.map_or(Cell::Empty, |s| {
                 Cell::text(format!(
