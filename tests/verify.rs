@@ -19,6 +19,11 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
     // Before anything ran: three weeks of the leak; the canary's verdict has nothing after its
     // upgrade to judge yet.
     let t = lab.telemetry("fixed", 0.0);
+    // The dry run says what the gate would say, and changes nothing.
+    upgrade(&lab, &["--dry-run", "--telemetry", &t])
+        .code(0)
+        .stdout_has("gate leak-fixed:ID974501 before the waves after the canary: it says wait now: no upgraded canary device with memory telemetry to judge yet");
+    assert!(!lab.dir.path().join("plan.journal").exists());
     upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
         .code(0)
         .stdout_has("1 of 3 groups completed")

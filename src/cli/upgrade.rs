@@ -315,6 +315,19 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
             Vec::new()
         };
         let backups = backups(&args.plan, &args.backups);
+        // What the gate would say now (read-only: telemetry and journal).
+        if let Some(g) = &gate {
+            use executor::Gate;
+            let (word, detail) = match g.check(&entries) {
+                executor::GateCheck::Open(d) => ("open", d),
+                executor::GateCheck::Wait(d) => ("wait", d),
+                executor::GateCheck::Stop(d) => ("stop", d),
+            };
+            super::out(format!(
+                "gate {} before the waves after the canary: it says {word} now: {detail}",
+                g.name()
+            ))?;
+        }
         return dry_run(
             &plan,
             &entries,

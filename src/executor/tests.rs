@@ -1061,17 +1061,64 @@ fn a_gate_that_says_stop_ends_the_rollout_with_its_evidence() {
 #[test]
 fn without_due_a_waiting_gate_is_asked_again_until_it_opens() {
     use GateCheck::*;
+    /// Hears the waits.
+    struct Waits(Mutex<Vec<String>>);
+    impl Observer for Waits {
+        fn on(&self, p: Progress<'_>) {
+            if let Progress::Waiting { group, until, what } = p {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(format!("{group} {until} {what}"));
+            }
+        }
+    }
     let (bed, w) = gated(&[Wait("a".into()), Wait("b".into()), Open("fixed".into())]);
-    let out = bed.run_with(
+    let clock = FixedClock("2026-11-30T10:00:00Z".parse().unwrap());
+    let waits = Waits(Mutex::new(Vec::new()));
+    let out = bed.run_observed(
         &w,
         Budget::Count(0),
         &PlannedWindows,
         WindowMode::Wait,
         (0, 0),
         &mut |_| true,
+        &clock,
+        &waits,
     );
     assert_eq!(out.completed, 2, "{out:?}");
     assert_eq!(bed.gate.as_ref().unwrap().asked(), 3);
+    // Each wait is shown with when the gate is asked again (the scripted gate's 1 ms).
+    assert_eq!(
+        waits.0.into_inner().unwrap(),
+        [
+            "wave 1 2026-11-30T10:00:00.001Z the verdict of leak-fixed (a)",
+            "wave 1 2026-11-30T10:00:00.001Z the verdict of leak-fixed (b)"
+        ]
+    );
+}
+
+#[test]
+fn a_gate_asks_again_every_ten_minutes_and_journals_only_what_changed() {
+    struct Plain;
+    impl Gate for Plain {
+        fn name(&self) -> String {
+            "g".into()
+        }
+        fn check(&self, _: &[journal::Entry]) -> GateCheck {
+            GateCheck::Open(String::new())
+        }
+    }
+    assert_eq!(Plain.recheck(), Duration::from_secs(600));
+    // Another note after the gate's does not make the same answer new.
+    let (bed, w) = gated(&[GateCheck::Wait("2 more days".into())]);
+    due(&bed, &w, (0, 0));
+    let mut j = Journal::open(&bed.journal()).unwrap();
+    j.record(Event::Note, &[("what", "force"), ("detail", "x")])
+        .unwrap();
+    drop(j);
+    due(&bed, &w, (0, 0));
+    assert_eq!(gate_notes(&bed).len(), 1, "{:?}", gate_notes(&bed));
 }
 
 #[test]
