@@ -198,4 +198,31 @@ fn a_plan_with_a_gate_soaks_the_canary_for_the_days_its_verdict_needs() {
     let plan: serde_json::Value = serde_json::from_str(&out.read("plain.json")).unwrap();
     assert_eq!(plan["options"]["canary_soak_minutes"], 24 * 60);
     assert!(plan["options"].get("gate").is_none());
+    // A gate without a canary to judge, or one that does not exist, is refused.
+    out.then()
+        .args(&[
+            "plan",
+            "inventories",
+            "--gate",
+            "leak-fixed",
+            "--no-canary",
+            "-o",
+            "x.json",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("a plan with --no-canary has none to judge");
+    Test::new()
+        .sample()
+        .args(&[
+            "plan",
+            "inventories",
+            "--gate",
+            "fixed-leak",
+            "-o",
+            "x.json",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("unknown gate \"fixed-leak\"");
 }

@@ -205,6 +205,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     if let Some(Command::Check(c)) = &args.command {
         return check(ctx, c);
     }
+    if let (Some(g), true) = (&args.gate, args.no_canary) {
+        anyhow::bail!(
+            "--gate {g} holds the waves after the canary: a plan with --no-canary has none to judge"
+        );
+    }
     let to = super::output::destinations(
         args.format,
         args.output.as_deref(),
