@@ -73,11 +73,9 @@ pub struct Slope {
     pub ci_low: f64,
     /// 95 % interval, high end.
     pub ci_high: f64,
-    /// Days of judged cycles it rests on.
-    pub days: f64,
     /// Judged cycles it pools.
     pub cycles: usize,
-    /// A significant rise (Mann–Kendall p < alpha with S > 0) with the interval above zero.
+    /// A significant rise: Mann–Kendall p < alpha with the interval above zero.
     pub rising: bool,
 }
 
@@ -86,17 +84,13 @@ impl Slope {
     fn of(cycles: &[&Cycle], s: &Settings) -> Option<Slope> {
         let (mk, line) = analysis::pooled_rate(cycles, s);
         let (mk, line) = (mk?, line?);
-        let judged: Vec<&&Cycle> = cycles.iter().filter(|c| c.judged).collect();
+        let judged = cycles.iter().filter(|c| c.judged).count();
         Some(Slope {
             slope: line.slope,
             ci_low: line.ci_low,
             ci_high: line.ci_high,
-            days: judged
-                .iter()
-                .map(|c| f64::from(c.end - c.start) / 86_400.0)
-                .sum(),
-            cycles: judged.len(),
-            rising: mk.s > 0.0 && mk.p < s.alpha && line.ci_low > 0.0,
+            cycles: judged,
+            rising: mk.p < s.alpha && line.ci_low > 0.0,
         })
     }
 
@@ -947,7 +941,6 @@ mod tests {
             slope: slope * MIB,
             ci_low: (slope - half) * MIB,
             ci_high: (slope + half) * MIB,
-            days: 3.0,
             cycles: 1,
             rising,
         }

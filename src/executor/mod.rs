@@ -1672,15 +1672,19 @@ pub fn run(
                 Some((t, what)) if settings.mode == WindowMode::Due => Err(GateEnd::Waiting(
                     format!("{what}: ends at {}", crate::planner::utc(t)),
                 )),
-                // Without --due the groups' own wait covers the soak; the gate is asked after.
+                // Without --due: a countdown to the soak's end (Ctrl-C ends it), then the gate.
                 Some((t, what)) => {
-                    let left = t.duration_since(settings.clock.now()).unsigned_abs();
-                    observer.on(Progress::Waiting {
-                        group: &format!("wave {}", wave.index),
-                        until: t,
-                        what: &what,
-                    });
-                    if settings.wait.sleep(left) {
+                    let mut waited = true;
+                    while waited && t > settings.clock.now() {
+                        let left = t.duration_since(settings.clock.now()).unsigned_abs();
+                        observer.on(Progress::Waiting {
+                            group: &format!("wave {}", wave.index),
+                            until: t,
+                            what: &what,
+                        });
+                        waited = settings.wait.sleep(left.min(settings.wait.interval));
+                    }
+                    if waited {
                         pass_gate(gate, wave, settings, journal, observer)
                     } else {
                         Err(GateEnd::Interrupted)

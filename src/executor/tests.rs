@@ -1099,6 +1099,49 @@ fn without_due_a_waiting_gate_is_asked_again_until_it_opens() {
 }
 
 #[test]
+fn a_gate_is_asked_when_the_canary_s_soak_ends_on_the_minute_or_after_a_countdown() {
+    let canary_done = "2026-01-01T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+                       2026-01-01T10:05:00Z done wave=0 group=c0 step=hop device=c0 to=16.1.4\n";
+    // --due at the soak's last second: waiting; at its end: the gate is asked, wave 1 runs.
+    for (now, asked) in [("2026-01-01T10:34:59Z", 0), ("2026-01-01T10:35:00Z", 1)] {
+        let (bed, w) = gated(&[GateCheck::Open("fixed".into())]);
+        std::fs::write(bed.journal(), canary_done).unwrap();
+        let clock = FixedClock(now.parse().unwrap());
+        let out = bed.run_clocked(
+            &w,
+            Budget::Count(0),
+            &PlannedWindows,
+            WindowMode::Due,
+            (30, 0),
+            &mut |_| true,
+            &clock,
+        );
+        assert_eq!(bed.gate.as_ref().unwrap().asked(), asked, "{now}: {out:?}");
+        assert_eq!(out.completed, 1 + asked, "{now}: {out:?}");
+    }
+    // Without --due: a countdown to the soak's end, then the gate (ten minutes pass at every
+    // look at the clock).
+    let (bed, w) = gated(&[GateCheck::Open("fixed".into())]);
+    std::fs::write(bed.journal(), canary_done).unwrap();
+    let clock = Stepping {
+        now: Mutex::new("2026-01-01T10:06:00Z".parse().unwrap()),
+        step: jiff::SignedDuration::from_mins(10),
+    };
+    let out = bed.run_clocked(
+        &w,
+        Budget::Count(0),
+        &PlannedWindows,
+        WindowMode::Wait,
+        (30, 0),
+        &mut |_| true,
+        &clock,
+    );
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 1);
+    assert!(*clock.now.lock().unwrap() >= "2026-01-01T10:35:00Z".parse().unwrap());
+}
+
+#[test]
 fn a_gate_asks_again_every_ten_minutes_and_journals_only_what_changed() {
     struct Plain;
     impl Gate for Plain {
