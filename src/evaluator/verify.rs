@@ -801,12 +801,22 @@ mod tests {
         controls: bool,
         min_days: f64,
     ) -> Verification {
+        fleet_from(T0, (after, days, noise), controls, min_days)
+    }
+
+    /// The upgraded devices' telemetry from `start` (after the upgrade: none before it).
+    fn fleet_from(
+        start: u32,
+        (after, days, noise): (f64, f64, f64),
+        controls: bool,
+        min_days: f64,
+    ) -> Verification {
         let ended = UPGRADE + 2400;
         let end = ended + (days * 86_400.0) as u32;
         let mut series = Vec::new();
         let mut upgraded = Vec::new();
         for (i, name) in ["lb1", "lb2"].into_iter().enumerate() {
-            let mut s = Series::leaking(name, T0, end, 200.0 * MIB, i as u64 + 1);
+            let mut s = Series::leaking(name, start, end, 200.0 * MIB, i as u64 + 1);
             s.noise *= noise;
             s.boots = vec![T0 + 7 * DAY, T0 + 14 * DAY, ended - 600];
             s.rates.push((ended - 600, after));
@@ -934,6 +944,21 @@ mod tests {
         );
         assert_eq!(verdict, Verdict::Inconclusive(None));
         assert!(why.starts_with("nothing to compare with"), "{why}");
+        // Telemetry only after the upgrade: judged against the control group alone.
+        let v = fleet_from(UPGRADE + 1800, (0.0, 4.0, 1.0), true, 3.0);
+        assert_eq!(
+            verdicts(&v),
+            ["fixed", "fixed"],
+            "{:?}",
+            v.devices[0].reason
+        );
+        assert!(v.devices[0].pre.is_none() && v.without_telemetry.is_empty());
+        assert!(v.devices[0].reason.contains("the control group's rate"));
+        // ... and without a control group either: nothing to compare with.
+        let v = fleet_from(UPGRADE + 1800, (0.0, 4.0, 1.0), false, 3.0);
+        assert_eq!(v.devices[0].verdict, Verdict::Inconclusive(None));
+        // The report states the --min-days it judged with.
+        assert!(report(&v, &[]).contains("At least 3 days of data after the upgrade"));
     }
 
     fn slope(slope: f64, half: f64, rising: bool) -> Slope {
@@ -964,16 +989,20 @@ mod tests {
         let old = slope(200.0, 10.0, true);
         // Fixed needs the top of the interval below the material rate ...
         assert_eq!(judged(slope(0.0, 29.0, false), old, 3.0).0, Verdict::Fixed);
-        assert!(matches!(
-            judged(slope(0.0, 31.0, false), old, 3.0).0,
-            Verdict::Inconclusive(Some(_))
-        ));
+        for half in [30.0, 31.0] {
+            assert!(matches!(
+                judged(slope(0.0, half, false), old, 3.0).0,
+                Verdict::Inconclusive(Some(_))
+            ));
+        }
         // ... and below the bottom of the old rate's.
         let slow_old = slope(40.0, 15.0, true);
-        assert!(matches!(
-            judged(slope(0.0, 26.0, false), slow_old, 3.0).0,
-            Verdict::Inconclusive(Some(_))
-        ));
+        for half in [25.0, 26.0] {
+            assert!(matches!(
+                judged(slope(0.0, half, false), slow_old, 3.0).0,
+                Verdict::Inconclusive(Some(_))
+            ));
+        }
         assert_eq!(
             judged(slope(0.0, 24.0, false), slow_old, 3.0).0,
             Verdict::Fixed
