@@ -222,6 +222,8 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         connections_daily,
         ssl_daily,
         cpu_daily,
+        throughput_summary,
+        mem_exact,
     } = data;
     let mut v = samples.into_vec();
     v.sort_by_key(|x| x.t); // stable: rows of one second stay in read order
@@ -233,8 +235,8 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         samples: v.len(),
         duplicates: raw - v.len(),
         span: v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)),
-        memory: memory(&v, mem_total, (boots, reboot_windows), s),
-        throughput: throughput(&v, s),
+        memory: memory(&v, mem_exact, mem_total, (boots, reboot_windows), s),
+        throughput: throughput(&v, throughput_summary, s),
         peak_connections: peak(&connections_daily),
         peak_ssl_tps: peak(&ssl_daily),
         peak_cpu_pct: peak(&cpu_daily),
@@ -258,17 +260,22 @@ fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
     v
 }
 
+/// Memory from the samples, or from `exact` (time-sorted, full precision) when a reader gave it.
 fn memory(
     v: &[Sample],
+    exact: Vec<(u32, f64)>,
     total: Option<f64>,
     (boots, performed): (Vec<u32>, Vec<(u32, u32)>),
     s: &Settings,
 ) -> Option<Memory> {
-    let points: Vec<(u32, f64)> = v
-        .iter()
-        .filter(|x| !x.mem.is_nan())
-        .map(|x| (x.t, f64::from(x.mem)))
-        .collect();
+    let points: Vec<(u32, f64)> = if exact.is_empty() {
+        v.iter()
+            .filter(|x| !x.mem.is_nan())
+            .map(|x| (x.t, f64::from(x.mem)))
+            .collect()
+    } else {
+        exact
+    };
     if points.is_empty() {
         return None;
     }
@@ -584,7 +591,17 @@ fn cycle(points: &[(u32, f64)], s: &Settings) -> Cycle {
     }
 }
 
-fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
+/// The samples' throughput, or, when they carry none, the figures a server computed from the
+/// raw samples (`summary`).
+fn throughput(
+    v: &[Sample],
+    summary: Option<super::telemetry::ThroughputSummary>,
+    s: &Settings,
+) -> Option<Throughput> {
+    if let Some(sum) = summary.filter(|_| v.iter().all(|x| x.thr.is_nan())) {
+        let peaks: Vec<(u32, f64)> = sum.daily_peaks.into_iter().collect();
+        return project(sum.samples, [sum.p50, sum.p95, sum.p99, sum.max], peaks, s);
+    }
     // Throughput is never negative (the reader refuses it; + 0.0 makes a -0 a 0): the bit
     // patterns order as the values do.
     let mut keys: Vec<u32> = v
@@ -618,6 +635,17 @@ fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
     else {
         unreachable!("three probabilities, three quantiles")
     };
+    project(samples, [p50, p95, p99, max], daily_peaks, s)
+}
+
+/// The trend of the daily peaks and the projected peak, from the quantiles
+/// (`[p50, p95, p99, max]`) and the daily peaks.
+fn project(
+    samples: usize,
+    [p50, p95, p99, max]: [f64; 4],
+    daily_peaks: Vec<(u32, f64)>,
+    s: &Settings,
+) -> Option<Throughput> {
     let fit = (daily_peaks.len() >= 7).then(|| {
         let xs: Vec<f64> = daily_peaks.iter().map(|d| f64::from(d.0)).collect();
         let ys: Vec<f64> = daily_peaks.iter().map(|d| d.1).collect();
