@@ -72,6 +72,10 @@ impl std::str::FromStr for Endpoint {
         if uri.host().is_none_or(str::is_empty) {
             return Err(err("no host"));
         }
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            // It would be written into schedules and reports, and is not sent anyway.
+            return Err(err("credentials in the URL are not supported"));
+        }
         if uri.query().is_some() {
             return Err(err("a query string is not allowed"));
         }
@@ -297,7 +301,7 @@ fn any_of(names: &[String]) -> String {
         .map(|n| regex::escape(n))
         .collect::<Vec<_>>()
         .join("|");
-    re.replace('\\', "\\\\").replace('"', "\\\"")
+    quote(&re)
 }
 
 /// How each device's series are collected in a batch.
@@ -364,33 +368,14 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemet
             start,
             end,
         };
+        // The batch's queries run side by side (the server answers them concurrently), then
+        // their points are merged.
+        let mut jobs: Vec<(Part, &'static str, &Selector)> = Vec::new();
         if let Some(sel) = &m.mem_used_bytes {
-            ctx.range(
-                "mem_used_bytes",
-                sel,
-                // The mean as lbfleet takes it (sum / count): avg_over_time's incremental mean
-                // rounds differently in the last bits, enough to break ties the CSV path sees.
-                |s| format!("sum_over_time({s}[1h]) / count_over_time({s}[1h])"),
-                3600,
-                &mut |dev, t, v| {
-                    got.entry(dev.to_string()).or_default().hourly.push((t, v));
-                },
-            )?;
+            jobs.push((Part::Mean, "mem_used_bytes", sel));
         }
         if let Some(sel) = &m.uptime_s {
-            ctx.range(
-                "uptime_s",
-                sel,
-                |s| format!("timestamp({s}) - {s}"),
-                3600,
-                &mut |dev, _, v| {
-                    let boots = &mut got.entry(dev.to_string()).or_default().boots;
-                    let b = v.round().clamp(0.0, f64::from(u32::MAX)) as u32;
-                    if boots.last() != Some(&b) {
-                        boots.push(b);
-                    }
-                },
-            )?;
+            jobs.push((Part::Boots, "uptime_s", sel));
         }
         for (field, sel, slot) in [
             ("connections", &m.connections, 0),
@@ -398,49 +383,60 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemet
             ("cpu_pct", &m.cpu_pct, 2),
             ("throughput_bps", &m.throughput_bps, 3),
         ] {
-            let Some(sel) = sel else { continue };
-            ctx.range(
-                field,
-                sel,
-                |s| format!("max_over_time({s}[1d])"),
-                86_400,
-                &mut |dev, day, v| {
-                    let c = got.entry(dev.to_string()).or_default();
-                    let map = match slot {
-                        0 => &mut c.connections,
-                        1 => &mut c.ssl,
-                        2 => &mut c.cpu,
-                        _ => &mut c.thr.daily_peaks,
-                    };
-                    map.insert(day, v);
-                },
-            )?;
+            if let Some(sel) = sel {
+                jobs.push((Part::Peak(slot), field, sel));
+            }
         }
         if let Some(sel) = &m.mem_total_bytes {
-            ctx.instant("mem_total_bytes", sel, "max_over_time", &mut |dev, v| {
-                got.entry(dev.to_string()).or_default().mem_total = Some(v);
-            })?;
+            jobs.push((Part::Total, "mem_total_bytes", sel));
         }
         if let Some(sel) = &m.throughput_bps {
-            for (i, f) in [
-                "quantile_over_time(0.5,",
-                "quantile_over_time(0.95,",
-                "quantile_over_time(0.99,",
-                "count_over_time",
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                ctx.instant("throughput_bps", sel, f, &mut |dev, v| {
-                    let c = got.entry(dev.to_string()).or_default();
-                    c.thr_seen = true;
-                    match i {
-                        0 => c.thr.p50 = v,
-                        1 => c.thr.p95 = v,
-                        2 => c.thr.p99 = v,
-                        _ => c.thr.samples = v as usize,
+            for i in 0..4 {
+                jobs.push((Part::Quantile(i), "throughput_bps", sel));
+            }
+        }
+        let ctx = &ctx;
+        let results: Vec<Result<(Part, Points), PromError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|&(part, field, sel)| {
+                    scope.spawn(move || ctx.run(part, field, sel).map(|p| (part, p)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("queries do not panic"))
+                .collect()
+        });
+        for r in results {
+            let (part, points) = r?;
+            for (dev, step, v) in points {
+                let c = got.entry(dev).or_default();
+                match part {
+                    Part::Mean => c.hourly.push((step, v)),
+                    Part::Boots => c
+                        .boots
+                        .push(v.round().clamp(0.0, f64::from(u32::MAX)) as u32),
+                    Part::Peak(slot) => {
+                        let map = match slot {
+                            0 => &mut c.connections,
+                            1 => &mut c.ssl,
+                            2 => &mut c.cpu,
+                            _ => &mut c.thr.daily_peaks,
+                        };
+                        map.insert(step, v);
                     }
-                })?;
+                    Part::Total => c.mem_total = Some(v),
+                    Part::Quantile(i) => {
+                        c.thr_seen = true;
+                        match i {
+                            0 => c.thr.p50 = v,
+                            1 => c.thr.p95 = v,
+                            2 => c.thr.p99 = v,
+                            _ => c.thr.samples = v as usize,
+                        }
+                    }
+                }
             }
         }
         for name in batch {
@@ -549,21 +545,87 @@ impl Ctx<'_> {
         ))
     }
 
+    /// One of a batch's queries (see [`Part`]).
+    fn run(&self, part: Part, field: &'static str, sel: &Selector) -> Result<Points, PromError> {
+        let window =
+            |f: &str| format!("{f}{}[{}s])", sel.with(self.matcher), self.end - self.start);
+        match part {
+            // The mean as lbfleet takes it (sum / count): avg_over_time's incremental mean
+            // rounds differently in the last bits, enough to break ties the CSV path sees.
+            Part::Mean => self.range(
+                field,
+                sel,
+                &|s| format!("sum_over_time({s}[1h]) / count_over_time({s}[1h])"),
+                3600,
+            ),
+            Part::Boots => self.boots(field, sel),
+            Part::Peak(_) => self.range(field, sel, &|s| format!("max_over_time({s}[1d])"), 86_400),
+            Part::Total => self.instant(field, sel, &window("max_over_time(")),
+            Part::Quantile(i) => {
+                let f = [
+                    "quantile_over_time(0.5, ",
+                    "quantile_over_time(0.95, ",
+                    "quantile_over_time(0.99, ",
+                    "count_over_time(",
+                ][i];
+                self.instant(field, sel, &window(f))
+            }
+        }
+    }
+
+    /// Boot instants, exact: the hours where a device's latest uptime is under an hour (a boot
+    /// in or just before that hour) and each device's first hour (the boot before the
+    /// window, which tells the analysis that reboots come from the uptime), then at each such
+    /// hour's end `timestamp(SEL) - SEL` of that device, many in one query with `@`.
+    /// (`timestamp()` over a whole range query costs the server a decode from the block's start
+    /// at every step: minutes for a fleet.)
+    fn boots(&self, field: &'static str, sel: &Selector) -> Result<Points, PromError> {
+        let latest = self.range(field, sel, &|s| format!("last_over_time({s}[1h])"), 3600)?;
+        let mut asks: Vec<(String, u32)> = Vec::new();
+        let mut first: HashMap<String, u32> = HashMap::default();
+        for (dev, h, v) in latest {
+            let f = first.entry(dev.clone()).or_insert(h);
+            *f = (*f).min(h);
+            if v < 3600.0 {
+                asks.push((dev, h));
+            }
+        }
+        asks.extend(first);
+        asks.sort_unstable();
+        asks.dedup();
+        let mut out = Vec::new();
+        for chunk in asks.chunks(100) {
+            let terms: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (dev, h))| {
+                    let one = sel.with(&format!("{}=\"{}\"", self.mapping.device_label, quote(dev)));
+                    let at = secs(f64::from(h + 1) * 3600.0 - 0.001);
+                    format!(
+                        "label_replace(timestamp({one} @ {at}) - {one} @ {at}, \"lbfleet_ask\", \"{i}\", \"\", \"\")"
+                    )
+                })
+                .collect();
+            out.extend(self.instant(field, sel, &terms.join(" or "))?);
+        }
+        Ok(out)
+    }
+
     /// A range query over the window in steps of `step` seconds (hours or days), evaluated
-    /// 1 ms before each step's end, in chunks of at most [`MAX_POINTS`] points; `each(device,
-    /// step number, value)` for every point.
+    /// 1 ms before each step's end, in chunks of at most [`MAX_POINTS`] points: (device, step
+    /// number, value) for every point.
     fn range(
         &self,
         field: &'static str,
         sel: &Selector,
-        expr: impl Fn(&str) -> String,
+        expr: &dyn Fn(&str) -> String,
         step: u32,
-        each: &mut dyn FnMut(&str, u32, f64),
-    ) -> Result<(), PromError> {
+    ) -> Result<Points, PromError> {
         let query = expr(&sel.with(self.matcher));
         let first = self.start / step;
         let last = (self.end - 1) / step;
         let mut from = first;
+        let mut out = Vec::new();
         while from <= last {
             let to = (from + MAX_POINTS - 1).min(last);
             let data: Data<RangeSeries> = self.client.call(
@@ -587,52 +649,78 @@ impl Ctx<'_> {
                 for (t, v) in &s.values {
                     let Ok(v) = v.parse::<f64>() else { continue };
                     if v.is_finite() {
-                        each(&dev, (t / f64::from(step)).floor() as u32, v);
+                        out.push((dev.clone(), (t / f64::from(step)).floor() as u32, v));
                     }
                 }
                 seen.insert(dev, s.metric);
             }
             from = to + 1;
         }
-        Ok(())
+        Ok(out)
     }
 
-    /// An instant query of `func(SEL[WINDOW])` at the window's end; `each(device, value)`.
+    /// An instant query at the window's end: (device, 0, value) per series.
     fn instant(
         &self,
         field: &'static str,
         sel: &Selector,
-        func: &str,
-        each: &mut dyn FnMut(&str, f64),
-    ) -> Result<(), PromError> {
-        let window = self.end - self.start;
-        let open = if func.ends_with(',') { "" } else { "(" };
-        let query = format!("{func}{open}{}[{window}s])", sel.with(self.matcher));
+        query: &str,
+    ) -> Result<Points, PromError> {
         let data: Data<InstantSeries> = self.client.call(
             "/api/v1/query",
             &[
-                ("query", query.clone()),
+                ("query", query.to_string()),
                 ("time", secs(f64::from(self.end) - 0.001)),
             ],
-            &query,
+            query,
         )?;
         let mut seen: HashMap<String, BTreeMap<String, String>> = HashMap::default();
-        for s in data.result {
+        let mut out = Vec::new();
+        for mut s in data.result {
+            // The boots' terms are told apart by their own label.
+            let ask = s.metric.remove("lbfleet_ask");
             let Some(dev) = s.metric.get(&self.mapping.device_label).cloned() else {
                 continue;
             };
-            if let Some(other) = seen.get(&dev) {
+            if ask.is_none()
+                && let Some(other) = seen.get(&dev)
+            {
                 return Err(self.ambiguous(field, sel, &dev, other, &s.metric));
             }
             if let Ok(v) = s.value.1.parse::<f64>()
                 && v.is_finite()
             {
-                each(&dev, v);
+                out.push((dev.clone(), 0, v));
             }
             seen.insert(dev, s.metric);
         }
-        Ok(())
+        Ok(out)
     }
+}
+
+/// A value as the contents of a PromQL double-quoted string.
+fn quote(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// What one query of a batch gives: (device, hour or day number, value).
+type Points = Vec<(String, u32, f64)>;
+
+/// Which of a batch's queries.
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    /// Hourly means of memory in use.
+    Mean,
+    /// Boot instants from the uptime.
+    Boots,
+    /// Daily peaks: 0 connections, 1 SSL TPS, 2 CPU, 3 throughput.
+    Peak(usize),
+    /// Total memory over the window.
+    Total,
+    /// Throughput over the window: 0 p50, 1 p95, 2 p99, 3 the sample count.
+    Quantile(usize),
 }
 
 #[cfg(test)]
