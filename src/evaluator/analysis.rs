@@ -230,11 +230,21 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
     let raw = v.len();
     let v = merge_duplicates(v);
     let peak = |m: &std::collections::BTreeMap<u32, f64>| m.values().copied().reduce(f64::max);
+    // A reader that gives memory only at full precision (Prometheus) counts those points.
+    let (samples, span) = if v.is_empty() {
+        let span = mem_exact
+            .first()
+            .zip(mem_exact.last())
+            .map(|(a, b)| (a.0, b.0));
+        (mem_exact.len(), span)
+    } else {
+        (v.len(), v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)))
+    };
     DeviceResult {
         name,
-        samples: v.len(),
+        samples,
         duplicates: raw - v.len(),
-        span: v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)),
+        span,
         memory: memory(&v, mem_exact, mem_total, (boots, reboot_windows), s),
         throughput: throughput(&v, throughput_summary, s),
         peak_connections: peak(&connections_daily),

@@ -92,18 +92,6 @@ impl Chunked {
             .collect()
     }
 
-    /// Appends samples (another reader's, such as [`super::prometheus`]).
-    /// Sparse samples (an hour or more apart) fill chunks far from full: their spare room
-    /// is given back.
-    pub(crate) fn extend_from(&mut self, items: &[Sample]) {
-        self.extend(items);
-        for c in &mut self.chunks {
-            c.dt.shrink_to_fit();
-            c.mem.shrink_to_fit();
-            c.thr.shrink_to_fit();
-        }
-    }
-
     fn extend(&mut self, items: &[Sample]) {
         self.len += items.len();
         let mut rest = items;

@@ -7,10 +7,11 @@
 //!
 //! - memory in use: hourly means, `sum_over_time(SEL[1h]) / count_over_time(SEL[1h])` (the
 //!   hourly `avg_over_time`, as lbfleet sums and divides: Prometheus' own `avg_over_time` keeps
-//!   an incremental mean that rounds differently in the last bits), step 1 h. Each hour becomes two
-//!   samples with its mean, at the hour's first and last second (at the boot instant instead of
-//!   the first second when a boot falls inside the hour), so the analysis forms the same hourly
-//!   means, cycles and judged spans as from the raw samples;
+//!   an incremental mean that rounds differently in the last bits), step 1 h. Each hour becomes
+//!   two full-precision points ([`DeviceData::mem_exact`]) with its mean, at the hour's first
+//!   and last second (at the boot instant instead of the first second when a boot falls inside
+//!   the hour), so the analysis forms the same hourly means, cycles and judged spans as from the
+//!   raw samples;
 //! - boots: `timestamp(SEL) - SEL` of the uptime, step 1 h (the latest sample of each hour);
 //! - total memory: `max_over_time(SEL[RANGE])` over the whole window;
 //! - throughput: `quantile_over_time(0.5|0.95|0.99, SEL[RANGE])` (linear interpolation between
@@ -410,30 +411,32 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemet
         });
         for r in results {
             let (part, points) = r?;
-            for (dev, step, v) in points {
+            for (dev, values) in points {
                 let c = got.entry(dev).or_default();
-                match part {
-                    Part::Mean => c.hourly.push((step, v)),
-                    Part::Boots => c
-                        .boots
-                        .push(v.round().clamp(0.0, f64::from(u32::MAX)) as u32),
-                    Part::Peak(slot) => {
-                        let map = match slot {
-                            0 => &mut c.connections,
-                            1 => &mut c.ssl,
-                            2 => &mut c.cpu,
-                            _ => &mut c.thr.daily_peaks,
-                        };
-                        map.insert(step, v);
-                    }
-                    Part::Total => c.mem_total = Some(v),
-                    Part::Quantile(i) => {
-                        c.thr_seen = true;
-                        match i {
-                            0 => c.thr.p50 = v,
-                            1 => c.thr.p95 = v,
-                            2 => c.thr.p99 = v,
-                            _ => c.thr.samples = v as usize,
+                for (step, v) in values {
+                    match part {
+                        Part::Mean => c.hourly.push((step, v)),
+                        Part::Boots => c
+                            .boots
+                            .push(v.round().clamp(0.0, f64::from(u32::MAX)) as u32),
+                        Part::Peak(slot) => {
+                            let map = match slot {
+                                0 => &mut c.connections,
+                                1 => &mut c.ssl,
+                                2 => &mut c.cpu,
+                                _ => &mut c.thr.daily_peaks,
+                            };
+                            map.insert(step, v);
+                        }
+                        Part::Total => c.mem_total = Some(v),
+                        Part::Quantile(i) => {
+                            c.thr_seen = true;
+                            match i {
+                                0 => c.thr.p50 = v,
+                                1 => c.thr.p95 = v,
+                                2 => c.thr.p99 = v,
+                                _ => c.thr.samples = v as usize,
+                            }
                         }
                     }
                 }
@@ -457,11 +460,9 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemet
 
 /// One device's collected series as the CSV reader would give them.
 fn device(name: &str, mut c: Collect, rows: &mut u64, present: &mut [bool; 7]) -> DeviceData {
-    use super::telemetry::Sample;
     c.boots.sort_unstable();
     c.boots.dedup();
     c.hourly.sort_by_key(|h| h.0);
-    let mut samples = Vec::with_capacity(c.hourly.len() * 2);
     let mut exact = Vec::with_capacity(c.hourly.len() * 2);
     for &(h, mean) in &c.hourly {
         let first = h * 3600;
@@ -471,18 +472,6 @@ fn device(name: &str, mut c: Collect, rows: &mut u64, present: &mut [bool; 7]) -
         let at = c.boots.get(i).filter(|&&b| b < last).map_or(first, |&b| b);
         exact.push((at, mean));
         exact.push((last, mean));
-        let mem = mean as f32;
-        let nan = f32::NAN;
-        samples.push(Sample {
-            t: at,
-            mem,
-            thr: nan,
-        });
-        samples.push(Sample {
-            t: last,
-            mem,
-            thr: nan,
-        });
     }
     *rows += c.hourly.len() as u64;
     present[0] |= !c.hourly.is_empty();
@@ -502,7 +491,6 @@ fn device(name: &str, mut c: Collect, rows: &mut u64, present: &mut [bool; 7]) -
         mem_exact: exact,
         ..DeviceData::default()
     };
-    d.samples.extend_from(&samples);
     if c.thr_seen && c.thr.samples > 0 {
         c.thr.max = c
             .thr
@@ -583,11 +571,13 @@ impl Ctx<'_> {
         let latest = self.range(field, sel, &|s| format!("last_over_time({s}[1h])"), 3600)?;
         let mut asks: Vec<(String, u32)> = Vec::new();
         let mut first: HashMap<String, u32> = HashMap::default();
-        for (dev, h, v) in latest {
-            let f = first.entry(dev.clone()).or_insert(h);
-            *f = (*f).min(h);
-            if v < 3600.0 {
-                asks.push((dev, h));
+        for (dev, values) in latest {
+            for (h, v) in values {
+                let f = first.entry(dev.clone()).or_insert(h);
+                *f = (*f).min(h);
+                if v < 3600.0 {
+                    asks.push((dev.clone(), h));
+                }
             }
         }
         asks.extend(first);
@@ -612,8 +602,8 @@ impl Ctx<'_> {
     }
 
     /// A range query over the window in steps of `step` seconds (hours or days), evaluated
-    /// 1 ms before each step's end, in chunks of at most [`MAX_POINTS`] points: (device, step
-    /// number, value) for every point.
+    /// 1 ms before each step's end, in chunks of at most [`MAX_POINTS`] points: per series, its
+    /// device and (step number, value).
     fn range(
         &self,
         field: &'static str,
@@ -646,12 +636,15 @@ impl Ctx<'_> {
                 if let Some(other) = seen.get(&dev) {
                     return Err(self.ambiguous(field, sel, &dev, other, &s.metric));
                 }
-                for (t, v) in &s.values {
-                    let Ok(v) = v.parse::<f64>() else { continue };
-                    if v.is_finite() {
-                        out.push((dev.clone(), (t / f64::from(step)).floor() as u32, v));
-                    }
-                }
+                let values: Vec<(u32, f64)> = s
+                    .values
+                    .iter()
+                    .filter_map(|(t, v)| {
+                        let v = v.parse::<f64>().ok().filter(|v| v.is_finite())?;
+                        Some(((t / f64::from(step)).floor() as u32, v))
+                    })
+                    .collect();
+                out.push((dev.clone(), values));
                 seen.insert(dev, s.metric);
             }
             from = to + 1;
@@ -659,7 +652,7 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    /// An instant query at the window's end: (device, 0, value) per series.
+    /// An instant query at the window's end: per series, its device and (0, value).
     fn instant(
         &self,
         field: &'static str,
@@ -690,7 +683,7 @@ impl Ctx<'_> {
             if let Ok(v) = s.value.1.parse::<f64>()
                 && v.is_finite()
             {
-                out.push((dev.clone(), 0, v));
+                out.push((dev.clone(), vec![(0, v)]));
             }
             seen.insert(dev, s.metric);
         }
@@ -705,8 +698,8 @@ fn quote(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// What one query of a batch gives: (device, hour or day number, value).
-type Points = Vec<(String, u32, f64)>;
+/// What one query of a batch gives: per series, its device and (hour or day number, value).
+type Points = Vec<(String, Vec<(u32, f64)>)>;
 
 /// Which of a batch's queries.
 #[derive(Clone, Copy, Debug)]
@@ -787,7 +780,7 @@ mod tests {
         };
         let (mut rows, mut present) = (0, [false; 7]);
         let d = device("lb1", c, &mut rows, &mut present);
-        let t: Vec<u32> = d.samples.into_vec().iter().map(|s| s.t).collect();
+        let t: Vec<u32> = d.mem_exact.iter().map(|s| s.0).collect();
         assert_eq!(t, [36_000, 36_000 + 3599, 11 * 3600 + 20, 11 * 3600 + 3599]);
         assert_eq!(d.boots, [100, 11 * 3600 + 20]);
         assert_eq!(rows, 2);
