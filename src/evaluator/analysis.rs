@@ -752,6 +752,85 @@ mod tests {
     }
 
     #[test]
+    fn full_precision_points_and_a_server_summary_stand_in_for_samples() {
+        // 10 days of hourly means as a Prometheus read gives them: two points an hour (its
+        // first and last second), no samples; the same means as minute samples give the same
+        // memory verdict.
+        let rate = 300.0 * 1024.0 * 1024.0;
+        let t0 = 1_790_000_000 / 86_400 * 86_400;
+        let mean = |h: u32| {
+            ((4.0 * GIB + rate * f64::from(h) / 24.0 + 64e6 * noise(h)) / 4096.0).round() * 4096.0
+        };
+        let hours = 240;
+        let exact: Vec<(u32, f64)> = (0..hours)
+            .flat_map(|h| [(t0 + h * 3600, mean(h)), (t0 + h * 3600 + 3599, mean(h))])
+            .collect();
+        let peaks: std::collections::BTreeMap<u32, f64> = (0..10)
+            .map(|d| (t0 / 86_400 + d, if d == 3 { 2e9 + 9.0 } else { 2e9 }))
+            .collect();
+        let summary = crate::evaluator::telemetry::ThroughputSummary {
+            samples: 14_400,
+            p50: 1e9,
+            p95: 1.5e9,
+            p99: 1.9e9,
+            max: 2e9 + 9.0,
+            daily_peaks: peaks.clone(),
+        };
+        let served = DeviceData {
+            name: "d".into(),
+            mem_total: Some(16.0 * GIB),
+            mem_exact: exact.clone(),
+            throughput_summary: Some(summary.clone()),
+            ..DeviceData::default()
+        };
+        let r = analyse(served, &Settings::default());
+        assert_eq!(r.samples, 480);
+        assert_eq!(r.span, Some((t0, t0 + 239 * 3600 + 3599)));
+        let m = r.memory.clone().unwrap();
+        assert!(m.leak);
+        assert_eq!(m.samples, 480);
+        // The same hourly means from one sample a minute (f32-exact values).
+        let minutes: Vec<Sample> = (0..hours * 60)
+            .map(|i| Sample {
+                t: t0 + i * 60,
+                mem: mean(i / 60) as f32,
+                thr: f32::NAN,
+            })
+            .collect();
+        let raw = analyse(data(&minutes, 16.0 * GIB), &Settings::default());
+        let n = raw.memory.unwrap();
+        assert_eq!(n.line, m.line);
+        assert_eq!(n.reboot_interval_days, m.reboot_interval_days);
+        assert_eq!(n.days_to_exhaustion, m.days_to_exhaustion);
+        assert_eq!(raw.samples, 14_400);
+        // Throughput from the summary: its quantiles, its daily peaks.
+        let t = r.throughput.unwrap();
+        assert_eq!(
+            (t.samples, t.p50, t.p95, t.p99),
+            (14_400, 1e9, 1.5e9, 1.9e9)
+        );
+        assert_eq!(t.max, 2e9 + 9.0);
+        assert_eq!(t.daily_peaks, peaks.into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            (t.projected_peak, t.basis),
+            (2e9 + 9.0, Basis::Observed),
+            "{t:?}"
+        );
+        // Samples that carry throughput win over a summary.
+        let mut both = data(
+            &[Sample {
+                t: t0,
+                mem: 1.0,
+                thr: 5.0,
+            }],
+            16.0 * GIB,
+        );
+        both.throughput_summary = Some(summary);
+        let t = analyse(both, &Settings::default()).throughput.unwrap();
+        assert_eq!((t.samples, t.p95, t.max), (1, 5.0, 5.0));
+    }
+
+    #[test]
     fn a_planted_leak_is_found_inside_its_interval() {
         // 4 GiB baseline, +200 MiB/day, ±50 MiB noise, 20 days.
         let rate = 200.0 * 1024.0 * 1024.0;
