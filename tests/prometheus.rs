@@ -254,8 +254,40 @@ fn evaluate_from_prometheus_equals_evaluate_from_the_same_csv() {
         .code(1)
         .stderr_has("prometheus: 4/4 devices read")
         .stderr_has("leaking faster than a 7-day reboot interval allows: lb.x+1");
-    let a = table(&from_prom.read("csv-out/devices.csv"));
-    let b = table(&from_prom.read("prom-out/devices.csv"));
+    // The same read paged harder: 3 devices per query (two batches, the regex-special name in
+    // the second) and 50 points per range query (the week's 168 hours in four requests).
+    let paged = from_prom
+        .then()
+        .args(&[
+            "evaluate",
+            "--prometheus",
+            &server.url,
+            "--metrics",
+            "m.toml",
+            "--prometheus-end",
+            &rfc3339(end),
+            "--prometheus-range",
+            "7d",
+            "--prometheus-batch",
+            "3",
+            "--prometheus-max-points",
+            "50",
+            "-o",
+            "paged-out",
+            "--format",
+            "csv",
+        ])
+        .run();
+    paged
+        .code(1)
+        .stderr_has("prometheus: 3/4 devices read")
+        .stderr_has("prometheus: 4/4 devices read");
+    assert_eq!(
+        paged.read("prom-out/devices.csv"),
+        paged.read("paged-out/devices.csv")
+    );
+    let a = table(&paged.read("csv-out/devices.csv"));
+    let b = table(&paged.read("prom-out/devices.csv"));
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         ["fra-lb01", "fra-lb02", "fra-lb03", "lb.x+1"]

@@ -37,6 +37,13 @@ pub struct TelemetryArgs {
     /// With --prometheus: the end of the window (RFC 3339 or a UTC date) [default: now].
     #[arg(long, value_name = "DATETIME", requires = "prometheus")]
     pub(crate) prometheus_end: Option<StartTime>,
+    /// With --prometheus: devices per query (a regex matcher on the device label).
+    #[arg(long, value_name = "N", default_value_t = prometheus::BATCH as u32, value_parser = clap::value_parser!(u32).range(1..=10_000), requires = "prometheus")]
+    pub(crate) prometheus_batch: u32,
+    /// With --prometheus: points per series per range query, at most (the tests page the
+    /// window with a small one).
+    #[arg(long, value_name = "N", default_value_t = prometheus::MAX_POINTS, value_parser = clap::value_parser!(u32).range(1..=11_000), hide = true, requires = "prometheus")]
+    pub(crate) prometheus_max_points: u32,
     /// Count and skip malformed telemetry rows (the report lists the first line numbers)
     /// instead of stopping at the first.
     #[arg(long, conflicts_with = "prometheus")]
@@ -95,7 +102,8 @@ impl TelemetryArgs {
                 mapping,
                 start,
                 end,
-                batch: prometheus::BATCH,
+                batch: self.prometheus_batch as usize,
+                max_points: self.prometheus_max_points,
             }))));
         }
         if self.telemetry.is_empty() {

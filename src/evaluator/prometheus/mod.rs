@@ -97,6 +97,9 @@ pub struct Query {
     pub end: u32,
     /// Devices per query ([`BATCH`]).
     pub batch: usize,
+    /// Points per series per range query, at most ([`MAX_POINTS`]; smaller in tests, to see
+    /// the window paged).
+    pub max_points: u32,
 }
 
 /// Why Prometheus could not be read. Every variant quotes the server's (or the network's) own
@@ -368,6 +371,7 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemet
             matcher: &matcher,
             start,
             end,
+            max_points: q.max_points.max(1),
         };
         // The batch's queries run side by side (the server answers them concurrently), then
         // their points are merged.
@@ -510,6 +514,7 @@ struct Ctx<'a> {
     matcher: &'a str,
     start: u32,
     end: u32,
+    max_points: u32,
 }
 
 impl Ctx<'_> {
@@ -602,7 +607,7 @@ impl Ctx<'_> {
     }
 
     /// A range query over the window in steps of `step` seconds (hours or days), evaluated
-    /// 1 ms before each step's end, in chunks of at most [`MAX_POINTS`] points: per series, its
+    /// 1 ms before each step's end, in chunks of at most `max_points` points: per series, its
     /// device and (step number, value).
     fn range(
         &self,
@@ -617,7 +622,7 @@ impl Ctx<'_> {
         let mut from = first;
         let mut out = Vec::new();
         while from <= last {
-            let to = (from + MAX_POINTS - 1).min(last);
+            let to = (from + self.max_points - 1).min(last);
             let data: Data<RangeSeries> = self.client.call(
                 "/api/v1/query_range",
                 &[
