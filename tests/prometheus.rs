@@ -508,6 +508,20 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         .code(2)
         .stderr_has("Prometheus refused the query")
         .stderr_has("error parsing regexp");
+    // A wrong path prefix: an HTTP error, with the server's body.
+    let wrong = format!("{}/prometheus", server.url);
+    Test::new()
+        .file(
+            "m.toml",
+            "device_label = \"device\"\nmem_used_bytes = 'lb_mem_used_bytes'\n",
+        )
+        .args(&["evaluate", "--prometheus", &wrong, "--metrics", "m.toml"])
+        .args(&window)
+        .run()
+        .code(2)
+        .stderr_has(&format!(
+            "Prometheus at {wrong}/api/v1/label/device/values answered HTTP 404: 404 page not found"
+        ));
     // The right selector on the same server works (the server was not the problem).
     Test::new()
         .file(
