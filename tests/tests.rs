@@ -22,6 +22,8 @@ mod lab;
 mod path;
 // `lbfleet plan` and `plan check`: the sample plan, formats, drift, bad input.
 mod plan;
+// `--prometheus`: a real server with backfilled telemetry gives the CSV's results; mistakes.
+mod prometheus;
 // `lbfleet upgrade` keeps the plan's promises on the lab: HA checks, windows, consent, hop rules.
 mod promises;
 // `lbfleet reboots plan` and `reboots run`: schedules, calendars, HA-safe reboots on the lab.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use super::Ctx;
+use super::telemetry::TelemetryArgs;
 use crate::ExitStatus;
 use crate::evaluator::analysis::Settings;
 use crate::evaluator::{self, Options, candidates, output};
@@ -12,10 +13,8 @@ use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Telemetry CSV files (timestamp, device, and any of mem_used_bytes, mem_total_bytes,
-    /// throughput_bps, connections, cpu_pct, ssl_tps, uptime_s).
-    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
-    telemetry: Vec<PathBuf>,
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
     /// Inventory folders or files, for sites, HA groups and current models
     /// [default: inventories/ when it exists].
     #[arg(long, value_name = "PATH", num_args = 1..)]
@@ -48,10 +47,6 @@ pub struct Args {
     /// performed cut the memory series exactly where they happened.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     journal: Vec<PathBuf>,
-    /// Count and skip malformed rows (the report lists the first line numbers) instead of
-    /// stopping at the first.
-    #[arg(long)]
-    skip_bad_rows: bool,
     /// Folder for devices.csv, candidates.csv, report.md and the charts.
     #[arg(short, long, value_name = "DIR", default_value = "reports/evaluation")]
     output: PathBuf,
@@ -143,6 +138,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     if !(args.safety_factor.is_finite() && args.safety_factor >= 1.0) {
         anyhow::bail!("--safety-factor must be 1 or more");
     }
+    // Flags, the mapping file and the URL are checked before anything is read.
+    let source = args.telemetry.required()?;
     let catalog = ctx.catalog()?;
     let inv_paths = if args.inventory.is_empty() {
         let default = PathBuf::from("inventories");
@@ -187,8 +184,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         ..Settings::default()
     };
     let opts = Options {
-        telemetry: args.telemetry.clone(),
-        skip_bad_rows: args.skip_bad_rows,
+        telemetry: Vec::new(),
+        skip_bad_rows: false,
         settings,
         headroom: args.headroom.0,
         candidates,
@@ -196,7 +193,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         dims,
         journals: args.journal.clone(),
     };
-    let e = evaluator::evaluate(&opts, inv.as_ref(), &catalog)?;
+    let t = super::telemetry::load(&source)?;
+    let e = evaluator::evaluate_with(&opts, t, inv.as_ref(), &catalog)?;
     let files = output::write_all(&e, &args.output)?;
     let table = match args.format {
         Format::Table | Format::Markdown if !args.wide => output::summary(&e),

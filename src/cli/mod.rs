@@ -17,6 +17,7 @@ mod progress;
 mod reboots;
 mod rollback;
 mod stage;
+mod telemetry;
 mod upgrade;
 mod verify_fix;
 mod versions;

@@ -11,6 +11,7 @@ use super::device::SshArgs;
 use super::engine::{self, Lock, SshConnector, WaitArgs};
 use super::inventory_check::paths_or_default;
 use super::plan::StartTime;
+use super::telemetry::TelemetryArgs;
 use crate::ExitStatus;
 use crate::clock::{Clock, SystemClock};
 use crate::driver::Drivers;
@@ -40,13 +41,10 @@ struct PlanArgs {
     /// Inventory folders or files (default: inventories/).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Memory telemetry CSV (as for `lbfleet evaluate`): leaks found there get reboots too,
-    /// and `--interval auto` takes each group's interval from it.
-    #[arg(long, value_name = "FILE", num_args = 1..)]
-    telemetry: Vec<PathBuf>,
-    /// Skip malformed telemetry rows instead of stopping.
-    #[arg(long)]
-    skip_bad_rows: bool,
+    /// Memory telemetry (as for `lbfleet evaluate`): leaks found there get reboots too, and
+    /// `--interval auto` takes each group's interval from it.
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
     /// Days between reboots (`7d`, `3d`, `2w`), or `auto`: the evaluator's recommended interval
     /// for the group's fastest leak (weekly where no telemetry tells).
     #[arg(long, value_name = "DURATION|auto", default_value = "7d")]
@@ -147,18 +145,17 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
 
 /// Leaks per device from telemetry: `Some` leak or `None` (analysed, no leak).
 fn telemetry_evidence(
-    files: &[PathBuf],
-    skip_bad_rows: bool,
+    telemetry: Option<crate::evaluator::telemetry::Telemetry>,
     inv: &crate::inventory::Inventory,
     catalog: &crate::catalog::Catalog,
 ) -> anyhow::Result<crate::HashMap<String, Option<Leak>>> {
     let mut out = crate::HashMap::default();
-    if files.is_empty() {
+    let Some(telemetry) = telemetry else {
         return Ok(out);
-    }
+    };
     let opts = crate::evaluator::Options {
-        telemetry: files.to_vec(),
-        skip_bad_rows,
+        telemetry: Vec::new(),
+        skip_bad_rows: false,
         settings: crate::evaluator::analysis::Settings::default(),
         headroom: 0.3,
         candidates: Vec::new(),
@@ -166,7 +163,7 @@ fn telemetry_evidence(
         candidates_from: String::new(),
         journals: Vec::new(),
     };
-    let e = crate::evaluator::evaluate(&opts, Some(inv), catalog)?;
+    let e = crate::evaluator::evaluate_with(&opts, telemetry, Some(inv), catalog)?;
     for d in e.devices {
         let Some(m) = d.memory else { continue };
         let leak = m.leak.then(|| Leak {
@@ -294,15 +291,15 @@ fn plan(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
         Some(p) => upgrade_evidence(p)?,
         None => Default::default(),
     };
+    let (sources, telemetry) = match args.telemetry.load()? {
+        Some((source, t)) => (source.describe(), Some(t)),
+        None => (Vec::new(), None),
+    };
     let ev = Evidence {
-        telemetry: telemetry_evidence(&args.telemetry, args.skip_bad_rows, &inv, &catalog)?,
+        telemetry: telemetry_evidence(telemetry, &inv, &catalog)?,
         upgrades,
         upgrading,
-        telemetry_files: args
-            .telemetry
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
+        telemetry_files: sources,
         upgrade_plan: args.upgrade_plan.as_ref().map(|p| p.display().to_string()),
     };
     let opts = reboots::Options {

@@ -82,12 +82,9 @@ pub struct Args {
     /// [default: the plan's --gate].
     #[arg(long, value_name = "GATE")]
     gate: Option<super::verify_fix::GateSpec>,
-    /// Telemetry CSV files for the gate's verdict, read afresh each time it is asked.
-    #[arg(long, value_name = "FILE", num_args = 1..)]
-    telemetry: Vec<PathBuf>,
-    /// Count and skip malformed telemetry rows.
-    #[arg(long)]
-    skip_bad_rows: bool,
+    /// Telemetry for the gate's verdict, read afresh each time it is asked.
+    #[command(flatten)]
+    telemetry: super::telemetry::TelemetryArgs,
     /// Days of data after the upgrade the gate's verdict needs at least.
     #[arg(long, value_name = "DAYS", default_value_t = super::verify_fix::MinDays(super::verify_fix::DEFAULT_MIN_DAYS))]
     min_days: super::verify_fix::MinDays,
@@ -272,9 +269,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         ),
         (None, None) => None,
     };
-    if given_gate.is_none() && (args.accept_verdict || !args.telemetry.is_empty()) {
+    if given_gate.is_none() && (args.accept_verdict || args.telemetry.source()?.is_some()) {
         anyhow::bail!(
-            "--accept-verdict and --telemetry are for a gate: add --gate leak-fixed (or plan with it)"
+            "--accept-verdict and telemetry (--telemetry, --prometheus) are for a gate: add --gate leak-fixed (or plan with it)"
         );
     }
     let gate = match given_gate {
@@ -292,12 +289,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
                 spec,
                 rollout,
                 &catalog,
-                (
-                    args.telemetry.clone(),
-                    args.skip_bad_rows,
-                    args.min_days,
-                    args.accept_verdict,
-                ),
+                (args.telemetry.clone(), args.min_days, args.accept_verdict),
             )?)
         }
         None => None,

@@ -12,16 +12,15 @@ use crate::executor::journal::Journal;
 use crate::executor::{Gate, GateCheck};
 use crate::report::Format;
 
+use super::telemetry::TelemetryArgs;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The plan file: its rollout's journal says which devices were upgraded, and when.
     plan: PathBuf,
-    /// Telemetry CSV files, before and after the upgrade (as for `lbfleet evaluate`).
-    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
-    telemetry: Vec<PathBuf>,
-    /// Count and skip malformed telemetry rows instead of stopping at the first.
-    #[arg(long)]
-    skip_bad_rows: bool,
+    /// Memory telemetry before and after the upgrade (as for `lbfleet evaluate`).
+    #[command(flatten)]
+    telemetry: TelemetryArgs,
     /// Days of data after the upgrade a verdict needs at least.
     #[arg(long, value_name = "DAYS", default_value_t = MinDays(DEFAULT_MIN_DAYS))]
     min_days: MinDays,
@@ -155,7 +154,7 @@ pub fn overall(v: &Verification) -> Option<Verdict> {
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     let rollout = Rollout::load(ctx, &args.plan, &args.inventory)?;
     let entries = read_journal(&args.plan, &args.journal)?;
-    let telemetry = crate::evaluator::telemetry::read(&args.telemetry, args.skip_bad_rows)?;
+    let telemetry = super::telemetry::load(&args.telemetry.required()?)?;
     let v = rollout.verify(&entries, telemetry, args.min_days, (None, None));
     if v.devices.is_empty() {
         let missing = if v.without_telemetry.is_empty() {
@@ -244,10 +243,8 @@ pub struct LeakGate {
     pub spec: GateSpec,
     /// The rollout.
     pub rollout: Rollout,
-    /// Telemetry files.
-    pub telemetry: Vec<PathBuf>,
-    /// Skip malformed rows.
-    pub skip_bad_rows: bool,
+    /// Where the telemetry comes from (read afresh, to now, each time the gate is asked).
+    pub telemetry: TelemetryArgs,
     /// Days after the upgrade a verdict needs.
     pub min_days: MinDays,
     /// The canary waves.
@@ -265,15 +262,15 @@ impl LeakGate {
         spec: GateSpec,
         rollout: Rollout,
         catalog: &crate::catalog::Catalog,
-        (telemetry, skip_bad_rows, min_days, accept): (Vec<PathBuf>, bool, MinDays, bool),
+        (telemetry, min_days, accept): (TelemetryArgs, MinDays, bool),
     ) -> anyhow::Result<LeakGate> {
-        if telemetry.is_empty() {
+        let Some(source) = telemetry.source()? else {
             anyhow::bail!(
-                "--gate {spec} needs --telemetry FILE... (the canary's memory before and after its upgrade)"
+                "--gate {spec} needs --telemetry FILE... or --prometheus URL (the canary's memory before and after its upgrade)"
             );
-        }
-        // Readable now: a typo fails here, not after the canary.
-        crate::evaluator::telemetry::read(&telemetry, skip_bad_rows)?;
+        };
+        // Readable now: a typo or a server that is down fails here, not after the canary.
+        super::telemetry::load(&source)?;
         let canary: Vec<usize> = rollout
             .plan
             .waves
@@ -296,7 +293,6 @@ impl LeakGate {
             spec,
             rollout,
             telemetry,
-            skip_bad_rows,
             min_days,
             canary,
             affected,
@@ -357,7 +353,11 @@ impl Gate for LeakGate {
     }
 
     fn check(&self, entries: &[crate::executor::journal::Entry]) -> GateCheck {
-        let said = match crate::evaluator::telemetry::read(&self.telemetry, self.skip_bad_rows) {
+        let read = self
+            .telemetry
+            .source()
+            .and_then(|s| super::telemetry::load(&s.expect("checked when the gate was made")));
+        let said = match read {
             Err(e) => GateCheck::Wait(format!("cannot read the telemetry: {e}")),
             Ok(t) => {
                 let v = self.rollout.verify(

@@ -222,19 +222,31 @@ pub fn analyse(data: DeviceData, s: &Settings) -> DeviceResult {
         connections_daily,
         ssl_daily,
         cpu_daily,
+        throughput_summary,
+        mem_exact,
     } = data;
     let mut v = samples.into_vec();
     v.sort_by_key(|x| x.t); // stable: rows of one second stay in read order
     let raw = v.len();
     let v = merge_duplicates(v);
     let peak = |m: &std::collections::BTreeMap<u32, f64>| m.values().copied().reduce(f64::max);
+    // A reader that gives memory only at full precision (Prometheus) counts those points.
+    let (samples, span) = if v.is_empty() {
+        let span = mem_exact
+            .first()
+            .zip(mem_exact.last())
+            .map(|(a, b)| (a.0, b.0));
+        (mem_exact.len(), span)
+    } else {
+        (v.len(), v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)))
+    };
     DeviceResult {
         name,
-        samples: v.len(),
+        samples,
         duplicates: raw - v.len(),
-        span: v.first().zip(v.last()).map(|(a, b)| (a.t, b.t)),
-        memory: memory(&v, mem_total, (boots, reboot_windows), s, false),
-        throughput: throughput(&v, s),
+        span,
+        memory: memory(&v, mem_exact, mem_total, (boots, reboot_windows), s, false),
+        throughput: throughput(&v, throughput_summary, s),
         peak_connections: peak(&connections_daily),
         peak_ssl_tps: peak(&ssl_daily),
         peak_cpu_pct: peak(&cpu_daily),
@@ -258,16 +270,17 @@ pub(crate) fn merge_duplicates(mut v: Vec<Sample>) -> Vec<Sample> {
     v
 }
 
-/// The memory verdict of sorted, merged samples (`analyse` does both) with the line of the
+/// The memory verdict of sorted, merged samples (`analyse` does both), or of `exact` points with the line of the
 /// judged cycles computed whatever the trend (`verify-fix` compares slopes that need not be
 /// leaks); `leak` and the reboot interval mean what they do in `analyse`.
 pub fn memory_rate(
     v: &[Sample],
+    exact: Vec<(u32, f64)>,
     total: Option<f64>,
     reboots: (Vec<u32>, Vec<(u32, u32)>),
     s: &Settings,
 ) -> Option<Memory> {
-    memory(v, total, reboots, s, true)
+    memory(v, exact, total, reboots, s, true)
 }
 
 /// The pooled trend test and line of `cycles` (of one device or several), whatever the trend:
@@ -287,18 +300,23 @@ pub fn material(total: Option<f64>, level: Option<f64>, s: &Settings) -> f64 {
     }
 }
 
+/// Memory from the samples, or from `exact` (time-sorted, full precision) when a reader gave it.
 fn memory(
     v: &[Sample],
+    exact: Vec<(u32, f64)>,
     total: Option<f64>,
     (boots, performed): (Vec<u32>, Vec<(u32, u32)>),
     s: &Settings,
     always: bool,
 ) -> Option<Memory> {
-    let points: Vec<(u32, f64)> = v
-        .iter()
-        .filter(|x| !x.mem.is_nan())
-        .map(|x| (x.t, f64::from(x.mem)))
-        .collect();
+    let points: Vec<(u32, f64)> = if exact.is_empty() {
+        v.iter()
+            .filter(|x| !x.mem.is_nan())
+            .map(|x| (x.t, f64::from(x.mem)))
+            .collect()
+    } else {
+        exact
+    };
     if points.is_empty() {
         return None;
     }
@@ -611,7 +629,17 @@ fn cycle(points: &[(u32, f64)], s: &Settings) -> Cycle {
     }
 }
 
-fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
+/// The samples' throughput, or, when they carry none, the figures a server computed from the
+/// raw samples (`summary`).
+fn throughput(
+    v: &[Sample],
+    summary: Option<super::telemetry::ThroughputSummary>,
+    s: &Settings,
+) -> Option<Throughput> {
+    if let Some(sum) = summary.filter(|_| v.iter().all(|x| x.thr.is_nan())) {
+        let peaks: Vec<(u32, f64)> = sum.daily_peaks.into_iter().collect();
+        return project(sum.samples, [sum.p50, sum.p95, sum.p99, sum.max], peaks, s);
+    }
     // Throughput is never negative (the reader refuses it; + 0.0 makes a -0 a 0): the bit
     // patterns order as the values do.
     let mut keys: Vec<u32> = v
@@ -645,6 +673,17 @@ fn throughput(v: &[Sample], s: &Settings) -> Option<Throughput> {
     else {
         unreachable!("three probabilities, three quantiles")
     };
+    project(samples, [p50, p95, p99, max], daily_peaks, s)
+}
+
+/// The trend of the daily peaks and the projected peak, from the quantiles
+/// (`[p50, p95, p99, max]`) and the daily peaks.
+fn project(
+    samples: usize,
+    [p50, p95, p99, max]: [f64; 4],
+    daily_peaks: Vec<(u32, f64)>,
+    s: &Settings,
+) -> Option<Throughput> {
     let fit = (daily_peaks.len() >= 7).then(|| {
         let xs: Vec<f64> = daily_peaks.iter().map(|d| f64::from(d.0)).collect();
         let ys: Vec<f64> = daily_peaks.iter().map(|d| d.1).collect();
@@ -738,6 +777,85 @@ mod tests {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
         ((z >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    #[test]
+    fn full_precision_points_and_a_server_summary_stand_in_for_samples() {
+        // 10 days of hourly means as a Prometheus read gives them: two points an hour (its
+        // first and last second), no samples; the same means as minute samples give the same
+        // memory verdict.
+        let rate = 300.0 * 1024.0 * 1024.0;
+        let t0 = 1_790_000_000 / 86_400 * 86_400;
+        let mean = |h: u32| {
+            ((4.0 * GIB + rate * f64::from(h) / 24.0 + 64e6 * noise(h)) / 4096.0).round() * 4096.0
+        };
+        let hours = 240;
+        let exact: Vec<(u32, f64)> = (0..hours)
+            .flat_map(|h| [(t0 + h * 3600, mean(h)), (t0 + h * 3600 + 3599, mean(h))])
+            .collect();
+        let peaks: std::collections::BTreeMap<u32, f64> = (0..10)
+            .map(|d| (t0 / 86_400 + d, if d == 3 { 2e9 + 9.0 } else { 2e9 }))
+            .collect();
+        let summary = crate::evaluator::telemetry::ThroughputSummary {
+            samples: 14_400,
+            p50: 1e9,
+            p95: 1.5e9,
+            p99: 1.9e9,
+            max: 2e9 + 9.0,
+            daily_peaks: peaks.clone(),
+        };
+        let served = DeviceData {
+            name: "d".into(),
+            mem_total: Some(16.0 * GIB),
+            mem_exact: exact.clone(),
+            throughput_summary: Some(summary.clone()),
+            ..DeviceData::default()
+        };
+        let r = analyse(served, &Settings::default());
+        assert_eq!(r.samples, 480);
+        assert_eq!(r.span, Some((t0, t0 + 239 * 3600 + 3599)));
+        let m = r.memory.clone().unwrap();
+        assert!(m.leak);
+        assert_eq!(m.samples, 480);
+        // The same hourly means from one sample a minute (f32-exact values).
+        let minutes: Vec<Sample> = (0..hours * 60)
+            .map(|i| Sample {
+                t: t0 + i * 60,
+                mem: mean(i / 60) as f32,
+                thr: f32::NAN,
+            })
+            .collect();
+        let raw = analyse(data(&minutes, 16.0 * GIB), &Settings::default());
+        let n = raw.memory.unwrap();
+        assert_eq!(n.line, m.line);
+        assert_eq!(n.reboot_interval_days, m.reboot_interval_days);
+        assert_eq!(n.days_to_exhaustion, m.days_to_exhaustion);
+        assert_eq!(raw.samples, 14_400);
+        // Throughput from the summary: its quantiles, its daily peaks.
+        let t = r.throughput.unwrap();
+        assert_eq!(
+            (t.samples, t.p50, t.p95, t.p99),
+            (14_400, 1e9, 1.5e9, 1.9e9)
+        );
+        assert_eq!(t.max, 2e9 + 9.0);
+        assert_eq!(t.daily_peaks, peaks.into_iter().collect::<Vec<_>>());
+        assert_eq!(
+            (t.projected_peak, t.basis),
+            (2e9 + 9.0, Basis::Observed),
+            "{t:?}"
+        );
+        // Samples that carry throughput win over a summary.
+        let mut both = data(
+            &[Sample {
+                t: t0,
+                mem: 1.0,
+                thr: 5.0,
+            }],
+            16.0 * GIB,
+        );
+        both.throughput_summary = Some(summary);
+        let t = analyse(both, &Settings::default()).throughput.unwrap();
+        assert_eq!((t.samples, t.p95, t.max), (1, 5.0, 5.0));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod candidates;
 pub(crate) mod chart;
 pub mod output;
+pub mod prometheus;
 pub mod stats;
 #[doc(hidden)]
 pub mod synth;
@@ -24,6 +25,52 @@ use crate::HashMap;
 use crate::catalog::Catalog;
 use crate::error::{InputError, Location};
 use crate::inventory::{HaRole, Inventory};
+
+/// Where telemetry comes from: CSV files or a Prometheus server.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// Telemetry CSV files.
+    Csv {
+        /// The files, read in order.
+        files: Vec<PathBuf>,
+        /// Count and skip malformed rows instead of stopping.
+        skip_bad_rows: bool,
+    },
+    /// A Prometheus server, aggregated there (see [`prometheus`]).
+    Prometheus(Box<prometheus::Query>),
+}
+
+impl Source {
+    /// Reads the telemetry; `progress(done, total)` after each batch of devices (Prometheus).
+    pub fn load(
+        &self,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> anyhow::Result<telemetry::Telemetry> {
+        Ok(match self {
+            Source::Csv {
+                files,
+                skip_bad_rows,
+            } => telemetry::read(files, *skip_bad_rows)?,
+            Source::Prometheus(q) => prometheus::read(q, progress)?,
+        })
+    }
+
+    /// What it is, for reports and schedules: the files, or the server and mapping.
+    pub fn describe(&self) -> Vec<String> {
+        match self {
+            Source::Csv { files, .. } => files.iter().map(|p| p.display().to_string()).collect(),
+            Source::Prometheus(q) => vec![format!(
+                "{} ({}, {} to {})",
+                q.endpoint,
+                q.mapping.source,
+                jiff::Timestamp::from_second(i64::from(q.start))
+                    .map_or_else(|_| q.start.to_string(), |t| t.to_string()),
+                jiff::Timestamp::from_second(i64::from(q.end))
+                    .map_or_else(|_| q.end.to_string(), |t| t.to_string()),
+            )],
+        }
+    }
+}
 
 /// What to evaluate and how.
 #[derive(Clone, Debug)]
@@ -155,13 +202,24 @@ pub struct Evaluation {
     pub journals: Vec<(String, usize)>,
 }
 
-/// Runs the evaluation.
+/// Runs the evaluation on the telemetry CSV files of `opts`.
 pub fn evaluate(
     opts: &Options,
     inventory: Option<&Inventory>,
     catalog: &Catalog,
 ) -> Result<Evaluation, InputError> {
     let t = telemetry::read(&opts.telemetry, opts.skip_bad_rows)?;
+    evaluate_with(opts, t, inventory, catalog)
+}
+
+/// Runs the evaluation on telemetry already read (from any [`Source`]); `opts.telemetry` and
+/// `opts.skip_bad_rows` are not used.
+pub fn evaluate_with(
+    opts: &Options,
+    t: telemetry::Telemetry,
+    inventory: Option<&Inventory>,
+    catalog: &Catalog,
+) -> Result<Evaluation, InputError> {
     // Each journal read once: its reboots per device, and how many for the report.
     let mut performed: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
     let mut journals: Vec<(String, usize)> = Vec::new();

@@ -24,7 +24,7 @@ pub struct Series {
     pub noise: f64,
     /// The leak, bytes/day, from each instant on (sorted; the first applies from `start`).
     pub rates: Vec<(u32, f64)>,
-    /// Boots (memory back to `base`, uptime restarts), Unix seconds.
+    /// Boots (memory back to `base`, uptime restarts), Unix seconds, in any order.
     pub boots: Vec<u32>,
     /// Seed of the noise.
     pub seed: u64,
@@ -61,7 +61,9 @@ impl Series {
         let mut boot = self.start.saturating_sub(3600);
         let mut t = self.start;
         let first = t;
-        let mut next_boot = self.boots.iter().copied().filter(|&b| b > first).peekable();
+        let mut boots: Vec<u32> = self.boots.iter().copied().filter(|&b| b > first).collect();
+        boots.sort_unstable();
+        let mut next_boot = boots.into_iter().peekable();
         while t <= self.end {
             if next_boot.peek().is_some_and(|&b| b <= t) {
                 boot = next_boot.next().expect("peeked");

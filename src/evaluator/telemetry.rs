@@ -164,6 +164,30 @@ pub struct DeviceData {
     pub ssl_daily: BTreeMap<u32, f64>,
     /// Peak CPU percent per UTC day.
     pub cpu_daily: BTreeMap<u32, f64>,
+    /// Throughput figures a server computed from the raw samples (Prometheus), when the
+    /// samples themselves carry no throughput.
+    pub throughput_summary: Option<ThroughputSummary>,
+    /// Memory in use at full precision, time-sorted, when a reader has it so (Prometheus'
+    /// hourly means): the memory analysis uses it instead of the samples' `f32` values.
+    pub mem_exact: Vec<(u32, f64)>,
+}
+
+/// Throughput figures computed from the raw samples elsewhere: the same definitions as the
+/// analysis uses on samples it holds (type-7 quantiles, UTC daily peaks).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThroughputSummary {
+    /// Samples with a value.
+    pub samples: usize,
+    /// Median, bits/s.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+    /// Peak per UTC day (day number since the epoch).
+    pub daily_peaks: BTreeMap<u32, f64>,
 }
 
 /// A row that could not be read.

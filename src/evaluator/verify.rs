@@ -33,7 +33,7 @@
 use std::collections::BTreeMap;
 
 use super::analysis::{self, Cycle, Memory, Settings};
-use super::telemetry::{DeviceData, Sample, Telemetry};
+use super::telemetry::{DeviceData, Telemetry};
 use crate::HashMap;
 
 /// A device the journal shows upgraded.
@@ -188,11 +188,21 @@ pub struct Verification {
     pub min_days: f64,
 }
 
-/// Samples in time order, one per second (as `analyse` merges them).
-fn in_order(d: &mut DeviceData) -> Vec<Sample> {
+/// Memory in use in time order: the reader's full-precision points (Prometheus' hourly
+/// means), else the samples, one per second (as `analyse` merges them).
+fn points(d: &mut DeviceData) -> Vec<(u32, f64)> {
+    if !d.mem_exact.is_empty() {
+        let mut p = std::mem::take(&mut d.mem_exact);
+        p.sort_by_key(|x| x.0);
+        return p;
+    }
     let mut v = std::mem::take(&mut d.samples).into_vec();
     v.sort_by_key(|x| x.t);
     analysis::merge_duplicates(v)
+        .into_iter()
+        .filter(|x| !x.mem.is_nan())
+        .map(|x| (x.t, f64::from(x.mem)))
+        .collect()
 }
 
 /// Judges every upgraded device against its own past and the control group.
@@ -219,8 +229,9 @@ pub fn verify(
             out.without_telemetry.push(c.device.clone());
             continue;
         };
-        let v = in_order(&mut d);
-        let Some(m) = analysis::memory_rate(&v, d.mem_total, (d.boots, d.reboot_windows), s) else {
+        let v = points(&mut d);
+        let Some(m) = analysis::memory_rate(&[], v, d.mem_total, (d.boots, d.reboot_windows), s)
+        else {
             out.without_telemetry.push(c.device.clone());
             continue;
         };
@@ -246,12 +257,13 @@ pub fn verify(
             out.without_telemetry.push(u.device.clone());
             continue;
         };
-        let v = in_order(&mut d);
-        let cut = v.partition_point(|x| x.t < u.began);
-        let from = v.partition_point(|x| x.t <= u.ended);
-        let part = |range: &[Sample]| {
+        let v = points(&mut d);
+        let cut = v.partition_point(|x| x.0 < u.began);
+        let from = v.partition_point(|x| x.0 <= u.ended);
+        let part = |range: &[(u32, f64)]| {
             analysis::memory_rate(
-                range,
+                &[],
+                range.to_vec(),
                 d.mem_total,
                 (d.boots.clone(), d.reboot_windows.clone()),
                 s,
@@ -270,7 +282,7 @@ pub fn verify(
         // Days the data covers since the upgrade was verified.
         let days_after = v[from..]
             .last()
-            .map_or(0.0, |b| f64::from(b.t - u.ended) / 86_400.0);
+            .map_or(0.0, |b| f64::from(b.0 - u.ended) / 86_400.0);
         let level = |m: &Option<Memory>| m.as_ref().and_then(|m| m.level);
         let material = analysis::material(d.mem_total, level(&after).or(level(&before)), s);
         let control = controls.get(&(u.model.clone(), u.from.clone())).copied();

@@ -52,7 +52,8 @@ pub struct ScheduleOptions {
     pub interval: String,
     /// Groups of a site rebooting at the same time, at most.
     pub max_per_site: usize,
-    /// Telemetry files read for `auto` intervals and leak detection.
+    /// Telemetry read for `auto` intervals and leak detection: the files, or the Prometheus
+    /// server with its mapping and window.
     pub telemetry: Vec<String>,
     /// The upgrade plan whose fixed releases end the reboots, when given.
     pub upgrade_plan: Option<String>,

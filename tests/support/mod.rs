@@ -1,6 +1,8 @@
 //! Test builder: each test gets its own temp dir, runs the real binary there, and on failure
 //! prints the command, cwd, status, stdout and stderr.
 
+pub mod prometheus;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

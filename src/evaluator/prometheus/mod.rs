@@ -1,0 +1,794 @@
+//! Telemetry from a Prometheus server (`--prometheus URL`), aggregated by the server.
+//!
+//! The result is the same [`Telemetry`] the CSV reader gives, so the analysis is unchanged;
+//! what the server computes (each PromQL below over whole UTC hours or days, at evaluation
+//! times 1 ms before each hour's or day's end, so a window holds exactly the whole seconds of
+//! that hour or day under both Prometheus 2's closed and 3's left-open ranges):
+//!
+//! - memory in use: hourly means, `sum_over_time(SEL[1h]) / count_over_time(SEL[1h])` (the
+//!   hourly `avg_over_time`, as lbfleet sums and divides: Prometheus' own `avg_over_time` keeps
+//!   an incremental mean that rounds differently in the last bits), step 1 h. Each hour becomes
+//!   two full-precision points ([`DeviceData::mem_exact`]) with its mean, at the hour's first
+//!   and last second (at the boot instant instead of the first second when a boot falls inside
+//!   the hour), so the analysis forms the same hourly means, cycles and judged spans as from the
+//!   raw samples;
+//! - boots: `timestamp(SEL) - SEL` of the uptime, step 1 h (the latest sample of each hour);
+//! - total memory: `max_over_time(SEL[RANGE])` over the whole window;
+//! - throughput: `quantile_over_time(0.5|0.95|0.99, SEL[RANGE])` (linear interpolation between
+//!   closest ranks, Hyndman–Fan type 7, the same definition as lbfleet's) and
+//!   `count_over_time`, over the whole window; daily peaks `max_over_time(SEL[1d])`, step 1 d;
+//! - connections, SSL TPS, CPU: daily peaks, `max_over_time(SEL[1d])`.
+//!
+//! The fleet is paged: the devices are listed first (`/api/v1/label/LABEL/values` with each
+//! mapped selector as `match[]`), then queried [`BATCH`] at a time through a regex matcher on
+//! the device label; each range query asks for at most [`MAX_POINTS`] points per series
+//! (Prometheus refuses more than 11 000), so memory stays flat as the fleet and the window grow.
+
+pub mod mapping;
+
+use std::collections::BTreeMap;
+
+pub use mapping::{Mapping, Selector};
+
+use super::telemetry::{DeviceData, Telemetry, ThroughputSummary};
+use crate::HashMap;
+
+/// Devices per query.
+pub const BATCH: usize = 100;
+/// Points per series per range query, at most (Prometheus' own limit is 11 000).
+pub const MAX_POINTS: u32 = 10_000;
+
+/// A Prometheus server's base URL (`http://host:9090`, or with a path prefix behind a proxy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint(String);
+
+impl Endpoint {
+    /// The URL as given, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Endpoint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Endpoint, String> {
+        let err = |why: &str| {
+            format!(
+                "\"{s}\": {why} (expected an http:// or https:// URL such as http://prometheus:9090)"
+            )
+        };
+        let uri: ureq::http::Uri = s.trim().parse().map_err(|e| err(&format!("{e}")))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            Some(other) => return Err(err(&format!("scheme `{other}` is not http or https"))),
+            None => return Err(err("no scheme")),
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(err("no host"));
+        }
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            // It would be written into schedules and reports, and is not sent anyway.
+            return Err(err("credentials in the URL are not supported"));
+        }
+        if uri.query().is_some() {
+            return Err(err("a query string is not allowed"));
+        }
+        Ok(Endpoint(s.trim().trim_end_matches('/').to_string()))
+    }
+}
+
+/// What to read: where, which series, and which time window (Unix seconds, `[start, end)`).
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The server.
+    pub endpoint: Endpoint,
+    /// Which series.
+    pub mapping: Mapping,
+    /// First second of the window (rounded down to the hour).
+    pub start: u32,
+    /// End of the window (rounded up to the hour).
+    pub end: u32,
+    /// Devices per query ([`BATCH`]).
+    pub batch: usize,
+    /// Points per series per range query, at most ([`MAX_POINTS`]; smaller in tests, to see
+    /// the window paged).
+    pub max_points: u32,
+}
+
+/// Why Prometheus could not be read. Every variant quotes the server's (or the network's) own
+/// words.
+#[derive(Debug, thiserror::Error)]
+pub enum PromError {
+    /// No connection (refused, no route, name not resolved, timeout).
+    #[error("cannot reach Prometheus at {url}: {message}")]
+    Connect {
+        /// The request URL.
+        url: String,
+        /// What the network said.
+        message: String,
+    },
+    /// An HTTP status that is not a Prometheus API answer.
+    #[error("Prometheus at {url} answered HTTP {status}: {body}")]
+    Http {
+        /// The request URL.
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// The API answered `status: error`.
+    #[error("Prometheus refused the query `{query}`: {error_type}: {error}")]
+    Query {
+        /// The PromQL (or the API path).
+        query: String,
+        /// `errorType` as the server gave it.
+        error_type: String,
+        /// `error` as the server gave it.
+        error: String,
+    },
+    /// An answer that is not the API's JSON.
+    #[error("Prometheus at {url} answered something that is not its API's JSON: {message}")]
+    Decode {
+        /// The request URL.
+        url: String,
+        /// What did not parse.
+        message: String,
+    },
+    /// A mapped selector that matches no series in the window, or gives a device several:
+    /// the mapping file, the field and what to change.
+    #[error("{0}")]
+    Series(String),
+}
+
+#[derive(serde::Deserialize)]
+struct Envelope<T> {
+    status: String,
+    data: Option<T>,
+    #[serde(rename = "errorType")]
+    error_type: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Data<T> {
+    result: Vec<T>,
+}
+
+/// One series of a range query.
+#[derive(Debug, serde::Deserialize)]
+struct RangeSeries {
+    metric: BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
+}
+
+/// One series of an instant query.
+#[derive(Debug, serde::Deserialize)]
+struct InstantSeries {
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+/// The HTTP side: form POSTs to the API, JSON answers.
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Client {
+    fn new(endpoint: &Endpoint) -> Client {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(std::time::Duration::from_secs(10)))
+            .timeout_global(Some(std::time::Duration::from_secs(600)))
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .provider(ureq::tls::TlsProvider::NativeTls)
+                    .build(),
+            )
+            .build();
+        Client {
+            agent: config.into(),
+            base: endpoint.as_str().to_string(),
+        }
+    }
+
+    /// Sends the form to the API path (POST: queries of a batch are long; GET for the label
+    /// values, which take no POST) and decodes `data`; `what` names the query in errors.
+    fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        what: &str,
+    ) -> Result<T, PromError> {
+        let url = format!("{}{path}", self.base);
+        let pairs = form.iter().map(|(k, v)| (*k, v.as_str()));
+        let sent = if path.starts_with("/api/v1/label/") {
+            self.agent.get(&url).query_pairs(pairs).call()
+        } else {
+            self.agent.post(&url).send_form(pairs)
+        };
+        let response = sent.map_err(|e| PromError::Connect {
+            url: url.clone(),
+            message: match e {
+                ureq::Error::Io(io) => io.to_string(),
+                other => other.to_string(),
+            },
+        })?;
+        let status = response.status().as_u16();
+        let json = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let mut body = response.into_body();
+        if !json {
+            let text = body
+                .with_config()
+                .limit(64 * 1024)
+                .read_to_string()
+                .unwrap_or_default();
+            return Err(PromError::Http {
+                url,
+                status,
+                body: excerpt(&text),
+            });
+        }
+        decode(body.into_reader(), what, &url, status)
+    }
+}
+
+/// The start of a body, one line, for an error message.
+fn excerpt(text: &str) -> String {
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 300 {
+        format!("{}…", one.chars().take(300).collect::<String>())
+    } else {
+        one
+    }
+}
+
+/// Decodes an API answer (streamed: a batch's matrix is never held as text).
+fn decode<T: serde::de::DeserializeOwned>(
+    reader: impl std::io::Read,
+    what: &str,
+    url: &str,
+    status: u16,
+) -> Result<T, PromError> {
+    let env: Envelope<T> =
+        serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
+            PromError::Decode {
+                url: url.to_string(),
+                message: format!("HTTP {status}: {e}"),
+            }
+        })?;
+    if env.status != "success" {
+        return Err(PromError::Query {
+            query: what.to_string(),
+            error_type: env.error_type.unwrap_or_else(|| "error".into()),
+            error: env.error.unwrap_or_default(),
+        });
+    }
+    if !(200..300).contains(&status) {
+        return Err(PromError::Http {
+            url: url.to_string(),
+            status,
+            body: "status success with an error code".into(),
+        });
+    }
+    env.data.ok_or_else(|| PromError::Decode {
+        url: url.to_string(),
+        message: "no `data`".into(),
+    })
+}
+
+/// Seconds with milliseconds, as the API takes them.
+fn secs(t: f64) -> String {
+    format!("{t:.3}")
+}
+
+fn rfc3339(t: u32) -> String {
+    jiff::Timestamp::from_second(i64::from(t)).map_or_else(|_| t.to_string(), |t| t.to_string())
+}
+
+/// A regex matching exactly these names, as a PromQL double-quoted string's contents.
+fn any_of(names: &[String]) -> String {
+    let re = names
+        .iter()
+        .map(|n| regex::escape(n))
+        .collect::<Vec<_>>()
+        .join("|");
+    quote(&re)
+}
+
+/// How each device's series are collected in a batch.
+#[derive(Default)]
+struct Collect {
+    /// Hourly means: (hour number, mean).
+    hourly: Vec<(u32, f64)>,
+    boots: Vec<u32>,
+    mem_total: Option<f64>,
+    thr: ThroughputSummary,
+    thr_seen: bool,
+    connections: BTreeMap<u32, f64>,
+    ssl: BTreeMap<u32, f64>,
+    cpu: BTreeMap<u32, f64>,
+}
+
+/// Reads the window's telemetry; `progress(done, total)` is called after each batch of
+/// devices.
+pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemetry, PromError> {
+    let client = Client::new(&q.endpoint);
+    let m = &q.mapping;
+    let start = q.start / 3600 * 3600;
+    let end = q.end.div_ceil(3600).max(start / 3600 + 1) * 3600;
+
+    // The devices: every value of the device label on any mapped series; a selector that
+    // matches nothing is a mistake in the mapping.
+    let mut devices: Vec<String> = Vec::new();
+    for (field, sel) in m.fields() {
+        let path = format!("/api/v1/label/{}/values", m.device_label);
+        let names: Vec<String> = client.call(
+            &path,
+            &[
+                ("match[]", sel.to_string()),
+                ("start", secs(f64::from(start))),
+                ("end", secs(f64::from(end))),
+            ],
+            &format!("{path}?match[]={sel}"),
+        )?;
+        if names.is_empty() {
+            return Err(PromError::Series(format!(
+                "{}: field \"{field}\": `{sel}` matches no series between {} and {} (is the metric name or a matcher mistyped? device label `{}`)",
+                m.source,
+                rfc3339(start),
+                rfc3339(end),
+                m.device_label
+            )));
+        }
+        devices.extend(names);
+    }
+    devices.sort_unstable();
+    devices.dedup();
+
+    let mut out = Telemetry::default();
+    let mut present = [false; 7];
+    let total = devices.len();
+    progress(0, total);
+    for (b, batch) in devices.chunks(q.batch.max(1)).enumerate() {
+        let matcher = format!("{}=~\"{}\"", m.device_label, any_of(batch));
+        let mut got: HashMap<String, Collect> = HashMap::default();
+        let ctx = Ctx {
+            client: &client,
+            mapping: m,
+            matcher: &matcher,
+            start,
+            end,
+            max_points: q.max_points.max(1),
+        };
+        // The batch's queries run side by side (the server answers them concurrently), then
+        // their points are merged.
+        let mut jobs: Vec<(Part, &'static str, &Selector)> = Vec::new();
+        if let Some(sel) = &m.mem_used_bytes {
+            jobs.push((Part::Mean, "mem_used_bytes", sel));
+        }
+        if let Some(sel) = &m.uptime_s {
+            jobs.push((Part::Boots, "uptime_s", sel));
+        }
+        for (field, sel, slot) in [
+            ("connections", &m.connections, 0),
+            ("ssl_tps", &m.ssl_tps, 1),
+            ("cpu_pct", &m.cpu_pct, 2),
+            ("throughput_bps", &m.throughput_bps, 3),
+        ] {
+            if let Some(sel) = sel {
+                jobs.push((Part::Peak(slot), field, sel));
+            }
+        }
+        if let Some(sel) = &m.mem_total_bytes {
+            jobs.push((Part::Total, "mem_total_bytes", sel));
+        }
+        if let Some(sel) = &m.throughput_bps {
+            for i in 0..4 {
+                jobs.push((Part::Quantile(i), "throughput_bps", sel));
+            }
+        }
+        let ctx = &ctx;
+        let results: Vec<Result<(Part, Points), PromError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|&(part, field, sel)| {
+                    scope.spawn(move || ctx.run(part, field, sel).map(|p| (part, p)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("queries do not panic"))
+                .collect()
+        });
+        for r in results {
+            let (part, points) = r?;
+            for (dev, values) in points {
+                let c = got.entry(dev).or_default();
+                for (step, v) in values {
+                    match part {
+                        Part::Mean => c.hourly.push((step, v)),
+                        Part::Boots => c
+                            .boots
+                            .push(v.round().clamp(0.0, f64::from(u32::MAX)) as u32),
+                        Part::Peak(slot) => {
+                            let map = match slot {
+                                0 => &mut c.connections,
+                                1 => &mut c.ssl,
+                                2 => &mut c.cpu,
+                                _ => &mut c.thr.daily_peaks,
+                            };
+                            map.insert(step, v);
+                        }
+                        Part::Total => c.mem_total = Some(v),
+                        Part::Quantile(i) => {
+                            c.thr_seen = true;
+                            match i {
+                                0 => c.thr.p50 = v,
+                                1 => c.thr.p95 = v,
+                                2 => c.thr.p99 = v,
+                                _ => c.thr.samples = v as usize,
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for name in batch {
+            let Some(c) = got.remove(name) else { continue };
+            let d = device(name, c, &mut out.rows, &mut present);
+            out.devices.push(d);
+        }
+        progress((b * q.batch.max(1) + batch.len()).min(total), total);
+    }
+    out.columns = super::telemetry::METRICS
+        .iter()
+        .zip(present)
+        .filter(|(_, p)| *p)
+        .map(|(c, _)| c.to_string())
+        .collect();
+    Ok(out)
+}
+
+/// One device's collected series as the CSV reader would give them.
+fn device(name: &str, mut c: Collect, rows: &mut u64, present: &mut [bool; 7]) -> DeviceData {
+    c.boots.sort_unstable();
+    c.boots.dedup();
+    c.hourly.sort_by_key(|h| h.0);
+    let mut exact = Vec::with_capacity(c.hourly.len() * 2);
+    for &(h, mean) in &c.hourly {
+        let first = h * 3600;
+        let last = first + 3599;
+        // A boot inside the hour: the hour's mean starts the new cycle, at the boot.
+        let i = c.boots.partition_point(|&b| b <= first);
+        let at = c.boots.get(i).filter(|&&b| b < last).map_or(first, |&b| b);
+        exact.push((at, mean));
+        exact.push((last, mean));
+    }
+    *rows += c.hourly.len() as u64;
+    present[0] |= !c.hourly.is_empty();
+    present[1] |= c.mem_total.is_some();
+    present[2] |= c.thr_seen;
+    present[3] |= !c.connections.is_empty();
+    present[4] |= !c.cpu.is_empty();
+    present[5] |= !c.ssl.is_empty();
+    present[6] |= !c.boots.is_empty();
+    let mut d = DeviceData {
+        name: name.to_string(),
+        mem_total: c.mem_total,
+        boots: c.boots,
+        connections_daily: c.connections,
+        ssl_daily: c.ssl,
+        cpu_daily: c.cpu,
+        mem_exact: exact,
+        ..DeviceData::default()
+    };
+    if c.thr_seen && c.thr.samples > 0 {
+        c.thr.max = c
+            .thr
+            .daily_peaks
+            .values()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        d.throughput_summary = Some(c.thr);
+    }
+    d
+}
+
+/// One batch's queries.
+struct Ctx<'a> {
+    client: &'a Client,
+    mapping: &'a Mapping,
+    matcher: &'a str,
+    start: u32,
+    end: u32,
+    max_points: u32,
+}
+
+impl Ctx<'_> {
+    fn ambiguous(
+        &self,
+        field: &'static str,
+        sel: &Selector,
+        device: &str,
+        a: &BTreeMap<String, String>,
+        b: &BTreeMap<String, String>,
+    ) -> PromError {
+        let show = |m: &BTreeMap<String, String>| {
+            let l: Vec<String> = m.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            format!("{{{}}}", l.join(","))
+        };
+        PromError::Series(format!(
+            "{}: field \"{field}\": `{sel}` gives device {device} more than one series ({} and {}): add matchers so that each device has one",
+            self.mapping.source,
+            show(a),
+            show(b)
+        ))
+    }
+
+    /// One of a batch's queries (see [`Part`]).
+    fn run(&self, part: Part, field: &'static str, sel: &Selector) -> Result<Points, PromError> {
+        let window =
+            |f: &str| format!("{f}{}[{}s])", sel.with(self.matcher), self.end - self.start);
+        match part {
+            // The mean as lbfleet takes it (sum / count): avg_over_time's incremental mean
+            // rounds differently in the last bits, enough to break ties the CSV path sees.
+            Part::Mean => self.range(
+                field,
+                sel,
+                &|s| format!("sum_over_time({s}[1h]) / count_over_time({s}[1h])"),
+                3600,
+            ),
+            Part::Boots => self.boots(field, sel),
+            Part::Peak(_) => self.range(field, sel, &|s| format!("max_over_time({s}[1d])"), 86_400),
+            Part::Total => self.instant(field, sel, &window("max_over_time(")),
+            Part::Quantile(i) => {
+                let f = [
+                    "quantile_over_time(0.5, ",
+                    "quantile_over_time(0.95, ",
+                    "quantile_over_time(0.99, ",
+                    "count_over_time(",
+                ][i];
+                self.instant(field, sel, &window(f))
+            }
+        }
+    }
+
+    /// Boot instants, exact: the hours where a device's latest uptime is under an hour (a boot
+    /// in or just before that hour) and each device's first hour (the boot before the
+    /// window, which tells the analysis that reboots come from the uptime), then at each such
+    /// hour's end `timestamp(SEL) - SEL` of that device, many in one query with `@`.
+    /// (`timestamp()` over a whole range query costs the server a decode from the block's start
+    /// at every step: minutes for a fleet.)
+    fn boots(&self, field: &'static str, sel: &Selector) -> Result<Points, PromError> {
+        let latest = self.range(field, sel, &|s| format!("last_over_time({s}[1h])"), 3600)?;
+        let mut asks: Vec<(String, u32)> = Vec::new();
+        let mut first: HashMap<String, u32> = HashMap::default();
+        for (dev, values) in latest {
+            for (h, v) in values {
+                let f = first.entry(dev.clone()).or_insert(h);
+                *f = (*f).min(h);
+                if v < 3600.0 {
+                    asks.push((dev.clone(), h));
+                }
+            }
+        }
+        asks.extend(first);
+        asks.sort_unstable();
+        asks.dedup();
+        let mut out = Vec::new();
+        for chunk in asks.chunks(100) {
+            let terms: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (dev, h))| {
+                    let one = sel.with(&format!("{}=\"{}\"", self.mapping.device_label, quote(dev)));
+                    let at = secs(f64::from(h + 1) * 3600.0 - 0.001);
+                    format!(
+                        "label_replace(timestamp({one} @ {at}) - {one} @ {at}, \"lbfleet_ask\", \"{i}\", \"\", \"\")"
+                    )
+                })
+                .collect();
+            out.extend(self.instant(field, sel, &terms.join(" or "))?);
+        }
+        Ok(out)
+    }
+
+    /// A range query over the window in steps of `step` seconds (hours or days), evaluated
+    /// 1 ms before each step's end, in chunks of at most `max_points` points: per series, its
+    /// device and (step number, value).
+    fn range(
+        &self,
+        field: &'static str,
+        sel: &Selector,
+        expr: &dyn Fn(&str) -> String,
+        step: u32,
+    ) -> Result<Points, PromError> {
+        let query = expr(&sel.with(self.matcher));
+        let first = self.start / step;
+        let last = (self.end - 1) / step;
+        let mut from = first;
+        let mut out = Vec::new();
+        while from <= last {
+            let to = (from + self.max_points - 1).min(last);
+            let data: Data<RangeSeries> = self.client.call(
+                "/api/v1/query_range",
+                &[
+                    ("query", query.clone()),
+                    ("start", secs(f64::from(from + 1) * f64::from(step) - 0.001)),
+                    ("end", secs(f64::from(to + 1) * f64::from(step) - 0.001)),
+                    ("step", step.to_string()),
+                ],
+                &query,
+            )?;
+            let mut seen: HashMap<String, BTreeMap<String, String>> = HashMap::default();
+            for s in data.result {
+                let Some(dev) = s.metric.get(&self.mapping.device_label).cloned() else {
+                    continue;
+                };
+                if let Some(other) = seen.get(&dev) {
+                    return Err(self.ambiguous(field, sel, &dev, other, &s.metric));
+                }
+                let values: Vec<(u32, f64)> = s
+                    .values
+                    .iter()
+                    .filter_map(|(t, v)| {
+                        let v = v.parse::<f64>().ok().filter(|v| v.is_finite())?;
+                        Some(((t / f64::from(step)).floor() as u32, v))
+                    })
+                    .collect();
+                out.push((dev.clone(), values));
+                seen.insert(dev, s.metric);
+            }
+            from = to + 1;
+        }
+        Ok(out)
+    }
+
+    /// An instant query at the window's end: per series, its device and (0, value).
+    fn instant(
+        &self,
+        field: &'static str,
+        sel: &Selector,
+        query: &str,
+    ) -> Result<Points, PromError> {
+        let data: Data<InstantSeries> = self.client.call(
+            "/api/v1/query",
+            &[
+                ("query", query.to_string()),
+                ("time", secs(f64::from(self.end) - 0.001)),
+            ],
+            query,
+        )?;
+        let mut seen: HashMap<String, BTreeMap<String, String>> = HashMap::default();
+        let mut out = Vec::new();
+        for mut s in data.result {
+            // The boots' terms are told apart by their own label.
+            let ask = s.metric.remove("lbfleet_ask");
+            let Some(dev) = s.metric.get(&self.mapping.device_label).cloned() else {
+                continue;
+            };
+            if ask.is_none()
+                && let Some(other) = seen.get(&dev)
+            {
+                return Err(self.ambiguous(field, sel, &dev, other, &s.metric));
+            }
+            if let Ok(v) = s.value.1.parse::<f64>()
+                && v.is_finite()
+            {
+                out.push((dev.clone(), vec![(0, v)]));
+            }
+            seen.insert(dev, s.metric);
+        }
+        Ok(out)
+    }
+}
+
+/// A value as the contents of a PromQL double-quoted string.
+fn quote(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// What one query of a batch gives: per series, its device and (hour or day number, value).
+type Points = Vec<(String, Vec<(u32, f64)>)>;
+
+/// Which of a batch's queries.
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    /// Hourly means of memory in use.
+    Mean,
+    /// Boot instants from the uptime.
+    Boots,
+    /// Daily peaks: 0 connections, 1 SSL TPS, 2 CPU, 3 throughput.
+    Peak(usize),
+    /// Total memory over the window.
+    Total,
+    /// Throughput over the window: 0 p50, 1 p95, 2 p99, 3 the sample count.
+    Quantile(usize),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_before_anything_is_asked() {
+        let e: Endpoint = "http://127.0.0.1:9090/".parse().unwrap();
+        assert_eq!(e.as_str(), "http://127.0.0.1:9090");
+        let p: Endpoint = "https://mon.example/prometheus".parse().unwrap();
+        assert_eq!(p.as_str(), "https://mon.example/prometheus");
+        for bad in [
+            "127.0.0.1:9090",
+            "ftp://x",
+            "http://",
+            "not a url",
+            "http://x/?a=b",
+        ] {
+            let e = bad.parse::<Endpoint>().unwrap_err();
+            assert!(e.starts_with(&format!("\"{bad}\"")), "{e}");
+        }
+    }
+
+    #[test]
+    fn device_names_are_escaped_for_the_regex_and_the_string() {
+        let re = any_of(&["lb.1".into(), "a\"b".into(), "c|d".into()]);
+        assert_eq!(re, r#"lb\\.1|a\"b|c\\|d"#);
+    }
+
+    // Captured from Prometheus 2.42 (`/api/v1/query_range`, a bad query, and a vector).
+    #[test]
+    fn the_api_answers_decode_and_errors_quote_the_server() {
+        let ok = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"device":"lb1"},"values":[[1700003599.999,"4294967296"],[1700007199.999,"NaN"]]}]}}"#;
+        let r: Data<RangeSeries> = decode(&ok[..], "q", "u", 200).unwrap();
+        assert_eq!(r.result[0].metric["device"], "lb1");
+        assert_eq!(r.result[0].values[0].1, "4294967296");
+        let bad = br#"{"status":"error","errorType":"bad_data","error":"1:15: parse error: unexpected \"]\""}"#;
+        let e = decode::<Data<RangeSeries>>(&bad[..], "avg_over_time(x[1h]])", "u", 400)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Prometheus refused the query `avg_over_time(x[1h]])`: bad_data: 1:15: parse error: unexpected \"]\""
+        );
+        let v = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"device":"lb1"},"value":[1700003599.999,"17179869184"]}]}}"#;
+        let r: Data<InstantSeries> = decode(&v[..], "q", "u", 200).unwrap();
+        assert_eq!(r.result[0].value.1, "17179869184");
+        let e = decode::<Data<InstantSeries>>(&b"<html>"[..], "q", "http://x/api", 502)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("Prometheus at http://x/api answered something"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_hour_with_a_boot_starts_the_new_cycle_at_the_boot() {
+        let c = Collect {
+            hourly: vec![(10, 5.0), (11, 1.0)],
+            boots: vec![11 * 3600 + 20, 11 * 3600 + 20, 100],
+            ..Collect::default()
+        };
+        let (mut rows, mut present) = (0, [false; 7]);
+        let d = device("lb1", c, &mut rows, &mut present);
+        let t: Vec<u32> = d.mem_exact.iter().map(|s| s.0).collect();
+        assert_eq!(t, [36_000, 36_000 + 3599, 11 * 3600 + 20, 11 * 3600 + 3599]);
+        assert_eq!(d.boots, [100, 11 * 3600 + 20]);
+        assert_eq!(rows, 2);
+        assert!(present[0] && present[6] && !present[2]);
+    }
+}

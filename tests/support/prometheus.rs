@@ -1,0 +1,114 @@
+//! A real Prometheus server for the `--prometheus` tests: telemetry backfilled with `promtool
+//! tsdb create-blocks-from openmetrics` into a fresh TSDB, then `prometheus` started on a free
+//! loopback port with an empty configuration (nothing scraped), stopped when dropped. The
+//! Debian package's own service is not used. `scripts/setup` installs the package: a missing
+//! binary is a failure, not a skip.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server, stopped when dropped.
+pub struct Prometheus {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+#[track_caller]
+fn tool(name: &str) -> String {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    });
+    match found {
+        Some(p) => p.display().to_string(),
+        None => panic!(
+            "`{name}` is not installed: scripts/setup installs it (apt-get install prometheus)"
+        ),
+    }
+}
+
+/// A loopback port nothing listens on (just released by the OS).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    l.local_addr().unwrap().port()
+}
+
+impl Prometheus {
+    /// Backfills `openmetrics` (OpenMetrics text, `# EOF` at the end) and starts the server.
+    #[track_caller]
+    pub fn start(openmetrics: &str) -> Prometheus {
+        let promtool = tool("promtool");
+        let prometheus = tool("prometheus");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let input = dir.path().join("data.om");
+        std::fs::write(&input, openmetrics).unwrap();
+        let tsdb = dir.path().join("tsdb");
+        let out = Command::new(&promtool)
+            .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet"])
+            .arg("--max-block-duration=24h")
+            .arg(&input)
+            .arg(&tsdb)
+            .output()
+            .expect("run promtool");
+        assert!(
+            out.status.success(),
+            "promtool tsdb create-blocks-from openmetrics failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config = dir.path().join("empty.yml");
+        std::fs::write(&config, "").unwrap();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let port = free_port();
+        let child = Command::new(&prometheus)
+            .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--config.file={}", config.display()))
+            // Old backfilled blocks must not be deleted as soon as the server opens them.
+            .arg("--storage.tsdb.retention.time=10y")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let p = Prometheus {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            _dir: dir,
+        };
+        p.wait_ready();
+        p
+    }
+
+    #[track_caller]
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("{}/-/ready", self.url);
+        loop {
+            if let Ok(r) = ureq::get(&url).call()
+                && r.status() == 200
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                panic!("prometheus did not become ready at {url} within 60 s:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("prometheus.log")
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
