@@ -132,13 +132,13 @@ fn telemetry(args: &[String]) {
     let after = match after.as_str() {
         "fixed" => 0.0,
         "leaking" => LEAK,
-        other => fail(&format!(
+        other => usage(&format!(
             "lab: --after-upgrade {other}: expected fixed or leaking"
         )),
     };
     let days: f64 = match days.parse() {
         Ok(d) if (0.0..=60.0).contains(&d) => d,
-        _ => fail(&format!("lab: --days-after {days}: expected 0 to 60 days")),
+        _ => usage(&format!("lab: --days-after {days}: expected 0 to 60 days")),
     };
     let names: Vec<String> = std::fs::read_to_string(devices)
         .unwrap_or_else(|e| fail(&format!("lab: {devices}: {e}")))
@@ -189,6 +189,12 @@ fn telemetry(args: &[String]) {
         })
         .collect();
     std::fs::write(out, csv(&series)).unwrap_or_else(|e| fail(&format!("lab: {out}: {e}")));
+}
+
+/// A usage error of `scripts/lab telemetry`: exit 2, as the script's own.
+fn usage(text: &str) -> ! {
+    eprintln!("{text}");
+    std::process::exit(2)
 }
 
 fn main() {

@@ -14,7 +14,7 @@ fn verify_fix(lab: &Lab, extra: &[&str]) -> crate::support::Output {
 }
 
 #[test]
-fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_goes_on_at_fixed() {
+fn the_wave_after_the_canary_waits_for_the_leak_verdict_and_goes_on_at_fixed() {
     let lab = setup_with(4, 102, "", &["--gate", "leak-fixed:ID974501"]);
     // Before anything ran: three weeks of the leak; the canary's verdict has nothing after its
     // upgrade to judge yet.
@@ -22,13 +22,17 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
     // The dry run says what the gate would say, and changes nothing.
     upgrade(&lab, &["--dry-run", "--telemetry", &t])
         .code(0)
-        .stdout_has("gate leak-fixed:ID974501 before the waves after the canary: it says wait now: no upgraded canary device with memory telemetry to judge yet");
+        .stdout_has("gate leak-fixed:ID974501 before the waves after the canary: it says wait now: no canary device is upgraded yet");
     assert!(!lab.dir.path().join("plan.journal").exists());
+    // The plan's gate, without telemetry: refused before anything runs, saying whose gate.
+    upgrade(&lab, &["--yes", "--due"])
+        .code(2)
+        .stderr_has("the gate leak-fixed:ID974501 (recorded in the plan by plan --gate) needs --telemetry FILE... or --prometheus URL");
     upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
         .code(0)
         .stdout_has("1 of 3 groups completed")
         .stdout_has("waiting: wave 1: waiting for verdict (leak-fixed:ID974501): ")
-        .stdout_has("lab-lb02: inconclusive: 0.0 days of memory data after the upgrade");
+        .stdout_has("lab-lb02 (inconclusive): 0.0 days of memory data after the upgrade");
     // The canary (lab-ha01's standby) is upgraded; nothing of wave 1 is.
     assert_eq!(lab.version("lab-lb02"), "16.1.4");
     for d in ["lab-lb01", "lab-lb03", "lab-lb04"] {
@@ -45,28 +49,7 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
         .code(0)
         .stdout_has("waiting for verdict (leak-fixed:ID974501): i4800 on 16.1.4: inconclusive");
     assert_eq!(lab.version("lab-lb01"), "15.1.10");
-    // Four days on, the canary leaks as before: not fixed; the rollout stops with the evidence.
-    let t = lab.telemetry("leaking", 4.0);
-    verify_fix(&lab, &["--telemetry", &t, "--format", "csv"])
-        .code(1)
-        .stdout_has("lab-lb02,i4800,15.1.10,16.1.4,not-fixed,");
-    upgrade(&lab, &["--yes", "--due", "--telemetry", &t])
-        .code(1)
-        .stdout_has("stopped: the gate leak-fixed:ID974501 holds wave 1 and everything after it: not fixed: lab-lb02: not-fixed: ")
-        .stdout_has("still leaks");
-    for d in ["lab-lb01", "lab-lb03", "lab-lb04"] {
-        assert_eq!(lab.version(d), "15.1.10", "{d}");
-    }
-    // `status` and the run report say what the gate said.
-    Test::new()
-        .args(&["status", &lab.path("plan.json")])
-        .run()
-        .code(0)
-        .stdout_has("gate leak-fixed:ID974501: stop: not fixed: lab-lb02: not-fixed: ");
-    let report = std::fs::read_to_string(lab.dir.path().join("plan.report.md")).unwrap();
-    assert!(report.contains("## Gate after the canary"), "{report}");
-    assert!(!report.contains("## Overrides"), "{report}");
-    // The same days showing the leak gone: fixed, and the rest of the fleet goes on.
+    // Four days on, the leak is gone: fixed, and the rest of the fleet goes on.
     let t = lab.telemetry("fixed", 4.0);
     verify_fix(&lab, &["--telemetry", &t])
         .code(0)
@@ -82,30 +65,44 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_stops_on_not_fixed_and_g
     for d in ["lab-lb01", "lab-lb02", "lab-lb03", "lab-lb04"] {
         assert_eq!(lab.version(d), "16.1.4", "{d}");
     }
+    // Waiting is journaled once however often it was asked; then the opening, with what the
+    // gate was asked with.
     let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
     let notes: Vec<&str> = journal
         .lines()
         .filter(|l| l.contains("what=gate"))
         .collect();
-    assert_eq!(notes.len(), 4, "{journal}");
-    assert!(notes[2].contains("verdict=stop"), "{}", notes[2]);
+    assert_eq!(notes.len(), 2, "{journal}");
+    assert!(notes[0].contains("verdict=wait"), "{}", notes[0]);
     assert!(
-        notes[3].contains("verdict=open detail=\"i4800 on 16.1.4: fixed"),
+        notes[1].contains("verdict=open detail=\"i4800 on 16.1.4: fixed")
+            && notes[1].ends_with("with=\"min-days=3 from=plan\""),
         "{}",
-        notes[3]
+        notes[1]
     );
+    // `status` and the run report say what the gate said.
+    Test::new()
+        .args(&["status", &lab.path("plan.json")])
+        .run()
+        .code(0)
+        .stdout_has("gate leak-fixed:ID974501: open: i4800 on 16.1.4: fixed");
+    let report = std::fs::read_to_string(lab.dir.path().join("plan.report.md")).unwrap();
+    assert!(report.contains("## Gate after the canary"), "{report}");
+    assert!(!report.contains("## Overrides"), "{report}");
+    // Once open, later runs need no telemetry.
+    upgrade(&lab, &["--yes", "--due"]).code(0);
     lab.assert_pairs_never_both_down();
 }
 
 #[test]
-fn a_gate_refuses_mistakes_before_anything_runs_and_accept_verdict_is_recorded() {
+fn a_gate_refuses_mistakes_first_stops_on_not_fixed_for_good_and_accept_verdict_is_recorded() {
     let lab = setup_with(2, 103, "", &[]);
     let t = lab.telemetry("fixed", 0.0);
     for (flags, says) in [
         (vec!["--gate", "leak-fixd"], "unknown gate \"leak-fixd\""),
         (
             vec!["--gate", "leak-fixed"],
-            "--gate leak-fixed needs --telemetry FILE",
+            "the gate leak-fixed (--gate) needs --telemetry FILE",
         ),
         (
             vec!["--gate", "leak-fixed:ID97450", "--telemetry", &t],
@@ -131,25 +128,46 @@ fn a_gate_refuses_mistakes_before_anything_runs_and_accept_verdict_is_recorded()
     verify_fix(&lab, &["--telemetry", &t])
         .code(2)
         .stderr_has("plan.journal: no journal: nothing of this plan has run");
-    // The operator accepts without a verdict: recorded, and the pair finishes.
-    upgrade(
-        &lab,
-        &[
-            "--yes",
-            "--due",
-            "--gate",
-            "leak-fixed",
-            "--telemetry",
-            &t,
-            "--accept-verdict",
-        ],
-    )
-    .code(0)
-    .stdout_has("2 of 2 groups completed");
+    let gated = |t: &str, extra: &[&str]| {
+        let mut args = vec!["--yes", "--due", "--gate", "leak-fixed", "--telemetry", t];
+        args.extend_from_slice(extra);
+        upgrade(&lab, &args)
+    };
+    gated(&t, &[])
+        .code(0)
+        .stdout_has("waiting for verdict (leak-fixed)");
+    // Four days on, the canary leaks as before: not fixed; the rollout stops with the evidence.
+    let t = lab.telemetry("leaking", 4.0);
+    verify_fix(&lab, &["--telemetry", &t, "--format", "csv"])
+        .code(1)
+        .stdout_has("lab-lb02,i4800,15.1.10,16.1.4,not-fixed,");
+    gated(&t, &[])
+        .code(1)
+        .stdout_has("stopped: the gate leak-fixed holds wave 1 and everything after it: not fixed: lab-lb02 (not-fixed): ")
+        .stdout_has("still leaks")
+        .stdout_has("(--accept-verdict goes on anyway; `lbfleet rollback` takes the canary back)");
+    assert_eq!(lab.version("lab-lb01"), "15.1.10");
+    // A stop holds: telemetry that later looks fixed does not reopen the gate.
+    let t = lab.telemetry("fixed", 4.0);
+    gated(&t, &[])
+        .code(1)
+        .stdout_has("stopped: the gate leak-fixed stopped the rollout at ");
+    assert_eq!(lab.version("lab-lb01"), "15.1.10");
+    Test::new()
+        .args(&["status", &lab.path("plan.json")])
+        .run()
+        .code(0)
+        .stdout_has("gate leak-fixed: stop: not fixed: lab-lb02 (not-fixed): ");
+    // The operator accepts: recorded, and the pair finishes.
+    gated(&t, &["--accept-verdict"])
+        .code(0)
+        .stdout_has("2 of 2 groups completed");
     let journal = std::fs::read_to_string(lab.dir.path().join("plan.journal")).unwrap();
+    // The gate was asked past its stop because the operator accepted: both journaled.
     assert!(
         journal.contains(
-            "verdict=open detail=\"accepted by the operator (--accept-verdict): i4800 on 16.1.4: inconclusive"
+            "verdict=open detail=\"i4800 on 16.1.4: fixed: 1 of 1 devices fixed, 0 not fixed\" \
+             with=\"min-days=3 from=--gate accept-verdict=yes\""
         ),
         "{journal}"
     );
@@ -198,6 +216,41 @@ fn a_plan_with_a_gate_soaks_the_canary_for_the_days_its_verdict_needs() {
     let plan: serde_json::Value = serde_json::from_str(&out.read("plain.json")).unwrap();
     assert_eq!(plan["options"]["canary_soak_minutes"], 24 * 60);
     assert!(plan["options"].get("gate").is_none());
+    // The change ticket says what holds the waves after the canary.
+    let out = out
+        .then()
+        .args(&[
+            "plan",
+            "inventories",
+            "--gate",
+            "leak-fixed",
+            "-o",
+            "gated.md",
+            "-q",
+        ])
+        .run();
+    out.code(0);
+    assert!(
+        out.read("gated.md").contains(
+            "| gate after the canary | leak-fixed: the waves after the canary start only when"
+        ),
+        "{}",
+        out.read("gated.md")
+    );
+    // A defect the catalog does not list is refused at plan time, nothing written.
+    let out = out
+        .then()
+        .args(&[
+            "plan",
+            "inventories",
+            "--gate",
+            "leak-fixed:ID97450",
+            "-o",
+            "typo.json",
+        ])
+        .run();
+    out.code(2).stderr_has("no defect ID97450 in the catalog");
+    assert!(!out.path_exists("typo.json"));
     // A gate without a canary to judge, or one that does not exist, is refused.
     out.then()
         .args(&[

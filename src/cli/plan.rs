@@ -272,6 +272,11 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
     };
     let plan = planner::build(&inv, &catalog, &opts, &prov)
         .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
+    // A gate naming a defect is checked as `upgrade` will check it, before anything is written.
+    if let Some(super::verify_fix::GateSpec::LeakFixed(Some(id))) = &args.gate {
+        let canary = super::verify_fix::canary_waves(&plan);
+        super::verify_fix::affected_devices(&plan, &canary, &catalog, id)?;
+    }
     let saved = super::output::save(&to.saved, "plan", |w| write_json(w, &plan))?;
     // The change ticket: the plan's waves, then per group entry its steps and way back.
     let drivers = crate::driver::Drivers::load(args.drivers.as_deref())?;

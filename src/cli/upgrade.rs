@@ -261,20 +261,37 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         }
     }
     // The gate (this run's, else the plan's), checked before anything is contacted.
-    let given_gate = match (&args.gate, &plan.options.gate) {
-        (Some(g), _) => Some(g.clone()),
-        (None, Some(text)) => Some(
+    let planned_gate = plan
+        .options
+        .gate
+        .as_deref()
+        .map(|text| {
             text.parse::<super::verify_fix::GateSpec>()
-                .map_err(|e| anyhow::anyhow!("{}: options.gate: {e}", args.plan.display()))?,
-        ),
-        (None, None) => None,
+                .map_err(|e| anyhow::anyhow!("{}: options.gate: {e}", args.plan.display()))
+        })
+        .transpose()?;
+    let (given_gate, from) = match (&args.gate, &planned_gate) {
+        (Some(g), _) => (Some(g.clone()), "--gate"),
+        (None, p) => (p.clone(), "recorded in the plan by plan --gate"),
     };
+    let mut gate_notes: Vec<String> = Vec::new();
+    if let (Some(g), Some(p)) = (&args.gate, &planned_gate)
+        && g != p
+    {
+        let note = format!("--gate {g} replaces the plan's gate {p}");
+        eprintln!("warning: {note} (journaled)");
+        gate_notes.push(note);
+    }
+    // A gate the journal records open is not asked again: no telemetry needed any more.
+    let opened = given_gate
+        .as_ref()
+        .is_some_and(|g| executor::gate_opened(&so_far, &g.to_string()));
     if given_gate.is_none() && (args.accept_verdict || args.telemetry.source()?.is_some()) {
         anyhow::bail!(
             "--accept-verdict and telemetry (--telemetry, --prometheus) are for a gate: add --gate leak-fixed (or plan with it)"
         );
     }
-    let gate = match given_gate {
+    let gate = match given_gate.filter(|_| !opened) {
         Some(spec) => {
             let others = inv
                 .devices
@@ -289,7 +306,12 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
                 spec,
                 rollout,
                 &catalog,
-                (args.telemetry.clone(), args.min_days, args.accept_verdict),
+                (
+                    args.telemetry.clone(),
+                    args.min_days,
+                    args.accept_verdict,
+                    from,
+                ),
             )?)
         }
         None => None,
@@ -310,11 +332,8 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         // What the gate would say now (read-only: telemetry and journal).
         if let Some(g) = &gate {
             use executor::Gate;
-            let (word, detail) = match g.check(&entries) {
-                executor::GateCheck::Open(d) => ("open", d),
-                executor::GateCheck::Wait(d) => ("wait", d),
-                executor::GateCheck::Stop(d) => ("stop", d),
-            };
+            let said = g.check(&entries);
+            let (word, detail) = said.parts();
             super::out(format!(
                 "gate {} before the waves after the canary: it says {word} now: {detail}",
                 g.name()
@@ -387,6 +406,9 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<ExitStatus> {
         let mut j = journal.lock().expect("journal");
         for f in &forced {
             j.record(Event::Note, &[("what", "force"), ("detail", f)])?;
+        }
+        for n in &gate_notes {
+            j.record(Event::Note, &[("what", "gate-override"), ("detail", n)])?;
         }
         if args.no_backups {
             eprintln!(

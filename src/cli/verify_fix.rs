@@ -253,6 +253,8 @@ pub struct LeakGate {
     pub affected: Option<Vec<String>>,
     /// `--accept-verdict`: open whatever the verdict says.
     pub accept: bool,
+    /// Where the gate was asked for: "the plan's" (`plan --gate`) or "--gate".
+    pub from: &'static str,
 }
 
 impl LeakGate {
@@ -262,25 +264,23 @@ impl LeakGate {
         spec: GateSpec,
         rollout: Rollout,
         catalog: &crate::catalog::Catalog,
-        (telemetry, min_days, accept): (TelemetryArgs, MinDays, bool),
+        (telemetry, min_days, accept, from): (TelemetryArgs, MinDays, bool, &'static str),
     ) -> anyhow::Result<LeakGate> {
-        let Some(source) = telemetry.source()? else {
-            anyhow::bail!(
-                "--gate {spec} needs --telemetry FILE... or --prometheus URL (the canary's memory before and after its upgrade)"
-            );
-        };
-        // Readable now: a typo or a server that is down fails here, not after the canary.
-        super::telemetry::load(&source)?;
-        let canary: Vec<usize> = rollout
-            .plan
-            .waves
-            .iter()
-            .filter(|w| w.kind == crate::planner::file::WaveKind::Canary)
-            .map(|w| w.index)
-            .collect();
+        match telemetry.source()? {
+            // Readable now: a typo or a server that is down fails here, not after the canary.
+            Some(source) => {
+                super::telemetry::load(&source)?;
+            }
+            // The operator's override needs no data.
+            None if accept => {}
+            None => anyhow::bail!(
+                "the gate {spec} ({from}) needs --telemetry FILE... or --prometheus URL (the canary's memory before and after its upgrade), or --accept-verdict to go on without a verdict"
+            ),
+        }
+        let canary = canary_waves(&rollout.plan);
         if canary.is_empty() {
             anyhow::bail!(
-                "--gate {spec}: the plan has no canary wave to judge (plan it without --no-canary)"
+                "the gate {spec} ({from}): the plan has no canary wave to judge (plan it without --no-canary)"
             );
         }
         let affected = match &spec {
@@ -297,12 +297,22 @@ impl LeakGate {
             canary,
             affected,
             accept,
+            from,
         })
     }
 }
 
+/// The plan's canary waves.
+pub(crate) fn canary_waves(plan: &crate::planner::Plan) -> Vec<usize> {
+    plan.waves
+        .iter()
+        .filter(|w| w.kind == crate::planner::file::WaveKind::Canary)
+        .map(|w| w.index)
+        .collect()
+}
+
 /// The canary devices that defect `id` affects on their release and that their target fixes.
-fn affected_devices(
+pub(crate) fn affected_devices(
     plan: &crate::planner::Plan,
     canary: &[usize],
     catalog: &crate::catalog::Catalog,
@@ -353,13 +363,15 @@ impl Gate for LeakGate {
     }
 
     fn check(&self, entries: &[crate::executor::journal::Entry]) -> GateCheck {
-        let read = self
-            .telemetry
-            .source()
-            .and_then(|s| super::telemetry::load(&s.expect("checked when the gate was made")));
+        let read = match self.telemetry.source() {
+            Ok(Some(source)) => Some(super::telemetry::load(&source)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        };
         let said = match read {
-            Err(e) => GateCheck::Wait(format!("cannot read the telemetry: {e}")),
-            Ok(t) => {
+            None => GateCheck::Wait("no telemetry given".into()),
+            Some(Err(e)) => GateCheck::Error(format!("cannot read the telemetry: {e:#}")),
+            Some(Ok(t)) => {
                 let v = self.rollout.verify(
                     entries,
                     t,
@@ -367,37 +379,57 @@ impl Gate for LeakGate {
                     (Some(&self.canary), self.affected.as_deref()),
                 );
                 let lines = verify::group_lines(&v).join("; ");
-                let evidence = || {
-                    v.devices
-                        .iter()
-                        .map(|d| {
-                            format!("{}: {}: {}", d.device.device, d.verdict.as_str(), d.reason)
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                };
+                let evidence = v
+                    .devices
+                    .iter()
+                    .map(|d| format!("{} ({}): {}", d.device.device, d.verdict.as_str(), d.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 match overall(&v) {
                     Some(Verdict::Fixed) => GateCheck::Open(lines),
-                    Some(Verdict::NotFixed) => {
-                        GateCheck::Stop(format!("not fixed: {}", evidence()))
+                    Some(Verdict::NotFixed) => GateCheck::Stop(format!("not fixed: {evidence}")),
+                    Some(Verdict::Inconclusive(Some(_))) => {
+                        GateCheck::Wait(format!("{lines}; {evidence}"))
                     }
-                    Some(Verdict::Inconclusive(_)) => {
-                        GateCheck::Wait(format!("{lines}; {}", evidence()))
+                    Some(Verdict::Inconclusive(None)) => {
+                        GateCheck::Stop(format!("no verdict is foreseeable: {evidence}"))
                     }
-                    None => GateCheck::Wait(
-                        "no upgraded canary device with memory telemetry to judge yet".into(),
-                    ),
+                    Some(Verdict::NoLeak) => GateCheck::Stop(format!(
+                        "no canary device had a leak to fix: {evidence} (name the defect that leaks: --gate leak-fixed:DEFECT)"
+                    )),
+                    None => GateCheck::Wait("no canary device is upgraded yet".into()),
                 }
             }
         };
         match said {
             GateCheck::Open(d) => GateCheck::Open(d),
             other if self.accept => {
-                let (GateCheck::Wait(d) | GateCheck::Stop(d) | GateCheck::Open(d)) = other;
+                let (GateCheck::Wait(d)
+                | GateCheck::Stop(d)
+                | GateCheck::Open(d)
+                | GateCheck::Error(d)) = other;
                 GateCheck::Open(format!("accepted by the operator (--accept-verdict): {d}"))
             }
             other => other,
         }
+    }
+
+    fn accepting(&self) -> bool {
+        self.accept
+    }
+
+    fn settings(&self) -> String {
+        let from = if self.from == "--gate" {
+            "--gate"
+        } else {
+            "plan"
+        };
+        let accept = if self.accept {
+            " accept-verdict=yes"
+        } else {
+            ""
+        };
+        format!("min-days={} from={from}{accept}", self.min_days)
     }
 }
 

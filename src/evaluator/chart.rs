@@ -417,9 +417,10 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
     let gib = 1024.0 * 1024.0 * 1024.0;
     let at = f64::from(v.device.ended);
     let rel = |t: u32, x: f64| (f64::from(t) - at) / 86_400.0 + x;
+    // (memory, slope, its line's colour, its slope's colour, name)
     let sides = [
-        (v.before.as_ref(), v.pre, "#264653", "before"),
-        (v.after.as_ref(), v.post, "#2a9d8f", "after"),
+        (v.before.as_ref(), v.pre, "#264653", "#e76f51", "before"),
+        (v.after.as_ref(), v.post, "#2a9d8f", "#9d4edd", "after"),
     ];
     let points: Vec<(f64, f64)> = sides
         .iter()
@@ -459,7 +460,7 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
         r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{:.1}" stroke="#6c757d" stroke-dasharray="2 3"/>"##,
         y.map(0.0)
     );
-    drawn.push(("dash", "#6c757d", "upgrade verified".into()));
+    drawn.push(("dash", "#6c757d", "upgrade".into()));
     if let Some(total) = total {
         let ty = y.map(threshold * total);
         let _ = writeln!(
@@ -473,7 +474,7 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
             format!("threshold {:.0} %", threshold * 100.0),
         ));
     }
-    for (memory, slope, color, name) in sides {
+    for (memory, slope, color, slope_color, name) in sides {
         let Some(m) = memory else { continue };
         for c in &m.cycles {
             let mut path = String::new();
@@ -487,7 +488,7 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
             );
         }
         let label = match slope {
-            Some(s) => format!("{name}: {}/day", super::verify::rate(s.slope)),
+            Some(s) => format!("{name}: {}/d", super::verify::rate(s.slope)),
             None => format!("{name}: no judged day"),
         };
         // The pooled slope drawn through the latest judged cycle's own hourly means.
@@ -498,7 +499,7 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
             let at_x = |d: f64| (mid + s.slope * (d - centre)).clamp(0.0, y_hi);
             let _ = writeln!(
                 out,
-                r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#e76f51" stroke-width="2"/>"##,
+                r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{slope_color}" stroke-width="2" stroke-dasharray="8 4"/>"##,
                 x.map(rel(c.start, xs)),
                 y.map(at_x(xs)),
                 x.map(rel(c.start, xe)),
@@ -506,8 +507,10 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
             );
         }
         drawn.push(("line", color, label));
+        if slope.is_some() {
+            drawn.push(("dash", slope_color, "slope".into()));
+        }
     }
-    drawn.push(("line", "#e76f51", "slope".into()));
     let entries: Vec<(&str, &str, &str)> =
         drawn.iter().map(|(k, c, n)| (*k, *c, n.as_str())).collect();
     legend(&mut out, &entries);

@@ -110,6 +110,9 @@ pub enum Verdict {
     /// Not yet decidable: days of data still needed after the upgrade (`None`: not foreseeable,
     /// or nothing to compare with).
     Inconclusive(Option<f64>),
+    /// Nothing to verify: the old release did not leak here (nor in the control group), and
+    /// the new one does not either.
+    NoLeak,
 }
 
 impl Verdict {
@@ -119,6 +122,7 @@ impl Verdict {
             Verdict::Fixed => "fixed",
             Verdict::NotFixed => "not-fixed",
             Verdict::Inconclusive(_) => "inconclusive",
+            Verdict::NoLeak => "no-leak",
         }
     }
 
@@ -252,12 +256,36 @@ pub fn verify(
         .into_iter()
         .map(|(k, (_, names))| (k, names))
         .collect();
+    // An upgraded device without memory telemetry is judged too: inconclusive, named, so a
+    // verdict never rests on part of the devices quietly.
+    let missing = |u: &Upgraded, out: &mut Verification| {
+        out.without_telemetry.push(u.device.clone());
+        out.devices.push(DeviceVerdict {
+            device: u.clone(),
+            before: None,
+            after: None,
+            pre: None,
+            post: None,
+            control: None,
+            days_after: 0.0,
+            material: analysis::material(None, None, s),
+            verdict: Verdict::Inconclusive(None),
+            reason: "no memory telemetry for this device (is it named so in the telemetry?)".into(),
+        });
+    };
     for u in upgraded {
         let Some(mut d) = data.remove(&u.device) else {
-            out.without_telemetry.push(u.device.clone());
+            missing(u, &mut out);
             continue;
         };
-        let v = points(&mut d);
+        let hourly = !d.mem_exact.is_empty();
+        let mut v = points(&mut d);
+        if hourly {
+            // A reader's hourly means (Prometheus) of the hours the hop ran in mix the old
+            // release with the new: neither before nor after.
+            let (first, last) = (u.began / 3600, u.ended / 3600);
+            v.retain(|x| !(first..=last).contains(&(x.0 / 3600)));
+        }
         let cut = v.partition_point(|x| x.0 < u.began);
         let from = v.partition_point(|x| x.0 <= u.ended);
         let part = |range: &[(u32, f64)]| {
@@ -271,7 +299,7 @@ pub fn verify(
         };
         let (before, after) = (part(&v[..cut]), part(&v[from..]));
         if before.is_none() && after.is_none() {
-            out.without_telemetry.push(u.device.clone());
+            missing(u, &mut out);
             continue;
         }
         let slope = |m: &Option<Memory>| {
@@ -342,21 +370,19 @@ pub fn judge(e: Evidence<'_>, min_days: f64) -> (Verdict, String) {
     .filter_map(|(what, s)| Some((what, s?)))
     .filter(|(_, s)| s.leaks(m))
     .collect();
-    if refs.is_empty() {
-        let why = if e.pre.is_none() && e.control.is_none() {
-            "nothing to compare with: no judged telemetry before the upgrade, and no control \
-             devices of its model on the old release"
-                .to_string()
-        } else {
-            format!(
-                "no leak to fix: neither its own memory before the upgrade nor the control group leaked (material from {}/day)",
-                rate(m)
-            )
-        };
-        return (Verdict::Inconclusive(None), why);
-    }
     let short = (min_days - e.days_after).max(0.0);
     let Some(post) = e.post else {
+        // Enough days, yet not one whole day between reboots or gaps: more of the same will
+        // not tell.
+        if e.days_after >= min_days.max(1.0) {
+            return (
+                Verdict::Inconclusive(None),
+                format!(
+                    "{:.1} days of memory data after the upgrade, but no whole day of it without a reboot or a gap",
+                    e.days_after
+                ),
+            );
+        }
         let need = (min_days.max(1.0) - e.days_after).max(0.0);
         return (
             Verdict::Inconclusive(Some(need)),
@@ -381,11 +407,30 @@ pub fn judge(e: Evidence<'_>, min_days: f64) -> (Verdict, String) {
             ),
         );
     }
+    // A new release that leaks is not fixed, whatever the old one did.
     if post.leaks(m) {
         return (
             Verdict::NotFixed,
             format!("{shown}: still leaks (material from {}/day)", rate(m)),
         );
+    }
+    if refs.is_empty() {
+        return if e.pre.is_none() && e.control.is_none() {
+            (
+                Verdict::Inconclusive(None),
+                "nothing to compare with: no judged telemetry before the upgrade, and no control \
+                 devices of its model on the old release"
+                    .to_string(),
+            )
+        } else {
+            (
+                Verdict::NoLeak,
+                format!(
+                    "{shown}, and no leak to fix: neither its own memory before the upgrade nor the control group leaked (material from {}/day)",
+                    rate(m)
+                ),
+            )
+        };
     }
     if let Some((what, r)) = refs
         .iter()
@@ -478,15 +523,17 @@ fn groups(devices: &[DeviceVerdict]) -> Vec<GroupVerdict> {
         match d.verdict {
             Verdict::Fixed => g.fixed += 1,
             Verdict::NotFixed => g.not_fixed += 1,
-            Verdict::Inconclusive(_) => {}
+            Verdict::Inconclusive(_) | Verdict::NoLeak => {}
         }
     }
     out
 }
 
-/// Two verdicts of one group: not fixed wins, then inconclusive (the longer wait), then fixed.
+/// Two verdicts of one group: not fixed wins, then inconclusive (the longer wait), then fixed;
+/// a device with no leak to fix says nothing of the others.
 pub fn combine(a: Verdict, b: Verdict) -> Verdict {
     match (a, b) {
+        (Verdict::NoLeak, x) | (x, Verdict::NoLeak) => x,
         (Verdict::NotFixed, _) | (_, Verdict::NotFixed) => Verdict::NotFixed,
         (Verdict::Inconclusive(x), Verdict::Inconclusive(y)) => {
             Verdict::Inconclusive(x.zip(y).map(|(x, y)| x.max(y)))
@@ -704,6 +751,7 @@ pub fn group_lines(v: &Verification) -> Vec<String> {
                     format!(" ({:.1} more days of data needed)", tenths_up(d))
                 }
                 Verdict::Inconclusive(None) => " (no foreseeable verdict: see the devices)".into(),
+                Verdict::NoLeak => " (no device had a leak to fix)".into(),
                 _ => String::new(),
             };
             format!(
@@ -899,6 +947,34 @@ mod tests {
     }
 
     #[test]
+    fn an_upgraded_device_without_telemetry_keeps_its_group_from_a_verdict() {
+        let mut v = fleet(0.0, 4.0, 1.0);
+        assert_eq!(v.groups[0].verdict, Verdict::Fixed);
+        // The same fleet with a third upgraded device the telemetry does not name.
+        let mut third = v.devices[0].device.clone();
+        third.device = "lb3".into();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(
+            &path,
+            "timestamp,device,mem_used_bytes\n1790000000,other,1\n",
+        )
+        .unwrap();
+        let t = telemetry::read(&[path], false).unwrap();
+        let alone = verify(t, &[third], &[], &Settings::default(), 3.0);
+        assert_eq!(alone.devices.len(), 1);
+        assert_eq!(alone.devices[0].verdict, Verdict::Inconclusive(None));
+        assert!(alone.devices[0].reason.starts_with("no memory telemetry"));
+        assert_eq!(alone.without_telemetry, ["lb3"]);
+        v.devices.extend(alone.devices);
+        let groups = groups(&v.devices);
+        assert_eq!(
+            (groups[0].verdict, groups[0].devices, groups[0].fixed),
+            (Verdict::Inconclusive(None), 3, 2)
+        );
+    }
+
+    #[test]
     fn a_release_that_leaks_on_is_not_fixed() {
         let v = fleet(200.0 * MIB, 4.0, 1.0);
         assert_eq!(verdicts(&v), ["not-fixed", "not-fixed"]);
@@ -1040,10 +1116,45 @@ mod tests {
         // Short of --min-days, nothing is decided, however clear.
         let (v, _) = judged(slope(0.0, 1.0, false), old, 2.0);
         assert_eq!(v, Verdict::Inconclusive(Some(1.0)));
-        // An old release that did not leak leaves nothing to fix.
+        // An old release that did not leak leaves nothing to fix ...
         let (v, why) = judged(slope(0.0, 1.0, false), slope(10.0, 1.0, true), 3.0);
+        assert_eq!(v, Verdict::NoLeak);
+        assert!(why.contains("no leak to fix"), "{why}");
+        // ... but a new release that leaks is not fixed, whatever the old one did.
+        let (v, why) = judged(slope(50.0, 5.0, true), slope(10.0, 1.0, true), 3.0);
+        assert_eq!(v, Verdict::NotFixed, "{why}");
+        let alone = slope(50.0, 5.0, true);
+        let (v, _) = judge(
+            Evidence {
+                post: Some(&alone),
+                days_after: 3.0,
+                pre: None,
+                control: None,
+                material: 30.0 * MIB,
+            },
+            3.0,
+        );
+        assert_eq!(v, Verdict::NotFixed);
+        // Enough days but not one whole judged day: more of the same will not tell.
+        let gaps = |days: f64| {
+            judge(
+                Evidence {
+                    post: None,
+                    days_after: days,
+                    pre: Some(&old),
+                    control: None,
+                    material: 30.0 * MIB,
+                },
+                3.0,
+            )
+        };
+        assert_eq!(gaps(2.5).0, Verdict::Inconclusive(Some(0.5)));
+        let (v, why) = gaps(3.0);
         assert_eq!(v, Verdict::Inconclusive(None));
-        assert!(why.starts_with("no leak to fix"), "{why}");
+        assert!(
+            why.contains("no whole day of it without a reboot or a gap"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -1081,6 +1192,13 @@ mod tests {
     #[test]
     fn group_verdicts_combine_worst_first() {
         use Verdict::*;
+        // A device with no leak to fix says nothing of the others.
+        assert_eq!(combine(NoLeak, Fixed), Fixed);
+        assert_eq!(
+            combine(Inconclusive(Some(1.0)), NoLeak),
+            Inconclusive(Some(1.0))
+        );
+        assert_eq!(combine(NoLeak, NoLeak), NoLeak);
         assert_eq!(combine(Fixed, Fixed), Fixed);
         assert_eq!(combine(Fixed, NotFixed), NotFixed);
         assert_eq!(combine(Inconclusive(Some(2.0)), NotFixed), NotFixed);

@@ -182,6 +182,15 @@ pub trait Gate: Sync {
     fn recheck(&self) -> std::time::Duration {
         GATE_RECHECK
     }
+    /// Whether the operator accepts whatever it says (`--accept-verdict`): a stop journaled
+    /// earlier does not hold then.
+    fn accepting(&self) -> bool {
+        false
+    }
+    /// What it was asked with (`min-days=3 from=--gate`), journaled with each verdict.
+    fn settings(&self) -> String {
+        String::new()
+    }
 }
 
 /// What a gate says.
@@ -193,6 +202,20 @@ pub enum GateCheck {
     Wait(String),
     /// The rollout stops here: the evidence.
     Stop(String),
+    /// It could not tell (its data could not be read): the run ends, nothing is journaled.
+    Error(String),
+}
+
+impl GateCheck {
+    /// Its word (`open`, `wait`, `stop`, `error`) and what it says.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            GateCheck::Open(d) => ("open", d),
+            GateCheck::Wait(d) => ("wait", d),
+            GateCheck::Stop(d) => ("stop", d),
+            GateCheck::Error(d) => ("error", d),
+        }
+    }
 }
 
 /// How often a waiting gate is asked again (without `--due`): a verdict moves with new
@@ -200,7 +223,7 @@ pub enum GateCheck {
 pub const GATE_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Whether the journal records `gate` open.
-fn gate_opened(entries: &[journal::Entry], gate: &str) -> bool {
+pub fn gate_opened(entries: &[journal::Entry], gate: &str) -> bool {
     entries.iter().any(|e| {
         e.event == Event::Note
             && e.get("what") == Some("gate")
@@ -211,7 +234,8 @@ fn gate_opened(entries: &[journal::Entry], gate: &str) -> bool {
 
 /// Asks the gate before the wave after the canary: `Ok` when it is (or was) open, `Err` with
 /// how the run ends here (waiting with `--due`, stopped, interrupted). Without `--due` a gate
-/// that says wait is asked again every [`GATE_RECHECK`].
+/// that says wait is asked again every [`GATE_RECHECK`]. A gate that once said stop stays
+/// stopped (later telemetry does not reopen it) unless the operator accepts.
 fn pass_gate(
     gate: &dyn Gate,
     wave: &Wave,
@@ -220,51 +244,72 @@ fn pass_gate(
     observer: &dyn Observer,
 ) -> Result<(), GateEnd> {
     let name = gate.name();
+    let label = format!("wave {}", wave.index);
     loop {
         let entries = journal.lock().expect("journal lock").entries.clone();
         if gate_opened(&entries, &name) {
             return Ok(());
         }
-        let said = gate.check(&entries);
-        let (verdict, detail) = match &said {
-            GateCheck::Open(d) => ("open", d),
-            GateCheck::Wait(d) => ("wait", d),
-            GateCheck::Stop(d) => ("stop", d),
-        };
-        let mut j = journal.lock().expect("journal lock");
-        let last = j
-            .entries
+        let last = entries
             .iter()
             .rev()
-            .find(|e| e.event == Event::Note && e.get("what") == Some("gate"))
+            .find(|e| {
+                e.event == Event::Note
+                    && e.get("what") == Some("gate")
+                    && e.get("gate") == Some(&name)
+            })
             .map(|e| {
                 (
-                    e.get("verdict").map(str::to_string),
-                    e.get("detail").map(str::to_string),
+                    e.at.clone(),
+                    e.get("verdict").unwrap_or(""),
+                    e.get("detail").unwrap_or(""),
                 )
             });
-        // Each change of what the gate says is journaled once (a waiting cron run repeats
-        // itself otherwise).
-        if last != Some((Some(verdict.to_string()), Some(detail.clone()))) {
-            j.record(
-                Event::Note,
-                &[
-                    ("what", "gate"),
-                    ("gate", &name),
-                    ("wave", &wave.index.to_string()),
-                    ("verdict", verdict),
-                    ("detail", detail),
-                ],
-            )
-            .map_err(|e| GateEnd::Stopped(format!("cannot write the journal: {e}")))?;
+        if let (Some((at, "stop", detail)), false) = (&last, gate.accepting()) {
+            return Err(GateEnd::Stopped(format!(
+                "the gate {name} stopped the rollout at {at} and holds {label} and everything after it: {detail} (--accept-verdict goes on anyway; `lbfleet rollback` takes the canary back)"
+            )));
         }
-        drop(j);
+        let said = gate.check(&entries);
+        // Not a verdict: the run ends with the error, nothing journaled.
+        if let GateCheck::Error(e) = &said {
+            return Err(GateEnd::Stopped(format!(
+                "the gate {name} could not be asked: {e}"
+            )));
+        }
+        let (verdict, detail) = said.parts();
+        // What the gate says is journaled when its word changes (a waiting gate's details move
+        // with every reading).
+        if last.as_ref().map(|l| l.1) != Some(verdict) {
+            let with = gate.settings();
+            let mut fields = vec![
+                ("what", "gate"),
+                ("gate", name.as_str()),
+                ("wave", label.trim_start_matches("wave ")),
+                ("verdict", verdict),
+                ("detail", detail),
+            ];
+            if !with.is_empty() {
+                fields.push(("with", with.as_str()));
+            }
+            journal
+                .lock()
+                .expect("journal lock")
+                .record(Event::Note, &fields)
+                .map_err(|e| GateEnd::Stopped(format!("cannot write the journal: {e}")))?;
+        }
         match said {
-            GateCheck::Open(_) => return Ok(()),
+            GateCheck::Open(d) => {
+                observer.on(Progress::Step {
+                    device: &label,
+                    step: "gate",
+                    detail: &format!("{name} open: {d}"),
+                });
+                return Ok(());
+            }
             GateCheck::Stop(d) => {
                 return Err(GateEnd::Stopped(format!(
-                    "the gate {name} holds wave {} and everything after it: {d}",
-                    wave.index
+                    "the gate {name} holds {label} and everything after it: {d} (--accept-verdict goes on anyway; `lbfleet rollback` takes the canary back)"
                 )));
             }
             GateCheck::Wait(d) => {
@@ -275,7 +320,7 @@ fn pass_gate(
                 }
                 let what = format!("the verdict of {name} ({d})");
                 observer.on(Progress::Waiting {
-                    group: &format!("wave {}", wave.index),
+                    group: &label,
                     until: settings.clock.now()
                         + jiff::SignedDuration::try_from(gate.recheck()).unwrap_or_default(),
                     what: &what,
@@ -284,6 +329,7 @@ fn pass_gate(
                     return Err(GateEnd::Interrupted);
                 }
             }
+            GateCheck::Error(_) => unreachable!("returned above"),
         }
     }
 }

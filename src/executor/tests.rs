@@ -119,6 +119,7 @@ struct Bed {
 struct Scripted {
     says: Mutex<Vec<GateCheck>>,
     asked: Mutex<Vec<usize>>,
+    accept: bool,
 }
 
 impl Scripted {
@@ -126,6 +127,15 @@ impl Scripted {
         Scripted {
             says: Mutex::new(says.iter().rev().cloned().collect()),
             asked: Mutex::new(Vec::new()),
+            accept: false,
+        }
+    }
+
+    /// As `--accept-verdict` makes it.
+    fn accepting(says: &[GateCheck]) -> Scripted {
+        Scripted {
+            accept: true,
+            ..Scripted::new(says)
         }
     }
 
@@ -151,6 +161,18 @@ impl Gate for Scripted {
 
     fn recheck(&self) -> Duration {
         Duration::from_millis(1)
+    }
+
+    fn accepting(&self) -> bool {
+        self.accept
+    }
+
+    fn settings(&self) -> String {
+        if self.accept {
+            "accept".into()
+        } else {
+            String::new()
+        }
     }
 }
 
@@ -1003,15 +1025,17 @@ fn a_gate_that_waits_holds_the_wave_after_the_canary_until_it_opens_once_for_all
     // Asked after the canary's steps were journaled.
     let asked = bed.gate.as_ref().unwrap().asked.lock().unwrap()[0];
     assert!(asked >= 2, "{asked}");
-    // The same answer again is not journaled again; a new one is.
+    // Waiting again is not journaled again, whatever its details (they move with every
+    // reading).
     due(&bed, &w, (0, 0));
-    due(&bed, &w, (0, 0));
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(
+        out.waiting[0].1,
+        "waiting for verdict (leak-fixed): 1 more day"
+    );
     assert_eq!(
         gate_notes(&bed),
-        [
-            "note what=gate gate=leak-fixed wave=1 verdict=wait detail=\"2.5 more days\"",
-            "note what=gate gate=leak-fixed wave=1 verdict=wait detail=\"1 more day\""
-        ]
+        ["note what=gate gate=leak-fixed wave=1 verdict=wait detail=\"2.5 more days\""]
     );
     assert!(bed.fleet.commands("b1").is_empty());
     // Open: wave 1 runs, and the opening is journaled.
@@ -1036,7 +1060,8 @@ fn a_gate_that_says_stop_ends_the_rollout_with_its_evidence() {
     assert_eq!(
         out.stopped.as_deref(),
         Some(
-            "the gate leak-fixed holds wave 1 and everything after it: c0: not-fixed: still leaks"
+            "the gate leak-fixed holds wave 1 and everything after it: c0: not-fixed: still leaks \
+             (--accept-verdict goes on anyway; `lbfleet rollback` takes the canary back)"
         )
     );
     assert_eq!(out.completed, 1);
@@ -1044,7 +1069,7 @@ fn a_gate_that_says_stop_ends_the_rollout_with_its_evidence() {
     assert_eq!(gate_notes(&bed).len(), 1);
     assert!(gate_notes(&bed)[0].contains("verdict=stop"));
     // The run report says so in a section of its own, not among the overrides.
-    let md = report::markdown(&plan_of(w), "plan.json", &bed.entries());
+    let md = report::markdown(&plan_of(w.clone()), "plan.json", &bed.entries());
     let section = md
         .split("## Gate after the canary\n\n")
         .nth(1)
@@ -1056,6 +1081,39 @@ fn a_gate_that_says_stop_ends_the_rollout_with_its_evidence() {
     );
     assert!(!md.contains("## Overrides"), "{md}");
     assert!(journal::notes(&bed.entries()).is_empty());
+    // A stop holds: a later run does not ask again, and says since when.
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 1);
+    let why = out.stopped.unwrap();
+    assert!(
+        why.starts_with("the gate leak-fixed stopped the rollout at 20")
+            && why.contains("and holds wave 1 and everything after it: c0: not-fixed: still leaks"),
+        "{why}"
+    );
+    assert!(bed.fleet.commands("b1").is_empty());
+    // ... unless the operator accepts: then the gate is asked, and its word goes.
+    let mut bed = bed;
+    bed.gate = Some(Scripted::accepting(&[GateCheck::Open("accepted".into())]));
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert!(gate_notes(&bed).last().unwrap().contains("verdict=open"));
+}
+
+#[test]
+fn a_gate_that_cannot_read_its_data_ends_the_run_without_a_verdict() {
+    let (bed, w) = gated(&[GateCheck::Error(
+        "cannot read the telemetry: refused".into(),
+    )]);
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(
+        out.stopped.as_deref(),
+        Some("the gate leak-fixed could not be asked: cannot read the telemetry: refused")
+    );
+    assert!(gate_notes(&bed).is_empty());
+    assert!(bed.fleet.commands("b1").is_empty());
+    // Not sticky: the next run asks again.
+    due(&bed, &w, (0, 0));
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 2);
 }
 
 #[test]

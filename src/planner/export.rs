@@ -240,6 +240,14 @@ pub fn markdown(plan: &Plan) -> Vec<Section> {
     ] {
         summary.push(vec![Cell::text(k), Cell::text(v)]);
     }
+    if let Some(g) = &plan.options.gate {
+        summary.push(vec![
+            Cell::text("gate after the canary"),
+            Cell::text(format!(
+                "{g}: the waves after the canary start only when `lbfleet verify-fix` says the canary's leak is fixed (upgrade holds them)"
+            )),
+        ]);
+    }
     for (site, n) in &s.windows_needed {
         summary.push(vec![
             Cell::text(format!("windows needed at {site}")),

@@ -192,7 +192,13 @@ impl Lab {
             .env("LAB_DEVICE", env!("CARGO_BIN_EXE_lbfleet-lab-device"))
             .args(["telemetry", "--dir"])
             .arg(self.dir.path())
-            .args(["--journal", &self.path("plan.journal")])
+            .args(
+                Some(self.path("plan.journal"))
+                    .filter(|j| std::path::Path::new(j).exists())
+                    .map(|j| ["--journal".to_string(), j])
+                    .into_iter()
+                    .flatten(),
+            )
             .args([
                 "--after-upgrade",
                 after,
