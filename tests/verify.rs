@@ -98,6 +98,10 @@ fn the_wave_after_the_canary_waits_for_the_leak_verdict_and_goes_on_at_fixed() {
 fn a_gate_refuses_mistakes_first_stops_on_not_fixed_for_good_and_accept_verdict_is_recorded() {
     let lab = setup_with(2, 103, "", &[]);
     let t = lab.telemetry("fixed", 0.0);
+    let other_fleet = crate::support::repo()
+        .join("telemetry/sample.csv")
+        .display()
+        .to_string();
     for (flags, says) in [
         (vec!["--gate", "leak-fixd"], "unknown gate \"leak-fixd\""),
         (
@@ -117,6 +121,10 @@ fn a_gate_refuses_mistakes_first_stops_on_not_fixed_for_good_and_accept_verdict_
             "nope.csv",
         ),
         (vec!["--accept-verdict"], "add --gate leak-fixed"),
+        (
+            vec!["--gate", "leak-fixed", "--telemetry", &other_fleet],
+            "the telemetry names none of the canary devices it judges (lab-lb02); its devices are named like cn01-lb01",
+        ),
     ] {
         let mut args = vec!["--yes"];
         args.extend(flags.iter().copied());

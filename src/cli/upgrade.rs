@@ -86,7 +86,7 @@ pub struct Args {
     #[command(flatten)]
     telemetry: super::telemetry::TelemetryArgs,
     /// Days of data after the upgrade the gate's verdict needs at least.
-    #[arg(long, value_name = "DAYS", default_value_t = super::verify_fix::MinDays(super::verify_fix::DEFAULT_MIN_DAYS))]
+    #[arg(long, value_name = "DAYS", default_value_t = super::verify_fix::MinDays(super::verify_fix::DEFAULT_MIN_DAYS), allow_negative_numbers = true)]
     min_days: super::verify_fix::MinDays,
     /// Open the gate whatever the verdict says (recorded in the journal and the run report).
     #[arg(long)]

@@ -22,7 +22,7 @@ pub struct Args {
     #[command(flatten)]
     telemetry: TelemetryArgs,
     /// Days of data after the upgrade a verdict needs at least.
-    #[arg(long, value_name = "DAYS", default_value_t = MinDays(DEFAULT_MIN_DAYS))]
+    #[arg(long, value_name = "DAYS", default_value_t = MinDays(DEFAULT_MIN_DAYS), allow_negative_numbers = true)]
     min_days: MinDays,
     /// The rollout's journal [default: the plan's path with `.journal`].
     #[arg(long, value_name = "FILE")]
@@ -266,17 +266,21 @@ impl LeakGate {
         catalog: &crate::catalog::Catalog,
         (telemetry, min_days, accept, from): (TelemetryArgs, MinDays, bool, &'static str),
     ) -> anyhow::Result<LeakGate> {
-        match telemetry.source()? {
+        let names: Option<Vec<String>> = match telemetry.source()? {
             // Readable now: a typo or a server that is down fails here, not after the canary.
-            Some(source) => {
-                super::telemetry::load(&source)?;
-            }
+            Some(source) => Some(
+                super::telemetry::load(&source)?
+                    .devices
+                    .into_iter()
+                    .map(|d| d.name)
+                    .collect(),
+            ),
             // The operator's override needs no data.
-            None if accept => {}
+            None if accept => None,
             None => anyhow::bail!(
                 "the gate {spec} ({from}) needs --telemetry FILE... or --prometheus URL (the canary's memory before and after its upgrade), or --accept-verdict to go on without a verdict"
             ),
-        }
+        };
         let canary = canary_waves(&rollout.plan);
         if canary.is_empty() {
             anyhow::bail!(
@@ -289,6 +293,25 @@ impl LeakGate {
                 Some(affected_devices(&rollout.plan, &canary, catalog, id)?)
             }
         };
+        // Telemetry that names none of the devices the gate will judge is another fleet's (or
+        // another naming): found now, before the canary changes anything.
+        let judged: Vec<&str> = rollout
+            .plan
+            .devices()
+            .filter(|(w, _, d)| {
+                canary.contains(&w.index) && affected.as_ref().is_none_or(|a| a.contains(&d.name))
+            })
+            .map(|(_, _, d)| d.name.as_str())
+            .collect();
+        if let Some(names) = &names
+            && !judged.iter().any(|d| names.iter().any(|n| n == d))
+        {
+            anyhow::bail!(
+                "the gate {spec} ({from}): the telemetry names none of the canary devices it judges ({}); its devices are named like {}",
+                judged.join(", "),
+                names.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
         Ok(LeakGate {
             spec,
             rollout,

@@ -1119,21 +1119,9 @@ fn a_gate_that_cannot_read_its_data_ends_the_run_without_a_verdict() {
 #[test]
 fn without_due_a_waiting_gate_is_asked_again_until_it_opens() {
     use GateCheck::*;
-    /// Hears the waits.
-    struct Waits(Mutex<Vec<String>>);
-    impl Observer for Waits {
-        fn on(&self, p: Progress<'_>) {
-            if let Progress::Waiting { group, until, what } = p {
-                self.0
-                    .lock()
-                    .unwrap()
-                    .push(format!("{group} {until} {what}"));
-            }
-        }
-    }
     let (bed, w) = gated(&[Wait("a".into()), Wait("b".into()), Open("fixed".into())]);
     let clock = FixedClock("2026-11-30T10:00:00Z".parse().unwrap());
-    let waits = Waits(Mutex::new(Vec::new()));
+    let waits = Waits::default();
     let out = bed.run_observed(
         &w,
         Budget::Count(0),
@@ -1179,13 +1167,16 @@ fn a_gate_is_asked_when_the_canary_s_soak_ends_on_the_minute_or_after_a_countdow
     }
     // Without --due: a countdown to the soak's end, then the gate (ten minutes pass at every
     // look at the clock).
+    // The clock is read at 10:05 (is the soak over?), 10:15 (still?), 10:25 (how long?), then
+    // 10:35: over, on the minute: one wait, then the gate.
     let (bed, w) = gated(&[GateCheck::Open("fixed".into())]);
     std::fs::write(bed.journal(), canary_done).unwrap();
     let clock = Stepping {
-        now: Mutex::new("2026-01-01T10:06:00Z".parse().unwrap()),
+        now: Mutex::new("2026-01-01T10:05:00Z".parse().unwrap()),
         step: jiff::SignedDuration::from_mins(10),
     };
-    let out = bed.run_clocked(
+    let waits = Waits::default();
+    let out = bed.run_observed(
         &w,
         Budget::Count(0),
         &PlannedWindows,
@@ -1193,10 +1184,29 @@ fn a_gate_is_asked_when_the_canary_s_soak_ends_on_the_minute_or_after_a_countdow
         (30, 0),
         &mut |_| true,
         &clock,
+        &waits,
     );
     assert_eq!(out.completed, 2, "{out:?}");
     assert_eq!(bed.gate.as_ref().unwrap().asked(), 1);
-    assert!(*clock.now.lock().unwrap() >= "2026-01-01T10:35:00Z".parse().unwrap());
+    assert_eq!(
+        waits.0.into_inner().unwrap(),
+        ["wave 1 2026-01-01T10:35:00Z the 30-minute soak after wave 0"]
+    );
+}
+
+/// Hears the waits.
+#[derive(Default)]
+struct Waits(Mutex<Vec<String>>);
+
+impl Observer for Waits {
+    fn on(&self, p: Progress<'_>) {
+        if let Progress::Waiting { group, until, what } = p {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{group} {until} {what}"));
+        }
+    }
 }
 
 #[test]
@@ -1211,6 +1221,21 @@ fn a_gate_asks_again_every_ten_minutes_and_journals_only_what_changed() {
         }
     }
     assert_eq!(Plain.recheck(), Duration::from_secs(600));
+    // By default a gate takes its own word, and is journaled without settings.
+    assert!(!Plain.accepting());
+    assert_eq!(Plain.settings(), "");
+    // Another gate's stop (a plan gated otherwise before) does not hold this one.
+    let (bed, w) = gated(&[GateCheck::Open("fixed".into())]);
+    std::fs::write(
+        bed.journal(),
+        "2026-01-01T10:00:00Z start wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+         2026-01-01T10:05:00Z done wave=0 group=c0 step=hop device=c0 to=16.1.4\n\
+         2026-01-01T10:06:00Z note what=gate gate=leak-fixed:ID1 wave=1 verdict=stop detail=x\n",
+    )
+    .unwrap();
+    let out = due(&bed, &w, (0, 0));
+    assert_eq!(out.completed, 2, "{out:?}");
+    assert_eq!(bed.gate.as_ref().unwrap().asked(), 1);
     // Another note after the gate's does not make the same answer new.
     let (bed, w) = gated(&[GateCheck::Wait("2 more days".into())]);
     due(&bed, &w, (0, 0));
