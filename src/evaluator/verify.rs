@@ -947,6 +947,51 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_s_hourly_means_of_the_hours_the_hop_ran_in_are_neither_before_nor_after() {
+        // Prometheus gives two points per hour (its first and last second) with the mean.
+        let gib = 1024.0 * MIB * 1024.0;
+        let mut exact = Vec::new();
+        for h in 0..(10 * 24) {
+            let first = T0 / 3600 * 3600 + h * 3600;
+            let level = 6.0 * gib + 200.0 * MIB * f64::from(h) / 24.0;
+            exact.extend([(first, level), (first + 3599, level)]);
+        }
+        let hop_hour = T0 / 3600 * 3600 + 6 * 86_400;
+        let u = Upgraded {
+            device: "lb1".into(),
+            model: "i5800".into(),
+            from: "15.1.10".into(),
+            to: "16.1.4".into(),
+            // The hop ran from mid-hour to mid next hour.
+            began: hop_hour + 1800,
+            ended: hop_hour + 5400,
+        };
+        let t = Telemetry {
+            devices: vec![DeviceData {
+                name: "lb1".into(),
+                mem_total: Some(16.0 * gib),
+                mem_exact: exact,
+                ..DeviceData::default()
+            }],
+            ..Telemetry::default()
+        };
+        let v = verify(t, &[u], &[], &Settings::default(), 3.0);
+        let d = &v.devices[0];
+        let last_before = d.before.as_ref().unwrap().cycles.last().unwrap().end;
+        let first_after = d.after.as_ref().unwrap().cycles[0].start;
+        assert_eq!(
+            last_before,
+            hop_hour - 1,
+            "the hour before the hop's is the last before"
+        );
+        assert_eq!(
+            first_after,
+            hop_hour + 7200,
+            "the hour after the hop's is the first after"
+        );
+    }
+
+    #[test]
     fn an_upgraded_device_without_telemetry_keeps_its_group_from_a_verdict() {
         let mut v = fleet(0.0, 4.0, 1.0);
         assert_eq!(v.groups[0].verdict, Verdict::Fixed);
