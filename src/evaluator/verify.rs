@@ -947,6 +947,94 @@ mod tests {
     }
 
     #[test]
+    fn the_verdicts_as_tables_sentences_a_report_and_files() {
+        use crate::report::Exporter;
+        let v = fleet(0.0, 4.0, 1.0);
+        // The table: every column, slopes in bytes/day, days to a tenth.
+        let csv =
+            String::from_utf8(crate::report::CsvExporter.export(&table(&v)).unwrap()).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next().unwrap(), COLUMNS.join(","));
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(
+            &row[..7],
+            ["lb1", "i5800", "15.1.10", "16.1.4", "fixed", "4", ""]
+        );
+        let before: f64 = row[10].parse().unwrap();
+        assert!((before / MIB - 200.0).abs() < 10.0, "{row:?}");
+        assert_eq!(row[14], "2", "two control devices");
+        // The terminal's: MiB/day.
+        let text =
+            String::from_utf8(crate::report::TextExporter.export(&summary(&v)).unwrap()).unwrap();
+        assert!(
+            text.contains("15.1.10 → 16.1.4") && text.contains(" 4 "),
+            "{text}"
+        );
+        assert_eq!(
+            group_lines(&v),
+            ["i5800 on 16.1.4: fixed: 2 of 2 devices fixed, 0 not fixed"]
+        );
+        let waiting = fleet(0.0, 0.5, 1.0);
+        assert_eq!(
+            group_lines(&waiting),
+            [
+                "i5800 on 16.1.4: inconclusive (2.5 more days of data needed): 0 of 2 devices fixed, 0 not fixed"
+            ]
+        );
+        // The report and its files, each device with its chart.
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_all(&v, dir.path(), 0.9).unwrap();
+        assert_eq!(
+            files,
+            [
+                "verdicts.csv",
+                "before-after-lb1.svg",
+                "before-after-lb2.svg",
+                "report.md"
+            ]
+        );
+        let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(md.starts_with("# Did the upgrade fix the leak?\n\n- **i5800 on 16.1.4: fixed"));
+        assert!(md.contains("## lb2\n\nfixed: "), "{md}");
+        assert!(md.contains("![lb2: memory before and after](before-after-lb2.svg)"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("verdicts.csv")).unwrap(),
+            csv
+        );
+        let svg = std::fs::read_to_string(dir.path().join("before-after-lb1.svg")).unwrap();
+        assert!(svg.contains("lb1: 15.1.10 → 16.1.4: fixed"), "{svg}");
+        // Rates and days as people read them.
+        assert_eq!(rate(3.0 * MIB), "3.0 MiB");
+        assert_eq!(rate(-1.5 * MIB), "-1.5 MiB");
+        for (x, up) in [(2.5000001, 2.5), (2.51, 2.6), (0.0, 0.0), (1.96, 2.0)] {
+            assert_eq!(tenths_up(x), up, "{x}");
+        }
+    }
+
+    #[test]
+    fn each_model_and_new_release_gets_its_own_verdict() {
+        let v = fleet(0.0, 4.0, 1.0);
+        let mut devices = v.devices.clone();
+        devices[1].device.model = "i7800".into();
+        devices[1].verdict = Verdict::NotFixed;
+        let g = groups(&devices);
+        assert_eq!(g.len(), 2);
+        assert_eq!(
+            (g[0].verdict, g[1].verdict),
+            (Verdict::Fixed, Verdict::NotFixed)
+        );
+        devices[1].device.model = "i5800".into();
+        devices[1].device.to = "17.1.1".into();
+        assert_eq!(groups(&devices).len(), 2);
+        devices[1].device.to = "16.1.4".into();
+        let one = groups(&devices);
+        assert_eq!(
+            (one.len(), one[0].verdict, one[0].not_fixed),
+            (1, Verdict::NotFixed, 1)
+        );
+    }
+
+    #[test]
     fn a_reader_s_hourly_means_of_the_hours_the_hop_ran_in_are_neither_before_nor_after() {
         // Prometheus gives two points per hour (its first and last second) with the mean.
         let gib = 1024.0 * MIB * 1024.0;
