@@ -1003,6 +1003,23 @@ mod tests {
         );
         let svg = std::fs::read_to_string(dir.path().join("before-after-lb1.svg")).unwrap();
         assert!(svg.contains("lb1: 15.1.10 → 16.1.4: fixed"), "{svg}");
+        // A group with no foreseeable verdict, one with nothing to fix; devices without
+        // telemetry named in the report.
+        let mut odd = v.clone();
+        odd.groups[0].verdict = Verdict::Inconclusive(None);
+        let mut none = odd.groups[0].clone();
+        none.verdict = Verdict::NoLeak;
+        odd.groups.push(none);
+        odd.without_telemetry = vec!["lb9".into()];
+        assert_eq!(
+            group_lines(&odd),
+            [
+                "i5800 on 16.1.4: inconclusive (no foreseeable verdict: see the devices): 2 of 2 devices fixed, 0 not fixed",
+                "i5800 on 16.1.4: no-leak (no device had a leak to fix): 2 of 2 devices fixed, 0 not fixed"
+            ]
+        );
+        assert!(report(&odd, &[]).ends_with("Without memory telemetry: lb9.\n"));
+        assert!(!md.contains("Without memory telemetry"));
         // Rates and days as people read them.
         assert_eq!(rate(3.0 * MIB), "3.0 MiB");
         assert_eq!(rate(-1.5 * MIB), "-1.5 MiB");
