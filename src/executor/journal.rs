@@ -377,10 +377,27 @@ mod tests {
             &[("what", "ignore-windows"), ("detail", "now")],
         )
         .unwrap();
+        f.record(
+            Event::Note,
+            &[
+                ("what", "gate"),
+                ("gate", "leak-fixed"),
+                ("verdict", "wait"),
+                ("detail", "2 more days"),
+            ],
+        )
+        .unwrap();
         let notes = notes(&f.entries);
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[0].ends_with("Z force: "), "{notes:?}");
         assert!(notes[1].ends_with("Z ignore-windows: now"), "{notes:?}");
+        // The gate's words are listed apart.
+        let gate = gate_notes(&f.entries);
+        assert_eq!(gate.len(), 1, "{gate:?}");
+        assert!(
+            gate[0].ends_with("Z gate leak-fixed: wait: 2 more days"),
+            "{gate:?}"
+        );
         // Started, failed or interrupted is not finished; skipped is.
         for (event, finished) in [
             (Event::Start, false),
