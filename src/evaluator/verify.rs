@@ -996,7 +996,17 @@ mod tests {
         let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
         assert!(md.starts_with("# Did the upgrade fix the leak?\n\n- **i5800 on 16.1.4: fixed"));
         assert!(md.contains("## lb2\n\nfixed: "), "{md}");
-        assert!(md.contains("![lb2: memory before and after](before-after-lb2.svg)"));
+        // Each device's section shows its own chart.
+        for d in ["lb1", "lb2"] {
+            let section = md.split(&format!("## {d}\n")).nth(1).unwrap();
+            let section = section.split("## ").next().unwrap();
+            assert!(
+                section.contains(&format!(
+                    "![{d}: memory before and after](before-after-{d}.svg)"
+                )),
+                "{md}"
+            );
+        }
         assert_eq!(
             std::fs::read_to_string(dir.path().join("verdicts.csv")).unwrap(),
             csv
