@@ -189,6 +189,36 @@ fn legend(out: &mut String, entries: &[(&str, &str, &str)]) {
     }
 }
 
+/// The memory threshold as a dashed red line at `py`.
+fn threshold_line(out: &mut String, py: f64) {
+    let _ = writeln!(
+        out,
+        r##"<line x1="{LEFT}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#c1121f" stroke-dasharray="6 4"/>"##,
+        W - RIGHT,
+    );
+}
+
+/// Each cycle's hourly means as a line, x from the cycle's start and the hour's offset in days.
+fn cycle_lines(
+    out: &mut String,
+    cycles: &[super::analysis::Cycle],
+    x: impl Fn(u32, f64) -> f64,
+    y: &Axis,
+    color: &str,
+) {
+    for c in cycles {
+        let mut path = String::new();
+        for h in &c.hourly {
+            let _ = write!(path, "{},{} ", Px(x(c.start, h.0)), Px(y.map(h.1)));
+        }
+        let _ = writeln!(
+            out,
+            r##"<polyline points="{}" fill="none" stroke="{color}" stroke-width="1.2"/>"##,
+            path.trim_end()
+        );
+    }
+}
+
 /// Memory in use (hourly means) with the judged cycle's trend, Sen's interval as a band, and
 /// the threshold; x in days since the first sample.
 pub fn memory(d: &DeviceResult, threshold: f64) -> Option<String> {
@@ -234,25 +264,10 @@ pub fn memory(d: &DeviceResult, threshold: f64) -> Option<String> {
         drawn.push(("dash", "#6c757d", "reboot"));
     }
     if let Some(total) = total {
-        let ty = y.map(threshold * total);
-        let _ = writeln!(
-            out,
-            r##"<line x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#c1121f" stroke-dasharray="6 4"/>"##,
-            W - RIGHT,
-        );
+        threshold_line(&mut out, y.map(threshold * total));
         drawn.push(("dash", "#c1121f", "threshold"));
     }
-    for c in &m.cycles {
-        let mut path = String::new();
-        for h in &c.hourly {
-            let _ = write!(path, "{},{} ", Px(x.map(day(c.start, h.0))), Px(y.map(h.1)));
-        }
-        let _ = writeln!(
-            out,
-            r##"<polyline points="{}" fill="none" stroke="#264653" stroke-width="1.2"/>"##,
-            path.trim_end()
-        );
-    }
+    cycle_lines(&mut out, &m.cycles, |c, h| x.map(day(c, h)), &y, "#264653");
     // Drawn over the data, so a trend that follows it closely stays visible.
     let mut trend = String::new();
     if let (Some(c), Some(l)) = (m.cycle(), m.line.filter(|_| m.leak)) {
@@ -462,12 +477,7 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
     );
     drawn.push(("dash", "#6c757d", "upgrade".into()));
     if let Some(total) = total {
-        let ty = y.map(threshold * total);
-        let _ = writeln!(
-            out,
-            r##"<line x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#c1121f" stroke-dasharray="6 4"/>"##,
-            W - RIGHT,
-        );
+        threshold_line(&mut out, y.map(threshold * total));
         drawn.push((
             "dash",
             "#c1121f",
@@ -476,17 +486,7 @@ pub fn before_after(v: &super::verify::DeviceVerdict, threshold: f64) -> Option<
     }
     for (memory, slope, color, slope_color, name) in sides {
         let Some(m) = memory else { continue };
-        for c in &m.cycles {
-            let mut path = String::new();
-            for h in &c.hourly {
-                let _ = write!(path, "{},{} ", Px(x.map(rel(c.start, h.0))), Px(y.map(h.1)));
-            }
-            let _ = writeln!(
-                out,
-                r##"<polyline points="{}" fill="none" stroke="{color}" stroke-width="1.2"/>"##,
-                path.trim_end()
-            );
-        }
+        cycle_lines(&mut out, &m.cycles, |c, h| x.map(rel(c, h)), &y, color);
         let label = match slope {
             Some(s) => format!("{name}: {}/d", super::verify::rate(s.slope)),
             None => format!("{name}: no judged day"),
