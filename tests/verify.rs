@@ -287,3 +287,75 @@ fn a_plan_with_a_gate_soaks_the_canary_for_the_days_its_verdict_needs() {
         .code(2)
         .stderr_has("unknown gate \"fixed-leak\"");
 }
+
+#[test]
+fn mistakes_with_days_and_the_lab_s_telemetry_are_usage_errors() {
+    // --min-days -1 reaches its own message, not the parser's "unexpected argument".
+    Test::new()
+        .args(&[
+            "verify-fix",
+            "plan.json",
+            "--telemetry",
+            "t.csv",
+            "--min-days",
+            "-1",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("\"-1\": expected days of data, more than 0 and at most 365");
+    // `scripts/lab telemetry`: each mistake exits 2 and writes nothing.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("lab/inventory")).unwrap();
+    std::fs::write(
+        dir.path().join("lab/inventory/devices.csv"),
+        "name,site,vendor,model,version,mgmt_host,ha_group,ha_role\nlab-lb01,LAB,f5,i4800,15.1.10,127.0.1.1:2222,,standalone\n",
+    )
+    .unwrap();
+    let lab = dir.path().join("lab").display().to_string();
+    let out = dir.path().join("t.csv").display().to_string();
+    let nope = dir.path().join("nope.journal").display().to_string();
+    let empty = dir.path().display().to_string();
+    let journal = dir.path().join("plan.journal");
+    std::fs::write(&journal, "").unwrap();
+    let journal = journal.display().to_string();
+    for (args, says) in [
+        (vec!["--dir", &lab], "telemetry needs -o FILE"),
+        (vec!["--dir", &empty, "-o", &out], "no lab in"),
+        (
+            vec!["--dir", &lab, "--journal", &nope, "-o", &out],
+            "no such file",
+        ),
+        (
+            vec!["--dir", &lab, "--days-after", "2", "-o", &out],
+            "--days-after needs --journal",
+        ),
+        (
+            vec!["--dir", &lab, "--after-upgrade", "maybe", "-o", &out],
+            "expected fixed or leaking",
+        ),
+        (
+            vec![
+                "--dir",
+                &lab,
+                "--journal",
+                &journal,
+                "--days-after",
+                "abc",
+                "-o",
+                &out,
+            ],
+            "expected 0 to 60 days",
+        ),
+    ] {
+        let run = std::process::Command::new(crate::support::repo().join("scripts/lab"))
+            .env("LAB_DEVICE", env!("CARGO_BIN_EXE_lbfleet-lab-device"))
+            .arg("telemetry")
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!std::path::Path::new(&out).exists(), "{args:?}");
+    }
+}
