@@ -250,33 +250,32 @@ fn evaluate_from_prometheus_equals_evaluate_from_the_same_csv() {
             "csv",
         ])
         .run();
+    // By default the server's remote read streams the raw samples (Prometheus serves it).
     from_prom
         .code(1)
         .stderr_has("prometheus: 4/4 devices read")
+        .stderr_lacks("no remote read")
         .stderr_has("leaking faster than a 7-day reboot interval allows: lb.x+1");
-    // The same read paged harder: 3 devices per query (two batches, the regex-special name in
-    // the second) and 50 points per range query (the week's 168 hours in four requests).
+    let window = [
+        "evaluate",
+        "--prometheus",
+        &server.url,
+        "--metrics",
+        "m.toml",
+        "--prometheus-end",
+        &rfc3339(end),
+        "--prometheus-range",
+        "7d",
+        "--format",
+        "csv",
+    ];
+    // Remote read paged: 3 devices per request (two requests, the regex-special name in the
+    // second).
     let paged = from_prom
         .then()
-        .args(&[
-            "evaluate",
-            "--prometheus",
-            &server.url,
-            "--metrics",
-            "m.toml",
-            "--prometheus-end",
-            &rfc3339(end),
-            "--prometheus-range",
-            "7d",
-            "--prometheus-batch",
-            "3",
-            "--prometheus-max-points",
-            "50",
-            "-o",
-            "paged-out",
-            "--format",
-            "csv",
-        ])
+        .args(&window)
+        .args(&["--prometheus-api", "read", "--prometheus-batch", "3"])
+        .args(&["-o", "read-out"])
         .run();
     paged
         .code(1)
@@ -284,29 +283,43 @@ fn evaluate_from_prometheus_equals_evaluate_from_the_same_csv() {
         .stderr_has("prometheus: 4/4 devices read");
     assert_eq!(
         paged.read("prom-out/devices.csv"),
-        paged.read("paged-out/devices.csv")
+        paged.read("read-out/devices.csv")
     );
-    let a = table(&paged.read("csv-out/devices.csv"));
-    let b = table(&paged.read("prom-out/devices.csv"));
+    // PromQL queries, aggregated by the server, paged as hard: 3 devices per query and 50
+    // points per range query (the week's 168 hours in four requests).
+    let queried = paged
+        .then()
+        .args(&window)
+        .args(&["--prometheus-api", "query", "--prometheus-batch", "3"])
+        .args(&["--prometheus-max-points", "50", "-o", "query-out"])
+        .run();
+    queried
+        .code(1)
+        .stderr_has("prometheus: 3/4 devices read")
+        .stderr_has("prometheus: 4/4 devices read");
+    let a = table(&queried.read("csv-out/devices.csv"));
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         ["fra-lb01", "fra-lb02", "fra-lb03", "lb.x+1"]
     );
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (dev, cols) in &a {
-        for ((name, x), (name_b, y)) in cols.iter().zip(&b[dev]) {
-            assert_eq!(name, name_b);
-            // `samples` counts what was read: raw minutes from CSV, two points an hour from
-            // Prometheus (documented). Everything else is the same: the hourly means are
-            // exact sums / counts on both sides; quantiles differ at most in the last bits
-            // (a + w(b − a) against a(1 − w) + bw).
-            if name == "samples" {
-                continue;
+    for out in ["prom-out", "query-out"] {
+        let b = table(&queried.read(&format!("{out}/devices.csv")));
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+        for (dev, cols) in &a {
+            for ((name, x), (name_b, y)) in cols.iter().zip(&b[dev]) {
+                assert_eq!(name, name_b);
+                // `samples` counts what was read: raw minutes from CSV, two points an hour
+                // from Prometheus (documented). Everything else is the same: the hourly means
+                // are exact sums / counts on every side; quantiles differ at most in the last
+                // bits (a + w(b − a) against a(1 − w) + bw).
+                if name == "samples" {
+                    continue;
+                }
+                assert!(
+                    close(x, y, 1e-12),
+                    "{out}: {dev} {name}: CSV {x} vs Prometheus {y}"
+                );
             }
-            assert!(
-                close(x, y, 1e-12),
-                "{dev} {name}: CSV {x} vs Prometheus {y}"
-            );
         }
     }
     // The planted truth, to be sure the comparison is not of two empty results.
@@ -541,6 +554,45 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         .run()
         .code(0)
         .stdout_has("fra-lb01");
+    // Behind a proxy that does not pass remote read: the PromQL queries, said on stderr, with
+    // the same results; remote read asked for by name is an input error instead.
+    let proxy = server.without_remote_read();
+    let direct = Test::new()
+        .file("m.toml", METRICS)
+        .args(&[
+            "evaluate",
+            "--prometheus",
+            &server.url,
+            "--metrics",
+            "m.toml",
+        ])
+        .args(&window)
+        .args(&["--format", "csv", "-o", "direct"])
+        .run();
+    direct.code(0).stderr_lacks("no remote read");
+    let fallback = direct
+        .then()
+        .args(&["evaluate", "--prometheus", &proxy, "--metrics", "m.toml"])
+        .args(&window)
+        .args(&["--format", "csv", "-o", "proxied"])
+        .run();
+    fallback.code(0).stderr_has(
+        "prometheus: no remote read (HTTP 404 404 page not found): asking PromQL queries instead",
+    );
+    assert_eq!(
+        fallback.read("direct/devices.csv"),
+        fallback.read("proxied/devices.csv")
+    );
+    fallback
+        .then()
+        .args(&["evaluate", "--prometheus", &proxy, "--metrics", "m.toml"])
+        .args(&["--prometheus-api", "read"])
+        .args(&window)
+        .run()
+        .code(2)
+        .stderr_has(&format!(
+            "{proxy}/api/v1/read does not serve remote read: HTTP 404 404 page not found (use --prometheus-api query)"
+        ));
 }
 
 /// `verify-fix --prometheus`: the verdicts from the server equal those from the same CSV. Three
@@ -660,18 +712,41 @@ fn verify_fix_from_prometheus_equals_verify_fix_from_the_same_csv() {
     from_prom
         .code(0)
         .stderr_has("i4800 on 16.1.4: fixed: 1 of 1 devices fixed");
-    let b = verdicts(&from_prom, "prom-out");
+    // The same through PromQL queries.
+    let queried = from_prom
+        .then()
+        .args(&[
+            "verify-fix",
+            "plan.json",
+            "--prometheus",
+            &server.url,
+            "--metrics",
+            "m.toml",
+            "--prometheus-range",
+            "10d",
+            "--prometheus-api",
+            "query",
+            "-o",
+            "query-out",
+        ])
+        .run();
+    queried
+        .code(0)
+        .stderr_has("i4800 on 16.1.4: fixed: 1 of 1 devices fixed");
     assert_eq!(a.keys().collect::<Vec<_>>(), [&canary]);
-    for (device, cols) in &a {
-        for ((name, x), (_, y)) in cols.iter().zip(&b[device]) {
-            // The CSV reader keeps samples as f32 (about 400 bytes apart at 6 GiB); the
-            // server's means are f64: a slope near zero moves by some 30 bytes a day.
-            let rel = if name == "reason" { 0.0 } else { 1e-4 };
-            assert!(
-                close(x, y, rel)
-                    || (name == "reason" && x.split(':').next() == y.split(':').next()),
-                "{device} {name}: {x} vs {y}"
-            );
+    for out in ["prom-out", "query-out"] {
+        let b = verdicts(&queried, out);
+        for (device, cols) in &a {
+            for ((name, x), (_, y)) in cols.iter().zip(&b[device]) {
+                // The CSV reader keeps samples as f32 (about 400 bytes apart at 6 GiB); the
+                // Prometheus means are f64: a slope near zero moves by some 30 bytes a day.
+                let rel = if name == "reason" { 0.0 } else { 1e-4 };
+                assert!(
+                    close(x, y, rel)
+                        || (name == "reason" && x.split(':').next() == y.split(':').next()),
+                    "{out}: {device} {name}: {x} vs {y}"
+                );
+            }
         }
     }
 }

@@ -17,8 +17,8 @@ pub struct TelemetryArgs {
     /// throughput_bps, connections, cpu_pct, ssl_tps, uptime_s).
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "prometheus")]
     pub(crate) telemetry: Vec<PathBuf>,
-    /// Read telemetry from this Prometheus server instead (http://host:9090), aggregated by the
-    /// server: hourly memory means, daily peaks, throughput quantiles.
+    /// Read telemetry from this Prometheus server instead (http://host:9090): hourly memory
+    /// means, daily peaks, throughput quantiles, computed as from the CSV.
     #[arg(long, value_name = "URL")]
     pub(crate) prometheus: Option<Endpoint>,
     /// The metrics mapping for --prometheus: a TOML file naming the series selector of each
@@ -40,6 +40,12 @@ pub struct TelemetryArgs {
     /// With --prometheus: devices per query (a regex matcher on the device label).
     #[arg(long, value_name = "N", default_value_t = prometheus::BATCH as u32, value_parser = clap::value_parser!(u32).range(1..=10_000), requires = "prometheus")]
     pub(crate) prometheus_batch: u32,
+    /// With --prometheus: how to read it. `read`: remote read (/api/v1/read), the raw samples
+    /// streamed and aggregated here, fastest; `query`: PromQL queries aggregated by the server,
+    /// for stores without remote read or slow links; `auto`: remote read where the server
+    /// serves it.
+    #[arg(long, value_name = "API", value_enum, default_value_t = prometheus::Api::Auto, requires = "prometheus")]
+    pub(crate) prometheus_api: prometheus::Api,
     /// With --prometheus: points per series per range query, at most (the tests page the
     /// window with a small one).
     #[arg(long, value_name = "N", default_value_t = prometheus::MAX_POINTS, value_parser = clap::value_parser!(u32).range(1..=11_000), hide = true, requires = "prometheus")]
@@ -104,6 +110,7 @@ impl TelemetryArgs {
                 end,
                 batch: self.prometheus_batch as usize,
                 max_points: self.prometheus_max_points,
+                api: self.prometheus_api,
             }))));
         }
         if self.telemetry.is_empty() {
@@ -146,15 +153,25 @@ pub fn load(source: &Source) -> anyhow::Result<Telemetry> {
             .progress_chars("=> "),
         );
     }
-    let mut progress = |done: usize, total: usize| match &bar {
-        Some(b) => {
+    let now = || jiff::Timestamp::now().strftime("%H:%M:%S");
+    let mut progress = |p: prometheus::Progress| match (p, &bar) {
+        (prometheus::Progress::Devices { done, total }, Some(b)) => {
             b.set_length(total as u64);
             b.set_position(done as u64);
         }
-        None => eprintln!(
-            "{} prometheus: {done}/{total} devices read",
-            jiff::Timestamp::now().strftime("%H:%M:%S")
-        ),
+        (prometheus::Progress::Devices { done, total }, None) => {
+            eprintln!("{} prometheus: {done}/{total} devices read", now());
+        }
+        (prometheus::Progress::Fallback(why), _) => {
+            let line = format!(
+                "{} prometheus: no remote read ({why}): asking PromQL queries instead",
+                now()
+            );
+            match &bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
     };
     let t = source.load(&mut progress);
     if let Some(b) = bar {

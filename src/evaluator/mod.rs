@@ -41,10 +41,10 @@ pub enum Source {
 }
 
 impl Source {
-    /// Reads the telemetry; `progress(done, total)` after each batch of devices (Prometheus).
+    /// Reads the telemetry, reporting a Prometheus read's progress.
     pub fn load(
         &self,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut dyn FnMut(prometheus::Progress),
     ) -> anyhow::Result<telemetry::Telemetry> {
         Ok(match self {
             Source::Csv {

@@ -118,6 +118,12 @@ impl Output {
     }
 
     #[track_caller]
+    pub fn stderr_lacks(&self, s: &str) -> &Output {
+        assert!(!self.stderr.contains(s), "stderr has {s:?}\n{}", self.shown);
+        self
+    }
+
+    #[track_caller]
     pub fn stdout_lacks(&self, s: &str) -> &Output {
         assert!(!self.stdout.contains(s), "stdout has {s:?}\n{}", self.shown);
         self

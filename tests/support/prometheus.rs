@@ -106,6 +106,52 @@ impl Prometheus {
     }
 }
 
+impl Prometheus {
+    /// A reverse proxy in front of the server that serves everything but remote read
+    /// (`/api/v1/read` is 404, as behind a proxy or a store without it): its URL. Each
+    /// request gets its own upstream connection (`Connection: close`), so every request line
+    /// is seen.
+    pub fn without_remote_read(&self) -> String {
+        use std::io::{Read, Write};
+        let upstream = self.url.trim_start_matches("http://").to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let upstream = upstream.clone();
+                std::thread::spawn(move || {
+                    let mut client = client;
+                    let mut head = Vec::new();
+                    let mut byte = [0u8];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut byte).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    if head.starts_with(b"POST /api/v1/read ") {
+                        let _ = client.write_all(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 19\r\nConnection: close\r\n\r\n404 page not found\n",
+                        );
+                        return;
+                    }
+                    head.truncate(head.len() - 2);
+                    head.extend_from_slice(b"Connection: close\r\n\r\n");
+                    let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                        return;
+                    };
+                    let _ = server.write_all(&head);
+                    let (mut from_client, mut to_server) =
+                        (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    std::thread::spawn(move || std::io::copy(&mut from_client, &mut to_server));
+                    let _ = std::io::copy(&mut server, &mut client);
+                });
+            }
+        });
+        url
+    }
+}
+
 impl Drop for Prometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -17,6 +17,7 @@
 
 use std::path::Path;
 
+use super::remote::{MatchOp, Matcher, unquote};
 use crate::error::{InputError, Location};
 
 /// The metrics a mapping can name, in the telemetry CSV's column names.
@@ -67,6 +68,8 @@ pub struct Selector {
     pub name: Option<String>,
     /// Matchers, each as written (`label="value"`).
     pub matchers: Vec<String>,
+    /// The same as remote-read matchers (values unquoted), the metric name's first.
+    pub parsed: Vec<Matcher>,
 }
 
 impl Selector {
@@ -124,6 +127,14 @@ impl std::str::FromStr for Selector {
             ));
         };
         let mut matchers = Vec::new();
+        let mut parsed: Vec<Matcher> = name
+            .iter()
+            .map(|n| Matcher {
+                op: MatchOp::Eq,
+                name: "__name__".into(),
+                value: n.clone(),
+            })
+            .collect();
         if let Some(rest) = rest {
             let inner = rest
                 .strip_prefix('{')
@@ -184,12 +195,26 @@ impl std::str::FromStr for Selector {
                     ));
                 }
                 matchers.push(format!("{label}{}{value}", op.1));
+                parsed.push(Matcher {
+                    op: match op.1 {
+                        "=" => MatchOp::Eq,
+                        "!=" => MatchOp::Neq,
+                        "=~" => MatchOp::Re,
+                        _ => MatchOp::Nre,
+                    },
+                    name: label.to_string(),
+                    value: unquote(value).map_err(|e| format!("`{text}`: {e}"))?,
+                });
             }
         }
         if name.is_none() && matchers.is_empty() {
             return Err(format!("`{text}`: an empty selector matches nothing"));
         }
-        Ok(Selector { name, matchers })
+        Ok(Selector {
+            name,
+            matchers,
+            parsed,
+        })
     }
 }
 

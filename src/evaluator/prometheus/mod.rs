@@ -25,6 +25,8 @@
 //! (Prometheus refuses more than 11 000), so memory stays flat as the fleet and the window grow.
 
 pub mod mapping;
+pub mod remote;
+pub mod xor;
 
 use std::collections::BTreeMap;
 
@@ -100,6 +102,36 @@ pub struct Query {
     /// Points per series per range query, at most ([`MAX_POINTS`]; smaller in tests, to see
     /// the window paged).
     pub max_points: u32,
+    /// Which API reads the samples.
+    pub api: Api,
+}
+
+/// Which of Prometheus' APIs reads the telemetry (`--prometheus-api`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Api {
+    /// Remote read where the server serves it, else PromQL queries.
+    #[default]
+    Auto,
+    /// Remote read (`/api/v1/read`, streamed chunks): the raw samples, aggregated here in one
+    /// pass; fastest, but every sample crosses the network (about 2 bytes each).
+    Read,
+    /// PromQL queries (`/api/v1/query_range`): aggregated by the server; only the results
+    /// cross the network, for stores without remote read and for slow links.
+    Query,
+}
+
+/// What a read reports as it goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// Devices read so far, of all.
+    Devices {
+        /// Read.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
+    /// The server does not serve remote read (why): the rest is asked with PromQL queries.
+    Fallback(&'a str),
 }
 
 /// Why Prometheus could not be read. Every variant quotes the server's (or the network's) own
@@ -140,6 +172,22 @@ pub enum PromError {
         /// The request URL.
         url: String,
         /// What did not parse.
+        message: String,
+    },
+    /// `--prometheus-api read` on a server that does not serve remote read.
+    #[error("{url} does not serve remote read: {why} (use --prometheus-api query)")]
+    NoRemoteRead {
+        /// The request URL.
+        url: String,
+        /// What it answered.
+        why: String,
+    },
+    /// A remote-read answer that could not be decoded.
+    #[error("Prometheus at {url} answered a remote read that cannot be decoded: {message}")]
+    Stream {
+        /// The request URL.
+        url: String,
+        /// What is wrong with it.
         message: String,
     },
     /// A mapped selector that matches no series in the window, or gives a device several:
@@ -245,6 +293,53 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Sends a remote-read request: the streamed answer, or why the server does not serve
+    /// remote read (not found, or an answer that is not streamed chunks).
+    fn stream(&self, body: &[u8]) -> Result<Result<ureq::BodyReader<'static>, String>, PromError> {
+        let url = format!("{}/api/v1/read", self.base);
+        let response = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/x-protobuf")
+            .header("Content-Encoding", "snappy")
+            .header("X-Prometheus-Remote-Read-Version", "0.1.0")
+            .send(body)
+            .map_err(|e| PromError::Connect {
+                url: url.clone(),
+                message: match e {
+                    ureq::Error::Io(io) => io.to_string(),
+                    other => other.to_string(),
+                },
+            })?;
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut body = response.into_body();
+        if status == 200 && kind == remote::STREAMED {
+            return Ok(Ok(body.into_reader()));
+        }
+        let text = body
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        match status {
+            404 | 405 | 501 => Ok(Err(format!("HTTP {status} {}", excerpt(&text)))),
+            200 => Ok(Err(format!("it answered `{kind}`, not streamed chunks"))),
+            _ => Err(PromError::Http {
+                url,
+                status,
+                body: excerpt(&text),
+            }),
+        }
+    }
+}
+
 /// The start of a body, one line, for an error message.
 fn excerpt(text: &str) -> String {
     let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -300,12 +395,16 @@ fn rfc3339(t: u32) -> String {
 
 /// A regex matching exactly these names, as a PromQL double-quoted string's contents.
 fn any_of(names: &[String]) -> String {
-    let re = names
+    quote(&regex_of(names))
+}
+
+/// A regex matching exactly these names (the server anchors it).
+fn regex_of(names: &[String]) -> String {
+    names
         .iter()
         .map(|n| regex::escape(n))
         .collect::<Vec<_>>()
-        .join("|");
-    quote(&re)
+        .join("|")
 }
 
 /// How each device's series are collected in a batch.
@@ -322,9 +421,8 @@ struct Collect {
     cpu: BTreeMap<u32, f64>,
 }
 
-/// Reads the window's telemetry; `progress(done, total)` is called after each batch of
-/// devices.
-pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemetry, PromError> {
+/// Reads the window's telemetry, reporting each batch of devices to `progress`.
+pub fn read(q: &Query, progress: &mut dyn FnMut(Progress)) -> Result<Telemetry, PromError> {
     let client = Client::new(&q.endpoint);
     let m = &q.mapping;
     let start = q.start / 3600 * 3600;
@@ -361,10 +459,10 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemet
     let mut out = Telemetry::default();
     let mut present = [false; 7];
     let total = devices.len();
-    progress(0, total);
+    let mut api = q.api;
+    progress(Progress::Devices { done: 0, total });
     for (b, batch) in devices.chunks(q.batch.max(1)).enumerate() {
         let matcher = format!("{}=~\"{}\"", m.device_label, any_of(batch));
-        let mut got: HashMap<String, Collect> = HashMap::default();
         let ctx = Ctx {
             client: &client,
             mapping: m,
@@ -373,85 +471,38 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(usize, usize)) -> Result<Telemet
             end,
             max_points: q.max_points.max(1),
         };
-        // The batch's queries run side by side (the server answers them concurrently), then
-        // their points are merged.
-        let mut jobs: Vec<(Part, &'static str, &Selector)> = Vec::new();
-        if let Some(sel) = &m.mem_used_bytes {
-            jobs.push((Part::Mean, "mem_used_bytes", sel));
-        }
-        if let Some(sel) = &m.uptime_s {
-            jobs.push((Part::Boots, "uptime_s", sel));
-        }
-        for (field, sel, slot) in [
-            ("connections", &m.connections, 0),
-            ("ssl_tps", &m.ssl_tps, 1),
-            ("cpu_pct", &m.cpu_pct, 2),
-            ("throughput_bps", &m.throughput_bps, 3),
-        ] {
-            if let Some(sel) = sel {
-                jobs.push((Part::Peak(slot), field, sel));
-            }
-        }
-        if let Some(sel) = &m.mem_total_bytes {
-            jobs.push((Part::Total, "mem_total_bytes", sel));
-        }
-        if let Some(sel) = &m.throughput_bps {
-            for i in 0..4 {
-                jobs.push((Part::Quantile(i), "throughput_bps", sel));
-            }
-        }
-        let ctx = &ctx;
-        let results: Vec<Result<(Part, Points), PromError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .iter()
-                .map(|&(part, field, sel)| {
-                    scope.spawn(move || ctx.run(part, field, sel).map(|p| (part, p)))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("queries do not panic"))
-                .collect()
-        });
-        for r in results {
-            let (part, points) = r?;
-            for (dev, values) in points {
-                let c = got.entry(dev).or_default();
-                for (step, v) in values {
-                    match part {
-                        Part::Mean => c.hourly.push((step, v)),
-                        Part::Boots => c
-                            .boots
-                            .push(v.round().clamp(0.0, f64::from(u32::MAX)) as u32),
-                        Part::Peak(slot) => {
-                            let map = match slot {
-                                0 => &mut c.connections,
-                                1 => &mut c.ssl,
-                                2 => &mut c.cpu,
-                                _ => &mut c.thr.daily_peaks,
-                            };
-                            map.insert(step, v);
-                        }
-                        Part::Total => c.mem_total = Some(v),
-                        Part::Quantile(i) => {
-                            c.thr_seen = true;
-                            match i {
-                                0 => c.thr.p50 = v,
-                                1 => c.thr.p95 = v,
-                                2 => c.thr.p99 = v,
-                                _ => c.thr.samples = v as usize,
-                            }
-                        }
-                    }
+        let mut got = None;
+        if api != Api::Query {
+            match ctx.remote(batch)? {
+                Ok(g) => {
+                    got = Some(g);
+                    api = Api::Read;
+                }
+                Err(why) if api == Api::Auto => {
+                    progress(Progress::Fallback(&why));
+                    api = Api::Query;
+                }
+                Err(why) => {
+                    return Err(PromError::NoRemoteRead {
+                        url: format!("{}/api/v1/read", client.base),
+                        why,
+                    });
                 }
             }
         }
+        let mut got = match got {
+            Some(g) => g,
+            None => ctx.queries()?,
+        };
         for name in batch {
             let Some(c) = got.remove(name) else { continue };
             let d = device(name, c, &mut out.rows, &mut present);
             out.devices.push(d);
         }
-        progress((b * q.batch.max(1) + batch.len()).min(total), total);
+        progress(Progress::Devices {
+            done: (b * q.batch.max(1) + batch.len()).min(total),
+            total,
+        });
     }
     out.columns = super::telemetry::METRICS
         .iter()
@@ -536,6 +587,205 @@ impl Ctx<'_> {
             show(a),
             show(b)
         ))
+    }
+
+    /// The batch through remote read: one query per mapped field, whose raw samples are
+    /// aggregated here as they stream in (one series at a time: memory stays flat); why not,
+    /// when the server does not serve it.
+    fn remote(
+        &self,
+        batch: &[String],
+    ) -> Result<Result<HashMap<String, Collect>, String>, PromError> {
+        let m = self.mapping;
+        let mut fields: Vec<(Kind, &'static str, &Selector)> = Vec::new();
+        for (kind, field, sel) in [
+            (Kind::Mean, "mem_used_bytes", &m.mem_used_bytes),
+            (Kind::Boots, "uptime_s", &m.uptime_s),
+            (Kind::Total, "mem_total_bytes", &m.mem_total_bytes),
+            (Kind::Throughput, "throughput_bps", &m.throughput_bps),
+            (Kind::Peak(0), "connections", &m.connections),
+            (Kind::Peak(1), "ssl_tps", &m.ssl_tps),
+            (Kind::Peak(2), "cpu_pct", &m.cpu_pct),
+        ] {
+            if let Some(sel) = sel {
+                fields.push((kind, field, sel));
+            }
+        }
+        let (start_ms, end_ms) = (i64::from(self.start) * 1000, i64::from(self.end) * 1000);
+        let device = remote::Matcher {
+            op: remote::MatchOp::Re,
+            name: m.device_label.clone(),
+            value: regex_of(batch),
+        };
+        let queries: Vec<remote::ReadQuery> = fields
+            .iter()
+            .map(|(_, _, sel)| remote::ReadQuery {
+                start_ms,
+                end_ms: end_ms - 1,
+                matchers: sel.parsed.iter().cloned().chain([device.clone()]).collect(),
+            })
+            .collect();
+        let url = format!("{}/api/v1/read", self.client.base);
+        let reader = match self.client.stream(&remote::request(&queries))? {
+            Ok(r) => r,
+            Err(why) => return Ok(Err(why)),
+        };
+        let bad = |message: String| PromError::Stream {
+            url: url.clone(),
+            message,
+        };
+        let mut frames = remote::Frames::new(std::io::BufReader::with_capacity(1 << 16, reader));
+        let mut got: HashMap<String, Collect> = HashMap::default();
+        // Per query, each device's series: its labels, its last sample, and whether it ended.
+        let mut seen: Vec<HashMap<String, Seen>> =
+            fields.iter().map(|_| HashMap::default()).collect();
+        // The series being read: its query and device, and its running aggregates.
+        let mut open: Option<(usize, String)> = None;
+        let mut run = Running::default();
+        while let Some(msg) = frames.frame().map_err(&bad)? {
+            let (index, series) = remote::response(msg).map_err(&bad)?;
+            let Some(&(kind, field, sel)) = fields.get(index) else {
+                return Err(bad(format!(
+                    "an answer to query {index} of {}",
+                    fields.len()
+                )));
+            };
+            for s in series {
+                let Some(&(_, dev)) = s.labels.iter().find(|(k, _)| *k == m.device_label) else {
+                    continue;
+                };
+                let labels: BTreeMap<String, String> = s
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                if open.as_ref().is_none_or(|(i, d)| *i != index || d != dev) {
+                    if let Some((i, d)) = open.take() {
+                        run.finish(fields[i].0, got.entry(d.clone()).or_default());
+                        if let Some(x) = seen[i].get_mut(&d) {
+                            x.ended = true;
+                        }
+                    }
+                    open = Some((index, dev.to_string()));
+                }
+                let state = seen[index].entry(dev.to_string()).or_insert_with(|| Seen {
+                    labels: labels.clone(),
+                    last: i64::MIN,
+                    ended: false,
+                });
+                if state.labels != labels {
+                    return Err(self.ambiguous(field, sel, dev, &state.labels, &labels));
+                }
+                if state.ended {
+                    return Err(bad(format!(
+                        "the series of {field} for device {dev} came back after others"
+                    )));
+                }
+                let c = got.entry(dev.to_string()).or_default();
+                for chunk in &s.chunks {
+                    if chunk.encoding != 1 {
+                        return Err(PromError::Series(format!(
+                            "{}: field \"{field}\": `{sel}` gives device {dev} native histograms (chunk encoding {}), not a gauge",
+                            m.source, chunk.encoding
+                        )));
+                    }
+                    let last = &mut state.last;
+                    xor::decode(chunk.data, |t, v| {
+                        // Chunks are whole: samples outside the window, repeats of overlapping
+                        // chunks and missing values (stale markers) are left out.
+                        if t >= start_ms && t < end_ms && t > *last && !v.is_nan() {
+                            *last = t;
+                            run.add(kind, c, t, v);
+                        }
+                    })
+                    .map_err(|e| bad(format!("a chunk of {field} for device {dev}: {}", e.0)))?;
+                }
+            }
+        }
+        if let Some((i, d)) = open {
+            run.finish(fields[i].0, got.entry(d).or_default());
+        }
+        Ok(Ok(got))
+    }
+
+    /// The batch through PromQL queries, aggregated by the server.
+    fn queries(&self) -> Result<HashMap<String, Collect>, PromError> {
+        let m = self.mapping;
+        let mut got: HashMap<String, Collect> = HashMap::default();
+        // The batch's queries run side by side (the server answers them concurrently), then
+        // their points are merged.
+        let mut jobs: Vec<(Part, &'static str, &Selector)> = Vec::new();
+        if let Some(sel) = &m.mem_used_bytes {
+            jobs.push((Part::Mean, "mem_used_bytes", sel));
+        }
+        if let Some(sel) = &m.uptime_s {
+            jobs.push((Part::Boots, "uptime_s", sel));
+        }
+        for (field, sel, slot) in [
+            ("connections", &m.connections, 0),
+            ("ssl_tps", &m.ssl_tps, 1),
+            ("cpu_pct", &m.cpu_pct, 2),
+            ("throughput_bps", &m.throughput_bps, 3),
+        ] {
+            if let Some(sel) = sel {
+                jobs.push((Part::Peak(slot), field, sel));
+            }
+        }
+        if let Some(sel) = &m.mem_total_bytes {
+            jobs.push((Part::Total, "mem_total_bytes", sel));
+        }
+        if let Some(sel) = &m.throughput_bps {
+            for i in 0..4 {
+                jobs.push((Part::Quantile(i), "throughput_bps", sel));
+            }
+        }
+        let ctx = self;
+        let results: Vec<Result<(Part, Points), PromError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|&(part, field, sel)| {
+                    scope.spawn(move || ctx.run(part, field, sel).map(|p| (part, p)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("queries do not panic"))
+                .collect()
+        });
+        for r in results {
+            let (part, points) = r?;
+            for (dev, values) in points {
+                let c = got.entry(dev).or_default();
+                for (step, v) in values {
+                    match part {
+                        Part::Mean => c.hourly.push((step, v)),
+                        Part::Boots => c
+                            .boots
+                            .push(v.round().clamp(0.0, f64::from(u32::MAX)) as u32),
+                        Part::Peak(slot) => {
+                            let map = match slot {
+                                0 => &mut c.connections,
+                                1 => &mut c.ssl,
+                                2 => &mut c.cpu,
+                                _ => &mut c.thr.daily_peaks,
+                            };
+                            map.insert(step, v);
+                        }
+                        Part::Total => c.mem_total = Some(v),
+                        Part::Quantile(i) => {
+                            c.thr_seen = true;
+                            match i {
+                                0 => c.thr.p50 = v,
+                                1 => c.thr.p95 = v,
+                                2 => c.thr.p99 = v,
+                                _ => c.thr.samples = v as usize,
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(got)
     }
 
     /// One of a batch's queries (see [`Part`]).
@@ -701,6 +951,139 @@ fn quote(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// What a remote-read query's samples become.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// Hourly means of memory in use.
+    Mean,
+    /// Boot instants from the uptime.
+    Boots,
+    /// Total memory: the largest.
+    Total,
+    /// Throughput: quantiles, count and daily peaks.
+    Throughput,
+    /// Daily peaks: 0 connections, 1 SSL TPS, 2 CPU.
+    Peak(usize),
+}
+
+/// A device's series of one remote-read query.
+struct Seen {
+    labels: BTreeMap<String, String>,
+    /// The last sample's timestamp, ms.
+    last: i64,
+    /// Whether another series came after it.
+    ended: bool,
+}
+
+/// The running aggregates of the series being read.
+#[derive(Default)]
+struct Running {
+    /// The hour being summed: (hour number, sum, count).
+    hour: Option<(u32, f64, u32)>,
+    /// The day being scanned for its peak: (day number, peak).
+    day: Option<(u32, f64)>,
+    /// Throughput samples as order keys ([`order_key`]).
+    keys: Vec<u64>,
+}
+
+impl Running {
+    /// Adds a sample (`t` in milliseconds, inside the window, after the series' previous
+    /// one) of device `c`.
+    #[inline(always)]
+    fn add(&mut self, kind: Kind, c: &mut Collect, t: i64, v: f64) {
+        let secs = t.div_euclid(1000);
+        match kind {
+            Kind::Mean => {
+                let hour = (secs / 3600) as u32;
+                match &mut self.hour {
+                    Some((h, sum, n)) if *h == hour => {
+                        *sum += v;
+                        *n += 1;
+                    }
+                    open => {
+                        if let Some((h, sum, n)) = open.take() {
+                            c.hourly.push((h, sum / f64::from(n)));
+                        }
+                        *open = Some((hour, v, 1));
+                    }
+                }
+            }
+            Kind::Boots => {
+                // As the CSV reader takes them: readings of one boot within clock jitter are
+                // one.
+                let boot = (t as f64 / 1000.0 - v)
+                    .round()
+                    .clamp(0.0, f64::from(u32::MAX)) as u32;
+                if c.boots
+                    .last()
+                    .is_none_or(|&b| b.abs_diff(boot) > super::telemetry::BOOT_JITTER)
+                {
+                    c.boots.push(boot);
+                }
+            }
+            Kind::Total => c.mem_total = Some(c.mem_total.map_or(v, |m| m.max(v))),
+            Kind::Throughput | Kind::Peak(_) => {
+                if let Kind::Throughput = kind {
+                    self.keys.push(order_key(v));
+                }
+                let day = (secs / 86_400) as u32;
+                match &mut self.day {
+                    Some((d, p)) if *d == day => *p = p.max(v),
+                    open => {
+                        if let Some((d, p)) = open.take() {
+                            peaks(kind, c).insert(d, p);
+                        }
+                        *open = Some((day, v));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a device's series of one query: the last hour's mean and day's peak, the
+    /// throughput's quantiles.
+    fn finish(&mut self, kind: Kind, c: &mut Collect) {
+        if let Some((h, sum, n)) = self.hour.take() {
+            c.hourly.push((h, sum / f64::from(n)));
+        }
+        if let Some((d, p)) = self.day.take() {
+            peaks(kind, c).insert(d, p);
+        }
+        if let Kind::Throughput = kind
+            && let Some(q) = crate::evaluator::stats::quantiles_of_keys(
+                &mut self.keys,
+                &[0.50, 0.95, 0.99],
+                from_key,
+            )
+        {
+            c.thr.samples = self.keys.len();
+            (c.thr.p50, c.thr.p95, c.thr.p99) = (q[0], q[1], q[2]);
+            c.thr_seen = true;
+        }
+        self.keys.clear();
+    }
+}
+
+/// Where a kind's daily peaks go.
+fn peaks(kind: Kind, c: &mut Collect) -> &mut BTreeMap<u32, f64> {
+    match kind {
+        Kind::Peak(0) => &mut c.connections,
+        Kind::Peak(1) => &mut c.ssl,
+        Kind::Peak(_) => &mut c.cpu,
+        _ => &mut c.thr.daily_peaks,
+    }
+}
+
+/// A float's key in the total order of floats (`from_key` inverts it).
+fn order_key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 { !b } else { b | 1 << 63 }
+}
+
+fn from_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
 /// What one query of a batch gives: per series, its device and (hour or day number, value).

@@ -1,0 +1,192 @@
+//! Prometheus' XOR chunk encoding (the TSDB's float chunks, "Gorilla" compression, as
+//! `tsdb/chunkenc/xor.go` writes them), decoded.
+//!
+//! A chunk is a big-endian `u16` sample count, then a bit stream: the first sample's
+//! timestamp as a signed varint and its value's 64 bits; the second's timestamp delta as an
+//! unsigned varint; each later timestamp as a delta of deltas in the buckets `0`, `10` + 14
+//! bits, `110` + 17 bits, `1110` + 20 bits, `1111` + 64 bits; every value after the first as
+//! its XOR with the previous one: `0` for the same value, `10` + the meaningful bits within
+//! the previous leading and trailing zeros, or `11` + 5 bits of leading zeros + 6 bits of
+//! meaningful-bit count (0 meaning 64) + those bits. Timestamps are milliseconds.
+
+/// Why a chunk could not be decoded.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Corrupt(pub &'static str);
+
+/// A big-endian bit reader. Reads past the end give zeros; [`Bits::check`] tells whether
+/// they happened.
+struct Bits<'a> {
+    data: &'a [u8],
+    /// Bits read so far.
+    pos: usize,
+}
+
+impl Bits<'_> {
+    /// The next 64 bits, left-aligned (at least 57 of them from the stream, zeros past its
+    /// end).
+    #[inline(always)]
+    fn peek(&self) -> u64 {
+        let i = self.pos >> 3;
+        let w = match self.data.get(i..i + 8) {
+            Some(b) => u64::from_be_bytes(b.try_into().expect("eight bytes")),
+            None => {
+                let mut word = [0u8; 8];
+                let tail = self.data.get(i..).unwrap_or(&[]);
+                word[..tail.len()].copy_from_slice(tail);
+                u64::from_be_bytes(word)
+            }
+        };
+        w << (self.pos & 7)
+    }
+
+    /// The next `n` bits (1 to 56) as the low bits of a `u64`.
+    #[inline(always)]
+    fn take(&mut self, n: u32) -> u64 {
+        let w = self.peek();
+        self.pos += n as usize;
+        w >> (64 - n)
+    }
+
+    /// The next `n` bits (1 to 64).
+    #[inline]
+    fn read(&mut self, n: u32) -> u64 {
+        if n > 56 {
+            let hi = self.take(32);
+            hi << (n - 32) | self.take(n - 32)
+        } else {
+            self.take(n)
+        }
+    }
+
+    /// An error if the reads went past the end of the stream.
+    #[inline]
+    fn check(&self) -> Result<(), Corrupt> {
+        if self.pos > self.data.len() * 8 {
+            Err(Corrupt("the chunk ends inside a sample"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// An unsigned LEB128 varint read a byte (8 bits) at a time.
+    fn uvarint(&mut self) -> Result<u64, Corrupt> {
+        let mut x = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.take(8);
+            x |= (b & 0x7f) << shift;
+            if b < 0x80 {
+                self.check()?;
+                return Ok(x);
+            }
+        }
+        Err(Corrupt("a varint longer than 64 bits"))
+    }
+
+    /// A zigzag-encoded signed varint.
+    fn varint(&mut self) -> Result<i64, Corrupt> {
+        let u = self.uvarint()?;
+        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+    }
+}
+
+/// The XOR state of the value stream.
+struct Values {
+    bits: u64,
+    leading: u32,
+    trailing: u32,
+}
+
+impl Values {
+    #[inline(always)]
+    fn next(&mut self, b: &mut Bits) -> Result<f64, Corrupt> {
+        let w = b.peek();
+        if w >> 63 == 0 {
+            // The same value.
+            b.pos += 1;
+            return Ok(f64::from_bits(self.bits));
+        }
+        let (leading, meaningful) = if w >> 62 & 1 == 1 {
+            let leading = (w >> 57 & 31) as u32;
+            let meaningful = match (w >> 51 & 63) as u32 {
+                0 => 64,
+                m => m,
+            };
+            if leading + meaningful > 64 {
+                return Err(Corrupt("more than 64 bits in a value"));
+            }
+            b.pos += 13;
+            self.leading = leading;
+            self.trailing = 64 - leading - meaningful;
+            (leading, meaningful)
+        } else {
+            if self.leading + self.trailing >= 64 {
+                return Err(Corrupt("a value reuses an empty bit window"));
+            }
+            b.pos += 2;
+            (self.leading, 64 - self.leading - self.trailing)
+        };
+        self.bits ^= b.read(meaningful) << (64 - leading - meaningful);
+        Ok(f64::from_bits(self.bits))
+    }
+}
+
+/// Decodes one chunk, calling `each(timestamp_ms, value)` for its samples in order; returns
+/// how many there were.
+#[inline(always)]
+pub fn decode(chunk: &[u8], mut each: impl FnMut(i64, f64)) -> Result<usize, Corrupt> {
+    let Some((count, stream)) = chunk.split_first_chunk::<2>() else {
+        return Err(Corrupt("a chunk shorter than its header"));
+    };
+    let n = usize::from(u16::from_be_bytes(*count));
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut b = Bits {
+        data: stream,
+        pos: 0,
+    };
+    let mut t = b.varint()?;
+    let mut v = Values {
+        bits: b.read(64),
+        leading: 0,
+        trailing: 0,
+    };
+    b.check()?;
+    each(t, f64::from_bits(v.bits));
+    if n == 1 {
+        return Ok(1);
+    }
+    let mut delta = b.uvarint()? as i64;
+    t = t.wrapping_add(delta);
+    let x = v.next(&mut b)?;
+    b.check()?;
+    each(t, x);
+    for _ in 2..n {
+        let w = b.peek();
+        let ones = (!w).leading_zeros().min(4);
+        let dod = if ones == 0 {
+            b.pos += 1;
+            0
+        } else if ones == 4 {
+            b.pos += 4;
+            b.read(64) as i64
+        } else {
+            // `10`, `110`, `1110` and then 14, 17 or 20 bits: all within the peeked word.
+            let size = [14, 17, 20][ones as usize - 1];
+            let raw = (w << (ones + 1) >> (64 - size)) as i64;
+            b.pos += (ones + 1 + size) as usize;
+            // Negative deltas come back as large unsigned numbers.
+            if raw > 1 << (size - 1) {
+                raw - (1 << size)
+            } else {
+                raw
+            }
+        };
+        delta = delta.wrapping_add(dod);
+        t = t.wrapping_add(delta);
+        let x = v.next(&mut b)?;
+        b.check()?;
+        each(t, x);
+    }
+    Ok(n)
+}
