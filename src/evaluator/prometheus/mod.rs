@@ -459,9 +459,10 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(Progress)) -> Result<Telemetry, 
     let mut out = Telemetry::default();
     let mut present = [false; 7];
     let total = devices.len();
-    let mut api = q.api;
-    progress(Progress::Devices { done: 0, total });
-    for (b, batch) in devices.chunks(q.batch.max(1)).enumerate() {
+    let mut done = 0;
+    progress(Progress::Devices { done, total });
+    let batches: Vec<&[String]> = devices.chunks(q.batch.max(1)).collect();
+    let one = |batch: &[String], api: Api| {
         let matcher = format!("{}=~\"{}\"", m.device_label, any_of(batch));
         let ctx = Ctx {
             client: &client,
@@ -471,39 +472,84 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(Progress)) -> Result<Telemetry, 
             end,
             max_points: q.max_points.max(1),
         };
-        let mut got = None;
+        match api {
+            Api::Query => ctx.queries().map(Ok),
+            _ => ctx.remote(batch),
+        }
+    };
+    let no_read = |why: String| PromError::NoRemoteRead {
+        url: format!("{}/api/v1/read", client.base),
+        why,
+    };
+    let mut take =
+        |got: HashMap<String, Collect>, batch: &[String], progress: &mut dyn FnMut(Progress)| {
+            let mut got = got;
+            for name in batch {
+                if let Some(c) = got.remove(name) {
+                    out.devices
+                        .push(device(name, c, &mut out.rows, &mut present));
+                }
+            }
+            done += batch.len();
+            progress(Progress::Devices { done, total });
+        };
+    // The first batch settles the API (`auto` falls back to queries where remote read is
+    // not served); PromQL batches then go one at a time (their queries run side by side),
+    // remote-read batches on a worker per core, decoding while the server streams.
+    let mut api = q.api;
+    let mut first = batches.iter();
+    for batch in first.by_ref() {
+        let got = match one(batch, api)? {
+            Ok(got) => got,
+            Err(why) if api == Api::Auto => {
+                progress(Progress::Fallback(&why));
+                api = Api::Query;
+                one(batch, api)?.map_err(no_read)?
+            }
+            Err(why) => return Err(no_read(why)),
+        };
+        take(got, batch, progress);
         if api != Api::Query {
-            match ctx.remote(batch)? {
-                Ok(g) => {
-                    got = Some(g);
-                    api = Api::Read;
+            break;
+        }
+    }
+    let rest: Vec<&[String]> = first.copied().collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(rest.len()) {
+            let tx = tx.clone();
+            let (rest, next, one) = (&rest, &next, &one);
+            scope.spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(batch) = rest.get(k) else { break };
+                    // The receiver is gone after an error: stop.
+                    if tx.send((k, one(batch, Api::Read))).is_err() {
+                        break;
+                    }
                 }
-                Err(why) if api == Api::Auto => {
-                    progress(Progress::Fallback(&why));
-                    api = Api::Query;
+            });
+        }
+        drop(tx);
+        for (k, r) in rx {
+            match r {
+                Ok(Ok(got)) => take(got, rest[k], progress),
+                Ok(Err(why)) => {
+                    next.store(rest.len(), std::sync::atomic::Ordering::Relaxed);
+                    return Err(no_read(why));
                 }
-                Err(why) => {
-                    return Err(PromError::NoRemoteRead {
-                        url: format!("{}/api/v1/read", client.base),
-                        why,
-                    });
+                Err(e) => {
+                    next.store(rest.len(), std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
                 }
             }
         }
-        let mut got = match got {
-            Some(g) => g,
-            None => ctx.queries()?,
-        };
-        for name in batch {
-            let Some(c) = got.remove(name) else { continue };
-            let d = device(name, c, &mut out.rows, &mut present);
-            out.devices.push(d);
-        }
-        progress(Progress::Devices {
-            done: (b * q.batch.max(1) + batch.len()).min(total),
-            total,
-        });
-    }
+        Ok(())
+    })?;
+    // Batches end in any order; the devices are listed sorted, as asked.
+    out.devices.sort_by(|a, b| a.name.cmp(&b.name));
     out.columns = super::telemetry::METRICS
         .iter()
         .zip(present)
@@ -1173,5 +1219,114 @@ mod tests {
         assert_eq!(d.boots, [100, 11 * 3600 + 20]);
         assert_eq!(rows, 2);
         assert!(present[0] && present[6] && !present[2]);
+    }
+
+    #[test]
+    fn order_keys_sort_as_the_floats_do_and_give_them_back() {
+        let v = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -1e-300,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            1e300,
+            f64::INFINITY,
+        ];
+        for w in v.windows(2) {
+            assert!(order_key(w[0]) < order_key(w[1]), "{w:?}");
+        }
+        for x in v {
+            assert_eq!(from_key(order_key(x)).to_bits(), x.to_bits(), "{x}");
+        }
+    }
+
+    /// Remote read's samples go through [`Running`] as the CSV reader's rows would.
+    #[test]
+    fn streamed_samples_become_hourly_means_boots_peaks_and_quantiles() {
+        let mut run = Running::default();
+        let mut c = Collect::default();
+        let ms = |s: i64| s * 1000;
+        // Memory: two samples in hour 0 (one on its first second), three in hour 1 (one on
+        // its last second), one in hour 3.
+        for (t, v) in [
+            (0, 10.0),
+            (1800, 20.0),
+            (3600, 1.0),
+            (3601, 2.0),
+            (7199, 6.0),
+            (3 * 3600 + 5, 7.0),
+        ] {
+            run.add(Kind::Mean, &mut c, ms(t), v);
+        }
+        run.finish(Kind::Mean, &mut c);
+        assert_eq!(c.hourly, [(0, 15.0), (1, 3.0), (3, 7.0)]);
+        // The next series starts afresh.
+        let mut other = Collect::default();
+        run.add(Kind::Mean, &mut other, ms(3 * 3600 + 9), 100.0);
+        run.finish(Kind::Mean, &mut other);
+        assert_eq!(other.hourly, [(3, 100.0)]);
+        // Boots as the CSV reader takes them: t - uptime rounded, readings within 120 s of the
+        // last kept boot are that boot.
+        for (t, up) in [
+            (1000, 100.0),
+            (1060, 160.4),
+            (1100, 5.0),
+            (1200, 45.0),
+            (5000, 3784.6),
+            (5100, 3700.0),
+            (9000, 9000.0),
+        ] {
+            run.add(Kind::Boots, &mut c, ms(t), up);
+        }
+        run.finish(Kind::Boots, &mut c);
+        // (1215 is 120 s from 1095: the same boot.)
+        assert_eq!(c.boots, [900, 1095, 1400, 0]);
+        // Total memory: the largest.
+        for v in [4.0, 9.0, 8.0] {
+            run.add(Kind::Total, &mut c, ms(1), v);
+        }
+        assert_eq!(c.mem_total, Some(9.0));
+        // Throughput 1..=100 over two days: type-7 quantiles, the count, daily peaks.
+        for i in 1..=100i64 {
+            let day = if i <= 60 { 0 } else { 86_400 };
+            run.add(Kind::Throughput, &mut c, ms(day + i), (101 - i) as f64);
+        }
+        run.finish(Kind::Throughput, &mut c);
+        assert!(c.thr_seen);
+        assert_eq!(c.thr.samples, 100);
+        assert!((c.thr.p50 - 50.5).abs() < 1e-12, "{}", c.thr.p50);
+        assert!((c.thr.p95 - 95.05).abs() < 1e-12, "{}", c.thr.p95);
+        assert!((c.thr.p99 - 99.01).abs() < 1e-12, "{}", c.thr.p99);
+        assert_eq!(
+            c.thr
+                .daily_peaks
+                .iter()
+                .map(|(d, p)| (*d, *p))
+                .collect::<Vec<_>>(),
+            [(0, 100.0), (1, 40.0)]
+        );
+        // Daily peaks of the other gauges, each in its own map.
+        for (slot, series) in [
+            (0, &[(10, 5.0), (20, 7.0), (86_400, 1.0)][..]),
+            (1, &[(5, 3.0)]),
+            (2, &[(5, 2.0)]),
+        ] {
+            for &(t, v) in series {
+                run.add(Kind::Peak(slot), &mut c, ms(t), v);
+            }
+            run.finish(Kind::Peak(slot), &mut c);
+        }
+        assert_eq!(
+            c.connections
+                .iter()
+                .map(|(d, p)| (*d, *p))
+                .collect::<Vec<_>>(),
+            [(0, 7.0), (1, 1.0)]
+        );
+        assert_eq!(c.ssl.get(&0), Some(&3.0));
+        assert_eq!(c.cpu.get(&0), Some(&2.0));
     }
 }
