@@ -64,8 +64,10 @@ const METRICS: &str = "device_label = \"device\"\n\
     uptime_s = 'lb_uptime_seconds'\n";
 
 /// The same telemetry as CSV and as OpenMetrics text, `days` of one-minute samples ending at
-/// `end` (a whole hour); (csv, openmetrics).
-fn generate(devices: &[Dev], end: u64, days: u64) -> (String, String) {
+/// `end` (a whole hour); (csv, openmetrics). With `margin`, the OpenMetrics text also has an
+/// hour of outlandish samples (memory near full, a boot, peaks a thousand times higher) in the
+/// UTC day before the window's first: whatever reads them has read outside the window.
+fn generate(devices: &[Dev], end: u64, days: u64, margin: bool) -> (String, String) {
     let start = end - days * 86_400;
     let n = days * 1440;
     let mut csv = String::from(
@@ -91,6 +93,28 @@ fn generate(devices: &[Dev], end: u64, days: u64) -> (String, String) {
             .map(|r| start + (d.first_reboot_h + 48 * r) * 3600)
             .take_while(|&b| b < end)
             .collect();
+        if margin {
+            let before = (start / 86_400 - 1) * 86_400 + 3600;
+            for j in 0..60 {
+                let t = before + j * 60;
+                for ((family, name), v) in families.iter_mut().zip(names).zip([
+                    31.0 * GIB,
+                    64.0 * GIB,
+                    1e12,
+                    1e9,
+                    100.0,
+                    1e9,
+                    j as f64,
+                ]) {
+                    let job = if name == "lb_mem_used_bytes" {
+                        ",job=\"lb\""
+                    } else {
+                        ""
+                    };
+                    family.push_str(&format!("{name}{{device=\"{}\"{job}}} {v} {t}\n", d.name));
+                }
+            }
+        }
         for i in 0..n {
             let t = start + i * 60;
             // Booted 3 days before the data, then at each reboot (on the hour).
@@ -217,8 +241,10 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
 #[test]
 fn evaluate_from_prometheus_equals_evaluate_from_the_same_csv() {
     let end = end_hour();
-    let (csv, om) = generate(&FLEET, end, 7);
-    let server = Prometheus::start(&om);
+    let (csv, om) = generate(&FLEET, end, 7, true);
+    // Frames of about a kilobyte: every series spans many (Prometheus' default is 1 MiB, more
+    // than a week of one series).
+    let server = Prometheus::start_with(&om, &["--storage.remote.read-max-bytes-in-frame=1024"]);
     let base = Test::new().file("t.csv", &csv).file("m.toml", METRICS);
     let from_csv = base
         .args(&[
@@ -348,7 +374,7 @@ const DEVICES: &str = "name,site,vendor,model,version,mgmt_host,ha_group,ha_role
 #[test]
 fn reboots_plan_interval_auto_from_prometheus_equals_the_csv_schedule() {
     let end = end_hour();
-    let (csv, om) = generate(&FLEET[..3], end, 7);
+    let (csv, om) = generate(&FLEET[..3], end, 7, false);
     let server = Prometheus::start(&om);
     let common = [
         "--interval",
@@ -479,7 +505,20 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         leak: 0.0,
         first_reboot_h: 10,
     }];
-    let (_, om) = generate(&one, end, 1);
+    let (_, om) = generate(&one, end, 1, false);
+    // CPU per core beside the device's own: three series for one device.
+    let cores: String = (0..2)
+        .map(|core| {
+            format!(
+                "lb_cpu_pct{{device=\"fra-lb01\",core=\"{core}\"}} 50 {}\n",
+                end - 600
+            )
+        })
+        .collect();
+    let om = om.replace(
+        "# TYPE lb_cpu_pct gauge\n",
+        &format!("# TYPE lb_cpu_pct gauge\n{cores}"),
+    );
     let server = Prometheus::start(&om);
     let window = [
         "--prometheus-end",
@@ -554,11 +593,29 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         .run()
         .code(0)
         .stdout_has("fra-lb01");
+    // A selector that gives a device two series, through either API: an error naming both.
+    for api in ["read", "query"] {
+        Test::new()
+            .file(
+                "m.toml",
+                "device_label = \"device\"\nmem_used_bytes = 'lb_mem_used_bytes'\ncpu_pct = 'lb_cpu_pct'\n",
+            )
+            .args(&["evaluate", "--prometheus", &server.url, "--metrics", "m.toml"])
+            .args(&["--prometheus-api", api])
+            .args(&window)
+            .run()
+            .code(2)
+            .stderr_has("m.toml: field \"cpu_pct\": `lb_cpu_pct` gives device fra-lb01 more than one series ({")
+            .stderr_has("core=\"0\"");
+    }
     // Behind a proxy that does not pass remote read: the PromQL queries, said on stderr, with
     // the same results; remote read asked for by name is an input error instead.
     let proxy = server.without_remote_read();
+    // (The per-core CPU series left out: `core=""` matches a series without the label.)
+    let metrics = METRICS.replace("'lb_cpu_pct'", "'lb_cpu_pct{core=\"\"}'");
+    assert_ne!(metrics, METRICS);
     let direct = Test::new()
-        .file("m.toml", METRICS)
+        .file("m.toml", &metrics)
         .args(&[
             "evaluate",
             "--prometheus",
@@ -577,7 +634,7 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         .args(&["--format", "csv", "-o", "proxied"])
         .run();
     fallback.code(0).stderr_has(
-        "prometheus: no remote read (HTTP 404 404 page not found): asking PromQL queries instead",
+        "prometheus: no remote read (HTTP 404: 404 page not found): asking PromQL queries instead",
     );
     assert_eq!(
         fallback.read("direct/devices.csv"),
@@ -591,7 +648,7 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         .run()
         .code(2)
         .stderr_has(&format!(
-            "{proxy}/api/v1/read does not serve remote read: HTTP 404 404 page not found (use --prometheus-api query)"
+            "{proxy}/api/v1/read does not serve remote read: HTTP 404: 404 page not found (use --prometheus-api query)"
         ));
 }
 

@@ -40,10 +40,7 @@ pub struct TelemetryArgs {
     /// With --prometheus: devices per query (a regex matcher on the device label).
     #[arg(long, value_name = "N", default_value_t = prometheus::BATCH as u32, value_parser = clap::value_parser!(u32).range(1..=10_000), requires = "prometheus")]
     pub(crate) prometheus_batch: u32,
-    /// With --prometheus: how to read it. `read`: remote read (/api/v1/read), the raw samples
-    /// streamed and aggregated here, fastest; `query`: PromQL queries aggregated by the server,
-    /// for stores without remote read or slow links; `auto`: remote read where the server
-    /// serves it.
+    /// With --prometheus: which API reads the samples.
     #[arg(long, value_name = "API", value_enum, default_value_t = prometheus::Api::Auto, requires = "prometheus")]
     pub(crate) prometheus_api: prometheus::Api,
     /// With --prometheus: points per series per range query, at most (the tests page the

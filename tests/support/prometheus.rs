@@ -40,6 +40,12 @@ impl Prometheus {
     /// Backfills `openmetrics` (OpenMetrics text, `# EOF` at the end) and starts the server.
     #[track_caller]
     pub fn start(openmetrics: &str) -> Prometheus {
+        Prometheus::start_with(openmetrics, &[])
+    }
+
+    /// The same, with more flags for the server.
+    #[track_caller]
+    pub fn start_with(openmetrics: &str, flags: &[&str]) -> Prometheus {
         let promtool = tool("promtool");
         let prometheus = tool("prometheus");
         let dir = tempfile::tempdir().expect("temp dir");
@@ -69,6 +75,7 @@ impl Prometheus {
             .arg(format!("--config.file={}", config.display()))
             // Old backfilled blocks must not be deleted as soon as the server opens them.
             .arg("--storage.tsdb.retention.time=10y")
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

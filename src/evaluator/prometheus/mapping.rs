@@ -150,7 +150,8 @@ impl std::str::FromStr for Selector {
             let mut quote: Option<char> = None;
             while let Some((i, c)) = chars.next() {
                 match (quote, c) {
-                    (Some(_), '\\') => {
+                    // Backticks are raw: a backslash in them escapes nothing.
+                    (Some(q), '\\') if q != '`' => {
                         chars.next();
                     }
                     (Some(q), c) if c == q => quote = None,
@@ -345,6 +346,30 @@ mod tests {
         assert_eq!(s.name.as_deref(), Some("lb_mem"));
         assert_eq!(s.matchers, [r#"job="snmp""#, r#"a=~"x,y""#]);
         assert_eq!(s.with(r#"d=~"a""#), r#"lb_mem{job="snmp",a=~"x,y",d=~"a"}"#);
+        // The same as remote-read matchers: the name first, values unquoted.
+        let m: Vec<(MatchOp, &str, &str)> = s
+            .parsed
+            .iter()
+            .map(|m| (m.op, m.name.as_str(), m.value.as_str()))
+            .collect();
+        assert_eq!(
+            m,
+            [
+                (MatchOp::Eq, "__name__", "lb_mem"),
+                (MatchOp::Eq, "job", "snmp"),
+                (MatchOp::Re, "a", "x,y")
+            ]
+        );
+        let q: Selector = r#"{path!~`C:\`, n!="a\"b"}"#.parse().unwrap();
+        let m: Vec<(MatchOp, &str, &str)> = q
+            .parsed
+            .iter()
+            .map(|m| (m.op, m.name.as_str(), m.value.as_str()))
+            .collect();
+        assert_eq!(
+            m,
+            [(MatchOp::Nre, "path", r"C:\"), (MatchOp::Neq, "n", "a\"b")]
+        );
         let bare: Selector = "lbfleet:uptime_s".parse().unwrap();
         assert_eq!(bare.with("d=\"x\""), "lbfleet:uptime_s{d=\"x\"}");
         assert_eq!(bare.to_string(), "lbfleet:uptime_s");

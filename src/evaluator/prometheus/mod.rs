@@ -329,7 +329,9 @@ impl Client {
             .read_to_string()
             .unwrap_or_default();
         match status {
-            404 | 405 | 501 => Ok(Err(format!("HTTP {status} {}", excerpt(&text)))),
+            // Not found, not allowed, a request it does not take (VictoriaMetrics: 400
+            // "unsupported path"; a store answering only raw samples: 400), not implemented.
+            400..=499 | 501 => Ok(Err(format!("HTTP {status}: {}", excerpt(&text)))),
             200 => Ok(Err(format!("it answered `{kind}`, not streamed chunks"))),
             _ => Err(PromError::Http {
                 url,
@@ -495,7 +497,8 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(Progress)) -> Result<Telemetry, 
         };
     // The first batch settles the API (`auto` falls back to queries where remote read is
     // not served); PromQL batches then go one at a time (their queries run side by side),
-    // remote-read batches on a worker per core, decoding while the server streams.
+    // remote-read batches on a worker per core (at most 4), decoding while the server
+    // streams.
     let mut api = q.api;
     let mut first = batches.iter();
     for batch in first.by_ref() {
@@ -658,6 +661,15 @@ impl Ctx<'_> {
             }
         }
         let (start_ms, end_ms) = (i64::from(self.start) * 1000, i64::from(self.end) * 1000);
+        // Daily peaks cover whole UTC days, as `max_over_time(SEL[1d])` does for the queries.
+        let days_ms = (
+            i64::from(self.start / 86_400) * 86_400_000,
+            i64::from(self.end.div_ceil(86_400)) * 86_400_000,
+        );
+        let range = |kind: Kind| match kind {
+            Kind::Throughput | Kind::Peak(_) => days_ms,
+            _ => (start_ms, end_ms),
+        };
         let device = remote::Matcher {
             op: remote::MatchOp::Re,
             name: m.device_label.clone(),
@@ -665,9 +677,9 @@ impl Ctx<'_> {
         };
         let queries: Vec<remote::ReadQuery> = fields
             .iter()
-            .map(|(_, _, sel)| remote::ReadQuery {
-                start_ms,
-                end_ms: end_ms - 1,
+            .map(|&(kind, _, sel)| remote::ReadQuery {
+                start_ms: range(kind).0,
+                end_ms: range(kind).1 - 1,
                 matchers: sel.parsed.iter().cloned().chain([device.clone()]).collect(),
             })
             .collect();
@@ -688,6 +700,8 @@ impl Ctx<'_> {
         // The series being read: its query and device, and its running aggregates.
         let mut open: Option<(usize, String)> = None;
         let mut run = Running::default();
+        // One series' samples of a frame, before they are taken.
+        let mut taken: Vec<(i64, f64)> = Vec::new();
         while let Some(msg) = frames.frame().map_err(&bad)? {
             let (index, series) = remote::response(msg).map_err(&bad)?;
             let Some(&(kind, field, sel)) = fields.get(index) else {
@@ -696,10 +710,45 @@ impl Ctx<'_> {
                     fields.len()
                 )));
             };
+            let (lo, hi) = range(kind);
             for s in series {
                 let Some(&(_, dev)) = s.labels.iter().find(|(k, _)| *k == m.device_label) else {
                     continue;
                 };
+                // Chunks are whole: samples outside the range, repeats where chunks overlap
+                // and values that are no number (NaN: staleness markers) are left out.
+                let mut last = seen[index].get(dev).map_or(i64::MIN, |x| x.last);
+                taken.clear();
+                for (k, chunk) in s.chunks.iter().enumerate() {
+                    if chunk.encoding != 1 {
+                        return Err(PromError::Series(format!(
+                            "{}: field \"{field}\": `{sel}` gives device {dev} native histograms (chunk encoding {}), not a gauge",
+                            m.source, chunk.encoding
+                        )));
+                    }
+                    let decoded = xor::decode(chunk.data, |t, v| {
+                        if t >= lo && t < hi && t > last && v.is_finite() {
+                            last = t;
+                            taken.push((t, v));
+                        }
+                    });
+                    match decoded {
+                        Ok(_) => {}
+                        // The server's open head chunk can grow while it is sent (its sample
+                        // count ahead of the bytes copied): the samples before the cut stand.
+                        Err(e) if k + 1 == s.chunks.len() && e == xor::Corrupt::CUT => {}
+                        Err(e) => {
+                            return Err(bad(format!(
+                                "a chunk of {field} for device {dev}: {}",
+                                e.0
+                            )));
+                        }
+                    }
+                }
+                // A series with nothing in the window is as if absent (as from the queries).
+                if taken.is_empty() {
+                    continue;
+                }
                 let labels: BTreeMap<String, String> = s
                     .labels
                     .iter()
@@ -727,24 +776,11 @@ impl Ctx<'_> {
                         "the series of {field} for device {dev} came back after others"
                     )));
                 }
+                state.last = last;
                 let c = got.entry(dev.to_string()).or_default();
-                for chunk in &s.chunks {
-                    if chunk.encoding != 1 {
-                        return Err(PromError::Series(format!(
-                            "{}: field \"{field}\": `{sel}` gives device {dev} native histograms (chunk encoding {}), not a gauge",
-                            m.source, chunk.encoding
-                        )));
-                    }
-                    let last = &mut state.last;
-                    xor::decode(chunk.data, |t, v| {
-                        // Chunks are whole: samples outside the window, repeats of overlapping
-                        // chunks and missing values (stale markers) are left out.
-                        if t >= start_ms && t < end_ms && t > *last && !v.is_nan() {
-                            *last = t;
-                            run.add(kind, c, t, v);
-                        }
-                    })
-                    .map_err(|e| bad(format!("a chunk of {field} for device {dev}: {}", e.0)))?;
+                let window = start_ms..end_ms;
+                for &(t, v) in &taken {
+                    run.add(kind, c, t, v, window.contains(&t));
                 }
             }
         }
@@ -1032,13 +1068,15 @@ struct Running {
     day: Option<(u32, f64)>,
     /// Throughput samples as order keys ([`order_key`]).
     keys: Vec<u64>,
+    /// The previous uptime.
+    uptime: Option<f64>,
 }
 
 impl Running {
-    /// Adds a sample (`t` in milliseconds, inside the window, after the series' previous
-    /// one) of device `c`.
+    /// Adds a sample (`t` in milliseconds, after the series' previous one) of device `c`;
+    /// `inside`: in the window, not only in the whole days around it (daily peaks).
     #[inline(always)]
-    fn add(&mut self, kind: Kind, c: &mut Collect, t: i64, v: f64) {
+    fn add(&mut self, kind: Kind, c: &mut Collect, t: i64, v: f64, inside: bool) {
         let secs = t.div_euclid(1000);
         match kind {
             Kind::Mean => {
@@ -1057,21 +1095,20 @@ impl Running {
                 }
             }
             Kind::Boots => {
-                // As the CSV reader takes them: readings of one boot within clock jitter are
-                // one.
-                let boot = (t as f64 / 1000.0 - v)
-                    .round()
-                    .clamp(0.0, f64::from(u32::MAX)) as u32;
-                if c.boots
-                    .last()
-                    .is_none_or(|&b| b.abs_diff(boot) > super::telemetry::BOOT_JITTER)
-                {
-                    c.boots.push(boot);
+                // A boot where the uptime starts or goes down (as `resets()` counts them): the
+                // device's clock drifting against the server's moves `t - uptime` slowly,
+                // which is no boot.
+                if self.uptime.is_none_or(|u| v < u) {
+                    let boot = (t as f64 / 1000.0 - v).round();
+                    c.boots.push(boot.clamp(0.0, f64::from(u32::MAX)) as u32);
                 }
+                self.uptime = Some(v);
             }
             Kind::Total => c.mem_total = Some(c.mem_total.map_or(v, |m| m.max(v))),
             Kind::Throughput | Kind::Peak(_) => {
-                if let Kind::Throughput = kind {
+                if let Kind::Throughput = kind
+                    && inside
+                {
                     self.keys.push(order_key(v));
                 }
                 let day = (secs / 86_400) as u32;
@@ -1109,6 +1146,7 @@ impl Running {
             c.thr_seen = true;
         }
         self.keys.clear();
+        self.uptime = None;
     }
 }
 
@@ -1259,41 +1297,53 @@ mod tests {
             (7199, 6.0),
             (3 * 3600 + 5, 7.0),
         ] {
-            run.add(Kind::Mean, &mut c, ms(t), v);
+            run.add(Kind::Mean, &mut c, ms(t), v, true);
         }
         run.finish(Kind::Mean, &mut c);
         assert_eq!(c.hourly, [(0, 15.0), (1, 3.0), (3, 7.0)]);
         // The next series starts afresh.
         let mut other = Collect::default();
-        run.add(Kind::Mean, &mut other, ms(3 * 3600 + 9), 100.0);
+        run.add(Kind::Mean, &mut other, ms(3 * 3600 + 9), 100.0, true);
         run.finish(Kind::Mean, &mut other);
         assert_eq!(other.hourly, [(3, 100.0)]);
-        // Boots as the CSV reader takes them: t - uptime rounded, readings within 120 s of the
-        // last kept boot are that boot.
+        // Boots: t - uptime where the uptime starts or goes down. A device clock drifting
+        // 200 s against the server's (t - uptime creeping up, uptime never down) is no boot.
         for (t, up) in [
             (1000, 100.0),
             (1060, 160.4),
             (1100, 5.0),
             (1200, 45.0),
-            (5000, 3784.6),
-            (5100, 3700.0),
-            (9000, 9000.0),
+            (90_000, 88_705.0),
+            (200_000, 198_700.0),
+            (200_100, 3.4),
         ] {
-            run.add(Kind::Boots, &mut c, ms(t), up);
+            run.add(Kind::Boots, &mut c, ms(t), up, true);
         }
         run.finish(Kind::Boots, &mut c);
-        // (1215 is 120 s from 1095: the same boot.)
-        assert_eq!(c.boots, [900, 1095, 1400, 0]);
+        assert_eq!(c.boots, [900, 1095, 200_097]);
+        // The next device's first reading is its boot, whatever the last one's uptime was.
+        let mut other = Collect::default();
+        run.add(Kind::Boots, &mut other, ms(500_000), 400_000.0, true);
+        run.finish(Kind::Boots, &mut other);
+        assert_eq!(other.boots, [100_000]);
         // Total memory: the largest.
         for v in [4.0, 9.0, 8.0] {
-            run.add(Kind::Total, &mut c, ms(1), v);
+            run.add(Kind::Total, &mut c, ms(1), v, true);
         }
         assert_eq!(c.mem_total, Some(9.0));
         // Throughput 1..=100 over two days: type-7 quantiles, the count, daily peaks.
         for i in 1..=100i64 {
             let day = if i <= 60 { 0 } else { 86_400 };
-            run.add(Kind::Throughput, &mut c, ms(day + i), (101 - i) as f64);
+            run.add(
+                Kind::Throughput,
+                &mut c,
+                ms(day + i),
+                (101 - i) as f64,
+                true,
+            );
         }
+        // Outside the window, in its first or last day: a daily peak, not a sample.
+        run.add(Kind::Throughput, &mut c, ms(86_400 + 500), 1000.0, false);
         run.finish(Kind::Throughput, &mut c);
         assert!(c.thr_seen);
         assert_eq!(c.thr.samples, 100);
@@ -1306,7 +1356,7 @@ mod tests {
                 .iter()
                 .map(|(d, p)| (*d, *p))
                 .collect::<Vec<_>>(),
-            [(0, 100.0), (1, 40.0)]
+            [(0, 100.0), (1, 1000.0)]
         );
         // Daily peaks of the other gauges, each in its own map.
         for (slot, series) in [
@@ -1315,7 +1365,7 @@ mod tests {
             (2, &[(5, 2.0)]),
         ] {
             for &(t, v) in series {
-                run.add(Kind::Peak(slot), &mut c, ms(t), v);
+                run.add(Kind::Peak(slot), &mut c, ms(t), v, true);
             }
             run.finish(Kind::Peak(slot), &mut c);
         }

@@ -177,42 +177,78 @@ impl<R: std::io::Read> Frames<R> {
 
     /// The next frame's message, checked against its CRC; `None` at the end of the answer.
     pub fn frame(&mut self) -> Result<Option<&[u8]>, String> {
+        use std::io::Read;
+        // What the frame's header held, to show if it turns out to be text (an error the
+        // server wrote into the answer after it began).
+        let mut head = Vec::with_capacity(14);
         let mut len = 0u64;
-        for (i, shift) in (0..64).step_by(7).enumerate() {
+        for shift in (0..64).step_by(7) {
             let mut b = [0u8];
             match self.reader.read_exact(&mut b) {
                 Ok(()) => {}
-                Err(e) if i == 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Err(e) if head.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return Ok(None);
                 }
                 Err(e) => return Err(format!("reading a frame's length: {e}")),
             }
+            head.push(b[0]);
             len |= u64::from(b[0] & 0x7f) << shift;
             if b[0] < 0x80 {
                 break;
             }
         }
+        let io = |e: std::io::Error| format!("reading a frame: {e}");
+        (&mut self.reader)
+            .take(4)
+            .read_to_end(&mut head)
+            .map_err(io)?;
         if len > MAX_FRAME {
-            return Err(format!(
-                "a frame of {len} bytes (at most {MAX_FRAME} taken)"
+            return Err(said(
+                format!("a frame of {len} bytes (at most {MAX_FRAME} taken)"),
+                &head,
+                &[],
             ));
         }
-        let mut crc = [0u8; 4];
-        self.reader
-            .read_exact(&mut crc)
-            .map_err(|e| format!("reading a frame's checksum: {e}"))?;
-        self.buf.resize(len as usize, 0);
-        self.reader
-            .read_exact(&mut self.buf)
-            .map_err(|e| format!("reading a frame of {len} bytes: {e}"))?;
-        let want = u32::from_be_bytes(crc);
+        self.buf.clear();
+        (&mut self.reader)
+            .take(len)
+            .read_to_end(&mut self.buf)
+            .map_err(io)?;
+        if self.buf.len() as u64 != len || head.len() < 5 {
+            return Err(said(
+                format!("the answer ends inside a frame of {len} bytes"),
+                &head,
+                &self.buf,
+            ));
+        }
+        let crc = &head[head.len() - 4..];
+        let want = u32::from_be_bytes([crc[0], crc[1], crc[2], crc[3]]);
         let got = crc32c(&self.buf);
         if want != got {
-            return Err(format!(
-                "a frame's checksum is {got:08x}, its header says {want:08x}"
+            return Err(said(
+                format!("a frame's checksum is {got:08x}, its header says {want:08x}"),
+                &head,
+                &self.buf,
             ));
         }
         Ok(Some(&self.buf))
+    }
+}
+
+/// `message`, and what the bytes say when they are text.
+fn said(message: String, head: &[u8], body: &[u8]) -> String {
+    let bytes: Vec<u8> = head.iter().chain(body).copied().take(300).collect();
+    let text = bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if text && !bytes.is_empty() {
+        let words: Vec<&str> = std::str::from_utf8(&bytes)
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        format!("{message}; the server wrote: {}", words.join(" "))
+    } else {
+        message
     }
 }
 
@@ -534,7 +570,18 @@ mod tests {
         assert!(e.contains("checksum"), "{e}");
         // Cut short.
         let e = Frames::new(&good[..100]).frame().unwrap_err();
-        assert!(e.contains("reading a frame of 257 bytes"), "{e}");
+        assert!(
+            e.contains("the answer ends inside a frame of 257 bytes"),
+            "{e}"
+        );
+        // An error the server wrote into the answer after it began: its words.
+        let e = Frames::new(&b"remote read failed: context canceled\n"[..])
+            .frame()
+            .unwrap_err();
+        assert!(
+            e.ends_with("; the server wrote: remote read failed: context canceled"),
+            "{e}"
+        );
         // A length beyond what is taken.
         let e = Frames::new(&[0xff, 0xff, 0xff, 0xff, 0x7f][..])
             .frame()

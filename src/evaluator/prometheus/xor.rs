@@ -13,6 +13,11 @@
 #[derive(Debug, PartialEq, Eq)]
 pub struct Corrupt(pub &'static str);
 
+impl Corrupt {
+    /// The bytes end before the sample count does.
+    pub const CUT: Corrupt = Corrupt("the chunk ends inside a sample");
+}
+
 /// A big-endian bit reader. Reads past the end give zeros; [`Bits::check`] tells whether
 /// they happened.
 struct Bits<'a> {
@@ -62,7 +67,7 @@ impl Bits<'_> {
     #[inline]
     fn check(&self) -> Result<(), Corrupt> {
         if self.pos > self.data.len() * 8 {
-            Err(Corrupt("the chunk ends inside a sample"))
+            Err(Corrupt::CUT)
         } else {
             Ok(())
         }
