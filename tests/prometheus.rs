@@ -258,30 +258,7 @@ fn evaluate_from_prometheus_equals_evaluate_from_the_same_csv() {
         ])
         .run();
     from_csv.code(1);
-    let from_prom = from_csv
-        .then()
-        .args(&[
-            "evaluate",
-            "--prometheus",
-            &server.url,
-            "--metrics",
-            "m.toml",
-            "--prometheus-end",
-            &rfc3339(end),
-            "--prometheus-range",
-            "7d",
-            "-o",
-            "prom-out",
-            "--format",
-            "csv",
-        ])
-        .run();
-    // By default the server's remote read streams the raw samples (Prometheus serves it).
-    from_prom
-        .code(1)
-        .stderr_has("prometheus: 4/4 devices read")
-        .stderr_lacks("no remote read")
-        .stderr_has("leaking faster than a 7-day reboot interval allows: lb.x+1");
+    let end = rfc3339(end);
     let window = [
         "evaluate",
         "--prometheus",
@@ -289,12 +266,23 @@ fn evaluate_from_prometheus_equals_evaluate_from_the_same_csv() {
         "--metrics",
         "m.toml",
         "--prometheus-end",
-        &rfc3339(end),
+        &end,
         "--prometheus-range",
         "7d",
         "--format",
         "csv",
     ];
+    let from_prom = from_csv
+        .then()
+        .args(&window)
+        .args(&["-o", "prom-out"])
+        .run();
+    // By default the server's remote read streams the raw samples (Prometheus serves it).
+    from_prom
+        .code(1)
+        .stderr_has("prometheus: 4/4 devices read")
+        .stderr_lacks("no remote read")
+        .stderr_has("leaking faster than a 7-day reboot interval allows: lb.x+1");
     // Remote read paged: 3 devices per request (two requests, the regex-special name in the
     // second).
     let paged = from_prom
@@ -751,20 +739,20 @@ fn verify_fix_from_prometheus_equals_verify_fix_from_the_same_csv() {
         .code(0)
         .stderr_has("i4800 on 16.1.4: fixed: 1 of 1 devices fixed");
     let a = verdicts(&from_csv, "csv-out");
+    let from_server = [
+        "verify-fix",
+        "plan.json",
+        "--prometheus",
+        &server.url,
+        "--metrics",
+        "m.toml",
+        "--prometheus-range",
+        "10d",
+    ];
     let from_prom = from_csv
         .then()
-        .args(&[
-            "verify-fix",
-            "plan.json",
-            "--prometheus",
-            &server.url,
-            "--metrics",
-            "m.toml",
-            "--prometheus-range",
-            "10d",
-            "-o",
-            "prom-out",
-        ])
+        .args(&from_server)
+        .args(&["-o", "prom-out"])
         .run();
     from_prom
         .code(0)
@@ -772,20 +760,8 @@ fn verify_fix_from_prometheus_equals_verify_fix_from_the_same_csv() {
     // The same through PromQL queries.
     let queried = from_prom
         .then()
-        .args(&[
-            "verify-fix",
-            "plan.json",
-            "--prometheus",
-            &server.url,
-            "--metrics",
-            "m.toml",
-            "--prometheus-range",
-            "10d",
-            "--prometheus-api",
-            "query",
-            "-o",
-            "query-out",
-        ])
+        .args(&from_server)
+        .args(&["--prometheus-api", "query", "-o", "query-out"])
         .run();
     queried
         .code(0)

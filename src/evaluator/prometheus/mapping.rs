@@ -347,28 +347,27 @@ mod tests {
         assert_eq!(s.matchers, [r#"job="snmp""#, r#"a=~"x,y""#]);
         assert_eq!(s.with(r#"d=~"a""#), r#"lb_mem{job="snmp",a=~"x,y",d=~"a"}"#);
         // The same as remote-read matchers: the name first, values unquoted.
-        let m: Vec<(MatchOp, &str, &str)> = s
-            .parsed
-            .iter()
-            .map(|m| (m.op, m.name.as_str(), m.value.as_str()))
-            .collect();
+        let parsed = |s: &Selector| -> Vec<(MatchOp, String, String)> {
+            s.parsed
+                .iter()
+                .map(|m| (m.op, m.name.clone(), m.value.clone()))
+                .collect()
+        };
         assert_eq!(
-            m,
+            parsed(&s),
             [
-                (MatchOp::Eq, "__name__", "lb_mem"),
-                (MatchOp::Eq, "job", "snmp"),
-                (MatchOp::Re, "a", "x,y")
+                (MatchOp::Eq, "__name__".into(), "lb_mem".into()),
+                (MatchOp::Eq, "job".into(), "snmp".into()),
+                (MatchOp::Re, "a".into(), "x,y".into())
             ]
         );
         let q: Selector = r#"{path!~`C:\`, n!="a\"b"}"#.parse().unwrap();
-        let m: Vec<(MatchOp, &str, &str)> = q
-            .parsed
-            .iter()
-            .map(|m| (m.op, m.name.as_str(), m.value.as_str()))
-            .collect();
         assert_eq!(
-            m,
-            [(MatchOp::Nre, "path", r"C:\"), (MatchOp::Neq, "n", "a\"b")]
+            parsed(&q),
+            [
+                (MatchOp::Nre, "path".into(), r"C:\".into()),
+                (MatchOp::Neq, "n".into(), "a\"b".into())
+            ]
         );
         let bare: Selector = "lbfleet:uptime_s".parse().unwrap();
         assert_eq!(bare.with("d=\"x\""), "lbfleet:uptime_s{d=\"x\"}");

@@ -263,19 +263,9 @@ impl Client {
         } else {
             self.agent.post(&url).send_form(pairs)
         };
-        let response = sent.map_err(|e| PromError::Connect {
-            url: url.clone(),
-            message: match e {
-                ureq::Error::Io(io) => io.to_string(),
-                other => other.to_string(),
-            },
-        })?;
+        let response = sent.map_err(|e| unreachable(&url, e))?;
         let status = response.status().as_u16();
-        let json = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+        let json = content_type(&response).starts_with("application/json");
         let mut body = response.into_body();
         if !json {
             let text = body
@@ -305,20 +295,9 @@ impl Client {
             .header("Content-Encoding", "snappy")
             .header("X-Prometheus-Remote-Read-Version", "0.1.0")
             .send(body)
-            .map_err(|e| PromError::Connect {
-                url: url.clone(),
-                message: match e {
-                    ureq::Error::Io(io) => io.to_string(),
-                    other => other.to_string(),
-                },
-            })?;
+            .map_err(|e| unreachable(&url, e))?;
         let status = response.status().as_u16();
-        let kind = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let kind = content_type(&response).to_string();
         let mut body = response.into_body();
         if status == 200 && kind == remote::STREAMED {
             return Ok(Ok(body.into_reader()));
@@ -340,6 +319,25 @@ impl Client {
             }),
         }
     }
+}
+
+/// A request that got no answer: the network's words.
+fn unreachable(url: &str, e: ureq::Error) -> PromError {
+    PromError::Connect {
+        url: url.to_string(),
+        message: match e {
+            ureq::Error::Io(io) => io.to_string(),
+            other => other.to_string(),
+        },
+    }
+}
+
+/// An answer's `Content-Type` ("" without one).
+fn content_type(r: &ureq::http::Response<ureq::Body>) -> &str {
+    r.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// The start of a body, one line, for an error message.
