@@ -198,6 +198,7 @@ impl<R: std::io::Read> Frames<R> {
             }
         }
         let io = |e: std::io::Error| format!("reading a frame: {e}");
+        let length_bytes = head.len();
         (&mut self.reader)
             .take(4)
             .read_to_end(&mut head)
@@ -214,14 +215,14 @@ impl<R: std::io::Read> Frames<R> {
             .take(len)
             .read_to_end(&mut self.buf)
             .map_err(io)?;
-        if self.buf.len() as u64 != len || head.len() < 5 {
+        if self.buf.len() as u64 != len || head.len() != length_bytes + 4 {
             return Err(said(
                 format!("the answer ends inside a frame of {len} bytes"),
                 &head,
                 &self.buf,
             ));
         }
-        let crc = &head[head.len() - 4..];
+        let crc = &head[length_bytes..];
         let want = u32::from_be_bytes([crc[0], crc[1], crc[2], crc[3]]);
         let got = crc32c(&self.buf);
         if want != got {
@@ -582,11 +583,30 @@ mod tests {
             e.ends_with("; the server wrote: remote read failed: context canceled"),
             "{e}"
         );
-        // A length beyond what is taken.
+        // A length beyond what is taken, and the largest taken.
         let e = Frames::new(&[0xff, 0xff, 0xff, 0xff, 0x7f][..])
             .frame()
             .unwrap_err();
         assert!(e.contains("at most"), "{e}");
+        let mut largest = Vec::new();
+        put_uvarint(&mut largest, MAX_FRAME);
+        largest.extend([0; 4]);
+        let e = Frames::new(&largest[..]).frame().unwrap_err();
+        assert_eq!(
+            e,
+            format!("the answer ends inside a frame of {MAX_FRAME} bytes")
+        );
+        // Cut inside the length, or inside the checksum after a two-byte length.
+        let e = Frames::new(&[0x80][..]).frame().unwrap_err();
+        assert!(e.starts_with("reading a frame's length"), "{e}");
+        let e = Frames::new(&[0x80, 0x01, 1, 2, 3][..]).frame().unwrap_err();
+        assert_eq!(e, "the answer ends inside a frame of 128 bytes");
+        // A binary frame that is not text says nothing of "the server wrote".
+        assert!(!e.contains("wrote"));
+        let mut flipped = good.clone();
+        flipped[40] ^= 1;
+        let e = Frames::new(&flipped[..]).frame().unwrap_err();
+        assert!(!e.contains("wrote"), "{e}");
         // Every cut of a chunk is an error, never a panic or made-up samples.
         let (_, series) = response(&good[6..]).unwrap();
         let data = series[0].chunks[0].data;
@@ -597,6 +617,24 @@ mod tests {
             );
         }
         assert!(response(&good[6..100]).is_err());
+    }
+
+    /// Frames of every length form follow one another: a one-byte length (under 128), the
+    /// smallest two-byte one (128), an empty message, and the end.
+    #[test]
+    fn frames_of_every_length_follow_one_another() {
+        let mut stream = Vec::new();
+        let messages: [Vec<u8>; 3] = [vec![7; 127], vec![9; 128], vec![]];
+        for m in &messages {
+            put_uvarint(&mut stream, m.len() as u64);
+            stream.extend(crc32c(m).to_be_bytes());
+            stream.extend(m);
+        }
+        let mut frames = Frames::new(&stream[..]);
+        for m in &messages {
+            assert_eq!(frames.frame().unwrap().unwrap(), &m[..]);
+        }
+        assert!(frames.frame().unwrap().is_none());
     }
 
     #[test]
