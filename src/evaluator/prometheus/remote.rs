@@ -638,6 +638,14 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_to_a_later_query_says_which() {
+        // ChunkedReadResponse { query_index: 2 }: no series.
+        let (index, series) = response(&[0x10, 0x02]).unwrap();
+        assert_eq!(index, 2);
+        assert!(series.is_empty());
+    }
+
+    #[test]
     fn crc32c_matches_the_published_check_value() {
         // The CRC catalogue's check value for CRC-32/ISCSI over "123456789".
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
@@ -680,6 +688,13 @@ mod tests {
         assert_eq!(unquote(r"`raw\n`").unwrap(), r"raw\n");
         assert_eq!(unquote(r#""\x41\101\u00e9\U0001F600""#).unwrap(), "AAé😀");
         assert_eq!(unquote(r#""a.b|c""#).unwrap(), "a.b|c");
+        assert_eq!(
+            unquote(r#""\a\b\f\n\r\t\v\x7f""#).unwrap(),
+            "\x07\x08\x0c\n\r\t\x0b\x7f"
+        );
+        // Only the string's own quote is escaped.
+        assert!(unquote(r#""\'""#).is_err());
+        assert!(unquote(r#"'\"'"#).is_err());
         for bad in [
             r#""a"#,
             r#""a"b""#,

@@ -195,3 +195,76 @@ pub fn decode(chunk: &[u8], mut each: impl FnMut(i64, f64)) -> Result<usize, Cor
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks of one sample: a signed varint timestamp and the value's 64 bits, ending on a
+    /// byte boundary (no padding).
+    #[test]
+    fn one_sample_chunks_with_signed_timestamps_end_on_a_byte() {
+        for (zigzag, t) in [(0x00u8, 0i64), (0x09, -5), (0x01, -1), (0x0a, 5)] {
+            let mut chunk = vec![0, 1, zigzag];
+            chunk.extend(1.5f64.to_bits().to_be_bytes());
+            let mut got = Vec::new();
+            assert_eq!(decode(&chunk, |t, v| got.push((t, v))), Ok(1));
+            assert_eq!(got, [(t, 1.5)]);
+            // One byte less is a cut.
+            assert_eq!(
+                decode(&chunk[..chunk.len() - 1], |_, _| {}),
+                Err(Corrupt::CUT)
+            );
+        }
+        assert_eq!(decode(&[0, 0], |_, _| panic!("no sample")), Ok(0));
+    }
+
+    /// Bits written as text ('0' and '1'; other characters ignored), packed into bytes.
+    fn pack(bits: &str) -> Vec<u8> {
+        let bits: Vec<u8> = bits.bytes().filter(|b| b"01".contains(b)).collect();
+        bits.chunks(8)
+            .map(|c| {
+                c.iter()
+                    .enumerate()
+                    .fold(0u8, |byte, (i, b)| byte | (b - b'0') << (7 - i))
+            })
+            .collect()
+    }
+
+    /// Deltas of deltas at the 14-bit bucket's edges: +8192 (its largest, which reads as
+    /// positive) and -8191 (its smallest).
+    #[test]
+    fn the_14_bit_bucket_holds_8192_and_minus_8191() {
+        let bits = format!(
+            "00000000 {:064b} 11101000 00000111 0 10 10000000000000 0 10 10000000000001 0",
+            2.5f64.to_bits()
+        );
+        let mut chunk = vec![0, 4];
+        chunk.extend(pack(&bits));
+        let mut got = Vec::new();
+        assert_eq!(decode(&chunk, |t, v| got.push((t, v))), Ok(4));
+        assert_eq!(got, [(0, 2.5), (1000, 2.5), (10_192, 2.5), (11_193, 2.5)]);
+    }
+
+    /// A second value in a new bit window of 2 leading zeros and 40 meaningful bits (22
+    /// trailing), and one whose window would pass 64 bits.
+    #[test]
+    fn a_new_bit_window_is_read_and_one_past_64_bits_refused() {
+        let head = format!("00000000 {:064b} 00000001", 1.5f64.to_bits());
+        let meaningful = format!("1{}1", "0".repeat(38));
+        let mut chunk = vec![0, 2];
+        chunk.extend(pack(&format!("{head} 11 00010 101000 {meaningful}")));
+        let mut got = Vec::new();
+        assert_eq!(decode(&chunk, |t, v| got.push((t, v.to_bits()))), Ok(2));
+        let xor = 1u64 << 61 | 1 << 22;
+        assert_eq!(got, [(0, 1.5f64.to_bits()), (1, 1.5f64.to_bits() ^ xor)]);
+        // 31 leading zeros and 64 meaningful bits: corrupt.
+        let mut bad = vec![0, 2];
+        bad.extend(pack(&format!("{head} 11 11111 000000 {}", "1".repeat(64))));
+        assert_eq!(
+            decode(&bad, |_, _| {}),
+            Err(Corrupt("more than 64 bits in a value"))
+        );
+        assert!(decode(&[0], |_, _| {}).is_err());
+    }
+}
