@@ -1255,6 +1255,25 @@ mod tests {
         assert_eq!(d.boots, [100, 11 * 3600 + 20]);
         assert_eq!(rows, 2);
         assert!(present[0] && present[6] && !present[2]);
+        // Everything else goes to the device as collected.
+        let peaks = |day: u32, v: f64| BTreeMap::from([(day, v)]);
+        let c = Collect {
+            hourly: vec![(10, 5.0)],
+            mem_total: Some(32.0),
+            connections: peaks(1, 10.0),
+            ssl: peaks(2, 20.0),
+            cpu: peaks(3, 30.0),
+            ..Collect::default()
+        };
+        let d = device("lb2", c, &mut rows, &mut present);
+        assert_eq!(d.name, "lb2");
+        assert_eq!(d.mem_total, Some(32.0));
+        assert_eq!(
+            (d.connections_daily, d.ssl_daily, d.cpu_daily),
+            (peaks(1, 10.0), peaks(2, 20.0), peaks(3, 30.0))
+        );
+        assert!(d.throughput_summary.is_none());
+        assert!(present[1] && present[3] && present[4] && present[5]);
     }
 
     #[test]
@@ -1294,23 +1313,26 @@ mod tests {
             (3601, 2.0),
             (7199, 6.0),
             (3 * 3600 + 5, 7.0),
+            (3 * 3600 + 10, 9.0),
         ] {
             run.add(Kind::Mean, &mut c, ms(t), v, true);
         }
         run.finish(Kind::Mean, &mut c);
-        assert_eq!(c.hourly, [(0, 15.0), (1, 3.0), (3, 7.0)]);
+        assert_eq!(c.hourly, [(0, 15.0), (1, 3.0), (3, 8.0)]);
         // The next series starts afresh.
         let mut other = Collect::default();
         run.add(Kind::Mean, &mut other, ms(3 * 3600 + 9), 100.0, true);
         run.finish(Kind::Mean, &mut other);
         assert_eq!(other.hourly, [(3, 100.0)]);
-        // Boots: t - uptime where the uptime starts or goes down. A device clock drifting
+        // Boots: t - uptime where the uptime starts or goes down (a reading that repeats the
+        // last uptime is none). A device clock drifting
         // 200 s against the server's (t - uptime creeping up, uptime never down) is no boot.
         for (t, up) in [
             (1000, 100.0),
             (1060, 160.4),
             (1100, 5.0),
             (1200, 45.0),
+            (1260, 45.0),
             (90_000, 88_705.0),
             (200_000, 198_700.0),
             (200_100, 3.4),
