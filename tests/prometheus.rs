@@ -458,6 +458,23 @@ fn a_url_that_is_not_one_or_a_server_that_is_down_is_an_input_error() {
         .run()
         .code(2)
         .stderr_has("give --telemetry FILE... or --prometheus URL");
+    // A Prometheus flag beside CSV files would be ignored: refused instead, before anything
+    // is read.
+    for flag in [
+        &["--metrics", "m.toml"][..],
+        &["--prometheus-api", "read"],
+        &["--prometheus-range", "5d"],
+    ] {
+        Test::new()
+            .args(&["evaluate", "--telemetry", "missing.csv"])
+            .args(flag)
+            .run()
+            .code(2)
+            .stderr_has(&format!(
+                "the argument '--telemetry <FILE>...' cannot be used with '{}",
+                flag[0]
+            ));
+    }
 }
 
 #[test]

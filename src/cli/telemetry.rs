@@ -24,28 +24,39 @@ pub struct TelemetryArgs {
     /// The metrics mapping for --prometheus: a TOML file naming the series selector of each
     /// metric and the device label [default: the README's example mapping for the SNMP
     /// exporter's F5 BIG-IP module].
-    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "prometheus",
+        conflicts_with = "telemetry"
+    )]
     pub(crate) metrics: Option<PathBuf>,
     /// With --prometheus: how far back to read (`30d`, `6w`, `12h`).
     #[arg(
         long,
         value_name = "DURATION",
         default_value = "30d",
-        requires = "prometheus"
+        requires = "prometheus",
+        conflicts_with = "telemetry"
     )]
     pub(crate) prometheus_range: Range,
     /// With --prometheus: the end of the window (RFC 3339 or a UTC date) [default: now].
-    #[arg(long, value_name = "DATETIME", requires = "prometheus")]
+    #[arg(
+        long,
+        value_name = "DATETIME",
+        requires = "prometheus",
+        conflicts_with = "telemetry"
+    )]
     pub(crate) prometheus_end: Option<StartTime>,
     /// With --prometheus: devices per query (a regex matcher on the device label).
-    #[arg(long, value_name = "N", default_value_t = prometheus::BATCH as u32, value_parser = clap::value_parser!(u32).range(1..=10_000), requires = "prometheus")]
+    #[arg(long, value_name = "N", default_value_t = prometheus::BATCH as u32, value_parser = clap::value_parser!(u32).range(1..=10_000), requires = "prometheus", conflicts_with = "telemetry")]
     pub(crate) prometheus_batch: u32,
     /// With --prometheus: which API reads the samples.
-    #[arg(long, value_name = "API", value_enum, default_value_t = prometheus::Api::Auto, requires = "prometheus")]
+    #[arg(long, value_name = "API", value_enum, default_value_t = prometheus::Api::Auto, requires = "prometheus", conflicts_with = "telemetry")]
     pub(crate) prometheus_api: prometheus::Api,
     /// With --prometheus: points per series per range query, at most (the tests page the
     /// window with a small one).
-    #[arg(long, value_name = "N", default_value_t = prometheus::MAX_POINTS, value_parser = clap::value_parser!(u32).range(1..=11_000), hide = true, requires = "prometheus")]
+    #[arg(long, value_name = "N", default_value_t = prometheus::MAX_POINTS, value_parser = clap::value_parser!(u32).range(1..=11_000), hide = true, requires = "prometheus", conflicts_with = "telemetry")]
     pub(crate) prometheus_max_points: u32,
     /// Count and skip malformed telemetry rows (the report lists the first line numbers)
     /// instead of stopping at the first.
