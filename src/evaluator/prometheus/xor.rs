@@ -124,9 +124,8 @@ impl Values {
             self.trailing = 64 - leading - meaningful;
             (leading, meaningful)
         } else {
-            if self.leading + self.trailing >= 64 {
-                return Err(Corrupt("a value reuses an empty bit window"));
-            }
+            // The window in use: leading + trailing is at most 63 (a new window has at least
+            // one meaningful bit; before any, both are 0, and the whole 64 bits are read).
             b.pos += 2;
             (self.leading, 64 - self.leading - self.trailing)
         };
