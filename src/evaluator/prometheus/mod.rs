@@ -1254,7 +1254,7 @@ mod tests {
         assert_eq!(t, [36_000, 36_000 + 3599, 11 * 3600 + 20, 11 * 3600 + 3599]);
         assert_eq!(d.boots, [100, 11 * 3600 + 20]);
         assert_eq!(rows, 2);
-        assert!(present[0] && present[6] && !present[2]);
+        assert_eq!(present, [true, false, false, false, false, false, true]);
         // Everything else goes to the device as collected.
         let peaks = |day: u32, v: f64| BTreeMap::from([(day, v)]);
         let c = Collect {
@@ -1273,7 +1273,39 @@ mod tests {
             (peaks(1, 10.0), peaks(2, 20.0), peaks(3, 30.0))
         );
         assert!(d.throughput_summary.is_none());
-        assert!(present[1] && present[3] && present[4] && present[5]);
+        assert_eq!(present, [true, true, false, true, true, true, true]);
+        // Throughput with samples: its summary, the largest daily peak as its maximum; a boot
+        // on an hour's last second starts no cycle inside it.
+        let mut thr = ThroughputSummary {
+            samples: 3,
+            p50: 1.0,
+            daily_peaks: BTreeMap::from([(1, 5.0), (2, 9.0), (3, 7.0)]),
+            ..ThroughputSummary::default()
+        };
+        let c = Collect {
+            hourly: vec![(10, 5.0)],
+            boots: vec![10 * 3600 + 3599],
+            thr: thr.clone(),
+            thr_seen: true,
+            ..Collect::default()
+        };
+        let mut present = [false; 7];
+        let d = device("lb3", c, &mut rows, &mut present);
+        assert_eq!(d.mem_exact, [(36_000, 5.0), (36_000 + 3599, 5.0)]);
+        thr.max = 9.0;
+        assert_eq!(d.throughput_summary, Some(thr.clone()));
+        assert!(present[2]);
+        // Seen, but no sample with a value: no summary.
+        let c = Collect {
+            thr: ThroughputSummary { samples: 0, ..thr },
+            thr_seen: true,
+            ..Collect::default()
+        };
+        assert!(
+            device("lb4", c, &mut rows, &mut present)
+                .throughput_summary
+                .is_none()
+        );
     }
 
     #[test]
