@@ -1306,6 +1306,16 @@ mod tests {
                 .throughput_summary
                 .is_none()
         );
+        // Counted but never seen (no throughput series): none either.
+        let c = Collect {
+            thr: ThroughputSummary {
+                samples: 3,
+                ..ThroughputSummary::default()
+            },
+            ..Collect::default()
+        };
+        let d = device("lb5", c, &mut rows, &mut present);
+        assert!(d.throughput_summary.is_none());
     }
 
     #[test]
