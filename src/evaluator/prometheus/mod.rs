@@ -428,33 +428,7 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(Progress)) -> Result<Telemetry, 
     let start = q.start / 3600 * 3600;
     let end = q.end.div_ceil(3600).max(start / 3600 + 1) * 3600;
 
-    // The devices: every value of the device label on any mapped series; a selector that
-    // matches nothing is a mistake in the mapping.
-    let mut devices: Vec<String> = Vec::new();
-    for (field, sel) in m.fields() {
-        let path = format!("/api/v1/label/{}/values", m.device_label);
-        let names: Vec<String> = client.call(
-            &path,
-            &[
-                ("match[]", sel.to_string()),
-                ("start", secs(f64::from(start))),
-                ("end", secs(f64::from(end))),
-            ],
-            &format!("{path}?match[]={sel}"),
-        )?;
-        if names.is_empty() {
-            return Err(PromError::Series(format!(
-                "{}: field \"{field}\": `{sel}` matches no series between {} and {} (is the metric name or a matcher mistyped? device label `{}`)",
-                m.source,
-                rfc3339(start),
-                rfc3339(end),
-                m.device_label
-            )));
-        }
-        devices.extend(names);
-    }
-    devices.sort_unstable();
-    devices.dedup();
+    let devices = list_devices(&client, m, start, end)?;
 
     let mut out = Telemetry::default();
     let mut present = [false; 7];
@@ -481,18 +455,18 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(Progress)) -> Result<Telemetry, 
         url: format!("{}/api/v1/read", client.base),
         why,
     };
-    let mut take =
-        |got: HashMap<String, Collect>, batch: &[String], progress: &mut dyn FnMut(Progress)| {
-            let mut got = got;
-            for name in batch {
-                if let Some(c) = got.remove(name) {
-                    out.devices
-                        .push(device(name, c, &mut out.rows, &mut present));
-                }
+    let mut take = |mut got: HashMap<String, Collect>,
+                    batch: &[String],
+                    progress: &mut dyn FnMut(Progress)| {
+        for name in batch {
+            if let Some(c) = got.remove(name) {
+                out.devices
+                    .push(device(name, c, &mut out.rows, &mut present));
             }
-            done += batch.len();
-            progress(Progress::Devices { done, total });
-        };
+        }
+        done += batch.len();
+        progress(Progress::Devices { done, total });
+    };
     // The first batch settles the API (`auto` falls back to queries where remote read is
     // not served); PromQL batches then go one at a time (their queries run side by side),
     // remote-read batches on a worker per core (at most 4), decoding while the server
@@ -558,6 +532,42 @@ pub fn read(q: &Query, progress: &mut dyn FnMut(Progress)) -> Result<Telemetry, 
         .map(|(c, _)| c.to_string())
         .collect();
     Ok(out)
+}
+
+/// The devices, sorted: every value of the device label on any mapped series in the window; a
+/// selector that matches nothing is a mistake in the mapping.
+fn list_devices(
+    client: &Client,
+    m: &Mapping,
+    start: u32,
+    end: u32,
+) -> Result<Vec<String>, PromError> {
+    let mut devices: Vec<String> = Vec::new();
+    for (field, sel) in m.fields() {
+        let path = format!("/api/v1/label/{}/values", m.device_label);
+        let names: Vec<String> = client.call(
+            &path,
+            &[
+                ("match[]", sel.to_string()),
+                ("start", secs(f64::from(start))),
+                ("end", secs(f64::from(end))),
+            ],
+            &format!("{path}?match[]={sel}"),
+        )?;
+        if names.is_empty() {
+            return Err(PromError::Series(format!(
+                "{}: field \"{field}\": `{sel}` matches no series between {} and {} (is the metric name or a matcher mistyped? device label `{}`)",
+                m.source,
+                rfc3339(start),
+                rfc3339(end),
+                m.device_label
+            )));
+        }
+        devices.extend(names);
+    }
+    devices.sort_unstable();
+    devices.dedup();
+    Ok(devices)
 }
 
 /// One device's collected series as the CSV reader would give them.
