@@ -524,6 +524,23 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         "# TYPE lb_cpu_pct gauge\n",
         &format!("# TYPE lb_cpu_pct gauge\n{cores}"),
     );
+    // Connections per interface, and nothing else: two series with the same timestamps.
+    let ifaces: String = ["1.1", "1.2"]
+        .iter()
+        .flat_map(|iface| {
+            (0..30).map(move |i| {
+                format!(
+                    "lb_conn_if{{device=\"fra-lb01\",iface=\"{iface}\"}} {} {}\n",
+                    1000 + i,
+                    end - 3600 + i * 60
+                )
+            })
+        })
+        .collect();
+    let om = om.replace(
+        "# EOF\n",
+        &format!("# TYPE lb_conn_if gauge\n{ifaces}# EOF\n"),
+    );
     let server = Prometheus::start(&om);
     let window = [
         "--prometheus-end",
@@ -600,18 +617,27 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         .stdout_has("fra-lb01");
     // A selector that gives a device two series, through either API: an error naming both.
     for api in ["read", "query"] {
-        Test::new()
-            .file(
-                "m.toml",
-                "device_label = \"device\"\nmem_used_bytes = 'lb_mem_used_bytes'\ncpu_pct = 'lb_cpu_pct'\n",
-            )
-            .args(&["evaluate", "--prometheus", &server.url, "--metrics", "m.toml"])
-            .args(&["--prometheus-api", api])
-            .args(&window)
-            .run()
-            .code(2)
-            .stderr_has("m.toml: field \"cpu_pct\": `lb_cpu_pct` gives device fra-lb01 more than one series ({")
-            .stderr_has("core=\"0\"");
+        for (field, metric, label) in [
+            ("cpu_pct", "lb_cpu_pct", "core=\"0\""),
+            ("connections", "lb_conn_if", "iface=\"1.2\""),
+        ] {
+            Test::new()
+                .file(
+                    "m.toml",
+                    &format!(
+                        "device_label = \"device\"\nmem_used_bytes = 'lb_mem_used_bytes'\n{field} = '{metric}'\n"
+                    ),
+                )
+                .args(&["evaluate", "--prometheus", &server.url, "--metrics", "m.toml"])
+                .args(&["--prometheus-api", api])
+                .args(&window)
+                .run()
+                .code(2)
+                .stderr_has(&format!(
+                    "m.toml: field \"{field}\": `{metric}` gives device fra-lb01 more than one series ({{"
+                ))
+                .stderr_has(label);
+        }
     }
     // Behind a proxy that does not pass remote read: the PromQL queries, said on stderr, with
     // the same results; remote read asked for by name is an input error instead.

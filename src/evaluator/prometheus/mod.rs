@@ -723,9 +723,8 @@ impl Ctx<'_> {
                 let Some(&(_, dev)) = s.labels.iter().find(|(k, _)| *k == m.device_label) else {
                     continue;
                 };
-                // Chunks are whole: samples outside the range, repeats where chunks overlap
-                // and values that are no number (NaN: staleness markers) are left out.
-                let mut last = seen[index].get(dev).map_or(i64::MIN, |x| x.last);
+                // Chunks are whole: samples outside the range and values that are no number
+                // (NaN: staleness markers) are left out.
                 taken.clear();
                 for (k, chunk) in s.chunks.iter().enumerate() {
                     if chunk.encoding != 1 {
@@ -735,8 +734,7 @@ impl Ctx<'_> {
                         )));
                     }
                     let decoded = xor::decode(chunk.data, |t, v| {
-                        if t >= lo && t < hi && t > last && v.is_finite() {
-                            last = t;
+                        if t >= lo && t < hi && v.is_finite() {
                             taken.push((t, v));
                         }
                     });
@@ -784,11 +782,14 @@ impl Ctx<'_> {
                         "the series of {field} for device {dev} came back after others"
                     )));
                 }
-                state.last = last;
                 let c = got.entry(dev.to_string()).or_default();
                 let window = start_ms..end_ms;
                 for &(t, v) in &taken {
-                    run.add(kind, c, t, v, window.contains(&t));
+                    // Repeats where the series' chunks overlap are left out.
+                    if t > state.last {
+                        state.last = t;
+                        run.add(kind, c, t, v, window.contains(&t));
+                    }
                 }
             }
         }
