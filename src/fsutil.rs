@@ -6,6 +6,12 @@ use std::path::Path;
 
 use anyhow::Context;
 
+/// Creates an output folder (and its parents); an error names it.
+pub fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create the output folder: {e}", dir.display()))
+}
+
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))

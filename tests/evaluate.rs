@@ -236,6 +236,16 @@ fn planted_leaks_are_recovered_and_the_rest_is_not_flagged() {
 }
 
 #[test]
+fn an_output_folder_that_is_a_file_is_named_in_the_error() {
+    setup()
+        .file("out", "not a folder")
+        .args(&["evaluate", "--telemetry", "t.csv", "-o", "out"])
+        .run()
+        .code(2)
+        .stderr_has("lbfleet: error: out: cannot create the output folder: File exists");
+}
+
+#[test]
 fn a_longer_reboot_interval_than_the_leak_allows_is_a_finding() {
     setup()
         .args(&[

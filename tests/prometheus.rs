@@ -624,7 +624,7 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
             Test::new()
                 .file(
                     "m.toml",
-                    &format!(
+                    format!(
                         "device_label = \"device\"\nmem_used_bytes = 'lb_mem_used_bytes'\n{field} = '{metric}'\n"
                     ),
                 )

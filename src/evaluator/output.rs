@@ -536,7 +536,7 @@ fn end_of_software_support(e: &Evaluation) -> String {
 
 /// Writes everything into `dir`, each file atomically; returns the files written.
 pub fn write_all(e: &Evaluation, dir: &Path) -> anyhow::Result<Vec<String>> {
-    std::fs::create_dir_all(dir)?;
+    crate::fsutil::create_out_dir(dir)?;
     let csv = crate::report::CsvExporter;
     let put = |name: &str, bytes: &[u8]| crate::fsutil::write_atomic(&dir.join(name), bytes);
     let (names, charts) = std::thread::scope(|scope| -> anyhow::Result<_> {

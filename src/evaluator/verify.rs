@@ -816,7 +816,7 @@ pub fn write_all(
     threshold: f64,
 ) -> anyhow::Result<Vec<String>> {
     use crate::report::Exporter;
-    std::fs::create_dir_all(dir)?;
+    crate::fsutil::create_out_dir(dir)?;
     let put = |name: &str, bytes: &[u8]| crate::fsutil::write_atomic(&dir.join(name), bytes);
     let mut files = vec!["verdicts.csv".to_string()];
     put(

@@ -140,7 +140,12 @@ impl std::str::FromStr for Selector {
                 .strip_prefix('{')
                 .and_then(|r| r.strip_suffix('}'))
                 .ok_or_else(|| {
-                    format!("`{text}` is not a series selector: text after the closing `}}`")
+                    let why = if rest.contains('}') {
+                        "text after the closing `}`"
+                    } else {
+                        "no closing `}`"
+                    };
+                    format!("`{text}` is not a series selector: {why}")
                 })?;
             let mut chars = inner.char_indices().peekable();
             let bytes = inner.as_bytes();
@@ -372,6 +377,10 @@ mod tests {
         let bare: Selector = "lbfleet:uptime_s".parse().unwrap();
         assert_eq!(bare.with("d=\"x\""), "lbfleet:uptime_s{d=\"x\"}");
         assert_eq!(bare.to_string(), "lbfleet:uptime_s");
+        let e = r#"x{a="b""#.parse::<Selector>().unwrap_err();
+        assert!(e.ends_with("no closing `}`"), "{e}");
+        let e = r#"x{a="b"} + 1"#.parse::<Selector>().unwrap_err();
+        assert!(e.ends_with("text after the closing `}`"), "{e}");
         for bad in [
             "rate(x[5m])",
             "x{job=snmp}",
