@@ -654,20 +654,10 @@ impl Ctx<'_> {
         batch: &[String],
     ) -> Result<Result<HashMap<String, Collect>, String>, PromError> {
         let m = self.mapping;
-        let mut fields: Vec<(Kind, &'static str, &Selector)> = Vec::new();
-        for (kind, field, sel) in [
-            (Kind::Mean, "mem_used_bytes", &m.mem_used_bytes),
-            (Kind::Boots, "uptime_s", &m.uptime_s),
-            (Kind::Total, "mem_total_bytes", &m.mem_total_bytes),
-            (Kind::Throughput, "throughput_bps", &m.throughput_bps),
-            (Kind::Peak(0), "connections", &m.connections),
-            (Kind::Peak(1), "ssl_tps", &m.ssl_tps),
-            (Kind::Peak(2), "cpu_pct", &m.cpu_pct),
-        ] {
-            if let Some(sel) = sel {
-                fields.push((kind, field, sel));
-            }
-        }
+        let fields: Vec<(Kind, &'static str, &Selector)> = m
+            .fields()
+            .map(|(field, sel)| (Kind::of(field), field, sel))
+            .collect();
         let (start_ms, end_ms) = (i64::from(self.start) * 1000, i64::from(self.end) * 1000);
         // Daily peaks cover whole UTC days, as `max_over_time(SEL[1d])` does for the queries.
         let days_ms = (
@@ -1057,6 +1047,22 @@ enum Kind {
     Throughput,
     /// Daily peaks: 0 connections, 1 SSL TPS, 2 CPU.
     Peak(usize),
+}
+
+impl Kind {
+    /// What a mapped field's samples become.
+    fn of(field: &str) -> Kind {
+        match field {
+            "mem_used_bytes" => Kind::Mean,
+            "uptime_s" => Kind::Boots,
+            "mem_total_bytes" => Kind::Total,
+            "throughput_bps" => Kind::Throughput,
+            "connections" => Kind::Peak(0),
+            "ssl_tps" => Kind::Peak(1),
+            // cpu_pct: `Mapping::fields` names no other.
+            _ => Kind::Peak(2),
+        }
+    }
 }
 
 /// A device's series of one remote-read query.
