@@ -542,6 +542,13 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
         &format!("# TYPE lb_conn_if gauge\n{ifaces}# EOF\n"),
     );
     let server = Prometheus::start(&om);
+    let ask = [
+        "evaluate",
+        "--prometheus",
+        &server.url,
+        "--metrics",
+        "m.toml",
+    ];
     let window = [
         "--prometheus-end",
         &rfc3339(end),
@@ -553,13 +560,7 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
             "m.toml",
             "device_label = \"device\"\nmem_used_bytes = \"lb_mem_usd_bytes\"\n",
         )
-        .args(&[
-            "evaluate",
-            "--prometheus",
-            &server.url,
-            "--metrics",
-            "m.toml",
-        ])
+        .args(&ask)
         .args(&window)
         .run();
     t.code(2)
@@ -570,13 +571,7 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
             "m.toml",
             "device_label = \"device\"\nmem_used_bytes = 'lb_mem_used_bytes{device=~\"(\"}'\n",
         )
-        .args(&[
-            "evaluate",
-            "--prometheus",
-            &server.url,
-            "--metrics",
-            "m.toml",
-        ])
+        .args(&ask)
         .args(&window)
         .run()
         .code(2)
@@ -628,7 +623,7 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
                         "device_label = \"device\"\nmem_used_bytes = 'lb_mem_used_bytes'\n{field} = '{metric}'\n"
                     ),
                 )
-                .args(&["evaluate", "--prometheus", &server.url, "--metrics", "m.toml"])
+                .args(&ask)
                 .args(&["--prometheus-api", api])
                 .args(&window)
                 .run()
@@ -647,13 +642,7 @@ fn a_selector_that_matches_nothing_or_that_the_server_refuses_is_an_input_error(
     assert_ne!(metrics, METRICS);
     let direct = Test::new()
         .file("m.toml", &metrics)
-        .args(&[
-            "evaluate",
-            "--prometheus",
-            &server.url,
-            "--metrics",
-            "m.toml",
-        ])
+        .args(&ask)
         .args(&window)
         .args(&["--format", "csv", "-o", "direct"])
         .run();
